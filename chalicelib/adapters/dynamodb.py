@@ -1,0 +1,350 @@
+"""The case repository on one DynamoDB table (single-table design, pynamodb).
+
+Items (PK / SK):
+  CASE#<id> / CASE                 the case; GSIs list it newest first, by assignee, by customer
+  CASE#<id> / EVENT#<seq>          audit events, hash-chained, in order
+  CASE#<id> / COMMENT#<at>#<id>    comments
+  COUNTER#<scope> / COUNTER        atomic counters (case numbers)
+  IDEMPOTENCY#<user>#<key> / IDEMPOTENCY   replay records, deleted by TTL
+Every multi-item change is one TransactWriteItems request, so nothing is half-written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Optional
+
+from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ..domain.models import AuditEvent, Case, Comment
+from ..errors import DependencyUnavailable
+from ..ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite, StartKey
+
+CASE_LIST_PK = "CASE"
+_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+@dataclass(frozen=True)
+class TableModels:
+    case: Any
+    event: Any
+    comment: Any
+    counter: Any
+    idempotency: Any
+    connection: Connection
+
+
+@lru_cache(maxsize=8)
+def table_models(table_name: str, region: str, host: Optional[str] = None) -> TableModels:
+    """The pynamodb models of one table; built per (table, region, endpoint) so nothing is fixed at import."""
+
+    class BaseMeta:
+        pass
+
+    BaseMeta.table_name, BaseMeta.region, BaseMeta.host = table_name, region, host
+    BaseMeta.billing_mode = "PAY_PER_REQUEST"
+    BaseMeta.stream_view_type = "NEW_AND_OLD_IMAGES"
+    BaseMeta.connect_timeout_seconds, BaseMeta.read_timeout_seconds, BaseMeta.max_retry_attempts = 2, 5, 2
+
+    class ByCreated(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "cases-by-created"
+            projection = AllProjection()
+
+        list_pk = UnicodeAttribute(hash_key=True, attr_name="listPk")
+        list_sk = UnicodeAttribute(range_key=True, attr_name="listSk")
+
+    class ByAssignee(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "cases-by-assignee"
+            projection = AllProjection()
+
+        assignee = UnicodeAttribute(hash_key=True)
+        list_sk = UnicodeAttribute(range_key=True, attr_name="listSk")
+
+    class ByCustomer(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "cases-by-customer"
+            projection = AllProjection()
+
+        customer_id = UnicodeAttribute(hash_key=True, attr_name="customerId")
+        list_sk = UnicodeAttribute(range_key=True, attr_name="listSk")
+
+    class Item(Model):
+        Meta = BaseMeta
+        pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+        sk = UnicodeAttribute(range_key=True, attr_name="SK")
+
+    class CaseItem(Item):
+        list_pk = UnicodeAttribute(attr_name="listPk")
+        list_sk = UnicodeAttribute(attr_name="listSk")
+        case_id = UnicodeAttribute(attr_name="id")
+        number = UnicodeAttribute()
+        title = UnicodeAttribute()
+        description = UnicodeAttribute(null=True)
+        case_type = UnicodeAttribute(attr_name="caseType")
+        priority = UnicodeAttribute()
+        customer_id = UnicodeAttribute(attr_name="customerId")
+        compensation = JSONAttribute(null=True)
+        required_documents = ListAttribute(of=UnicodeAttribute, attr_name="requiredDocuments", default=list)
+        tags = ListAttribute(of=UnicodeAttribute, default=list)
+        status = UnicodeAttribute()
+        version = NumberAttribute()
+        team = UnicodeAttribute(null=True)
+        assignee = UnicodeAttribute(null=True)
+        participants = ListAttribute(of=UnicodeAttribute, default=list)
+        created_at = UnicodeAttribute(attr_name="createdAt")
+        created_by = UnicodeAttribute(attr_name="createdBy")
+        updated_at = UnicodeAttribute(attr_name="updatedAt")
+        updated_by = UnicodeAttribute(attr_name="updatedBy")
+        due_at = UnicodeAttribute(attr_name="dueAt")
+        audit_seq = NumberAttribute(attr_name="auditSeq")
+        audit_hash = UnicodeAttribute(attr_name="auditHash")
+        by_created = ByCreated()
+        by_assignee = ByAssignee()
+        by_customer = ByCustomer()
+
+
+    class EventItem(Item):
+        body = JSONAttribute()
+
+    class CommentItem(Item):
+        body = JSONAttribute()
+
+    class CounterItem(Item):
+        value = NumberAttribute(default=0)
+
+    class IdempotencyItem(Item):
+        request_hash = UnicodeAttribute(attr_name="requestHash")
+        case_id = UnicodeAttribute(attr_name="caseId")
+        expires_at = TTLAttribute(attr_name="expiresAt")
+
+    return TableModels(
+        CaseItem, EventItem, CommentItem, CounterItem, IdempotencyItem, Connection(region=region, host=host)
+    )
+
+
+def create_table(models: TableModels) -> None:
+    """Create the table, its indexes, stream and TTL (the local system and tests use this)."""
+    if not models.case.exists():
+        models.case.create_table(wait=True, ignore_update_ttl_errors=True)
+    models.idempotency.update_ttl(ignore_update_ttl_errors=True)
+
+
+def _case_key(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def _event_sk(seq: int) -> str:
+    return f"EVENT#{seq:010d}"
+
+
+class DynamoCaseRepository:
+    def __init__(self, models: TableModels) -> None:
+        self._m = models
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create_case(self, case: Case, event: AuditEvent, idempotency: Optional[IdempotencyRecord]) -> None:
+        m = self._m
+        with _translated():
+            try:
+                with TransactWrite(connection=m.connection) as tx:
+                    tx.save(self._case_item(case), condition=m.case.pk.does_not_exist())
+                    tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+                    if idempotency is not None:
+                        tx.save(
+                            m.idempotency(
+                                _idempotency_pk(idempotency.owner, idempotency.key), "IDEMPOTENCY",
+                                request_hash=idempotency.request_hash, case_id=idempotency.case_id,
+                                expires_at=datetime.fromtimestamp(idempotency.expires_at, timezone.utc),
+                            ),
+                            condition=m.idempotency.pk.does_not_exist(),
+                        )
+            except TransactWriteError as exc:
+                reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+                if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                    raise IdempotencyKeyTaken() from None
+                if "ConditionalCheckFailed" in reasons:
+                    raise StaleWrite() from None
+                raise
+
+    def save_case(self, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
+        m = self._m
+        with _translated(), _stale_on_condition():
+            with TransactWrite(connection=m.connection) as tx:
+                tx.save(
+                    self._case_item(case),
+                    condition=(m.case.version == expected_version) & (m.case.audit_seq == expected_audit_seq),
+                )
+                tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+
+    def add_comment(self, comment: Comment, expected_audit_seq: int, event: AuditEvent) -> None:
+        m = self._m
+        pk = _case_key(comment.case_id)
+        with _translated(), _stale_on_condition():
+            with TransactWrite(connection=m.connection) as tx:
+                tx.update(
+                    m.case(pk, "CASE"),
+                    actions=[m.case.audit_seq.set(event.seq), m.case.audit_hash.set(event.hash)],
+                    condition=m.case.audit_seq == expected_audit_seq,
+                )
+                tx.save(
+                    m.comment(pk, f"COMMENT#{comment.created_at}#{comment.id}", body=comment.to_api()),
+                    condition=m.comment.pk.does_not_exist(),
+                )
+                tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+
+    def reserve_case_numbers(self, scope: str, count: int) -> int:
+        counter = self._m.counter(f"COUNTER#{scope}", "COUNTER")
+        with _translated():
+            counter.update(actions=[self._m.counter.value.add(count)])
+        return int(counter.value)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_case(self, case_id: str) -> Optional[Case]:
+        with _translated():
+            try:
+                return _to_case(self._m.case.get(_case_key(case_id), "CASE"))
+            except self._m.case.DoesNotExist:
+                return None
+
+    def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
+        m = self._m
+        conditions = []
+        if query.assignee is not None:
+            index, hash_key = m.case.by_assignee, query.assignee
+        elif query.customer_id is not None:
+            index, hash_key = m.case.by_customer, query.customer_id
+        else:
+            index, hash_key = m.case.by_created, CASE_LIST_PK
+        for attr, value in (
+            (m.case.status, query.status), (m.case.priority, query.priority), (m.case.case_type, query.case_type),
+            (m.case.customer_id, query.customer_id if index is not m.case.by_customer else None),
+        ):
+            if value is not None:
+                conditions.append(attr == value)
+        visible = _visibility_condition(m.case, query)
+        if visible is not None:
+            conditions.append(visible)
+        condition = None
+        for c in conditions:
+            condition = c if condition is None else condition & c
+        with _translated():
+            try:
+                results = index.query(
+                    hash_key, filter_condition=condition, scan_index_forward=False, limit=limit,
+                    last_evaluated_key=start_key, page_size=max(limit, 25),
+                )
+                items = [_to_case(item) for item in results]
+            except PynamoDBException as exc:
+                if start_key is not None and exc.cause_response_code == "ValidationException":
+                    raise InvalidStartKey() from None
+                raise
+        return items, results.last_evaluated_key
+
+    def list_comments(self, case_id: str) -> list[Comment]:
+        m = self._m
+        with _translated():
+            items = m.comment.query(_case_key(case_id), m.comment.sk.startswith("COMMENT#"))
+            return [Comment.model_validate(item.body) for item in items]
+
+    def list_events(self, case_id: str) -> list[AuditEvent]:
+        m = self._m
+        with _translated():
+            items = m.event.query(_case_key(case_id), m.event.sk.startswith("EVENT#"), consistent_read=True)
+            return [AuditEvent.model_validate(item.body) for item in items]
+
+    def get_idempotency(self, owner: str, key: str) -> Optional[IdempotencyRecord]:
+        m = self._m
+        with _translated():
+            try:
+                item = m.idempotency.get(_idempotency_pk(owner, key), "IDEMPOTENCY", consistent_read=True)
+            except m.idempotency.DoesNotExist:
+                return None
+        return IdempotencyRecord(
+            owner=owner, key=key, request_hash=item.request_hash, case_id=item.case_id,
+            expires_at=int(item.expires_at.timestamp()),
+        )
+
+    # -- mapping -----------------------------------------------------------------------------
+
+    def _case_item(self, case: Case) -> Any:
+        data = case.model_dump(exclude={"id", "compensation"})
+        data.pop("audit_seq", None), data.pop("audit_hash", None)
+        return self._m.case(
+            _case_key(case.id), "CASE",
+            list_pk=CASE_LIST_PK, list_sk=f"{case.created_at}#{case.id}", case_id=case.id,
+            compensation=case.compensation.to_api() if case.compensation else None,
+            audit_seq=case.audit_seq, audit_hash=case.audit_hash,
+            **{k: (v.value if hasattr(v, "value") else v) for k, v in data.items()},
+        )
+
+    def _event_item(self, event: AuditEvent) -> Any:
+        return self._m.event(_case_key(event.case_id), _event_sk(event.seq), body=event.to_api())
+
+
+def _idempotency_pk(owner: str, key: str) -> str:
+    return f"IDEMPOTENCY#{owner}#{key}"
+
+
+def _to_case(item: Any) -> Case:
+    return Case(
+        id=item.case_id, number=item.number, title=item.title, description=item.description or "",
+        case_type=item.case_type, priority=item.priority, customer_id=item.customer_id,
+        compensation=item.compensation, required_documents=list(item.required_documents or []),
+        tags=list(item.tags or []), status=item.status, version=int(item.version), team=item.team,
+        assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,
+        created_by=item.created_by, updated_at=item.updated_at, updated_by=item.updated_by, due_at=item.due_at,
+        audit_seq=int(item.audit_seq), audit_hash=item.audit_hash,
+    )
+
+
+def _visibility_condition(case_model: Any, query: CaseQuery) -> Optional[Condition]:
+    scope = query.visibility
+    if scope.everything:
+        return None
+    user = scope.username
+    condition = (
+        (case_model.created_by == user) | (case_model.assignee == user) | case_model.participants.contains(user)
+    )
+    if scope.team is not None:
+        condition = condition | (case_model.team == scope.team)
+    return condition
+
+
+class _translated:
+    """Map connection failures and throttling to 503 so clients know to retry."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, PynamoDBConnectionError) and not isinstance(exc, TransactWriteError):
+            if exc.cause_response_code in _THROTTLING or exc.cause_response_code is None:
+                raise DependencyUnavailable("the case store is unavailable; retry shortly") from exc
+        if isinstance(exc, PynamoDBException) and exc.cause_response_code in _THROTTLING:
+            raise DependencyUnavailable("the case store is busy; retry shortly") from exc
+        return False
+
+
+class _stale_on_condition:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, TransactWriteError):
+            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise StaleWrite() from None
+        return False

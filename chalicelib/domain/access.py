@@ -1,0 +1,87 @@
+"""Who may do what: role checks (403) and record-level visibility (404 when not visible)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..errors import Forbidden
+from .models import Case
+
+
+class Role(str, Enum):
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    APPROVER = "approver"
+    FINANCE = "finance"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+class Action(str, Enum):
+    READ_CASES = "read cases"
+    CREATE_CASE = "create cases"
+    UPDATE_CASE = "update cases"
+    COMMENT = "comment on cases"
+
+
+_ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.READ_CASES: frozenset(Role),
+    Action.CREATE_CASE: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN}),
+    Action.UPDATE_CASE: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN}),
+    Action.COMMENT: frozenset(
+        {Role.CASEWORKER, Role.SUPERVISOR, Role.APPROVER, Role.FINANCE, Role.ADMIN}
+    ),
+}
+# Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
+_SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})
+_SEES_TEAM = frozenset({Role.SUPERVISOR, Role.CASEWORKER})
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    team: str | None = None
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(g) for g in self.groups if g in Role._value2member_map_)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a principal may see, in a form a repository can turn into a query filter."""
+
+    everything: bool
+    team: str | None
+    username: str
+
+
+def require(principal: Principal, action: Action) -> None:
+    if not principal.roles & _ALLOWED[action]:
+        raise Forbidden(f"your role may not {action.value}")
+
+
+def visibility(principal: Principal) -> Visibility:
+    roles = principal.roles
+    return Visibility(
+        everything=bool(roles & _SEES_ALL),
+        team=principal.team if roles & _SEES_TEAM else None,
+        username=principal.username,
+    )
+
+
+def can_view(principal: Principal, case: Case) -> bool:
+    scope = visibility(principal)
+    if scope.everything:
+        return True
+    if scope.team is not None and case.team == scope.team:
+        return True
+    return principal.username in participants_of(case)
+
+
+def participants_of(case: Case) -> set[str]:
+    people = {case.created_by, *case.participants}
+    if case.assignee:
+        people.add(case.assignee)
+    return people

@@ -1,0 +1,289 @@
+"""Case use cases: create, read, list, update, comment, history. Pure Python over the ports."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Optional
+
+from ..domain import audit
+from ..domain.access import Action, Principal, can_view, require, visibility
+from ..domain.case_types import CaseType, due_at
+from ..domain.models import (
+    AuditEvent, Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, HistoryVerification,
+    Priority,
+)
+from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
+from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
+from . import cursor
+from .validation import parse
+
+Clock = Callable[[], datetime]
+MAX_PAGE = 100
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+_AUDIT_RETRIES = 5
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CaseNumbers:
+    """Hands out unique case numbers, reserving a block per counter write so most creates
+    cost no extra request. Numbers are unique and increase per container; a recycled
+    container leaves a gap, which a human-readable reference can afford."""
+
+    def __init__(self, repository: CaseRepository, block_size: int = 10) -> None:
+        self._repository, self._block_size = repository, block_size
+        self._lock = threading.Lock()
+        self._next: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+
+    def next(self, year: int) -> str:
+        with self._lock:
+            if self._next.get(year, 1) > self._last.get(year, 0):
+                last = self._repository.reserve_case_numbers(f"CASE_NUMBER#{year}", self._block_size)
+                self._next[year], self._last[year] = last - self._block_size + 1, last
+            number = self._next[year]
+            self._next[year] = number + 1
+        return f"CASE-{year}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: Optional[str] = None
+    assignee: Optional[str] = None
+    priority: Optional[str] = None
+    customer_id: Optional[str] = None
+    case_type: Optional[str] = None
+
+
+def _request_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class CaseService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        case_types: Iterable[CaseType],
+        numbers: CaseNumbers,
+        clock: Clock = utc_now,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._repo = repository
+        self._case_types = {t.id: t for t in case_types}
+        self._numbers = numbers
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def case_types(self) -> list[CaseType]:
+        return list(self._case_types.values())
+
+    def get(self, principal: Principal, case_id: str) -> Case:
+        require(principal, Action.READ_CASES)
+        case = self._repo.get_case(case_id)
+        if case is None or not can_view(principal, case):
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def list(self, principal: Principal, filters: ListFilters, limit: int, page_cursor: Optional[str]) -> CasePage:
+        require(principal, Action.READ_CASES)
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit is out of range", [FieldIssue("limit", f"must be between 1 and {MAX_PAGE}")])
+        if filters.assignee == "me":
+            filters = ListFilters(**{**filters.__dict__, "assignee": principal.username})
+        _check_enum("status", filters.status, CaseStatus)
+        _check_enum("priority", filters.priority, Priority)
+        scope = visibility(principal)
+        query = CaseQuery(visibility=scope, **filters.__dict__)
+        fp = cursor.fingerprint({**filters.__dict__, "scope": scope.__dict__, "limit": limit})
+        try:
+            items, next_key = self._repo.list_cases(query, limit, cursor.decode(page_cursor, fp))
+        except InvalidStartKey:
+            raise InvalidInput("the cursor is invalid", [FieldIssue("cursor", "cannot resume from it")]) from None
+        return CasePage(items=items, next_cursor=cursor.encode(next_key, fp))
+
+    def comments(self, principal: Principal, case_id: str) -> list[Comment]:
+        self.get(principal, case_id)
+        return self._repo.list_comments(case_id)
+
+    def history(self, principal: Principal, case_id: str) -> list[AuditEvent]:
+        self.get(principal, case_id)
+        return self._repo.list_events(case_id)
+
+    def verify_history(self, principal: Principal, case_id: str) -> HistoryVerification:
+        return audit.verify_chain(self.history(principal, case_id))
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def create(self, principal: Principal, payload: Any, idempotency_key: Optional[str] = None) -> Case:
+        require(principal, Action.CREATE_CASE)
+        request = parse(CaseCreate, payload)
+        case_type = self._case_types.get(request.case_type)
+        if case_type is None:
+            raise InvalidInput(
+                "unknown case type",
+                [FieldIssue("caseType", f"must be one of {', '.join(sorted(self._case_types))}")],
+            )
+        _check_cap(case_type, request)
+        record = None
+        if idempotency_key is not None:
+            replay = self._replay(principal, idempotency_key, payload)
+            if replay is not None:
+                return replay
+        now = self._clock()
+        case = Case(
+            id=self._new_id(),
+            number=self._numbers.next(now.year),
+            title=request.title,
+            description=request.description,
+            case_type=case_type.id,
+            priority=request.priority,
+            customer_id=request.customer_id,
+            compensation=request.compensation,
+            required_documents=(
+                request.required_documents if request.required_documents is not None else case_type.required_documents
+            ),
+            tags=request.tags,
+            status=CaseStatus.NEW,
+            version=1,
+            team=case_type.team or principal.team,
+            created_at=iso(now),
+            created_by=principal.username,
+            updated_at=iso(now),
+            updated_by=principal.username,
+            due_at=iso(due_at(case_type, request.priority, now)),
+        )
+        event = audit.next_event(
+            case_id=case.id, prev_seq=0, prev_hash="", type="CASE_CREATED", actor=principal.username,
+            at=case.created_at, data={"case": case.to_api()},
+        )
+        case = case.model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash})
+        if idempotency_key is not None:
+            record = IdempotencyRecord(
+                owner=principal.username, key=idempotency_key, request_hash=_request_hash(payload),
+                case_id=case.id, expires_at=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
+            )
+        try:
+            self._repo.create_case(case, event, record)
+        except IdempotencyKeyTaken:
+            # A concurrent request with the same key won the race: answer as it did.
+            replay = self._replay(principal, idempotency_key or "", payload)
+            if replay is None:
+                raise Conflict("the idempotency key is in use; retry") from None
+            return replay
+        return case
+
+    def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:
+        require(principal, Action.UPDATE_CASE)
+        expected_version = _parse_if_match(if_match)
+        patch = parse(CasePatch, payload)
+        for _ in range(_AUDIT_RETRIES):
+            case = self.get(principal, case_id)
+            if case.version != expected_version:
+                raise PreconditionFailed(
+                    f"case {case_id} is at version {case.version}, not {expected_version}; reload and retry"
+                )
+            changes = {
+                name: {"from": _jsonable(getattr(case, name)), "to": _jsonable(getattr(patch, name))}
+                for name in patch.model_fields_set
+                if getattr(case, name) != getattr(patch, name)
+            }
+            if not changes:
+                return case
+            now = iso(self._clock())
+            event = audit.next_event(
+                case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="CASE_UPDATED",
+                actor=principal.username, at=now, data={"changes": changes, "version": case.version + 1},
+            )
+            updated = case.model_copy(
+                update={
+                    **{name: getattr(patch, name) for name in patch.model_fields_set},
+                    "version": case.version + 1, "updated_at": now, "updated_by": principal.username,
+                    "audit_seq": event.seq, "audit_hash": event.hash,
+                }
+            )
+            try:
+                self._repo.save_case(updated, case.version, case.audit_seq, event)
+                return updated
+            except StaleWrite:
+                continue  # re-read: either the version moved (412) or only the audit head did (retry)
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def add_comment(self, principal: Principal, case_id: str, payload: Any) -> Comment:
+        require(principal, Action.COMMENT)
+        request = parse(CommentCreate, payload)
+        comment_id = self._new_id()
+        for _ in range(_AUDIT_RETRIES):
+            case = self.get(principal, case_id)
+            now = iso(self._clock())
+            comment = Comment(id=comment_id, case_id=case.id, text=request.text, author=principal.username, created_at=now)
+            event = audit.next_event(
+                case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="COMMENT_ADDED",
+                actor=principal.username, at=now, data={"commentId": comment.id, "text": comment.text},
+            )
+            try:
+                self._repo.add_comment(comment, case.audit_seq, event)
+                return comment
+            except StaleWrite:
+                continue
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def _replay(self, principal: Principal, key: str, payload: Any) -> Optional[Case]:
+        record = self._repo.get_idempotency(principal.username, key)
+        if record is None or record.expires_at < self._clock().timestamp():
+            return None
+        if record.request_hash != _request_hash(payload):
+            raise Conflict(
+                "this Idempotency-Key was used with a different request body",
+                [FieldIssue("Idempotency-Key", "reused with another body")],
+            )
+        case = self._repo.get_case(record.case_id)
+        if case is None:  # cannot happen: both were written in one transaction
+            raise Conflict("the idempotent request's case is missing")
+        return case
+
+
+def _check_enum(field: str, value: Optional[str], enum: type) -> None:
+    if value is not None and value not in enum._value2member_map_:
+        raise InvalidInput(
+            f"invalid {field}", [FieldIssue(field, f"must be one of {', '.join(enum._value2member_map_)}")]
+        )
+
+
+def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
+    if request.compensation and case_type.compensation_cap is not None:
+        if Decimal(request.compensation.amount) > Decimal(case_type.compensation_cap):
+            raise InvalidInput(
+                "compensation exceeds the case type's cap",
+                [FieldIssue("compensation.amount", f"must not exceed {case_type.compensation_cap}")],
+            )
+
+
+def _parse_if_match(if_match: Optional[str]) -> int:
+    if if_match is None:
+        raise InvalidInput("If-Match is required", [FieldIssue("If-Match", "send the case's ETag")])
+    value = if_match.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise InvalidInput("If-Match is invalid", [FieldIssue("If-Match", "expected the case's ETag, e.g. \"3\"")])
+    return int(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    return value.value if hasattr(value, "value") else value

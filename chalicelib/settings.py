@@ -1,0 +1,65 @@
+"""Runtime settings, read from the environment when first needed (never at import).
+
+In the local stage `chalice local` may run on its own next to a running local system:
+values it lacks (endpoint, user pool, app client) are then read from the stack file the
+local system writes (LOCAL_STACK_FILE).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+_FROM_STACK_FILE = {
+    "AWS_ENDPOINT_URL": "awsEndpoint",
+    "AWS_REGION": "region",
+    "COGNITO_USER_POOL_ID": "userPoolId",
+    "COGNITO_CLIENT_ID": "userPoolClientId",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    auth_mode: str  # "verify": check JWTs here (local); "apigateway": trust the Cognito authorizer's claims
+    endpoint_url: Optional[str] = None
+    user_pool_id: Optional[str] = None
+    client_id: Optional[str] = None
+    jwks_url: Optional[str] = None
+    issuer: Optional[str] = None
+    case_number_block: int = 10
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        env = dict(environ)
+        stack_file = env.get("LOCAL_STACK_FILE")
+        if stack_file and Path(stack_file).is_file():
+            stack = json.loads(Path(stack_file).read_text())
+            for var, key in _FROM_STACK_FILE.items():
+                if not env.get(var) and stack.get(key):
+                    env[var] = stack[key]
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        endpoint = env.get("AWS_ENDPOINT_URL") or None
+        pool = env.get("COGNITO_USER_POOL_ID") or None
+        issuer = env.get("COGNITO_ISSUER") or (pool and f"https://cognito-idp.{region}.amazonaws.com/{pool}")
+        jwks = env.get("COGNITO_JWKS_URL") or (
+            pool and (f"{endpoint.rstrip('/')}/{pool}" if endpoint else issuer) + "/.well-known/jwks.json"
+        )
+        return cls(
+            stage=env.get("STAGE", "local"),
+            region=region,
+            table_name=env.get("TABLE_NAME", "cms-local"),
+            auth_mode=env.get("AUTH_MODE", "verify"),
+            endpoint_url=endpoint,
+            user_pool_id=pool,
+            client_id=env.get("COGNITO_CLIENT_ID") or None,
+            jwks_url=jwks or None,
+            issuer=issuer or None,
+            case_number_block=int(env.get("CASE_NUMBER_BLOCK", "10")),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
