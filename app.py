@@ -11,7 +11,7 @@ from chalicelib.domain.case_types import CaseTypeList
 from chalicelib.domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
 )
-from chalicelib.web import Api, ApiRequest, Reply
+from chalicelib.web import Api, ApiRequest, Reply, logger
 
 APP_NAME = "case-management"
 API_VERSION = "0.1.0"
@@ -70,7 +70,9 @@ def create_case(req: ApiRequest) -> Reply:
     key = req.header("Idempotency-Key")
     if key is not None:
         _check_idempotency_key(key)
-    return _case_reply(_cases().create(req.principal, req.json(), key), 201)
+    case = _cases().create(req.principal, req.json(), key)
+    logger.append_keys(case_id=case.id)
+    return _case_reply(case, 201)
 
 
 @api.route("/cases", "GET", summary="List the cases you may see, newest first", response=CasePage, query=CASE_FILTERS, errors=(403,))

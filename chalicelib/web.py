@@ -177,6 +177,8 @@ class Api:
             for name, value in params.items():
                 if not _PATH_PARAM.match(value or ""):
                     raise NotFound(f"no {name} {value[:64]!r}")
+            if "case_id" in params:
+                logger.append_keys(case_id=params["case_id"])
             reply = view(ApiRequest(request, principal, query), **params)
             response = _json_response(reply.body, reply.status, reply.headers)
         except Exception as exc:  # one place maps every error to HTTP
