@@ -59,7 +59,7 @@ def build(settings: Settings, repository: Any = None) -> Container:
 
 
 def build_authenticator(settings: Settings) -> Any:
-    from .auth import Authenticator, JwksCache, TokenVerifier
+    from .auth import Authenticator
 
     if settings.auth_mode == "apigateway":
         return Authenticator(verifier=None)
@@ -68,4 +68,6 @@ def build_authenticator(settings: Settings) -> Any:
             "token verification needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID (or LOCAL_STACK_FILE); "
             "start the local system with `make run`"
         )
+    from .jwt_verifier import JwksCache, TokenVerifier
+
     return Authenticator(TokenVerifier(JwksCache(settings.jwks_url), settings.issuer, settings.client_id))

@@ -28,7 +28,8 @@ class IdempotencyRecord:
     key: str
     request_hash: str
     case_id: str
-    expires_at: int  # epoch seconds; the store deletes the record after this
+    issued_at: int  # epoch seconds; a stored record that expired by then may be replaced
+    expires_at: int  # epoch seconds; the store deletes the record some time after this
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ _PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CORS = CORSConfig(
     allow_origin="*",
     allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-    expose_headers=["ETag", "Location", "Retry-After"],
+    expose_headers=["ETag", "Location", "Retry-After", "X-Request-Id"],
     max_age=600,
 )
 
@@ -166,10 +166,9 @@ class Api:
     def _handle(self, view: Callable[..., Reply], public: bool, query: tuple[str, ...], params: dict[str, str]) -> Response:
         request = self.app.current_request
         started = time.perf_counter()
-        logger.append_keys(
-            request_id=(request.context or {}).get("requestId"), method=request.method,
-            path=(request.context or {}).get("resourcePath"),
-        )
+        context = request.context or {}
+        request_id = context.get("requestId") or getattr(self.app.lambda_context, "aws_request_id", None)
+        logger.append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
         try:
             principal = None if public else self._authenticate(request)
             if principal is not None:
@@ -183,6 +182,8 @@ class Api:
             response = _json_response(reply.body, reply.status, reply.headers)
         except Exception as exc:  # one place maps every error to HTTP
             response = error_response(exc)
+        if request_id:
+            response.headers["X-Request-Id"] = request_id  # quote it when reporting a problem
         logger.info(
             "request handled", status=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),

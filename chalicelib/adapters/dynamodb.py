@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -28,7 +28,10 @@ from ..errors import DependencyUnavailable
 from ..ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite, StartKey
 
 CASE_LIST_PK = "CASE"
-_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+_UNAVAILABLE = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,15 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     class IdempotencyItem(Item):
         request_hash = UnicodeAttribute(attr_name="requestHash")
         case_id = UnicodeAttribute(attr_name="caseId")
+        issued_at = NumberAttribute(attr_name="issuedAt")
         expires_at = TTLAttribute(attr_name="expiresAt")
 
-    return TableModels(
-        CaseItem, EventItem, CommentItem, CounterItem, IdempotencyItem, Connection(region=region, host=host)
-    )
+    # One connection (one botocore client, its timeouts and retries) for every item type and for
+    # transactions: each pynamodb model would otherwise build its own, ~0.1 s apiece on a cold start.
+    shared = CaseItem._get_connection()
+    for model in (EventItem, CommentItem, CounterItem, IdempotencyItem):
+        model._connection = shared
+    return TableModels(CaseItem, EventItem, CommentItem, CounterItem, IdempotencyItem, shared.connection)
 
 
 def create_table(models: TableModels) -> None:
@@ -154,53 +161,51 @@ class DynamoCaseRepository:
 
     def create_case(self, case: Case, event: AuditEvent, idempotency: Optional[IdempotencyRecord]) -> None:
         m = self._m
-        with _translated():
-            try:
-                with TransactWrite(connection=m.connection) as tx:
-                    tx.save(self._case_item(case), condition=m.case.pk.does_not_exist())
-                    tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
-                    if idempotency is not None:
-                        tx.save(
-                            m.idempotency(
-                                _idempotency_pk(idempotency.owner, idempotency.key), "IDEMPOTENCY",
-                                request_hash=idempotency.request_hash, case_id=idempotency.case_id,
-                                expires_at=datetime.fromtimestamp(idempotency.expires_at, timezone.utc),
-                            ),
-                            condition=m.idempotency.pk.does_not_exist(),
-                        )
-            except TransactWriteError as exc:
-                reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-                if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                    raise IdempotencyKeyTaken() from None
-                if "ConditionalCheckFailed" in reasons:
-                    raise StaleWrite() from None
-                raise
+        try:
+            with _translated(), TransactWrite(connection=m.connection) as tx:
+                tx.save(self._case_item(case), condition=m.case.pk.does_not_exist())
+                tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+                if idempotency is not None:
+                    tx.save(
+                        m.idempotency(
+                            _idempotency_pk(idempotency.owner, idempotency.key), "IDEMPOTENCY",
+                            request_hash=idempotency.request_hash, case_id=idempotency.case_id,
+                            issued_at=idempotency.issued_at, expires_at=_utc(idempotency.expires_at),
+                        ),
+                        # An expired record may linger until TTL deletes it; it no longer holds the key.
+                        condition=m.idempotency.pk.does_not_exist()
+                        | (m.idempotency.expires_at <= _utc(idempotency.issued_at)),
+                    )
+        except TransactWriteError as exc:
+            if idempotency is not None and _failed_conditions(exc)[2:3] == [True]:
+                raise IdempotencyKeyTaken() from None
+            if any(_failed_conditions(exc)):
+                raise StaleWrite() from None
+            raise
 
     def save_case(self, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
         m = self._m
-        with _translated(), _stale_on_condition():
-            with TransactWrite(connection=m.connection) as tx:
-                tx.save(
-                    self._case_item(case),
-                    condition=(m.case.version == expected_version) & (m.case.audit_seq == expected_audit_seq),
-                )
-                tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+        with _stale_on_condition(), _translated(), TransactWrite(connection=m.connection) as tx:
+            tx.save(
+                self._case_item(case),
+                condition=(m.case.version == expected_version) & (m.case.audit_seq == expected_audit_seq),
+            )
+            tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
 
     def add_comment(self, comment: Comment, expected_audit_seq: int, event: AuditEvent) -> None:
         m = self._m
         pk = _case_key(comment.case_id)
-        with _translated(), _stale_on_condition():
-            with TransactWrite(connection=m.connection) as tx:
-                tx.update(
-                    m.case(pk, "CASE"),
-                    actions=[m.case.audit_seq.set(event.seq), m.case.audit_hash.set(event.hash)],
-                    condition=m.case.audit_seq == expected_audit_seq,
-                )
-                tx.save(
-                    m.comment(pk, f"COMMENT#{comment.created_at}#{comment.id}", body=comment.to_api()),
-                    condition=m.comment.pk.does_not_exist(),
-                )
-                tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
+        with _stale_on_condition(), _translated(), TransactWrite(connection=m.connection) as tx:
+            tx.update(
+                m.case(pk, "CASE"),
+                actions=[m.case.audit_seq.set(event.seq), m.case.audit_hash.set(event.hash)],
+                condition=m.case.audit_seq == expected_audit_seq,
+            )
+            tx.save(
+                m.comment(pk, f"COMMENT#{comment.created_at}#{comment.id}", body=comment.to_api()),
+                condition=m.comment.pk.does_not_exist(),
+            )
+            tx.save(self._event_item(event), condition=m.event.pk.does_not_exist())
 
     def reserve_case_numbers(self, scope: str, count: int) -> int:
         counter = self._m.counter(f"COUNTER#{scope}", "COUNTER")
@@ -213,25 +218,31 @@ class DynamoCaseRepository:
     def get_case(self, case_id: str) -> Optional[Case]:
         with _translated():
             try:
-                return _to_case(self._m.case.get(_case_key(case_id), "CASE"))
+                # Strongly consistent: a client that just wrote must read its own write (If-Match, replays).
+                return _to_case(self._m.case.get(_case_key(case_id), "CASE", consistent_read=True))
             except self._m.case.DoesNotExist:
                 return None
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         m = self._m
-        conditions = []
         if query.assignee is not None:
-            index, hash_key = m.case.by_assignee, query.assignee
+            index, index_attr, hash_key = m.case.by_assignee, "assignee", query.assignee
         elif query.customer_id is not None:
-            index, hash_key = m.case.by_customer, query.customer_id
+            index, index_attr, hash_key = m.case.by_customer, "customerId", query.customer_id
         else:
-            index, hash_key = m.case.by_created, CASE_LIST_PK
-        for attr, value in (
-            (m.case.status, query.status), (m.case.priority, query.priority), (m.case.case_type, query.case_type),
-            (m.case.customer_id, query.customer_id if index is not m.case.by_customer else None),
-        ):
-            if value is not None:
-                conditions.append(attr == value)
+            index, index_attr, hash_key = m.case.by_created, "listPk", CASE_LIST_PK
+        if not hash_key:
+            return [], None  # no item has an empty key attribute; DynamoDB would refuse the query
+        if start_key is not None and not _is_start_key(start_key, index_attr, hash_key):
+            raise InvalidStartKey()
+        conditions = [
+            attr == value
+            for attr, value in (
+                (m.case.status, query.status), (m.case.priority, query.priority),
+                (m.case.case_type, query.case_type), (m.case.customer_id, query.customer_id),
+            )
+            if value is not None
+        ]
         visible = _visibility_condition(m.case, query)
         if visible is not None:
             conditions.append(visible)
@@ -247,7 +258,7 @@ class DynamoCaseRepository:
                 items = [_to_case(item) for item in results]
             except PynamoDBException as exc:
                 if start_key is not None and exc.cause_response_code == "ValidationException":
-                    raise InvalidStartKey() from None
+                    raise InvalidStartKey() from None  # e.g. "the starting key is outside query boundaries"
                 raise
         return items, results.last_evaluated_key
 
@@ -272,14 +283,13 @@ class DynamoCaseRepository:
                 return None
         return IdempotencyRecord(
             owner=owner, key=key, request_hash=item.request_hash, case_id=item.case_id,
-            expires_at=int(item.expires_at.timestamp()),
+            issued_at=int(item.issued_at), expires_at=int(item.expires_at.timestamp()),
         )
 
     # -- mapping -----------------------------------------------------------------------------
 
     def _case_item(self, case: Case) -> Any:
-        data = case.model_dump(exclude={"id", "compensation"})
-        data.pop("audit_seq", None), data.pop("audit_hash", None)
+        data = case.model_dump(exclude={"id", "compensation"})  # audit_seq/hash are excluded fields
         return self._m.case(
             _case_key(case.id), "CASE",
             list_pk=CASE_LIST_PK, list_sk=f"{case.created_at}#{case.id}", case_id=case.id,
@@ -321,30 +331,50 @@ def _visibility_condition(case_model: Any, query: CaseQuery) -> Optional[Conditi
     return condition
 
 
+def _utc(epoch_seconds: int) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, timezone.utc)
+
+
+def _is_start_key(key: dict[str, Any], index_attr: str, hash_key: str) -> bool:
+    """A resume key must name a case item inside the partition being queried, or DynamoDB refuses it."""
+    values = {name: v.get("S") if isinstance(v, dict) and set(v) == {"S"} else None for name, v in key.items()}
+    return (
+        set(values) == {"PK", "SK", "listSk", index_attr}
+        and all(isinstance(v, str) and 0 < len(v) <= 1024 for v in values.values())
+        and values["PK"].startswith("CASE#") and values["SK"] == "CASE" and values[index_attr] == hash_key
+    )
+
+
+def _failed_conditions(exc: TransactWriteError) -> list[bool]:
+    return [bool(r and r.code == "ConditionalCheckFailed") for r in (exc.cancellation_reasons or [])]
+
+
 class _translated:
-    """Map connection failures and throttling to 503 so clients know to retry."""
+    """Map unreachable or throttled DynamoDB to 503, so clients know to retry, never a 500."""
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc is None:
+        if not isinstance(exc, PynamoDBException):
             return False
-        if isinstance(exc, PynamoDBConnectionError) and not isinstance(exc, TransactWriteError):
-            if exc.cause_response_code in _THROTTLING or exc.cause_response_code is None:
-                raise DependencyUnavailable("the case store is unavailable; retry shortly") from exc
-        if isinstance(exc, PynamoDBException) and exc.cause_response_code in _THROTTLING:
+        code = exc.cause_response_code
+        if code in _UNAVAILABLE or (code is None and exc.cause is not None):  # no code: never reached DynamoDB
+            raise DependencyUnavailable("the case store is unavailable; retry shortly") from exc
+        if isinstance(exc, TransactWriteError) and any(
+            r and r.code in _UNAVAILABLE | {"TransactionConflict"} for r in (exc.cancellation_reasons or [])
+        ):
             raise DependencyUnavailable("the case store is busy; retry shortly") from exc
         return False
 
 
 class _stale_on_condition:
+    """A failed condition in a transaction means another writer got there first."""
+
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if isinstance(exc, TransactWriteError):
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in reasons:
-                raise StaleWrite() from None
+        if isinstance(exc, TransactWriteError) and any(_failed_conditions(exc)):
+            raise StaleWrite() from None
         return False

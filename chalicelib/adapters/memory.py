@@ -21,7 +21,8 @@ class InMemoryCaseRepository:
 
     def create_case(self, case: Case, event: AuditEvent, idempotency: Optional[IdempotencyRecord]) -> None:
         with self._lock:
-            if idempotency and (idempotency.owner, idempotency.key) in self.idempotency:
+            held = idempotency and self.idempotency.get((idempotency.owner, idempotency.key))
+            if held and held.expires_at > idempotency.issued_at:
                 raise IdempotencyKeyTaken()
             if case.id in self.cases:
                 raise StaleWrite()

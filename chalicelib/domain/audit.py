@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from .models import AuditEvent, HistoryVerification
 
@@ -35,7 +35,8 @@ def next_event(
     return draft.model_copy(update={"hash": event_hash(prev_hash, _body(draft))})
 
 
-def verify_chain(events: Iterable[AuditEvent]) -> HistoryVerification:
+def verify_chain(events: Iterable[AuditEvent], head: Optional[tuple[int, str]] = None) -> HistoryVerification:
+    """Check every link; with `head` (the case's last seq and hash) also catch removed newest events."""
     expected_prev, count = GENESIS_HASH, 0
     for count, event in enumerate(events, start=1):
         if (
@@ -45,4 +46,6 @@ def verify_chain(events: Iterable[AuditEvent]) -> HistoryVerification:
         ):
             return HistoryVerification(valid=False, events=count, first_invalid_seq=count)
         expected_prev = event.hash
+    if head is not None and (count, expected_prev) != (head[0], head[1] or GENESIS_HASH):
+        return HistoryVerification(valid=False, events=count, first_invalid_seq=count + 1)
     return HistoryVerification(valid=True, events=count)

@@ -63,6 +63,11 @@ Amount = Annotated[
 ]
 
 
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Tags = Annotated[list[Label], Field(max_length=20)]
+
+
 class Money(RequestModel):
     amount: Amount = Field(description="Decimal string, at most 2 decimals, e.g. \"1250.00\"")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
@@ -71,29 +76,34 @@ class Money(RequestModel):
 
 
 class CaseCreate(RequestModel):
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    title: Title
+    description: Description = ""
     case_type: Identifier
     priority: Priority
     customer_id: Identifier
     compensation: Optional[Money] = None
     required_documents: Optional[Annotated[list[Label], Field(max_length=20)]] = None
-    tags: Annotated[list[Label], Field(max_length=20)] = []
+    tags: Tags = []
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+# Not Optional: an explicit null is a 400 naming the field; an omitted field keeps its value.
+_OMITTED: Any = Field(default=None, json_schema_extra=_no_default)
 
 
 class CasePatch(RequestModel):
-    title: Optional[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = None
-    description: Optional[Annotated[str, StringConstraints(max_length=10_000)]] = None
-    priority: Optional[Priority] = None
-    tags: Optional[Annotated[list[Label], Field(max_length=20)]] = None
+    title: Title = _OMITTED
+    description: Description = _OMITTED
+    priority: Priority = _OMITTED
+    tags: Tags = _OMITTED
 
     @model_validator(mode="after")
     def _not_empty(self) -> "CasePatch":
         if not self.model_fields_set:
             raise ValueError("at least one of title, description, priority, tags is required")
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{to_camel(name)} may not be null")
         return self
 
 

@@ -103,11 +103,14 @@ class CaseService:
             raise InvalidInput("limit is out of range", [FieldIssue("limit", f"must be between 1 and {MAX_PAGE}")])
         if filters.assignee == "me":
             filters = ListFilters(**{**filters.__dict__, "assignee": principal.username})
+        for name, value in filters.__dict__.items():
+            if value is not None and not value.strip():
+                raise InvalidInput(f"empty {name} filter", [FieldIssue(_camel(name), "must not be empty")])
         _check_enum("status", filters.status, CaseStatus)
         _check_enum("priority", filters.priority, Priority)
         scope = visibility(principal)
         query = CaseQuery(visibility=scope, **filters.__dict__)
-        fp = cursor.fingerprint({**filters.__dict__, "scope": scope.__dict__, "limit": limit})
+        fp = cursor.fingerprint({**filters.__dict__, "scope": scope.__dict__})  # any limit may resume
         try:
             items, next_key = self._repo.list_cases(query, limit, cursor.decode(page_cursor, fp))
         except InvalidStartKey:
@@ -123,7 +126,8 @@ class CaseService:
         return self._repo.list_events(case_id)
 
     def verify_history(self, principal: Principal, case_id: str) -> HistoryVerification:
-        return audit.verify_chain(self.history(principal, case_id))
+        case = self.get(principal, case_id)
+        return audit.verify_chain(self._repo.list_events(case_id), head=(case.audit_seq, case.audit_hash))
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -137,11 +141,8 @@ class CaseService:
                 [FieldIssue("caseType", f"must be one of {', '.join(sorted(self._case_types))}")],
             )
         _check_cap(case_type, request)
-        record = None
         if idempotency_key is not None:
-            replay = self._replay(principal, idempotency_key, payload)
-            if replay is not None:
-                return replay
+            _check_idempotency_key(idempotency_key)
         now = self._clock()
         case = Case(
             id=self._new_id(),
@@ -170,19 +171,18 @@ class CaseService:
             at=case.created_at, data={"case": case.to_api()},
         )
         case = case.model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash})
+        record = None
         if idempotency_key is not None:
             record = IdempotencyRecord(
                 owner=principal.username, key=idempotency_key, request_hash=_request_hash(payload),
-                case_id=case.id, expires_at=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
+                case_id=case.id, issued_at=int(now.timestamp()),
+                expires_at=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
             )
         try:
             self._repo.create_case(case, event, record)
         except IdempotencyKeyTaken:
-            # A concurrent request with the same key won the race: answer as it did.
-            replay = self._replay(principal, idempotency_key or "", payload)
-            if replay is None:
-                raise Conflict("the idempotency key is in use; retry") from None
-            return replay
+            # The key was used before (or by a concurrent twin of this request): answer as it was answered.
+            return self._replay(principal, idempotency_key or "", payload)
         return case
 
     def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:
@@ -203,13 +203,18 @@ class CaseService:
             if not changes:
                 return case
             now = iso(self._clock())
+            derived: dict[str, Any] = {}
+            if "priority" in changes:  # the SLA depends on priority: the due date moves with it
+                case_type = self._case_types[case.case_type]
+                derived["due_at"] = iso(due_at(case_type, patch.priority, datetime.fromisoformat(case.created_at)))
+                changes["dueAt"] = {"from": case.due_at, "to": derived["due_at"]}
             event = audit.next_event(
                 case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="CASE_UPDATED",
                 actor=principal.username, at=now, data={"changes": changes, "version": case.version + 1},
             )
             updated = case.model_copy(
                 update={
-                    **{name: getattr(patch, name) for name in patch.model_fields_set},
+                    **{name: getattr(patch, name) for name in patch.model_fields_set}, **derived,
                     "version": case.version + 1, "updated_at": now, "updated_by": principal.username,
                     "audit_seq": event.seq, "audit_hash": event.hash,
                 }
@@ -240,19 +245,22 @@ class CaseService:
                 continue
         raise Conflict(f"case {case_id} is changing too fast; retry")
 
-    def _replay(self, principal: Principal, key: str, payload: Any) -> Optional[Case]:
+    def _replay(self, principal: Principal, key: str, payload: Any) -> Case:
         record = self._repo.get_idempotency(principal.username, key)
-        if record is None or record.expires_at < self._clock().timestamp():
-            return None
+        case = self._repo.get_case(record.case_id) if record else None
+        if record is None or case is None:  # deleted by TTL in between: rare, and safe to retry
+            raise Conflict("the Idempotency-Key is being recycled; retry the request")
         if record.request_hash != _request_hash(payload):
             raise Conflict(
                 "this Idempotency-Key was used with a different request body",
                 [FieldIssue("Idempotency-Key", "reused with another body")],
             )
-        case = self._repo.get_case(record.case_id)
-        if case is None:  # cannot happen: both were written in one transaction
-            raise Conflict("the idempotent request's case is missing")
         return case
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not 1 <= len(key) <= 128 or not key.isprintable():
+        raise InvalidInput("invalid Idempotency-Key", [FieldIssue("Idempotency-Key", "1-128 printable characters")])
 
 
 def _check_enum(field: str, value: Optional[str], enum: type) -> None:
@@ -269,6 +277,11 @@ def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
                 "compensation exceeds the case type's cap",
                 [FieldIssue("compensation.amount", f"must not exceed {case_type.compensation_cap}")],
             )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _parse_if_match(if_match: Optional[str]) -> int:

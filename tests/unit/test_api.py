@@ -51,7 +51,8 @@ def client(monkeypatch):
          "COGNITO_JWKS_URL": "https://jwks.test", "CASE_NUMBER_BLOCK": "1"}
     )
     container = bootstrap.build(settings, repository=InMemoryCaseRepository())
-    from chalicelib.auth import Authenticator, JwksCache, TokenVerifier
+    from chalicelib.auth import Authenticator
+    from chalicelib.jwt_verifier import JwksCache, TokenVerifier
 
     container.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
     with bootstrap.override(container), Client(app) as test_client:

@@ -8,7 +8,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.auth import Authenticator, JwksCache, TokenVerifier, bearer_token, parse_groups, principal_from_claims
+from chalicelib.auth import Authenticator, bearer_token, parse_groups, principal_from_claims
+from chalicelib.jwt_verifier import JwksCache, TokenVerifier
 from chalicelib.errors import DependencyUnavailable, Unauthenticated
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"

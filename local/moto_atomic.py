@@ -1,0 +1,25 @@
+"""DynamoDB applies each request atomically; moto's DynamoDB backend takes no locks, so
+concurrent requests can interleave inside it (lost ADD updates, two winners of one conditional
+put). Serialising DynamoDB requests at the server restores per-request atomicity while clients
+stay concurrent. Only DynamoDB is serialised: other services (S3 notifications, Step Functions)
+may call back into moto from inside a request, and a global lock would deadlock them."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable
+
+
+class SerialisedDynamoDB:
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app, self._lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self._lock:
+                return list(self._app(environ, start_response))
+        return self._app(environ, start_response)  # type: ignore[return-value]
+
+
+def serialise_dynamodb(server: Any) -> None:
+    """Wrap a started `moto.server.ThreadedMotoServer` (pinned moto 5.2.5: `server._server.app`)."""
+    server._server.app = SerialisedDynamoDB(server._server.app)

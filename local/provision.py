@@ -1,0 +1,161 @@
+"""Idempotent provisioning of the local AWS resources against any endpoint (moto or LocalStack).
+
+Every step looks a resource up by name first, so running it again reuses what is there. The
+table schema comes from chalicelib's pynamodb models, the single source of truth for it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb import CASE_LIST_PK, DynamoCaseRepository, create_table, table_models
+from chalicelib.domain.access import Principal
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.services.cases import CaseNumbers, CaseService
+
+from .demo import DEMO_CASES, DEMO_PASSWORD, DEMO_USERS, ROLES, DemoUser
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TABLE = "cms-local"
+DEFAULT_BUCKET = "cms-local-documents"
+DEFAULT_POOL = "cms-local"
+DEFAULT_CLIENT = "cms-local-web"
+
+
+@dataclass(frozen=True)
+class Resources:
+    endpoint: str
+    region: str
+    table_name: str
+    bucket_name: str
+    user_pool_id: str
+    user_pool_client_id: str
+
+
+def client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=region,
+        config=BotoConfig(retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def provision(
+    endpoint: str,
+    region: str = DEFAULT_REGION,
+    *,
+    table_name: str = DEFAULT_TABLE,
+    bucket_name: str = DEFAULT_BUCKET,
+    pool_name: str = DEFAULT_POOL,
+    client_name: str = DEFAULT_CLIENT,
+    users: Iterable[DemoUser] = DEMO_USERS,
+) -> Resources:
+    """Create (or find) the table, the versioned bucket and the user pool with groups and demo users."""
+    create_table(table_models(table_name, region, endpoint))
+    _bucket(client("s3", endpoint, region), bucket_name, region)
+    idp = client("cognito-idp", endpoint, region)
+    pool_id = _user_pool(idp, pool_name)
+    client_id = _app_client(idp, pool_id, client_name)
+    _groups(idp, pool_id)
+    for demo_user in users:
+        _user(idp, pool_id, demo_user)
+    return Resources(endpoint, region, table_name, bucket_name, pool_id, client_id)
+
+
+def seed_demo_cases(
+    resources: Resources,
+    cases: Iterable[tuple[str, dict[str, Any]]] = DEMO_CASES,
+    users: Iterable[DemoUser] = DEMO_USERS,
+) -> int:
+    """Create the demo cases through the real case service, only while the table has no case at all
+    (so a restored snapshot or a developer's own cases are never mixed with a second demo set)."""
+    if has_cases(resources):
+        return 0
+    by_name = {u.username: u for u in users}
+    repo = DynamoCaseRepository(table_models(resources.table_name, resources.region, resources.endpoint))
+    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo, 1))
+    created = 0
+    for username, body in cases:
+        creator = by_name[username]
+        service.create(Principal(creator.username, frozenset(creator.groups), creator.team), dict(body))
+        created += 1
+    return created
+
+
+def has_cases(resources: Resources) -> bool:
+    page = client("dynamodb", resources.endpoint, resources.region).query(
+        TableName=resources.table_name, IndexName="cases-by-created",
+        KeyConditionExpression="listPk = :pk", ExpressionAttributeValues={":pk": {"S": CASE_LIST_PK}}, Limit=1,
+    )
+    return bool(page.get("Items"))
+
+
+def _bucket(s3: Any, name: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError:
+        kwargs: dict[str, Any] = {}
+        if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=name, **kwargs)
+    # Documents are never overwritten: every upload is a new object version.
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _user_pool(idp: Any, name: str) -> str:
+    for page in idp.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool["Name"] == name:
+                return str(pool["Id"])
+    pool = idp.create_user_pool(
+        PoolName=name,
+        # Declared in the schema so `custom:team` is carried in ID tokens, as on AWS.
+        Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+    )["UserPool"]
+    return str(pool["Id"])
+
+
+def _app_client(idp: Any, pool_id: str, name: str) -> str:
+    for page in idp.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
+        for app_client in page["UserPoolClients"]:
+            if app_client["ClientName"] == name:
+                return str(app_client["ClientId"])
+    # No secret: a browser front end cannot keep one.
+    created = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName=name, GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    return str(created["ClientId"])
+
+
+def _groups(idp: Any, pool_id: str) -> None:
+    existing = {g["GroupName"] for g in idp.list_groups(UserPoolId=pool_id, Limit=60)["Groups"]}
+    for role in ROLES:
+        if role not in existing:
+            idp.create_group(UserPoolId=pool_id, GroupName=role, Description=f"{role} role")
+
+
+def _user(idp: Any, pool_id: str, user: DemoUser) -> None:
+    attributes = [
+        {"Name": "email", "Value": user.email},
+        {"Name": "email_verified", "Value": "true"},
+        {"Name": "custom:team", "Value": user.team},
+    ]
+    try:
+        idp.admin_get_user(UserPoolId=pool_id, Username=user.username)
+        idp.admin_update_user_attributes(UserPoolId=pool_id, Username=user.username, UserAttributes=attributes)
+    except idp.exceptions.UserNotFoundException:
+        idp.admin_create_user(
+            UserPoolId=pool_id, Username=user.username, UserAttributes=attributes, MessageAction="SUPPRESS",
+        )
+    # Permanent, so USER_PASSWORD_AUTH returns tokens instead of a NEW_PASSWORD_REQUIRED challenge.
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=user.username, Password=DEMO_PASSWORD, Permanent=True)
+    current = {
+        g["GroupName"] for g in idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=user.username)["Groups"]
+    }
+    for group in set(user.groups) - current:
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user.username, GroupName=group)

@@ -1,0 +1,201 @@
+"""The whole local system in one process: moto as the AWS endpoint (or a given one, e.g. LocalStack),
+the provisioned resources, and the Chalice app served by Chalice's own local server."""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Optional
+
+from .demo import DEMO_USERS
+from .moto_atomic import serialise_dynamodb
+from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
+from .snapshot import dump_table, restore_table
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STAGE = "local"
+log = logging.getLogger("local")
+
+
+class StartupError(RuntimeError):
+    """The local system cannot start as asked (e.g. a port is taken)."""
+
+
+class LocalSystem:
+    """Start with `with LocalSystem(...) as system:`; `system.stack` is what `stack.json` holds."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        moto_port: int = 4566,
+        state_dir: str | Path = ".local",
+        seed: bool = True,
+        project_dir: str | Path = PROJECT_DIR,
+    ) -> None:
+        self.host, self.port, self.moto_port, self.seed = host, port, moto_port, seed
+        self.state_dir = Path(state_dir).resolve()
+        self.project_dir = Path(project_dir).resolve()
+        self.stack: dict[str, Any] = {}
+        self._moto: Any = None
+        self._server: Any = None
+        self._thread: Optional[threading.Thread] = None
+        self._resources: Optional[Resources] = None
+        self._saved_env: Optional[dict[str, str]] = None
+        self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
+
+    @property
+    def stack_file(self) -> Path:
+        return self.state_dir / "stack.json"
+
+    @property
+    def snapshot_file(self) -> Path:
+        return self.state_dir / "snapshot" / "dynamodb.json"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        self._saved_env = dict(os.environ)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(snapshot=False)  # never leave a half-started moto or a stale stack file behind
+            raise
+
+    def _start(self) -> dict[str, Any]:
+        chalice_config = json.loads((self.project_dir / ".chalice" / "config.json").read_text())
+        app_env = _stage_environment(chalice_config)
+        _ensure_free(self.host, self.port)
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1"),
+        ):
+            os.environ.setdefault(name, value)
+        os.environ["AWS_XRAY_SDK_ENABLED"] = "false"  # no daemon here: the SDK would log tracebacks
+        region = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or self._start_moto()
+
+        self._resources = resources = provision(
+            endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
+        )
+        if self._moto is not None:
+            restored = restore_table(client("dynamodb", endpoint, region), resources.table_name, self.snapshot_file)
+            if restored:
+                log.info("restored %d items from %s", restored, self.snapshot_file)
+        if self.seed:
+            seed_demo_cases(resources)
+
+        api_host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        self.stack = {
+            "apiUrl": f"http://{api_host}:{self.port}",
+            "awsEndpoint": endpoint,
+            "region": region,
+            "tableName": resources.table_name,
+            "bucketName": resources.bucket_name,
+            "userPoolId": resources.user_pool_id,
+            "userPoolClientId": resources.user_pool_client_id,
+            "users": [u.to_stack() for u in DEMO_USERS],
+        }
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.stack_file.write_text(json.dumps(self.stack, indent=2) + "\n")
+
+        os.environ.update(app_env)
+        os.environ.update({
+            "AWS_ENDPOINT_URL": endpoint,
+            "COGNITO_USER_POOL_ID": resources.user_pool_id,
+            "COGNITO_CLIENT_ID": resources.user_pool_client_id,
+            "LOCAL_STACK_FILE": str(self.stack_file),
+        })
+        # Only now: the app must see the local stage's environment from its first import on.
+        self._serve(chalice_config)
+        return self.stack
+
+    def stop(self, snapshot: bool = True) -> None:
+        if self._server is not None:
+            if self._thread is not None and self._thread.is_alive():
+                self._server.shutdown()  # waits for serve_forever to return: only when it is running
+                self._thread.join(timeout=10)
+            self._server.server.server_close()
+            self._server, self._thread = None, None
+        if self._moto is not None:
+            if snapshot and self._resources is not None:
+                try:
+                    self.saved_items = dump_table(
+                        client("dynamodb", self._resources.endpoint, self._resources.region),
+                        self._resources.table_name, self.snapshot_file,
+                    )
+                    log.info("saved %d items to %s", self.saved_items, self.snapshot_file)
+                except Exception:  # a failed snapshot must not keep moto running
+                    log.exception("could not write the snapshot")
+            self._moto.stop()
+            self._moto = None
+        # A stack file outlives nothing it describes: `token` and a stand-alone `chalice local` must not use it.
+        if self.stack:
+            self.stack_file.unlink(missing_ok=True)
+            self.stack = {}
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
+
+    def __enter__(self) -> "LocalSystem":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _start_moto(self) -> str:
+        from moto.server import ThreadedMotoServer  # a dev dependency, loaded only when it is used
+
+        _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
+        os.environ["MOTO_PORT"] = str(self.moto_port)  # moto's Step Functions calls back to this port
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per AWS call drowns the API's
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        serialise_dynamodb(self._moto)
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    def _serve(self, chalice_config: dict[str, Any]) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalChalice, LocalDevServer, create_local_server
+
+        if str(self.project_dir) not in sys.path:
+            sys.path.insert(0, str(self.project_dir))
+        app = importlib.import_module("app").app
+        config = Config(
+            chalice_stage=STAGE,
+            user_provided_params={"app_name": chalice_config["app_name"], "project_dir": str(self.project_dir)},
+            config_from_disk=chalice_config,
+        )
+        if isinstance(app, LocalChalice):  # already adapted by an earlier start in this process
+            self._server = LocalDevServer(app, config, self.host, self.port)
+        else:
+            self._server = create_local_server(app, config, self.host, self.port)
+        # The inner HTTP server's loop: LocalDevServer.serve_forever() would only add a print.
+        self._thread = threading.Thread(target=self._server.server.serve_forever, name="chalice-local", daemon=True)
+        self._thread.start()
+
+
+def _stage_environment(chalice_config: dict[str, Any]) -> dict[str, str]:
+    """The environment Chalice gives the local stage's functions (top-level merged with the stage's)."""
+    from chalice.config import Config
+
+    return dict(Config(chalice_stage=STAGE, config_from_disk=chalice_config).environment_variables)
+
+
+def _ensure_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise StartupError(f"port {port} on {host} is in use ({exc.strerror}); pick another one") from None

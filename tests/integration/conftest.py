@@ -1,0 +1,65 @@
+"""A moto server for the session; every test that asks for `dynamo_models` gets its own fresh table."""
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Iterator
+
+import botocore.loaders
+import botocore.session
+import pytest
+from moto.server import ThreadedMotoServer
+
+from chalicelib.adapters.dynamodb import TableModels, create_table, table_models
+from local.moto_atomic import serialise_dynamodb
+
+REGION = "us-east-1"
+_LOADER = botocore.loaders.create_loader()
+
+
+def _session_with_shared_loader() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER)
+    return session
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ):
+            env.setenv(name, value)
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+            env.delenv(name, raising=False)
+        # pynamodb builds a botocore session per connection and thread, and each session parses
+        # botocore's JSON data files again (~0.2 s): with a fresh table per test that doubled the
+        # suite's time. The data files are read-only, so the sessions may share one loader.
+        env.setattr("pynamodb.connection.base.get_session", _session_with_shared_loader)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        serialise_dynamodb(server)
+        host, port = server.get_host_and_port()
+        env.setenv("MOTO_PORT", str(port))
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def dynamo_models(moto_endpoint: str) -> TableModels:
+    models = table_models(f"cases-{uuid.uuid4().hex[:12]}", REGION, moto_endpoint)
+    create_table(models)
+    return models
+
+
+@pytest.fixture
+def down_endpoint(moto_endpoint: str) -> str:
+    """An address where nothing listens (the AWS env from moto_endpoint still applies)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,415 @@
+"""One contract, two repositories: the in-memory twin the unit tests use must behave like DynamoDB.
+
+TestMemoryContract runs against InMemoryCaseRepository; TestDynamoContract inherits every test and
+runs it against DynamoCaseRepository on a fresh table in the moto server."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from chalicelib.adapters.dynamodb import DynamoCaseRepository
+from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.domain.access import Visibility
+from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, StaleWrite
+from tests.support import changed, comment_on, new_case
+
+EVERYTHING = Visibility(everything=True, team=None, username="root")
+ISSUED, EXPIRES = 1772366400, 1772452800  # 2026-03-01T12:00Z and a day later
+
+
+def query(visibility: Visibility = EVERYTHING, **filters) -> CaseQuery:
+    return CaseQuery(visibility=visibility, **filters)
+
+
+def record(case_id: str, owner: str = "alice", key: str = "key-1", issued_at: int = ISSUED,
+           expires_at: int = EXPIRES) -> IdempotencyRecord:
+    return IdempotencyRecord(owner=owner, key=key, request_hash=f"hash-of-{case_id}", case_id=case_id,
+                             issued_at=issued_at, expires_at=expires_at)
+
+
+def stored_record(repo, owner: str = "alice", key: str = "key-1") -> tuple:
+    """What a replay reads back; issued_at only matters when writing, so it is not compared."""
+    found = repo.get_idempotency(owner, key)
+    return found and (found.owner, found.key, found.request_hash, found.case_id, found.expires_at)
+
+
+def expected_record(case_id: str, **kwargs) -> tuple:
+    r = record(case_id, **kwargs)
+    return (r.owner, r.key, r.request_hash, r.case_id, r.expires_at)
+
+
+def all_pages(repo, case_query: CaseQuery, limit: int) -> tuple[list[str], list[int]]:
+    """Page through a listing as the API does, the resume key round-tripping through JSON (the cursor)."""
+    seen, sizes, key = [], [], None
+    for _ in range(50):
+        items, key = repo.list_cases(case_query, limit, key)
+        assert len(items) <= limit
+        seen += [case.id for case in items]
+        sizes.append(len(items))
+        if key is None:
+            return seen, sizes
+        key = json.loads(json.dumps(key))
+    raise AssertionError("pagination did not end")
+
+
+class TestMemoryContract:
+    @pytest.fixture
+    def repo(self):
+        return InMemoryCaseRepository()
+
+    @pytest.fixture
+    def stored(self, repo):
+        case, event = new_case("case-1")
+        repo.create_case(case, event, None)
+        return case
+
+    @pytest.fixture
+    def listed(self, repo):
+        """Six cases, a minute apart: c6 is the newest."""
+        specs = {
+            "c1": dict(team="general", created_by="alice", case_type="GENERAL", priority="LOW", customer_id="cust-1"),
+            "c2": dict(team="claims", created_by="bob", case_type="CLAIM", priority="HIGH", customer_id="cust-2",
+                       status="OPEN", assignee="carol"),
+            "c3": dict(team="general", created_by="erin", case_type="COMPLAINT", priority="HIGH",
+                       customer_id="cust-1", participants=["ann", "dave"]),
+            "c4": dict(team="claims", created_by="bob", case_type="CLAIM", priority="CRITICAL", customer_id="cust-3",
+                       status="IN_PROGRESS", assignee="alice"),
+            "c5": dict(team=None, created_by="root", case_type="GENERAL", priority="MEDIUM", customer_id="cust-2"),
+            "c6": dict(team="general", created_by="alice", case_type="GENERAL", priority="HIGH", customer_id="cust-1",
+                       assignee="alice"),
+        }
+        for minute, (case_id, spec) in enumerate(specs.items(), start=1):
+            repo.create_case(*new_case(case_id, minute=minute, **spec), None)
+        return specs
+
+    # -- create / get ------------------------------------------------------------------------
+
+    def test_missing_case_is_none(self, repo):
+        assert repo.get_case("nope") is None
+
+    def test_round_trip_of_every_field(self, repo):
+        case, event = new_case(
+            "case-full", title="Kessel defekt — Ölheizung 🔥", description="line one\nline two" + "x" * 5000,
+            case_type="CLAIM", priority="CRITICAL", customer_id="cust-9", status="PENDING_APPROVAL", version=1,
+            compensation={"amount": "1250.00", "currency": "EUR"}, required_documents=["claim-form", "proof-of-loss"],
+            tags=["water", "vip", "2nd floor"], team="claims", assignee="carol", participants=["dave", "erin"],
+            due_at="2026-03-02T12:00:00.000Z",
+        )
+        repo.create_case(case, event, None)
+        loaded = repo.get_case("case-full")
+        assert loaded == case
+        assert loaded.model_dump() == case.model_dump()
+        assert (loaded.audit_seq, loaded.audit_hash) == (1, event.hash)
+        assert loaded.compensation.amount == "1250.00" and loaded.compensation.currency == "EUR"
+        assert loaded.to_api() == case.to_api()
+
+    def test_round_trip_of_a_minimal_case(self, repo):
+        case, event = new_case("case-min", description="", tags=[], required_documents=[], participants=[],
+                               team=None, assignee=None, compensation=None)
+        repo.create_case(case, event, None)
+        loaded = repo.get_case("case-min")
+        assert loaded == case
+        assert (loaded.description, loaded.team, loaded.assignee, loaded.compensation) == ("", None, None, None)
+        assert (loaded.tags, loaded.required_documents, loaded.participants) == ([], [], [])
+
+    def test_create_stores_the_first_event(self, repo, stored):
+        [event] = repo.list_events(stored.id)
+        assert (event.seq, event.type, event.hash) == (1, "CASE_CREATED", stored.audit_hash)
+
+    def test_create_with_an_idempotency_record(self, repo):
+        case, event = new_case("case-1")
+        repo.create_case(case, event, record("case-1"))
+        assert stored_record(repo) == expected_record("case-1")
+        assert repo.get_case("case-1") == case
+
+    def test_idempotency_record_round_trips_exactly(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1"))
+        assert repo.get_idempotency("alice", "key-1") == record("case-1")
+
+    def test_unknown_idempotency_key_is_none(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1"))
+        assert repo.get_idempotency("alice", "key-2") is None
+        assert repo.get_idempotency("bob", "key-1") is None
+
+    def test_taken_idempotency_key_writes_nothing(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1"))
+        with pytest.raises(IdempotencyKeyTaken):
+            repo.create_case(*new_case("case-2", minute=1), record("case-2"))
+        assert repo.get_case("case-2") is None
+        assert repo.list_events("case-2") == []
+        assert stored_record(repo) == expected_record("case-1")
+        assert [c.id for c in repo.list_cases(query(), 100, None)[0]] == ["case-1"]
+
+    def test_expired_idempotency_record_no_longer_holds_the_key(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        repo.create_case(*new_case("case-2", minute=1), record("case-2", issued_at=EXPIRES + 1,
+                                                                expires_at=EXPIRES + 86400))
+        assert stored_record(repo) == expected_record("case-2", expires_at=EXPIRES + 86400)
+        assert repo.get_case("case-2") is not None
+
+    def test_record_expiring_at_the_issue_instant_is_free(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        repo.create_case(*new_case("case-2"), record("case-2", issued_at=EXPIRES, expires_at=EXPIRES + 86400))
+        assert stored_record(repo)[3] == "case-2"
+
+    def test_record_alive_at_the_issue_instant_holds_the_key(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        with pytest.raises(IdempotencyKeyTaken):
+            repo.create_case(*new_case("case-2"), record("case-2", issued_at=EXPIRES - 1))
+        assert repo.get_case("case-2") is None
+
+    def test_same_key_of_another_user_is_free(self, repo):
+        repo.create_case(*new_case("case-1"), record("case-1", owner="alice"))
+        repo.create_case(*new_case("case-2"), record("case-2", owner="bob"))
+        assert repo.get_idempotency("bob", "key-1").case_id == "case-2"
+
+    def test_existing_case_id_is_not_overwritten(self, repo, stored):
+        other, other_event = new_case("case-1", title="Impostor", minute=9)
+        with pytest.raises(StaleWrite):
+            repo.create_case(other, other_event, None)
+        assert repo.get_case("case-1") == stored
+        assert len(repo.list_events("case-1")) == 1
+
+    # -- save_case ---------------------------------------------------------------------------
+
+    def test_save_replaces_the_case_and_appends_the_event(self, repo, stored):
+        updated, event = changed(stored, title="Boiler leaking", status="OPEN", assignee="dave")
+        repo.save_case(updated, expected_version=1, expected_audit_seq=1, event=event)
+        assert repo.get_case(stored.id) == updated
+        assert [e.seq for e in repo.list_events(stored.id)] == [1, 2]
+        assert repo.list_events(stored.id)[1] == event
+
+    def test_stale_version_changes_nothing(self, repo, stored):
+        updated, event = changed(stored, title="Lost update")
+        with pytest.raises(StaleWrite):
+            repo.save_case(updated, expected_version=0, expected_audit_seq=1, event=event)
+        assert repo.get_case(stored.id) == stored
+        assert len(repo.list_events(stored.id)) == 1
+
+    def test_stale_audit_seq_changes_nothing(self, repo, stored):
+        updated, event = changed(stored, title="Lost update")
+        with pytest.raises(StaleWrite):
+            repo.save_case(updated, expected_version=1, expected_audit_seq=7, event=event)
+        assert repo.get_case(stored.id) == stored
+        assert len(repo.list_events(stored.id)) == 1
+
+    def test_second_writer_from_the_same_read_loses(self, repo, stored):
+        mine, my_event = changed(stored, title="Mine")
+        theirs, their_event = changed(stored, title="Theirs")
+        repo.save_case(mine, 1, 1, my_event)
+        with pytest.raises(StaleWrite):
+            repo.save_case(theirs, 1, 1, their_event)
+        assert repo.get_case(stored.id).title == "Mine"
+        assert repo.list_events(stored.id)[-1] == my_event
+
+    def test_saving_a_missing_case_is_stale(self, repo):
+        ghost, _ = new_case("ghost")
+        updated, event = changed(ghost, title="x")
+        with pytest.raises(StaleWrite):
+            repo.save_case(updated, 1, 1, event)
+        assert repo.get_case("ghost") is None
+        assert repo.list_events("ghost") == []
+
+    def test_listing_follows_saved_changes(self, repo, listed):
+        current = repo.get_case("c1")
+        updated, event = changed(current, assignee="dave", priority="CRITICAL", customer_id="cust-7")
+        repo.save_case(updated, current.version, current.audit_seq, event)
+        assert [c.id for c in repo.list_cases(query(assignee="dave"), 10, None)[0]] == ["c1"]
+        assert [c.id for c in repo.list_cases(query(customer_id="cust-7"), 10, None)[0]] == ["c1"]
+        assert [c.id for c in repo.list_cases(query(priority="CRITICAL"), 10, None)[0]] == ["c4", "c1"]
+        unassigned, event = changed(updated, assignee=None)
+        repo.save_case(unassigned, updated.version, updated.audit_seq, event)
+        assert repo.list_cases(query(assignee="dave"), 10, None)[0] == []
+
+    # -- comments ------------------------------------------------------------------------------
+
+    def test_comment_is_stored_with_its_event_and_moves_the_audit_head(self, repo, stored):
+        comment, event = comment_on(stored, "cm-1")
+        repo.add_comment(comment, expected_audit_seq=1, event=event)
+        assert repo.list_comments(stored.id) == [comment]
+        assert repo.list_events(stored.id)[-1] == event
+        head = repo.get_case(stored.id)
+        assert (head.version, head.audit_seq, head.audit_hash) == (1, 2, event.hash)
+        assert head.model_dump() == stored.model_dump()  # nothing else changed
+
+    def test_comment_with_a_stale_audit_seq_writes_nothing(self, repo, stored):
+        comment, event = comment_on(stored, "cm-1")
+        with pytest.raises(StaleWrite):
+            repo.add_comment(comment, expected_audit_seq=5, event=event)
+        assert repo.list_comments(stored.id) == []
+        assert len(repo.list_events(stored.id)) == 1
+        assert repo.get_case(stored.id) == stored
+
+    def test_comment_on_a_missing_case_is_stale(self, repo):
+        ghost, _ = new_case("ghost")
+        comment, event = comment_on(ghost, "cm-1")
+        with pytest.raises(StaleWrite):
+            repo.add_comment(comment, 1, event)
+        assert repo.list_comments("ghost") == []
+        assert repo.get_case("ghost") is None
+
+    def test_comments_are_listed_oldest_first_per_case(self, repo, stored):
+        other, other_event = new_case("case-2")
+        repo.create_case(other, other_event, None)
+        head = stored
+        for minute, comment_id in [(3, "cm-b"), (3, "cm-a"), (5, "cm-c")]:
+            comment, event = comment_on(head, comment_id, f"text {comment_id}", minute=minute)
+            repo.add_comment(comment, head.audit_seq, event)
+            head = repo.get_case(head.id)
+        other_comment, other_comment_event = comment_on(other, "cm-other")
+        repo.add_comment(other_comment, 1, other_comment_event)
+        assert [c.id for c in repo.list_comments(stored.id)] == ["cm-a", "cm-b", "cm-c"]
+        assert [c.id for c in repo.list_comments("case-2")] == ["cm-other"]
+        assert repo.list_comments("nope") == []
+
+    # -- events --------------------------------------------------------------------------------
+
+    def test_events_are_listed_in_seq_order_past_nine(self, repo, stored):
+        head = stored
+        for n in range(11):
+            updated, event = changed(head, title=f"Title {n}")
+            repo.save_case(updated, head.version, head.audit_seq, event)
+            head = updated
+        events = repo.list_events(stored.id)
+        assert [e.seq for e in events] == list(range(1, 13))
+        for previous, current in zip(events, events[1:]):
+            assert current.prev_hash == previous.hash
+
+    def test_events_of_an_unknown_case_are_empty(self, repo):
+        assert repo.list_events("nope") == []
+
+    # -- list_cases ----------------------------------------------------------------------------
+
+    def test_list_newest_first(self, repo, listed):
+        items, key = repo.list_cases(query(), 100, None)
+        assert [c.id for c in items] == ["c6", "c5", "c4", "c3", "c2", "c1"]
+        assert key is None
+
+    def test_listed_cases_are_whole_cases(self, repo, listed):
+        items, _ = repo.list_cases(query(), 100, None)
+        assert items == [repo.get_case(c.id) for c in items]
+
+    def test_list_of_an_empty_store(self, repo):
+        assert repo.list_cases(query(), 10, None) == ([], None)
+
+    # Read-only listings share one seeded table per test; a mismatch names the listing that failed.
+
+    def test_filters(self, repo, listed):
+        cases = [
+            (dict(status="NEW"), ["c6", "c5", "c3", "c1"]),
+            (dict(status="OPEN"), ["c2"]),
+            (dict(status="CLOSED"), []),
+            (dict(priority="HIGH"), ["c6", "c3", "c2"]),
+            (dict(case_type="CLAIM"), ["c4", "c2"]),
+            (dict(customer_id="cust-1"), ["c6", "c3", "c1"]),
+            (dict(customer_id="nobody"), []),
+            (dict(assignee="alice"), ["c6", "c4"]),
+            (dict(assignee="carol"), ["c2"]),
+            (dict(assignee="nobody"), []),
+            (dict(assignee="alice", customer_id="cust-3"), ["c4"]),
+            (dict(assignee="alice", status="NEW"), ["c6"]),
+            (dict(customer_id="cust-1", priority="HIGH"), ["c6", "c3"]),
+            (dict(customer_id="cust-2", case_type="GENERAL", status="NEW"), ["c5"]),
+        ]
+        got = {json.dumps(f): [c.id for c in repo.list_cases(query(**f), 100, None)[0]] for f, _ in cases}
+        assert got == {json.dumps(f): expected for f, expected in cases}
+
+    def test_visibility(self, repo, listed):
+        cases = [
+            (Visibility(False, "general", "alice"), ["c6", "c4", "c3", "c1"]),
+            (Visibility(False, "claims", "bob"), ["c4", "c2"]),
+            (Visibility(False, "claims", "frank"), ["c4", "c2"]),
+            (Visibility(False, None, "ann"), ["c3"]),
+            (Visibility(False, None, "dave"), ["c3"]),
+            (Visibility(False, None, "carol"), ["c2"]),
+            (Visibility(False, None, "root"), ["c5"]),
+            (Visibility(False, None, "alice"), ["c6", "c4", "c1"]),
+            (Visibility(False, None, "nobody"), []),
+            (Visibility(False, "complaints", "nobody"), []),
+        ]
+        got = {f"{v.team}/{v.username}": [c.id for c in repo.list_cases(query(v), 100, None)[0]] for v, _ in cases}
+        assert got == {f"{v.team}/{v.username}": expected for v, expected in cases}
+
+    def test_visibility_combines_with_filters(self, repo, listed):
+        scope = Visibility(False, "general", "alice")
+        assert [c.id for c in repo.list_cases(query(scope, priority="HIGH"), 10, None)[0]] == ["c6", "c3"]
+        assert [c.id for c in repo.list_cases(query(scope, assignee="carol"), 10, None)[0]] == []
+        assert [c.id for c in repo.list_cases(query(scope, customer_id="cust-3"), 10, None)[0]] == ["c4"]
+
+    def test_first_page_is_full_when_more_exist(self, repo, listed):
+        items, key = repo.list_cases(query(), 2, None)
+        assert [c.id for c in items] == ["c6", "c5"]
+        assert key is not None
+
+    def test_pagination_visits_every_match_once_in_order(self, repo, listed):
+        everyone = ["c6", "c5", "c4", "c3", "c2", "c1"]
+        cases = [
+            ("all by 2", query(), 2, everyone),
+            ("all by 1", query(), 1, everyone),
+            ("all by 5", query(), 5, everyone),
+            ("all by 6", query(), 6, everyone),
+            ("team general + alice by 1", query(Visibility(False, "general", "alice")), 1, ["c6", "c4", "c3", "c1"]),
+            ("ann by 1", query(Visibility(False, None, "ann")), 1, ["c3"]),
+            ("status NEW by 3", query(status="NEW"), 3, ["c6", "c5", "c3", "c1"]),
+            ("customer cust-1 by 2", query(customer_id="cust-1"), 2, ["c6", "c3", "c1"]),
+            ("assignee alice by 1", query(assignee="alice"), 1, ["c6", "c4"]),
+            ("claims/bob customer cust-2 by 1", query(Visibility(False, "claims", "bob"), customer_id="cust-2"), 1,
+             ["c2"]),
+        ]
+        got, full_pages = {}, {}
+        for name, case_query, limit, expected in cases:
+            seen, sizes = all_pages(repo, case_query, limit)
+            got[name] = seen
+            full_pages[name] = all(size == limit for size in sizes[: len(expected) // limit])
+        assert got == {name: expected for name, _, _, expected in cases}
+        assert all(full_pages.values()), full_pages
+
+    def test_pagination_over_cases_created_in_the_same_instant(self, repo):
+        for n in range(7):
+            repo.create_case(*new_case(f"same-{n}", minute=0), None)
+        seen, _ = all_pages(repo, query(), 3)
+        assert seen == [f"same-{n}" for n in reversed(range(7))]
+
+    @pytest.mark.parametrize("filters", [dict(customer_id=""), dict(assignee="")])
+    def test_empty_filter_value_matches_nothing(self, repo, listed, filters):
+        assert repo.list_cases(query(**filters), 10, None) == ([], None)
+
+    # -- counters ------------------------------------------------------------------------------
+
+    def test_reserve_advances_the_counter(self, repo):
+        assert repo.reserve_case_numbers("CASE_NUMBER#2026", 10) == 10
+        assert repo.reserve_case_numbers("CASE_NUMBER#2026", 10) == 20
+        assert repo.reserve_case_numbers("CASE_NUMBER#2026", 1) == 21
+
+    def test_scopes_have_their_own_counters(self, repo):
+        repo.reserve_case_numbers("CASE_NUMBER#2026", 5)
+        assert repo.reserve_case_numbers("CASE_NUMBER#2027", 3) == 3
+
+    def test_concurrent_reservations_never_share_a_number(self, repo):
+        results: list[int] = []
+        lock = threading.Lock()
+        start = threading.Barrier(20)
+
+        def reserve() -> None:
+            start.wait()
+            value = repo.reserve_case_numbers("CASE_NUMBER#2026", 1)
+            with lock:
+                results.append(value)
+
+        threads = [threading.Thread(target=reserve) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(results) == list(range(1, 21))
+
+
+class TestDynamoContract(TestMemoryContract):
+    @pytest.fixture
+    def repo(self, dynamo_models):
+        return DynamoCaseRepository(dynamo_models)
+
+    def test_idempotency_record_round_trips_exactly(self, repo):
+        super().test_idempotency_record_round_trips_exactly(repo)

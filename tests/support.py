@@ -1,0 +1,88 @@
+"""Builders shared by the unit and integration suites: a settable clock, predictable ids,
+principals, and cases with a valid first audit event."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.domain import audit
+from chalicelib.domain.access import Principal
+from chalicelib.domain.models import AuditEvent, Case, Comment
+from chalicelib.errors import DomainError
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class FixedClock:
+    """Returns the same instant until a test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class SequentialIds:
+    def __init__(self, prefix: str = "id") -> None:
+        self._counter = itertools.count(1)
+        self._prefix = prefix
+
+    def __call__(self) -> str:
+        return f"{self._prefix}-{next(self._counter):04d}"
+
+
+def principal(username: str, *groups: str, team: str | None = None) -> Principal:
+    return Principal(username=username, groups=frozenset(groups), team=team)
+
+
+def fields_of(error: DomainError) -> list[str]:
+    return [d.field for d in error.details]
+
+
+def iso_at(minute: int) -> str:
+    return (START + timedelta(minutes=minute)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_case(case_id: str = "case-1", *, minute: int = 0, **overrides: Any) -> tuple[Case, AuditEvent]:
+    """A stored-shape case (audit head set) and its CASE_CREATED event."""
+    created = iso_at(minute)
+    values: dict[str, Any] = dict(
+        id=case_id, number=f"CASE-2026-{case_id}", title="Boiler broken",
+        description="", case_type="GENERAL", priority="MEDIUM", customer_id="cust-1", status="NEW",
+        version=1, team="general", created_at=created, created_by="alice", updated_at=created,
+        updated_by="alice", due_at="2026-03-06T12:00:00.000Z",
+    )
+    values.update(overrides)
+    case = Case(**values)
+    event = audit.next_event(
+        case_id=case.id, prev_seq=0, prev_hash="", type="CASE_CREATED", actor=case.created_by,
+        at=case.created_at, data={"case": case.to_api()},
+    )
+    return case.model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash}), event
+
+
+def changed(case: Case, actor: str = "alice", **changes: Any) -> tuple[Case, AuditEvent]:
+    """The next version of `case` with `changes` applied, and the CASE_UPDATED event to append."""
+    event = audit.next_event(
+        case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="CASE_UPDATED",
+        actor=actor, at=case.updated_at, data={"changes": {k: str(v) for k, v in changes.items()}},
+    )
+    updated = Case.model_validate(
+        {**case.model_dump(), **changes, "version": case.version + 1, "updated_by": actor}
+    ).model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash})
+    return updated, event
+
+
+def comment_on(case: Case, comment_id: str, text: str = "Called the customer", *, minute: int = 1,
+               author: str = "alice") -> tuple[Comment, AuditEvent]:
+    comment = Comment(id=comment_id, case_id=case.id, text=text, author=author, created_at=iso_at(minute))
+    event = audit.next_event(
+        case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="COMMENT_ADDED",
+        actor=author, at=comment.created_at, data={"commentId": comment_id, "text": text},
+    )
+    return comment, event

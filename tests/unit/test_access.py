@@ -1,0 +1,112 @@
+"""Role permissions (403) and record visibility (404 when not visible)."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.access import Action, Role, can_view, require, visibility
+from chalicelib.errors import Forbidden
+from tests.support import new_case, principal
+
+READ, CREATE, UPDATE, COMMENT = Action.READ_CASES, Action.CREATE_CASE, Action.UPDATE_CASE, Action.COMMENT
+
+PERMITTED = {
+    Role.CASEWORKER: {READ, CREATE, UPDATE, COMMENT},
+    Role.SUPERVISOR: {READ, CREATE, UPDATE, COMMENT},
+    Role.ADMIN: {READ, CREATE, UPDATE, COMMENT},
+    Role.APPROVER: {READ, COMMENT},
+    Role.FINANCE: {READ, COMMENT},
+    Role.AUDITOR: {READ},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(Action))
+def test_permission_matrix(role, action):
+    user = principal("u", role.value, team="general")
+    if action in PERMITTED[role]:
+        require(user, action)
+    else:
+        with pytest.raises(Forbidden):
+            require(user, action)
+
+
+@pytest.mark.parametrize("action", [CREATE, UPDATE, COMMENT])
+def test_auditor_changes_nothing(action):
+    with pytest.raises(Forbidden, match=action.value):
+        require(principal("aud", "auditor"), action)
+
+
+@pytest.mark.parametrize("role", ["approver", "finance"])
+def test_approver_and_finance_comment_but_do_not_create(role):
+    user = principal("u", role)
+    require(user, COMMENT)
+    with pytest.raises(Forbidden):
+        require(user, CREATE)
+
+
+@pytest.mark.parametrize("groups", [("visitor",), (), ("Caseworker",), ("admins",)])
+def test_unknown_or_missing_group_may_not_even_read(groups):
+    with pytest.raises(Forbidden):
+        require(principal("zed", *groups), READ)
+
+
+def test_roles_combine_across_groups():
+    user = principal("u", "auditor", "caseworker", "visitor")
+    assert user.roles == {Role.AUDITOR, Role.CASEWORKER}
+    require(user, CREATE)
+
+
+# -- visibility --------------------------------------------------------------------------------
+
+CASE, _ = new_case(team="general", created_by="alice", assignee="carol", participants=["dave"])
+
+
+@pytest.mark.parametrize(
+    "user, visible",
+    [
+        (principal("root", "admin"), True),
+        (principal("aud", "auditor"), True),
+        (principal("erin", "caseworker", team="general"), True),
+        (principal("sam", "supervisor", team="general"), True),
+        (principal("frank", "caseworker", team="claims"), False),
+        (principal("sue", "supervisor", team="claims"), False),
+        (principal("alice", "caseworker", team="claims"), True),   # created it
+        (principal("carol", "caseworker", team="claims"), True),   # assignee
+        (principal("dave", "supervisor", team="claims"), True),    # participant
+        (principal("ann", "approver", team="general"), False),     # approvers get no team view
+        (principal("fin", "finance", team="general"), False),
+        (principal("dave", "approver"), True),
+        (principal("carol", "finance"), True),
+        (principal("alice", "approver"), True),
+    ],
+    ids=lambda v: f"{v.username}:{'+'.join(sorted(v.groups))}@{v.team}" if hasattr(v, "username") else str(v),
+)
+def test_can_view(user, visible):
+    assert can_view(user, CASE) is visible
+
+
+def test_team_roles_without_a_team_do_not_see_teamless_cases():
+    teamless, _ = new_case(team=None, created_by="alice")
+    assert not can_view(principal("erin", "caseworker"), teamless)
+    assert can_view(principal("alice", "caseworker"), teamless)
+
+
+def test_unassigned_case_is_not_visible_through_an_empty_assignee():
+    unassigned, _ = new_case(team="general", created_by="alice", assignee=None)
+    assert not can_view(principal("", "approver"), unassigned)
+
+
+@pytest.mark.parametrize(
+    "user, everything, team",
+    [
+        (principal("root", "admin", team="general"), True, None),
+        (principal("aud", "auditor"), True, None),
+        (principal("erin", "caseworker", team="general"), False, "general"),
+        (principal("sam", "supervisor", team="claims"), False, "claims"),
+        (principal("ann", "approver", team="general"), False, None),
+        (principal("fin", "finance", team="general"), False, None),
+    ],
+)
+def test_visibility_scope_for_repository_queries(user, everything, team):
+    scope = visibility(user)
+    assert (scope.everything, scope.team, scope.username) == (everything, team, user.username)
