@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional
 
+from pydantic.alias_generators import to_camel
+
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.case_types import CaseType, due_at
@@ -105,7 +107,7 @@ class CaseService:
             filters = ListFilters(**{**filters.__dict__, "assignee": principal.username})
         for name, value in filters.__dict__.items():
             if value is not None and not value.strip():
-                raise InvalidInput(f"empty {name} filter", [FieldIssue(_camel(name), "must not be empty")])
+                raise InvalidInput(f"empty {name} filter", [FieldIssue(to_camel(name), "must not be empty")])
         _check_enum("status", filters.status, CaseStatus)
         _check_enum("priority", filters.priority, Priority)
         scope = visibility(principal)
@@ -277,11 +279,6 @@ def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
                 "compensation exceeds the case type's cap",
                 [FieldIssue("compensation.amount", f"must not exceed {case_type.compensation_cap}")],
             )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _parse_if_match(if_match: Optional[str]) -> int:
