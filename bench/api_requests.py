@@ -242,7 +242,7 @@ def count_requests(table_rows: list[str]) -> None:
         print("\nfirst call of each kind in a new container (warm process; pynamodb creates botocore clients lazily):")
         for label, ms, new_clients in firsts:
             print(f"  {label:34s} {ms:6.0f} ms  +{new_clients} botocore client(s)")
-        print(f"  -> {len(CLIENTS) - clients_before} botocore clients (each with its own botocore session) for one table")
+        print(f"  -> {len(CLIENTS) - clients_before} botocore clients for one table")
 
         print("\n## DynamoDB requests per API call (before-call = API calls; before-send = HTTP sends)")
 
@@ -456,8 +456,8 @@ def main() -> None:
     print("\nWarm in-process latency (chalice.test.Client, moto in the same process on loopback, 2 cores):\n")
     print(header)
     print("\n".join(lat))
-    print(f"\nbotocore clients created in this process: {len(CLIENTS)} (pynamodb: one per model class used, "
-          f"plus the transaction connection, per table)")
+    print(f"\nbotocore clients created in this process: {len(CLIENTS)} (one shared connection per table; "
+          f"the benchmark builds several tables)")
     t = time.perf_counter()
     server.stop()
     print(f"moto stopped in {time.perf_counter() - t:.1f} s; total {time.perf_counter() - T_PROCESS:.1f} s; "
