@@ -64,7 +64,7 @@ def list_case_types(req: ApiRequest) -> Reply:
 
 @api.route(
     "/cases", "POST", summary="Open a case", body=CaseCreate, response=Case, status=201,
-    headers=("Idempotency-Key",), errors=(403, 409, 413), etag=True,
+    headers=("Idempotency-Key",), errors=(403, 409), etag=True,
 )
 def create_case(req: ApiRequest) -> Reply:
     case = _cases().create(req.principal, req.json(), req.header("Idempotency-Key"))
@@ -90,7 +90,7 @@ def get_case(req: ApiRequest, case_id: str) -> Reply:
 
 @api.route(
     "/cases/{case_id}", "PATCH", summary="Edit a case's title, description, priority or tags", body=CasePatch,
-    response=Case, headers=("If-Match",), errors=(403, 404, 409, 412, 413), etag=True,
+    response=Case, headers=("If-Match",), errors=(403, 404, 409, 412), etag=True,
 )
 def update_case(req: ApiRequest, case_id: str) -> Reply:
     return _case_reply(_cases().update(req.principal, case_id, req.json(), req.header("If-Match")))
@@ -98,7 +98,7 @@ def update_case(req: ApiRequest, case_id: str) -> Reply:
 
 @api.route(
     "/cases/{case_id}/comments", "POST", summary="Comment on a case", body=CommentCreate, response=Comment,
-    status=201, errors=(403, 404, 409, 413),
+    status=201, errors=(403, 404, 409),
 )
 def add_comment(req: ApiRequest, case_id: str) -> Reply:
     return Reply(_cases().add_comment(req.principal, case_id, req.json()), 201)

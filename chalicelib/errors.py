@@ -43,6 +43,10 @@ class PreconditionFailed(DomainError):
     """If-Match names a version that is no longer current (412)."""
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not JSON (415)."""
+
+
 class PayloadTooLarge(DomainError):
     """Request body over the limit (413)."""
 

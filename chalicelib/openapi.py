@@ -40,6 +40,7 @@ _ERROR_TEXT = {
     409: "Conflict: duplicate, idempotency mismatch or illegal transition",
     412: "If-Match names a stale version",
     413: "Body too large",
+    415: "The body is not JSON",
     503: "A dependency is unavailable; retry after Retry-After",
 }
 
@@ -64,7 +65,8 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
                 "required": True,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
-        for status in sorted({*spec.errors, *(() if spec.public else (401,)), *((400,) if spec.body or spec.query else ())}):
+        implied = {*(() if spec.public else (401, 503)), *((400, 413, 415) if spec.body else ()), *((400,) if spec.query else ())}
+        for status in sorted({*spec.errors, *implied}):
             operation["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],
                 "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},

@@ -15,10 +15,13 @@ from pydantic import BaseModel
 from .domain.access import Principal
 from .errors import (
     Conflict, DependencyUnavailable, DomainError, FieldIssue, Forbidden, InvalidInput, NotFound,
-    PayloadTooLarge, PreconditionFailed, Unauthenticated,
+    PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
 )
 
 MAX_BODY_BYTES = 64 * 1024
+# Chalice answers other content types with its own 415 body; these common mistakes (curl -d without
+# a Content-Type header sends a form) reach our handler and get a 415 in the API's error format.
+_ACCEPTED_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 logger = Logger(service="case-management")
 
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
@@ -29,6 +32,7 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     Conflict: (409, "CONFLICT"),
     PreconditionFailed: (412, "PRECONDITION_FAILED"),
     PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
+    UnsupportedMediaType: (415, "UNSUPPORTED_MEDIA_TYPE"),
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 _PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -97,6 +101,12 @@ class ApiRequest:
         return self._request.headers.get(name)
 
     def json(self) -> Any:
+        content_type = (self._request.headers.get("content-type") or "application/json").split(";")[0].strip()
+        if content_type.lower() != "application/json":
+            raise UnsupportedMediaType(
+                f"send the body as JSON with `Content-Type: application/json`, not {content_type}",
+                [FieldIssue("Content-Type", "must be application/json")],
+            )
         raw = self._request.raw_body or b""
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
@@ -156,6 +166,8 @@ class Api:
 
             handler.__name__ = view.__name__
             options: dict[str, Any] = {"methods": [method], "cors": CORS}
+            if body is not None:
+                options["content_types"] = _ACCEPTED_CONTENT_TYPES
             if not public and self._authorizer is not None:
                 options["authorizer"] = self._authorizer
             self.app.route(path, **options)(handler)

@@ -254,3 +254,10 @@ def test_openapi_describes_every_route_and_is_valid(client):
     schema_name = create_op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     schema = doc["components"]["schemas"][schema_name]
     assert schema["additionalProperties"] is False and set(schema["required"]) >= {"title", "caseType", "priority"}
+
+
+def test_a_body_that_is_not_declared_json_is_415(client):
+    for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+        result = call(client, "POST", "/cases", "alice", NEW_CASE, {"Content-Type": content_type})
+        assert_error(result, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type")
+    assert call(client, "POST", "/cases", "alice", NEW_CASE, {"Content-Type": "application/json; charset=utf-8"})[0] == 201
