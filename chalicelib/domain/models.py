@@ -111,6 +111,16 @@ class CommentCreate(RequestModel):
     text: Annotated[str, StringConstraints(min_length=1, max_length=5_000)]
 
 
+class WorkflowState(ApiModel):
+    """Where the case's workflow is: kept on the case so a lost run can resume from its stage."""
+
+    stage: str
+    execution_id: Optional[str] = None
+    run: int = 1
+    executions: list[str] = []
+    updated_at: Optional[str] = None
+
+
 class Case(ApiModel):
     id: str
     number: str
@@ -132,6 +142,7 @@ class Case(ApiModel):
     updated_at: str
     updated_by: str
     due_at: str
+    workflow: Optional[WorkflowState] = None
     # Head of the audit chain; internal, never sent to clients.
     audit_seq: int = Field(default=0, exclude=True)
     audit_hash: str = Field(default="", exclude=True)
