@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -18,6 +18,10 @@ _FROM_STACK_FILE = {
     "COGNITO_USER_POOL_ID": "userPoolId",
     "COGNITO_CLIENT_ID": "userPoolClientId",
 }
+
+
+DAY = 24 * 3600
+DEFAULT_WAIT_SECONDS = {"DOCUMENTS": 7 * DAY, "APPROVAL": 3 * DAY, "PAYMENT": 5 * DAY, "TASKS": 14 * DAY}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class Settings:
     issuer: Optional[str] = None
     case_number_block: int = 10
     log_level: str = "INFO"
+    case_workflow_arn: Optional[str] = None
+    # How long each wait stage waits before it escalates (and waits again), in seconds.
+    wait_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WAIT_SECONDS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -62,4 +69,8 @@ class Settings:
             issuer=issuer or None,
             case_number_block=int(env.get("CASE_NUMBER_BLOCK", "10")),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            case_workflow_arn=env.get("CASE_WORKFLOW_ARN") or None,
+            wait_seconds={
+                stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
+            },
         )

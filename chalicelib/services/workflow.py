@@ -1,0 +1,217 @@
+"""The case workflow's steps, called by the Step Functions Lambda tasks and by the events that
+resume a waiting stage. Every step is idempotent: Step Functions retries, streams re-deliver."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable, Optional, Protocol
+
+from ..domain import audit
+from ..domain.access import Action, Principal, require
+from ..domain.case_types import CaseType
+from ..domain.lifecycle import check_move
+from ..domain.models import Case, CaseStatus, WorkflowState
+from ..errors import Conflict, NotFound
+from ..ports import CaseRepository, StaleWrite
+from ..workflow_ports import TokenStore, WorkflowEngine
+from .cases import Clock, iso, utc_now
+
+log = logging.getLogger(__name__)
+ACTOR = "workflow"
+_RETRIES = 5
+
+
+class Stage:
+    INITIATED = "INITIATED"
+    ASSIGNED = "ASSIGNED"
+    DOCUMENTS = "DOCUMENTS"
+    APPROVAL = "APPROVAL"
+    COMPENSATION = "COMPENSATION"
+    PAYMENT = "PAYMENT"
+    TASKS = "TASKS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+WAIT_STAGES = (Stage.DOCUMENTS, Stage.APPROVAL, Stage.PAYMENT, Stage.TASKS)
+# While a stage waits, the case shows this status (None: the status stays as it is).
+_WAIT_STATUS = {Stage.DOCUMENTS: CaseStatus.PENDING_DOCUMENTS, Stage.APPROVAL: CaseStatus.PENDING_APPROVAL}
+
+
+class CaseWork(Protocol):
+    """What the workflow needs of the tasks service."""
+
+    def create_for_case(self, case: Case) -> list[Any]: ...
+
+    def open_required_tasks(self, case_id: str) -> int: ...
+
+    def cancel_open_tasks(self, case_id: str, actor: str) -> list[str]: ...
+
+    def escalate(self, case_id: str, team: Optional[str], reason: str) -> Any: ...
+
+
+class WorkflowService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        engine: Callable[[], WorkflowEngine],
+        tokens: TokenStore,
+        work: CaseWork,
+        case_types: Iterable[CaseType],
+        wait_seconds: dict[str, int],
+        clock: Clock = utc_now,
+    ) -> None:
+        self._repo, self._engine, self._tokens, self._work = repository, engine, tokens, work
+        self._case_types = {t.id: t for t in case_types}
+        self._wait_seconds, self._clock = wait_seconds, clock
+        # Conditions a wait stage waits for; other services (approvals, payments, documents) add theirs.
+        self.conditions: dict[str, Callable[[Case], Optional[dict[str, Any]]]] = {
+            Stage.TASKS: lambda case: {} if self._work.open_required_tasks(case.id) == 0 else None,
+        }
+
+    # -- trigger -----------------------------------------------------------------------------
+
+    def on_table_records(self, records: Iterable[dict[str, Any]]) -> list[str]:
+        """Start a run for each newly inserted case; return the ids of records that failed."""
+        failed = []
+        for record in records:
+            try:
+                keys = record.get("dynamodb", {}).get("Keys", {})
+                if record.get("eventName") == "INSERT" and keys.get("SK", {}).get("S") == "CASE":
+                    case_id = keys["PK"]["S"].removeprefix("CASE#")
+                    self._engine().start(case_id, {"caseId": case_id})
+            except Exception:  # a poison record must not block the others
+                log.exception("could not start the workflow for stream record %s", record.get("eventID"))
+                failed.append(str(record.get("eventID")))
+        return failed
+
+    # -- steps (Lambda tasks) ----------------------------------------------------------------
+
+    def initiate(self, case_id: str, execution_id: str) -> dict[str, Any]:
+        case = self._case(case_id)
+        runs = case.workflow.executions if case.workflow else []
+        state = WorkflowState(
+            stage=Stage.INITIATED, execution_id=execution_id, run=len(set(runs) | {execution_id}),
+            executions=runs if execution_id in runs else [*runs, execution_id], updated_at=iso(self._clock()),
+        )
+        target = CaseStatus.OPEN if case.status in (CaseStatus.NEW, CaseStatus.REOPENED) else None
+        case = self._move(case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id})
+        case_type = self._case_types[case.case_type]
+        return {
+            "needsDocuments": bool(case.required_documents),
+            "needsApproval": case_type.approval_required or case.compensation is not None,
+            "hasCompensation": case.compensation is not None,
+            "timeouts": {stage.lower(): self._wait_seconds[stage] for stage in WAIT_STAGES},
+        }
+
+    def assign(self, case_id: str) -> dict[str, Any]:
+        case = self._case(case_id)
+        tasks = self._work.create_for_case(case)
+        self._move(case_id, status=CaseStatus.IN_PROGRESS, stage=Stage.ASSIGNED, event="TASKS_ASSIGNED",
+                   data={"tasks": len(tasks)}, only_from=(CaseStatus.OPEN,))
+        return {"tasks": len(tasks)}
+
+    def wait(self, case_id: str, stage: str, token: str, execution_id: str) -> None:
+        """A wait stage began: keep its token, show the waiting status, resume at once if already satisfied."""
+        if stage not in WAIT_STAGES:
+            raise ValueError(f"unknown wait stage {stage}")
+        self._tokens.put(case_id, stage, token, execution_id)
+        self._move(case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage})
+        self.resume_if_ready(case_id, stage)
+
+    def resume_if_ready(self, case_id: str, stage: str) -> bool:
+        """Resume the waiting stage when its condition holds; only one caller ever resumes it."""
+        case = self._case(case_id)
+        if case.workflow is None or case.workflow.stage != stage:
+            return False
+        output = self.conditions[stage](case)
+        if output is None:
+            return False
+        token = self._tokens.take(case_id, stage)
+        if token is None:
+            return False  # someone else resumed it
+        return self._engine().resume(token, output)
+
+    def escalate(self, case_id: str, stage: str) -> dict[str, Any]:
+        case = self._case(case_id)
+        self._work.escalate(case_id, case.team, f"the {stage.lower()} stage is overdue")
+        self._move(case_id, event="WORKFLOW_ESCALATED", data={"stage": stage})
+        return {"escalated": stage}
+
+    def complete(self, case_id: str, outcome: str = "RESOLVED") -> dict[str, Any]:
+        case = self._case(case_id)
+        if case.status != CaseStatus.CLOSED:
+            if outcome != "REJECTED" and case.status != CaseStatus.RESOLVED:
+                self._move(case_id, status=CaseStatus.RESOLVED, event="CASE_RESOLVED", data={})
+            self._move(case_id, status=CaseStatus.CLOSED, stage=Stage.COMPLETED, event="CASE_CLOSED", data={"outcome": outcome})
+        return {"status": CaseStatus.CLOSED.value}
+
+    def rollback(self, case_id: str, error: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        """Saga: undo the run's partial work in reverse order, each step idempotent."""
+        undone = [f"cancelled task {task_id}" for task_id in self._work.cancel_open_tasks(case_id, ACTOR)]
+        for stage in WAIT_STAGES:
+            self._tokens.take(case_id, stage)
+        case = self._case(case_id)
+        status = CaseStatus.NEEDS_ATTENTION if case.status != CaseStatus.CLOSED else None
+        self._move(case_id, status=status, stage=Stage.FAILED, event="WORKFLOW_FAILED",
+                   data={"error": (error or {}).get("Error"), "cause": str((error or {}).get("Cause", ""))[:500], "undone": undone})
+        return {"undone": undone}
+
+    # -- queries and commands for people ------------------------------------------------------
+
+    def view(self, principal: Principal, case: Case) -> dict[str, Any]:
+        require(principal, Action.READ_CASES)
+        state = case.workflow
+        if state is None:
+            return {"stage": None, "executionId": None, "executions": [], "status": None, "history": []}
+        engine = self._engine()
+        return {
+            "stage": state.stage, "executionId": state.execution_id, "executions": state.executions,
+            "status": engine.status(state.execution_id) if state.execution_id else None,
+            "history": engine.history(state.execution_id) if state.execution_id else [],
+        }
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _case(self, case_id: str) -> Case:
+        case = self._repo.get_case(case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def _move(
+        self, case_id: str, *, event: str, data: dict[str, Any], status: Optional[CaseStatus] = None,
+        stage: Optional[str] = None, workflow: Optional[WorkflowState] = None,
+        only_from: Optional[tuple[CaseStatus, ...]] = None,
+    ) -> Case:
+        """Change status and/or workflow state with an audit event, re-reading on a lost race.
+        A step repeated by a retry finds nothing left to change and writes nothing."""
+        for _ in range(_RETRIES):
+            case = self._case(case_id)
+            updates: dict[str, Any] = {}
+            if status is not None and case.status != status and (only_from is None or case.status in only_from):
+                check_move(case.status, status)
+                updates["status"] = status
+            new_state = workflow or (
+                case.workflow.model_copy(update={"stage": stage, "updated_at": iso(self._clock())})
+                if stage and case.workflow and case.workflow.stage != stage else None
+            )
+            if new_state is not None and new_state != case.workflow:
+                updates["workflow"] = new_state
+            if not updates and event not in ("WORKFLOW_ESCALATED",):
+                return case
+            now = iso(self._clock())
+            body = {**data, **({"from": case.status.value, "to": updates["status"].value} if "status" in updates else {})}
+            if "workflow" in updates:
+                body["stage"] = updates["workflow"].stage
+            entry = audit.next_event(case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type=event,
+                                     actor=ACTOR, at=now, data=body)
+            moved = case.model_copy(update={
+                **updates, "version": case.version + 1, "updated_at": now, "updated_by": ACTOR,
+                "audit_seq": entry.seq, "audit_hash": entry.hash,
+            })
+            try:
+                self._repo.save_case(moved, case.version, case.audit_seq, entry)
+                return moved
+            except StaleWrite:
+                continue
+        raise Conflict(f"case {case_id} is changing too fast; retry")

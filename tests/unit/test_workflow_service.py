@@ -1,0 +1,171 @@
+"""The workflow's steps on in-memory adapters with a fake engine: idempotent steps, one resume
+per wait, the saga, and the stream trigger's handling of duplicates and poison records."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.tokens import InMemoryTokenStore
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.domain.models import CaseStatus
+from chalicelib.errors import Conflict
+from chalicelib.services.cases import CaseNumbers, CaseService
+from chalicelib.services.workflow import Stage, WorkflowService
+from chalicelib.settings import DEFAULT_WAIT_SECONDS
+from tests.support import FixedClock, SequentialIds, principal
+
+
+class FakeEngine:
+    def __init__(self):
+        self.started: dict[str, dict] = {}
+        self.resumed: list[tuple[str, dict]] = []
+        self.valid_tokens: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self, name, payload):
+        self.started.setdefault(name, payload)
+        return f"arn:exec:{name}"
+
+    def resume(self, token, output):
+        with self._lock:
+            self.resumed.append((token, output))
+        return True
+
+    def history(self, execution_id):
+        return [{"state": "Initiate", "enteredAt": "t0", "exitedAt": "t1"}]
+
+    def status(self, execution_id):
+        return "RUNNING"
+
+
+class FakeWork:
+    def __init__(self):
+        self.open = 0
+        self.created: list[str] = []
+        self.cancelled: list[str] = []
+        self.escalations: list[tuple] = []
+
+    def create_for_case(self, case):
+        if case.id not in self.created:
+            self.created.append(case.id)
+            self.open += 1
+        return ["t1"]
+
+    def open_required_tasks(self, case_id):
+        return self.open
+
+    def cancel_open_tasks(self, case_id, actor):
+        cancelled = ["t1"] if self.open else []
+        self.open = 0
+        self.cancelled += cancelled
+        return cancelled
+
+    def escalate(self, case_id, team, reason):
+        self.escalations.append((case_id, team, reason))
+
+
+@pytest.fixture
+def parts():
+    repo, clock = InMemoryCaseRepository(), FixedClock()
+    cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    engine, work, tokens = FakeEngine(), FakeWork(), InMemoryTokenStore()
+    workflow = WorkflowService(repo, lambda: engine, tokens, work, DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock)
+    case = cases.create(principal("alice", "caseworker", team="claims"),
+                        {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "C1"})
+    return repo, workflow, engine, work, tokens, case
+
+
+def _insert(case_id, event_id="e1", sk="CASE", name="INSERT"):
+    return {"eventID": event_id, "eventName": name, "dynamodb": {"Keys": {"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": sk}}}}
+
+
+def test_only_case_inserts_start_a_run_and_a_redelivery_starts_nothing_new(parts):
+    repo, workflow, engine, *_ , case = parts
+    failed = workflow.on_table_records([
+        _insert(case.id), _insert(case.id, "e2"), _insert(case.id, "e3", sk="EVENT#0000000001"),
+        _insert(case.id, "e4", name="MODIFY"),
+    ])
+    assert failed == [] and list(engine.started) == [case.id]
+
+
+def test_a_poison_record_is_reported_and_does_not_block_the_others(parts):
+    _, workflow, engine, *_, case = parts
+    poison = {"eventID": "bad", "eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "CASE"}}}}
+    assert workflow.on_table_records([poison, _insert(case.id, "good")]) == ["bad"]
+    assert case.id in engine.started
+
+
+def test_happy_path_steps_move_the_case_and_are_idempotent(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    facts = workflow.initiate(case.id, "exec-1")
+    assert facts["needsDocuments"] is False and facts["needsApproval"] is False
+    assert workflow.initiate(case.id, "exec-1") == facts  # a Step Functions retry changes nothing
+    stored = repo.get_case(case.id)
+    assert stored.status == CaseStatus.OPEN and stored.workflow.execution_id == "exec-1" and stored.workflow.executions == ["exec-1"]
+    workflow.assign(case.id)
+    workflow.assign(case.id)
+    assert work.created == [case.id] and repo.get_case(case.id).status == CaseStatus.IN_PROGRESS
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")
+    assert engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"  # a task is still open
+    work.open = 0
+    assert workflow.resume_if_ready(case.id, Stage.TASKS) is True
+    assert workflow.resume_if_ready(case.id, Stage.TASKS) is False  # the token is spent
+    assert engine.resumed == [("token-1", {})]
+    workflow.complete(case.id)
+    workflow.complete(case.id)
+    closed = repo.get_case(case.id)
+    assert closed.status == CaseStatus.CLOSED and closed.workflow.stage == Stage.COMPLETED
+    types = [e.type for e in repo.list_events(case.id)]
+    assert types == ["CASE_CREATED", "WORKFLOW_STARTED", "TASKS_ASSIGNED", "WORKFLOW_WAITING", "CASE_RESOLVED", "CASE_CLOSED"]
+
+
+def test_a_wait_whose_condition_already_holds_resumes_at_once(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    workflow.initiate(case.id, "exec-1")
+    workflow.assign(case.id)
+    work.open = 0
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")
+    assert engine.resumed == [("token-1", {})] and tokens.peek(case.id, Stage.TASKS) is None
+
+
+def test_concurrent_resumers_resume_once(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    workflow.initiate(case.id, "exec-1")
+    workflow.assign(case.id)
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")
+    work.open = 0
+    threads = [threading.Thread(target=workflow.resume_if_ready, args=(case.id, Stage.TASKS)) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(engine.resumed) == 1
+
+
+def test_rollback_undoes_partial_work_and_flags_the_case(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    workflow.initiate(case.id, "exec-1")
+    workflow.assign(case.id)
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")
+    result = workflow.rollback(case.id, {"Error": "Boom", "Cause": "disk on fire"})
+    assert result["undone"] == ["cancelled task t1"]
+    assert workflow.rollback(case.id, {"Error": "Boom"})["undone"] == []  # idempotent
+    failed = repo.get_case(case.id)
+    assert failed.status == CaseStatus.NEEDS_ATTENTION and failed.workflow.stage == Stage.FAILED
+    assert tokens.peek(case.id, Stage.TASKS) is None
+    last = repo.list_events(case.id)[-1]  # the repeated rollback wrote nothing
+    assert last.type == "WORKFLOW_FAILED" and last.data["undone"] == ["cancelled task t1"] and last.data["error"] == "Boom"
+
+
+def test_an_illegal_move_is_a_conflict(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    with pytest.raises(Conflict):
+        workflow.complete(case.id)  # a NEW case cannot be resolved
+
+
+def test_escalation_records_an_event_and_asks_the_work_service(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    workflow.initiate(case.id, "exec-1")
+    workflow.escalate(case.id, Stage.TASKS)
+    assert work.escalations == [(case.id, "claims", "the tasks stage is overdue")]
+    assert repo.list_events(case.id)[-1].type == "WORKFLOW_ESCALATED"
