@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 
-from chalice import Chalice, CognitoUserPoolAuthorizer
+from chalice import Chalice, CognitoUserPoolAuthorizer, Rate
 
 from chalicelib import bootstrap
+from chalicelib.domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
 from chalicelib.domain.case_types import CaseTypeList
+from chalicelib.domain.compensation import Compensation, PaymentConfirmation
 from chalicelib.domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
+    WorkflowView,
+)
+from chalicelib.domain.personnel import Person, PersonList, PersonUpsert
+from chalicelib.domain.tasks import (
+    BulkReassignment, BulkReassignmentResult, Task, TaskCompletion, TaskList, TaskReassignment,
 )
 from chalicelib.web import Api, ApiRequest, Reply, logger
 
@@ -120,3 +127,218 @@ def case_history(req: ApiRequest, case_id: str) -> Reply:
 )
 def verify_history(req: ApiRequest, case_id: str) -> Reply:
     return Reply(_cases().verify_history(req.principal, case_id))
+
+
+# --- workflow: Step Functions tasks, the stream trigger, the workflow view ---
+# The stream ARN is only known once the table exists: the merged template sets it on AWS; locally
+# the local system creates the event source mapping itself from app.event_sources.
+CASES_STREAM_ARN = os.environ.get(
+    "CASES_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/cms-local/stream/local"
+)
+
+
+def _workflow():  # type: ignore[no-untyped-def]
+    return bootstrap.container().workflow
+
+
+@app.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="on_case_stream", batch_size=25)
+def on_case_stream(event):  # type: ignore[no-untyped-def]
+    failed = _workflow().on_table_records(event.to_dict()["Records"])
+    return {"batchItemFailures": [{"itemIdentifier": record_id} for record_id in failed]}
+
+
+@app.lambda_function(name="wf_initiate")
+def wf_initiate(event, context):  # type: ignore[no-untyped-def]
+    return _workflow().initiate(event["caseId"], event["executionId"])
+
+
+@app.lambda_function(name="wf_assign")
+def wf_assign(event, context):  # type: ignore[no-untyped-def]
+    return _workflow().assign(event["caseId"])
+
+
+@app.lambda_function(name="wf_wait")
+def wf_wait(event, context):  # type: ignore[no-untyped-def]
+    _workflow().wait(event["caseId"], event["stage"], event["taskToken"], event["executionId"])
+    return {"waiting": event["stage"]}
+
+
+@app.lambda_function(name="wf_escalate")
+def wf_escalate(event, context):  # type: ignore[no-untyped-def]
+    return _workflow().escalate(event["caseId"], event["stage"])
+
+
+@app.lambda_function(name="wf_complete")
+def wf_complete(event, context):  # type: ignore[no-untyped-def]
+    return _workflow().complete(event["caseId"], event.get("outcome", "RESOLVED"))
+
+
+@app.lambda_function(name="wf_rollback")
+def wf_rollback(event, context):  # type: ignore[no-untyped-def]
+    return _workflow().rollback(event["caseId"], event.get("error"))
+
+
+@api.route(
+    "/cases/{case_id}/workflow", "GET", summary="The case's workflow: stage, runs and state history",
+    response=WorkflowView, errors=(404,),
+)
+def case_workflow(req: ApiRequest, case_id: str) -> Reply:
+    case = _cases().get(req.principal, case_id)
+    return Reply(WorkflowView.model_validate(_workflow().view(req.principal, case)))
+
+
+# --- personnel and tasks ---
+
+TASK_FILTERS = ("assignee", "team", "status", "caseId")
+
+
+def _tasks():  # type: ignore[no-untyped-def]
+    return bootstrap.container().tasks
+
+
+def _personnel():  # type: ignore[no-untyped-def]
+    return bootstrap.container().personnel
+
+
+def _optional_json(req: ApiRequest) -> object:
+    """A body whose fields are all optional may be left out altogether."""
+    raw = req._request.raw_body  # noqa: SLF001 - ApiRequest has no optional-body accessor yet
+    return req.json() if raw and raw.strip() else {}
+
+
+@api.route(
+    "/personnel/{username}", "PUT", summary="File a person in the personnel directory (admins)", body=PersonUpsert,
+    response=Person, errors=(403,),
+)
+def put_person(req: ApiRequest, username: str) -> Reply:
+    return Reply(_personnel().put(req.principal, username, req.json()))
+
+
+@api.route(
+    "/personnel", "GET", summary="The personnel directory, or one team of it", response=PersonList,
+    query=("team",), errors=(403,),
+)
+def list_personnel(req: ApiRequest) -> Reply:
+    return Reply(PersonList(items=_personnel().list(req.principal, req.query("team"))))
+
+
+@api.route("/personnel/{username}", "GET", summary="A person's directory entry", response=Person, errors=(403, 404))
+def get_person(req: ApiRequest, username: str) -> Reply:
+    return Reply(_personnel().get(req.principal, username))
+
+
+@api.route(
+    "/tasks", "GET", summary="Your inbox (assignee=me, the default), a team's queue (team), or a case's tasks (caseId)",
+    response=TaskList, query=TASK_FILTERS, errors=(403, 404),
+)
+def list_tasks(req: ApiRequest) -> Reply:
+    from chalicelib.services.tasks import TaskFilters
+
+    filters = TaskFilters(
+        assignee=req.query("assignee"), team=req.query("team"), status=req.query("status"), case_id=req.query("caseId"),
+    )
+    return Reply(TaskList(items=_tasks().list(req.principal, filters)))
+
+
+@api.route(
+    "/tasks/reassign", "POST", summary="Reassign all open tasks of a person, or the listed tasks (supervisors)",
+    body=BulkReassignment, response=BulkReassignmentResult, errors=(403,),
+)
+def reassign_tasks(req: ApiRequest) -> Reply:
+    return Reply(_tasks().bulk_reassign(req.principal, req.json()))
+
+
+@api.route("/tasks/{task_id}", "GET", summary="Read a task", response=Task, errors=(404,))
+def get_task(req: ApiRequest, task_id: str) -> Reply:
+    return Reply(_tasks().get(req.principal, task_id))
+
+
+@api.route(
+    "/tasks/{task_id}/claim", "POST", summary="Take a task from your team's queue", response=Task,
+    errors=(403, 404, 409),
+)
+def claim_task(req: ApiRequest, task_id: str) -> Reply:
+    return Reply(_tasks().claim(req.principal, task_id))
+
+
+@api.route(
+    "/tasks/{task_id}/complete", "POST", summary="Complete a task (its assignee, the team's supervisor, admins)",
+    body=TaskCompletion, response=Task, errors=(403, 404, 409),
+)
+def complete_task(req: ApiRequest, task_id: str) -> Reply:
+    return Reply(_tasks().complete(req.principal, task_id, _optional_json(req)))
+
+
+@api.route(
+    "/tasks/{task_id}/reassign", "POST", summary="Give a task to an eligible team member, or back to the queue",
+    body=TaskReassignment, response=Task, errors=(403, 404, 409),
+)
+def reassign_task(req: ApiRequest, task_id: str) -> Reply:
+    return Reply(_tasks().reassign(req.principal, task_id, req.json()))
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="escalate_overdue_tasks")
+def escalate_overdue_tasks(event):  # type: ignore[no-untyped-def]
+    return {"escalated": [task.id for task in _tasks().escalate_overdue()]}
+
+
+# --- approvals and compensation ---
+
+APPROVAL_FILTERS = ("assignee", "status", "caseId")
+
+
+def _approvals():  # type: ignore[no-untyped-def]
+    return bootstrap.container().approvals
+
+
+def _compensation():  # type: ignore[no-untyped-def]
+    return bootstrap.container().compensation
+
+
+@api.route(
+    "/approvals", "GET",
+    summary="Approvals you may see: your inbox (pending, assigned to you or in the approvers' queue; "
+            "assignee=me the same), or every approval of a case (caseId)",
+    response=ApprovalList, query=APPROVAL_FILTERS, errors=(403,),
+)
+def list_approvals(req: ApiRequest) -> Reply:
+    items = _approvals().list(req.principal, assignee=req.query("assignee"), status=req.query("status"),
+                              case_id=req.query("caseId"))
+    return Reply(ApprovalList(items=items))
+
+
+@api.route(
+    "/approvals/{approval_id}", "GET", summary="Read an approval, with what a rejection would undo",
+    response=ApprovalDetail, errors=(403, 404),
+)
+def get_approval(req: ApiRequest, approval_id: str) -> Reply:
+    return Reply(_approvals().get(req.principal, approval_id))
+
+
+@api.route(
+    "/approvals/{approval_id}/decision", "POST", summary="Approve or reject (approvers; four-eyes applies)",
+    body=DecisionRequest, response=Approval, errors=(403, 404, 409),
+)
+def decide_approval(req: ApiRequest, approval_id: str) -> Reply:
+    return Reply(_approvals().decide(req.principal, approval_id, req.json()))
+
+
+@api.route(
+    "/cases/{case_id}/compensation", "GET", summary="The case's compensation: amounts, payment instruction, ledger",
+    response=Compensation, errors=(404,),
+)
+def get_compensation(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_compensation().get(req.principal, case_id))
+
+
+@api.route(
+    "/cases/{case_id}/compensation/payment", "POST", summary="Confirm the compensation was paid (finance)",
+    body=PaymentConfirmation, response=Compensation, errors=(403, 404, 409),
+)
+def confirm_payment(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_compensation().confirm_payment(req.principal, case_id, req.json()))
+
+
+@app.lambda_function(name="wf_compensate")
+def wf_compensate(event, context):  # type: ignore[no-untyped-def]
+    return _compensation().compensate(event["caseId"])

@@ -13,8 +13,14 @@ from .settings import Settings
 @dataclass
 class Container:
     settings: Settings
-    cases: Any  # CaseService; imported lazily to keep cold starts short
+    cases: Any
     authenticator: Any  # auth.Authenticator
+    # The services are imported lazily to keep cold starts short, hence Any.
+    tasks: Any = None
+    personnel: Any = None
+    approvals: Any = None
+    compensation: Any = None
+    workflow: Any = None
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -44,18 +50,97 @@ def override(replacement: Container) -> Iterator[Container]:
             _container = previous
 
 
-def build(settings: Settings, repository: Any = None) -> Container:
-    from .adapters.dynamodb import DynamoCaseRepository, table_models
-    from .domain.case_types import DEFAULT_CASE_TYPES
+def build(settings: Settings, repository: Any = None, engine: Any = None) -> Container:
+    """Wire every service. With an in-memory case repository (tests) every store is in memory too:
+    a task, decision or payment moves the case's audit head in the same write as its own change.
+    `engine`: a factory of the workflow engine (default: Step Functions from settings)."""
+    from .adapters.memory import InMemoryCaseRepository
+    from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
+    from .services.approvals import ApprovalService
     from .services.cases import CaseNumbers, CaseService
+    from .services.compensation import CompensationService
+    from .services.personnel import PersonnelService
+    from .services.tasks import TaskService
+    from .services.workflow import Stage, WorkflowService
 
-    if repository is None:
-        repository = DynamoCaseRepository(table_models(settings.table_name, settings.region, settings.endpoint_url))
+    if repository is None or not isinstance(repository, InMemoryCaseRepository):
+        repository, work, decisions, tokens = _dynamo_stores(settings, repository)
+    else:
+        repository, work, decisions, tokens = _memory_stores(repository)
+
+    # The services below resume the workflow, which needs them to exist first: bind it late.
+    late: dict[str, WorkflowService] = {}
+
+    def resume(case_id: str, stage: str) -> bool:
+        return late["workflow"].resume_if_ready(case_id, stage)
+
+    tasks = TaskService(repository, work, work, TYPES, on_task_completed=lambda case_id: resume(case_id, Stage.TASKS))
+
+    def task_people(case_id: str) -> list[str]:  # four-eyes: whoever was given or did the case's tasks
+        return [name for t in tasks.case_tasks(case_id) for name in (t.assignee, t.completed_by) if name]
+
+    def open_tasks(case_id: str) -> list[str]:  # what a rejection would cancel
+        return [f"cancel open task {t.id} ({t.title})" for t in tasks.case_tasks(case_id) if t.status == "OPEN"]
+
+    approvals = ApprovalService(repository, decisions, TYPES, resume=resume, task_assignees=task_people, on_reject=open_tasks)
+    compensation = CompensationService(repository, decisions, TYPES, approved_amount=approvals.approved_amount, resume=resume)
+    workflow = WorkflowService(repository, engine or _engine_factory(settings), tokens, tasks, TYPES, settings.wait_seconds)
+    approvals.register(workflow)
+    compensation.register(workflow)
+    workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
+    late["workflow"] = workflow
     return Container(
         settings=settings,
-        cases=CaseService(repository, DEFAULT_CASE_TYPES, CaseNumbers(repository, settings.case_number_block)),
+        cases=CaseService(repository, TYPES, CaseNumbers(repository, settings.case_number_block)),
         authenticator=build_authenticator(settings),
+        tasks=tasks,
+        personnel=PersonnelService(work),
+        approvals=approvals,
+        compensation=compensation,
+        workflow=workflow,
     )
+
+
+def _dynamo_stores(settings: Settings, repository: Any) -> tuple[Any, Any, Any, Any]:
+    from .adapters.dynamodb import DynamoCaseRepository, table_models
+    from .adapters.dynamodb_decisions import DynamoDecisionStore
+    from .adapters.dynamodb_work import DynamoWorkRepository
+    from .adapters.tokens import DynamoTokenStore
+
+    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+    return (
+        repository or DynamoCaseRepository(models), DynamoWorkRepository(models), DynamoDecisionStore(models),
+        DynamoTokenStore(models),
+    )
+
+
+def _memory_stores(repository: Any) -> tuple[Any, Any, Any, Any]:
+    from .adapters.memory_decisions import InMemoryDecisionStore
+    from .adapters.memory_work import InMemoryWorkRepository
+    from .adapters.tokens import InMemoryTokenStore
+
+    return repository, InMemoryWorkRepository(repository), InMemoryDecisionStore(repository), InMemoryTokenStore()
+
+
+def _engine_factory(settings: Settings) -> Any:
+    """The Step Functions engine, its client built on first use."""
+    from .adapters.stepfunctions import StepFunctionsEngine
+    from .errors import DependencyUnavailable
+
+    def engine() -> Any:
+        if not settings.case_workflow_arn:
+            raise DependencyUnavailable("no case workflow is configured (CASE_WORKFLOW_ARN)")
+        if "engine" not in cache:
+            import boto3
+
+            cache["engine"] = StepFunctionsEngine(
+                settings.case_workflow_arn,
+                lambda: boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url),
+            )
+        return cache["engine"]
+
+    cache: dict[str, Any] = {}
+    return engine
 
 
 def build_authenticator(settings: Settings) -> Any:

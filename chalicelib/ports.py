@@ -1,11 +1,13 @@
 """The small interfaces services depend on; adapters implement them for AWS and in memory."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 from .domain.access import Visibility
 from .domain.models import AuditEvent, Case, Comment
+from .domain.personnel import Person
+from .domain.tasks import Task
 
 StartKey = Optional[dict[str, Any]]
 
@@ -65,3 +67,91 @@ class CaseRepository(Protocol):
 
     def reserve_case_numbers(self, scope: str, count: int) -> int:
         """Atomically advance the scope's counter by `count`; return the last number reserved."""
+
+
+# -- personnel and tasks ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskWrite:
+    task: Task
+    expected_version: Optional[int] = None  # None: a new task, which must not exist yet
+
+
+@dataclass(frozen=True)
+class LoadChange:
+    """Add `delta` to a person's openTasks; with `at_most`, only while openTasks <= at_most
+    (capacity minus delta: the change must not take the person over capacity)."""
+
+    username: str
+    delta: int
+    at_most: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class RoundRobinCursor:
+    team: str
+    last: Optional[str]  # the username given work last
+    version: int  # 0: no cursor stored yet
+
+
+@dataclass(frozen=True)
+class DueMarker:
+    """`DUE#<day>` / `<dueAt>#<taskId>`: an OPEN task due that day, removed once it is finished or escalated."""
+
+    case_id: str
+    task_id: str
+    due_at: str
+
+    @property
+    def day(self) -> str:
+        return self.due_at[:10]
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """Everything one task operation writes, applied atomically (one TransactWriteItems)."""
+
+    case_id: str
+    expected_audit_seq: int  # the case's audit head must still be here
+    events: list[AuditEvent]  # appended to the case's chain, in order; the last one becomes the head
+    tasks: list[TaskWrite] = field(default_factory=list)
+    loads: list[LoadChange] = field(default_factory=list)
+    cursor: Optional[RoundRobinCursor] = None  # the new cursor, written if the stored version is version - 1
+    add_markers: list[DueMarker] = field(default_factory=list)
+    remove_markers: list[DueMarker] = field(default_factory=list)
+    consume_marker: Optional[DueMarker] = None  # removed, and must exist: only one escalation per overdue task
+
+
+class TaskRepository(Protocol):
+    def apply(self, change: TaskChange) -> None:
+        """Write the change atomically, or raise StaleWrite when any of its conditions fails."""
+
+    def get_task(self, task_id: str) -> Optional[Task]: ...
+
+    def list_case_tasks(self, case_id: str) -> list[Task]:
+        """The case's tasks, oldest first."""
+
+    def list_inbox(self, key: str) -> list[Task]:
+        """OPEN tasks listed under `USER#<username>` or `TEAM#<team>`, soonest due first."""
+
+    def get_cursor(self, team: str) -> RoundRobinCursor: ...
+
+    def due_markers(self, day: str, before: str) -> list[DueMarker]:
+        """Markers of tasks due on `day` (YYYY-MM-DD) strictly before the instant `before`."""
+
+    def get_sweep_day(self) -> Optional[str]:
+        """The first day that may still hold due markers (the overdue sweep's position)."""
+
+    def set_sweep_day(self, day: str) -> None: ...
+
+
+class PersonnelRepository(Protocol):
+    def save_person(self, person: Person) -> Person:
+        """Create or update the person's profile; the open-task counter is kept. Returns what is stored."""
+
+    def get_person(self, username: str) -> Optional[Person]: ...
+
+    def list_people(self, team: str) -> list[Person]:
+        """The team's directory entries, by username."""
+
+    def list_teams(self) -> list[str]:
+        """Every team a person was ever filed under, sorted."""

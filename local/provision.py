@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb import CASE_LIST_PK, DynamoCaseRepository, create_table, table_models
 from chalicelib.domain.access import Principal
+from chalicelib.adapters.dynamodb_work import DynamoWorkRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.services.personnel import seed_personnel
 from chalicelib.services.cases import CaseNumbers, CaseService
 
 from .demo import DEMO_CASES, DEMO_PASSWORD, DEMO_USERS, ROLES, DemoUser
@@ -53,15 +55,19 @@ def provision(
     client_name: str = DEFAULT_CLIENT,
     users: Iterable[DemoUser] = DEMO_USERS,
 ) -> Resources:
-    """Create (or find) the table, the versioned bucket and the user pool with groups and demo users."""
-    create_table(table_models(table_name, region, endpoint))
+    """Create (or find) the table, the versioned bucket, the user pool with groups and demo users, and
+    the demo users' entries in the personnel directory (never overwriting an existing entry)."""
+    models = table_models(table_name, region, endpoint)
+    create_table(models)
     _bucket(client("s3", endpoint, region), bucket_name, region)
     idp = client("cognito-idp", endpoint, region)
     pool_id = _user_pool(idp, pool_name)
     client_id = _app_client(idp, pool_id, client_name)
     _groups(idp, pool_id)
+    users = list(users)
     for demo_user in users:
         _user(idp, pool_id, demo_user)
+    seed_personnel(DynamoWorkRepository(models), [(u.username, u.team, u.groups) for u in users])
     return Resources(endpoint, region, table_name, bucket_name, pool_id, client_id)
 
 

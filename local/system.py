@@ -1,5 +1,6 @@
 """The whole local system in one process: moto as the AWS endpoint (or a given one, e.g. LocalStack),
-the provisioned resources, and the Chalice app served by Chalice's own local server."""
+the provisioned resources, the app's Lambda handlers run in-process for Step Functions and the table's
+stream, and the Chalice app served by Chalice's own local server."""
 from __future__ import annotations
 
 import importlib
@@ -9,11 +10,16 @@ import os
 import socket
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
+from . import statemachines
 from .demo import DEMO_USERS
+from .drain_route import PATH as DRAIN_PATH, add_drain_route
+from .functions import STATES_ROLE, map_streams, register_functions, service_role
+from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .moto_atomic import serialise_dynamodb
 from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
 from .snapshot import dump_table, restore_table
@@ -39,10 +45,20 @@ class LocalSystem:
         state_dir: str | Path = ".local",
         seed: bool = True,
         project_dir: str | Path = PROJECT_DIR,
+        app: Any = None,
+        stepfunctions_dir: str | Path | None = None,
+        substitutions: Optional[Mapping[str, str]] = None,
     ) -> None:
+        """`app`: a Chalice app to run instead of importing `project_dir/app.py` (tests inject one);
+        `stepfunctions_dir`: where the `*.asl.json` files are (default `project_dir/stepfunctions`);
+        `substitutions`: extra or overriding DefinitionSubstitutions values for the ASL."""
         self.host, self.port, self.moto_port, self.seed = host, port, moto_port, seed
         self.state_dir = Path(state_dir).resolve()
         self.project_dir = Path(project_dir).resolve()
+        self.stepfunctions_dir = Path(stepfunctions_dir or self.project_dir / "stepfunctions").resolve()
+        self.extra_substitutions = dict(substitutions or {})
+        self.app: Any = app
+        self.dispatcher: Optional[LambdaDispatcher] = None  # while running on the embedded moto
         self.stack: dict[str, Any] = {}
         self._moto: Any = None
         self._server: Any = None
@@ -88,6 +104,23 @@ class LocalSystem:
             restored = restore_table(client("dynamodb", endpoint, region), resources.table_name, self.snapshot_file)
             if restored:
                 log.info("restored %d items from %s", restored, self.snapshot_file)
+
+        # The state machines' ARNs are known before the machines exist: the app gets them with the local
+        # stage's environment, which it must see from its first import on.
+        asl = statemachines.asl_files(self.stepfunctions_dir)
+        account = str(client("sts", endpoint, region).get_caller_identity()["Account"])
+        machine_arns = statemachines.machine_arns(asl, region, account)
+        os.environ.update(app_env)
+        os.environ.update({
+            "AWS_ENDPOINT_URL": endpoint,
+            "COGNITO_USER_POOL_ID": resources.user_pool_id,
+            "COGNITO_CLIENT_ID": resources.user_pool_client_id,
+            "LOCAL_STACK_FILE": str(self.stack_file),
+            **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
+        })
+        app = self._load_app()
+        self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
+        # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
             seed_demo_cases(resources)
 
@@ -100,20 +133,14 @@ class LocalSystem:
             "bucketName": resources.bucket_name,
             "userPoolId": resources.user_pool_id,
             "userPoolClientId": resources.user_pool_client_id,
+            "stateMachines": machine_arns,
             "users": [u.to_stack() for u in DEMO_USERS],
         }
+        if self.dispatcher is not None:
+            self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.write_text(json.dumps(self.stack, indent=2) + "\n")
-
-        os.environ.update(app_env)
-        os.environ.update({
-            "AWS_ENDPOINT_URL": endpoint,
-            "COGNITO_USER_POOL_ID": resources.user_pool_id,
-            "COGNITO_CLIENT_ID": resources.user_pool_client_id,
-            "LOCAL_STACK_FILE": str(self.stack_file),
-        })
-        # Only now: the app must see the local stage's environment from its first import on.
-        self._serve(chalice_config)
+        self._serve(app, chalice_config)
         return self.stack
 
     def stop(self, snapshot: bool = True) -> None:
@@ -123,6 +150,9 @@ class LocalSystem:
                 self._thread.join(timeout=10)
             self._server.server.server_close()
             self._server, self._thread = None, None
+        if self.dispatcher is not None:
+            self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
+            self.dispatcher = None
         if self._moto is not None:
             if snapshot and self._resources is not None:
                 try:
@@ -156,21 +186,72 @@ class LocalSystem:
     def _start_moto(self) -> str:
         from moto.server import ThreadedMotoServer  # a dev dependency, loaded only when it is used
 
+        try:
+            check_moto()  # before anything starts: the in-process Lambda patches need this moto exactly
+        except MotoPinError as exc:
+            raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
         os.environ["MOTO_PORT"] = str(self.moto_port)  # moto's Step Functions calls back to this port
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per AWS call drowns the API's
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         serialise_dynamodb(self._moto)
-        return f"http://127.0.0.1:{self.moto_port}"
+        endpoint = f"http://127.0.0.1:{self.moto_port}"
+        _post_json(f"{endpoint}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        return endpoint
 
-    def _serve(self, chalice_config: dict[str, Any]) -> None:
+    def _load_app(self) -> Any:
+        if self.app is None:
+            if str(self.project_dir) not in sys.path:
+                sys.path.insert(0, str(self.project_dir))
+            self.app = importlib.import_module("app").app
+        return self.app
+
+    def _wire_lambdas(
+        self,
+        app: Any,
+        chalice_config: dict[str, Any],
+        resources: Resources,
+        account: str,
+        asl: list[Path],
+        machine_arns: dict[str, str],
+    ) -> None:
+        """Functions, then state machines (whose ASL names the functions), then stream mappings (whose
+        handlers start the state machines)."""
+        aws = lambda service: client(service, resources.endpoint, resources.region)  # noqa: E731
+        names = lambda_function_names(app)
+        if self._moto is not None:
+            self.dispatcher = LambdaDispatcher(app)
+            self.dispatcher.install()
+            add_drain_route(self._moto, self.dispatcher)
+            settings = _function_settings(chalice_config, names)
+            function_arns = register_functions(aws("lambda"), aws("iam"), names, settings)
+        else:  # another endpoint (e.g. LocalStack) runs Lambda code its own way, if at all
+            if names:
+                log.warning("AWS_ENDPOINT_URL is set: the app's Lambda handlers are not run in-process")
+            function_arns = {n: f"arn:aws:lambda:{resources.region}:{account}:function:{n}" for n in names}
+        if asl:
+            values = {
+                **statemachines.function_substitutions(function_arns),
+                "TableName": resources.table_name,
+                "BucketName": resources.bucket_name,
+                **self.extra_substitutions,
+            }
+            role = service_role(aws("iam"), STATES_ROLE, "states.amazonaws.com")
+            try:
+                created = statemachines.deploy(aws("stepfunctions"), asl, values, role)
+            except statemachines.SubstitutionError as exc:
+                raise StartupError(str(exc)) from None
+            if created != machine_arns:
+                raise StartupError(f"state machine ARNs {created} differ from the ones given to the app {machine_arns}")
+        if self.dispatcher is not None:
+            streams = aws("dynamodbstreams")
+            map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
+
+    def _serve(self, app: Any, chalice_config: dict[str, Any]) -> None:
         from chalice.config import Config
         from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
-        if str(self.project_dir) not in sys.path:
-            sys.path.insert(0, str(self.project_dir))
-        app = importlib.import_module("app").app
         config = Config(
             chalice_stage=STAGE,
             user_provided_params={"app_name": chalice_config["app_name"], "project_dir": str(self.project_dir)},
@@ -183,6 +264,30 @@ class LocalSystem:
         # The inner HTTP server's loop: LocalDevServer.serve_forever() would only add a print.
         self._thread = threading.Thread(target=self._server.server.serve_forever, name="chalice-local", daemon=True)
         self._thread.start()
+
+
+def _function_settings(chalice_config: dict[str, Any], names: list[str]) -> dict[str, tuple[int, int]]:
+    """Each function's (timeout, memory) for the local stage, as `chalice package` would set them."""
+    from chalice.config import Config
+    from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
+
+    settings: dict[str, tuple[int, int]] = {}
+    for name in names:
+        scoped = Config(chalice_stage=STAGE, function_name=name, config_from_disk=chalice_config)
+        settings[name] = (
+            int(scoped.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT),
+            int(scoped.lambda_memory_size or DEFAULT_LAMBDA_MEMORY_SIZE),
+        )
+    return settings
+
+
+def _post_json(url: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST",
+    )
+    # No proxy: a developer's HTTP(S)_PROXY must not intercept calls to loopback.
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10) as response:
+        response.read()
 
 
 def _stage_environment(chalice_config: dict[str, Any]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from ..errors import DependencyUnavailable
 from ..ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite, StartKey
 
 CASE_LIST_PK = "CASE"
+INBOX_INDEX = "inbox"
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable",
@@ -80,6 +81,14 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         customer_id = UnicodeAttribute(hash_key=True, attr_name="customerId")
         list_sk = UnicodeAttribute(range_key=True, attr_name="listSk")
 
+    class Inbox(GlobalSecondaryIndex):  # "my work": tasks, approvals, team members (docs/workflow.md)
+        class Meta:
+            index_name = INBOX_INDEX
+            projection = AllProjection()
+
+        inbox_pk = UnicodeAttribute(hash_key=True, attr_name="inboxPk")
+        inbox_sk = UnicodeAttribute(range_key=True, attr_name="inboxSk")
+
     class Item(Model):
         Meta = BaseMeta
         pk = UnicodeAttribute(hash_key=True, attr_name="PK")
@@ -114,6 +123,10 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         by_created = ByCreated()
         by_assignee = ByAssignee()
         by_customer = ByCustomer()
+        # Declared here so create_table creates the index; case items never carry these (sparse).
+        inbox_pk = UnicodeAttribute(attr_name="inboxPk", null=True)
+        inbox_sk = UnicodeAttribute(attr_name="inboxSk", null=True)
+        inbox = Inbox()
 
 
     class EventItem(Item):

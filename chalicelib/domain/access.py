@@ -22,6 +22,13 @@ class Action(str, Enum):
     CREATE_CASE = "create cases"
     UPDATE_CASE = "update cases"
     COMMENT = "comment on cases"
+    DECIDE_APPROVAL = "decide approvals"
+    CONFIRM_PAYMENT = "confirm compensation payments"
+    MANAGE_PERSONNEL = "manage the personnel directory"
+    READ_PERSONNEL = "read the personnel directory"
+    READ_TASKS = "read tasks"
+    WORK_TASKS = "work on tasks"
+    REASSIGN_TASKS = "reassign tasks"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -31,6 +38,13 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.COMMENT: frozenset(
         {Role.CASEWORKER, Role.SUPERVISOR, Role.APPROVER, Role.FINANCE, Role.ADMIN}
     ),
+    Action.DECIDE_APPROVAL: frozenset({Role.APPROVER, Role.ADMIN}),
+    Action.CONFIRM_PAYMENT: frozenset({Role.FINANCE, Role.ADMIN}),
+    Action.MANAGE_PERSONNEL: frozenset({Role.ADMIN}),
+    Action.READ_PERSONNEL: frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}),
+    Action.READ_TASKS: frozenset(Role),
+    Action.WORK_TASKS: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.APPROVER, Role.FINANCE, Role.ADMIN}),
+    Action.REASSIGN_TASKS: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

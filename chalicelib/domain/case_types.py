@@ -4,7 +4,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
+from .assignment import AssignmentPolicy, AssignmentRule
 from .models import ApiModel, Priority
+from .tasks import TaskTemplate
+
+
+class ApprovalPolicy(ApiModel):
+    """How many approval levels a case needs: one, or two above an amount or at a priority."""
+
+    second_level_above: Optional[str] = None  # decimal string: a compensation above it needs level 2
+    second_level_priorities: list[Priority] = []
 
 
 class CaseType(ApiModel):
@@ -15,6 +24,9 @@ class CaseType(ApiModel):
     required_documents: list[str] = []
     approval_required: bool = False
     compensation_cap: Optional[str] = None  # decimal string, in the case's currency
+    approval_policy: ApprovalPolicy = ApprovalPolicy()
+    tasks: list[TaskTemplate] = []  # created for every case of the type when the workflow assigns it
+    assignment: list[AssignmentRule] = []  # the first rule matching the case's priority applies
 
 
 class CaseTypeList(ApiModel):
@@ -24,16 +36,39 @@ class CaseTypeList(ApiModel):
 _STANDARD_SLA = {Priority.LOW: 240, Priority.MEDIUM: 120, Priority.HIGH: 48, Priority.CRITICAL: 8}
 
 DEFAULT_CASE_TYPES: tuple[CaseType, ...] = (
-    CaseType(id="GENERAL", name="General enquiry", sla_hours=_STANDARD_SLA),
+    CaseType(
+        id="GENERAL", name="General enquiry", sla_hours=_STANDARD_SLA,
+        approval_policy=ApprovalPolicy(second_level_above="1000.00"),
+        tasks=[TaskTemplate(type="ANSWER", title="Answer the enquiry")],
+        assignment=[AssignmentRule(policy=AssignmentPolicy.ROUND_ROBIN)],
+    ),
     CaseType(
         id="CLAIM", name="Insurance claim", team="claims",
         sla_hours={Priority.LOW: 336, Priority.MEDIUM: 168, Priority.HIGH: 72, Priority.CRITICAL: 24},
         required_documents=["claim-form", "proof-of-loss"], approval_required=True,
         compensation_cap="50000.00",
+        approval_policy=ApprovalPolicy(second_level_above="1000.00", second_level_priorities=[Priority.CRITICAL]),
+        tasks=[
+            TaskTemplate(type="VERIFY_DOCUMENTS", title="Check the claim documents"),
+            TaskTemplate(type="ASSESS_CLAIM", title="Assess the claim"),
+        ],
+        assignment=[
+            AssignmentRule(
+                policy=AssignmentPolicy.LEAST_LOADED, required_skills=["claims"],
+                priorities=[Priority.HIGH, Priority.CRITICAL],
+            ),
+            AssignmentRule(policy=AssignmentPolicy.LEAST_LOADED),
+        ],
     ),
     CaseType(
         id="COMPLAINT", name="Customer complaint", team="complaints", sla_hours=_STANDARD_SLA,
         compensation_cap="5000.00",
+        approval_policy=ApprovalPolicy(second_level_above="2500.00", second_level_priorities=[Priority.CRITICAL]),
+        tasks=[
+            TaskTemplate(type="INVESTIGATE", title="Investigate the complaint"),
+            TaskTemplate(type="RESPOND", title="Respond to the customer"),
+        ],
+        assignment=[AssignmentRule(policy=AssignmentPolicy.SKILLS_MATCH, required_skills=["complaints"])],
     ),
 )
 

@@ -121,6 +121,20 @@ class WorkflowState(ApiModel):
     updated_at: Optional[str] = None
 
 
+class WorkflowStep(ApiModel):
+    state: str
+    entered_at: str
+    exited_at: Optional[str] = None
+
+
+class WorkflowView(ApiModel):
+    stage: Optional[str] = None
+    execution_id: Optional[str] = None
+    executions: list[str] = []
+    status: Optional[str] = None
+    history: list[WorkflowStep] = []
+
+
 class Case(ApiModel):
     id: str
     number: str

@@ -66,7 +66,10 @@ class WorkflowService:
         # Conditions a wait stage waits for; other services (approvals, payments, documents) add theirs.
         self.conditions: dict[str, Callable[[Case], Optional[dict[str, Any]]]] = {
             Stage.TASKS: lambda case: {} if self._work.open_required_tasks(case.id) == 0 else None,
+            Stage.DOCUMENTS: lambda case: None,  # the document processor (issue #4) will supply this one
         }
+        # Compensating steps of later stages, registered in the order the stages run: (case_id, actor) -> undone.
+        self.undo_steps: list[Callable[[str, str], list[str]]] = []
 
     # -- trigger -----------------------------------------------------------------------------
 
@@ -115,7 +118,9 @@ class WorkflowService:
         if stage not in WAIT_STAGES:
             raise ValueError(f"unknown wait stage {stage}")
         self._tokens.put(case_id, stage, token, execution_id)
-        self._move(case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage})
+        # Only from a working status: a wait re-entered after an escalation may find the decision made.
+        self._move(case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage},
+                   only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS))
         self.resume_if_ready(case_id, stage)
 
     def resume_if_ready(self, case_id: str, stage: str) -> bool:
@@ -139,6 +144,8 @@ class WorkflowService:
 
     def complete(self, case_id: str, outcome: str = "RESOLVED") -> dict[str, Any]:
         case = self._case(case_id)
+        if outcome == "REJECTED":  # nothing is left to do on a rejected case
+            self._work.cancel_open_tasks(case_id, ACTOR)
         if case.status != CaseStatus.CLOSED:
             if outcome != "REJECTED" and case.status != CaseStatus.RESOLVED:
                 self._move(case_id, status=CaseStatus.RESOLVED, event="CASE_RESOLVED", data={})
@@ -146,8 +153,10 @@ class WorkflowService:
         return {"status": CaseStatus.CLOSED.value}
 
     def rollback(self, case_id: str, error: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        """Saga: undo the run's partial work in reverse order, each step idempotent."""
-        undone = [f"cancelled task {task_id}" for task_id in self._work.cancel_open_tasks(case_id, ACTOR)]
+        """Saga: undo the run's partial work in reverse order (payments, approvals, then tasks), each
+        step idempotent, and show on the case what was undone."""
+        undone = [line for undo in reversed(self.undo_steps) for line in undo(case_id, ACTOR)]
+        undone += [f"cancelled task {task_id}" for task_id in self._work.cancel_open_tasks(case_id, ACTOR)]
         for stage in WAIT_STAGES:
             self._tokens.take(case_id, stage)
         case = self._case(case_id)

@@ -137,3 +137,17 @@ def api(local_stack: dict[str, Any], token: Callable[[str], str]) -> Iterator[Ca
     yield make
     for session in sessions:
         session.close()
+
+
+@pytest.fixture(scope="session")
+def drain_lambdas(local_stack: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """`drain_lambdas()`: wait until the local system has handled every queued DynamoDB stream batch
+    (and the records those handlers' own writes produced); returns the dispatcher's counters. It does not
+    wait for Step Functions executions the handlers started: poll the case or the execution for those."""
+
+    def drain(timeout: float = 30.0) -> dict[str, Any]:
+        response = requests.get(local_stack["lambdaDrainUrl"], params={"timeout": timeout}, timeout=timeout + 10)
+        assert response.status_code == 200, f"stream handlers still busy after {timeout}s: {response.text}"
+        return dict(response.json())
+
+    return drain

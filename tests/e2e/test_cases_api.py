@@ -38,11 +38,25 @@ def _resign(token: str, **changes) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
 
 
+def wait_for_stage(session, case_id: str, stage: str, timeout: float = 30) -> dict:
+    """The workflow moves a new case on its own; wait until it rests in `stage`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case = session.get(f"/cases/{case_id}").json()
+        if (case.get("workflow") or {}).get("stage") == stage:
+            return case
+        time.sleep(0.2)
+    raise AssertionError(f"case {case_id} never reached stage {stage}: {case}")
+
+
 @pytest.fixture(scope="module")
 def case(api):
     response = api("alice").post("/cases", json=NEW_CASE)
     assert response.status_code == 201, response.text
-    return response.json()
+    created = response.json()
+    # A CLAIM needs documents: its workflow rests in the DOCUMENTS stage until they are processed.
+    wait_for_stage(api("alice"), created["id"], "DOCUMENTS")
+    return created
 
 
 def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
@@ -54,12 +68,15 @@ def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
     assert [c["id"] for c in listed["items"]] == [case["id"]]
 
     read = alice.get(f"/cases/{case['id']}")
-    assert read.status_code == 200 and read.headers["ETag"] == '"1"' and read.headers.get("X-Request-Id")
+    version = read.json()["version"]
+    assert read.status_code == 200 and read.headers["ETag"] == f'"{version}"' and read.headers.get("X-Request-Id")
+    assert read.json()["status"] == "PENDING_DOCUMENTS" and version > 1  # the workflow moved it
 
     patched = alice.patch(f"/cases/{case['id']}", json={"priority": "CRITICAL"}, headers={"If-Match": read.headers["ETag"]})
-    assert patched.status_code == 200 and patched.json()["version"] == 2 and patched.headers["ETag"] == '"2"'
+    assert patched.status_code == 200 and patched.json()["version"] == version + 1
+    assert patched.headers["ETag"] == f'"{version + 1}"'
 
-    stale = alice.patch(f"/cases/{case['id']}", json={"title": "Lost update?"}, headers={"If-Match": '"1"'})
+    stale = alice.patch(f"/cases/{case['id']}", json={"title": "Lost update?"}, headers={"If-Match": f'"{version}"'})
     assert stale.status_code == 412 and stale.json()["error"]["code"] == "PRECONDITION_FAILED"
     assert alice.get(f"/cases/{case['id']}").json()["title"] == NEW_CASE["title"]
 
@@ -68,9 +85,13 @@ def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
     assert alice.get(f"/cases/{case['id']}/comments").json()["items"] == [comment.json()]
 
     history = alice.get(f"/cases/{case['id']}/history").json()["items"]
-    assert [e["type"] for e in history] == ["CASE_CREATED", "CASE_UPDATED", "COMMENT_ADDED"]
+    types = [e["type"] for e in history]
+    assert types[0] == "CASE_CREATED" and types[-2:] == ["CASE_UPDATED", "COMMENT_ADDED"]
+    assert "WORKFLOW_STARTED" in types and "TASKS_ASSIGNED" in types
     assert all(later["prevHash"] == earlier["hash"] for earlier, later in zip(history, history[1:]))
-    assert alice.get(f"/cases/{case['id']}/history/verify").json() == {"valid": True, "events": 3, "firstInvalidSeq": None}
+    assert alice.get(f"/cases/{case['id']}/history/verify").json() == {
+        "valid": True, "events": len(history), "firstInvalidSeq": None
+    }
 
 
 def test_idempotent_create_over_http(api):
@@ -93,7 +114,7 @@ def test_roles_and_record_level_access(api, case):
     assert auditor.get(f"/cases/{case['id']}").status_code == 200
     refused = auditor.post("/cases", json=NEW_CASE)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
-    assert auditor.patch(f"/cases/{case['id']}", json={"title": "x"}, headers={"If-Match": '"1"'}).status_code == 403
+    assert auditor.patch(f"/cases/{case['id']}", json={"title": "x"}, headers={"If-Match": '"99"'}).status_code == 403
 
 
 def test_bad_input_is_400_naming_the_field(api):

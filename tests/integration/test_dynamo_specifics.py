@@ -287,7 +287,7 @@ def test_table_has_ttl_on_idempotency_records_and_a_stream(raw, dynamo_models):
     table = raw.describe_table(TableName=name)["Table"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-        "cases-by-created", "cases-by-assignee", "cases-by-customer"
+        "cases-by-created", "cases-by-assignee", "cases-by-customer", "inbox"
     }
 
 

@@ -17,6 +17,17 @@ PERMITTED = {
     Role.FINANCE: {READ, COMMENT},
     Role.AUDITOR: {READ},
 }
+# Personnel and tasks.
+_READ_TASKS, _WORK, _REASSIGN = Action.READ_TASKS, Action.WORK_TASKS, Action.REASSIGN_TASKS
+for _role, _actions in {
+    Role.CASEWORKER: {_READ_TASKS, _WORK},
+    Role.SUPERVISOR: {_READ_TASKS, _WORK, _REASSIGN, Action.READ_PERSONNEL},
+    Role.ADMIN: {_READ_TASKS, _WORK, _REASSIGN, Action.READ_PERSONNEL, Action.MANAGE_PERSONNEL},
+    Role.APPROVER: {_READ_TASKS, _WORK},
+    Role.FINANCE: {_READ_TASKS, _WORK},
+    Role.AUDITOR: {_READ_TASKS, Action.READ_PERSONNEL},
+}.items():
+    PERMITTED[_role] = PERMITTED[_role] | _actions
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -110,3 +121,8 @@ def test_unassigned_case_is_not_visible_through_an_empty_assignee():
 def test_visibility_scope_for_repository_queries(user, everything, team):
     scope = visibility(user)
     assert (scope.everything, scope.team, scope.username) == (everything, team, user.username)
+
+# Approvals and compensation.
+PERMITTED[Role.APPROVER] |= {Action.DECIDE_APPROVAL}
+PERMITTED[Role.FINANCE] |= {Action.CONFIRM_PAYMENT}
+PERMITTED[Role.ADMIN] |= {Action.DECIDE_APPROVAL, Action.CONFIRM_PAYMENT}

@@ -1,0 +1,248 @@
+"""Approvals: the decisions a case waits for before it is compensated or closed.
+
+How many levels a case needs is the case type's policy (amount and priority); level 2 opens only once
+level 1 approves, and a rejection at any level is final. Four-eyes: nobody decides a case they created or
+work on, and the level-2 decider differs from the level-1 decider.
+
+An approval id is `<caseId>-a<n>`, n counting the case's approvals (1, 2 for the first run's two levels):
+unique per case, and the case id (and so the item's key) can be read back from it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Iterable, Optional
+
+from pydantic import Field, StringConstraints
+
+from ..errors import Conflict, Forbidden
+from . import audit
+from .access import Principal, Role, can_view, participants_of
+from .case_types import CaseType
+from .lifecycle import check_move
+from .models import ApiModel, AuditEvent, Case, CaseStatus, RequestModel
+from .personnel import Username
+
+APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"
+_APPROVAL_ID = re.compile(r"^(?P<case>[A-Za-z0-9_-]+)-a(?P<n>[0-9]{1,6})$")
+_READERS = frozenset({Role.APPROVER, Role.ADMIN, Role.AUDITOR})
+
+
+class ApprovalStatus(str, Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class Decision(str, Enum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+
+
+class Approval(ApiModel):
+    id: str
+    case_id: str
+    level: int = Field(description="1, or 2 once level 1 approved a case its type's policy sends further")
+    assignee: Optional[str] = Field(description="username, or null while the approval is in the approvers' queue")
+    status: ApprovalStatus
+    amount: Optional[str] = Field(description="the compensation asked for (decimal string), or null")
+    currency: Optional[str] = None
+    created_at: str
+    decided_by: Optional[str] = None
+    on_behalf_of: Optional[str] = Field(default=None, description="the approver the decider acted for (delegation)")
+    decided_at: Optional[str] = None
+    comment: Optional[str] = None
+    final: bool = Field(default=False, description="this decision ended the case's approval")
+    run: int = Field(default=1, description="the workflow run the approval belongs to")
+    version: int
+
+
+class ApprovalDetail(Approval):
+    on_reject: list[str] = Field(default=[], description="what a rejection would undo, e.g. open tasks it cancels")
+
+
+class ApprovalList(ApiModel):
+    items: list[Approval]
+
+
+Comment = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+
+
+class DecisionRequest(RequestModel):
+    decision: Decision
+    comment: Optional[Comment] = None
+    on_behalf_of: Optional[Username] = Field(
+        default=None, description="decide for this named approver (delegation); both names are recorded"
+    )
+
+
+@dataclass(frozen=True)
+class CaseWrite:
+    """The case's next state and the audit event appended with it, written only if the case's version and
+    audit head are still those read (a lost race is StaleWrite; the service re-reads and retries)."""
+
+    case: Case
+    expected_version: int
+    expected_audit_seq: int
+    event: AuditEvent
+
+
+def case_write(
+    case: Case, *, type: str, actor: str, at: str, data: dict[str, Any], status: Optional[CaseStatus] = None,
+    stage: Optional[str] = None,
+) -> CaseWrite:
+    """Append `type` to the case's audit chain; with `status` (checked against the lifecycle) or `stage`, move
+    the case too (a new version). Data records the move as the workflow's own events do."""
+    updates: dict[str, Any] = {}
+    body = dict(data)
+    if status is not None and status != case.status:
+        check_move(case.status, status)
+        updates["status"] = status
+        body.update({"from": case.status.value, "to": status.value})
+    if stage is not None and case.workflow is not None and case.workflow.stage != stage:
+        updates["workflow"] = case.workflow.model_copy(update={"stage": stage, "updated_at": at})
+        body["stage"] = stage
+    if updates:
+        updates.update({"version": case.version + 1, "updated_at": at, "updated_by": actor})
+    event = audit.next_event(case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type=type,
+                             actor=actor, at=at, data=body)
+    moved = case.model_copy(update={**updates, "audit_seq": event.seq, "audit_hash": event.hash})
+    return CaseWrite(case=moved, expected_version=case.version, expected_audit_seq=case.audit_seq, event=event)
+
+
+# -- ids and keys ----------------------------------------------------------------------------------
+
+
+def approval_id(case_id: str, n: int) -> str:
+    return f"{case_id}-a{n}"
+
+
+def case_id_of(approval_id: str) -> Optional[str]:
+    match = _APPROVAL_ID.match(approval_id)
+    return match.group("case") if match else None
+
+
+def approval_number(approval: Approval) -> int:
+    match = _APPROVAL_ID.match(approval.id)
+    return int(match.group("n")) if match else 0
+
+
+def inbox_key(approval: Approval) -> Optional[str]:
+    """The inbox partition a PENDING approval is listed in: its assignee's, or the approvers' queue."""
+    if approval.status != ApprovalStatus.PENDING:
+        return None
+    return f"USER#{approval.assignee}" if approval.assignee else APPROVER_QUEUE
+
+
+def inbox_sort_key(approval: Approval) -> str:
+    return f"APPROVAL#{approval.created_at}#{approval.id}"
+
+
+# -- policy ----------------------------------------------------------------------------------------
+
+
+def levels_required(case: Case, case_type: CaseType) -> int:
+    """Two levels when the compensation is above the policy's threshold or the priority is a risky one."""
+    policy = case_type.approval_policy
+    amount = Decimal(case.compensation.amount) if case.compensation else None
+    if policy.second_level_above is not None and amount is not None and amount > Decimal(policy.second_level_above):
+        return 2
+    return 2 if case.priority in policy.second_level_priorities else 1
+
+
+def new_approval(case: Case, n: int, level: int, at: str, assignee: Optional[str] = None) -> Approval:
+    return Approval(
+        id=approval_id(case.id, n), case_id=case.id, level=level, assignee=assignee,
+        status=ApprovalStatus.PENDING, amount=case.compensation.amount if case.compensation else None,
+        currency=case.compensation.currency if case.compensation else None, created_at=at,
+        run=case.workflow.run if case.workflow else 1, version=1,
+    )
+
+
+def decided(
+    approval: Approval, decision: Decision, by: str, on_behalf_of: Optional[str], at: str, comment: Optional[str],
+    final: bool,
+) -> Approval:
+    if approval.status != ApprovalStatus.PENDING:
+        raise Conflict(f"approval {approval.id} is already {approval.status.value}")
+    status = ApprovalStatus.APPROVED if decision == Decision.APPROVE else ApprovalStatus.REJECTED
+    return approval.model_copy(update={
+        "status": status, "decided_by": by, "on_behalf_of": on_behalf_of, "decided_at": at, "comment": comment,
+        "final": final, "version": approval.version + 1,
+    })
+
+
+def expired(approval: Approval, by: str, at: str) -> Approval:
+    if approval.status != ApprovalStatus.PENDING:
+        raise Conflict(f"approval {approval.id} is already {approval.status.value}")
+    return approval.model_copy(update={
+        "status": ApprovalStatus.EXPIRED, "decided_by": by, "decided_at": at, "version": approval.version + 1,
+    })
+
+
+def outcome(approvals: Iterable[Approval], run: int) -> Optional[dict[str, Optional[str]]]:
+    """The run's final decision as the workflow's APPROVAL stage hands it on, or None while undecided."""
+    current = [a for a in approvals if a.run == run]
+    if any(a.status == ApprovalStatus.REJECTED for a in current):
+        return {"decision": "REJECTED"}
+    for approval in current:
+        if approval.status == ApprovalStatus.APPROVED and approval.final:
+            return {"decision": "APPROVED", "approvedAmount": approval.amount}
+    return None
+
+
+# -- who may read and decide -----------------------------------------------------------------------
+
+
+def require_reader(principal: Principal) -> None:
+    if not principal.roles & _READERS:
+        raise Forbidden("only approvers, admins and auditors may read approvals")
+
+
+def may_see(principal: Principal, case: Case, approval: Approval) -> bool:
+    """Those who may see the case; and approvers (whose role is to decide cases they do not work on) the
+    approvals in their queue, assigned to them, or decided by or for them."""
+    if can_view(principal, case):
+        return True
+    me = principal.username
+    return Role.APPROVER in principal.roles and (
+        approval.assignee in (None, me) or me in (approval.decided_by, approval.on_behalf_of)
+    )
+
+
+def involved(case: Case, task_assignees: Iterable[str] = ()) -> set[str]:
+    """Everyone who works on the case: its creator, assignee, participants and its tasks' assignees."""
+    return participants_of(case) | {name for name in task_assignees if name}
+
+
+def check_may_decide(
+    approval: Approval, decider: Principal, on_behalf_of: Optional[str], involved_people: set[str],
+    earlier: Iterable[Approval],
+) -> None:
+    """Raise Forbidden unless `decider` (acting for `on_behalf_of`, if named) may decide `approval`."""
+    me = decider.username
+    if on_behalf_of == me:
+        raise Forbidden("onBehalfOf names yourself; leave it out to decide in your own name")
+    if approval.assignee is not None and me != approval.assignee and on_behalf_of != approval.assignee \
+            and Role.ADMIN not in decider.roles:
+        raise Forbidden(
+            f"approval {approval.id} is assigned to {approval.assignee}; decide with onBehalfOf "
+            f"{approval.assignee!r} if they delegated it to you"
+        )
+    deciders = {me} | ({on_behalf_of} if on_behalf_of else set())
+    conflicted = sorted(deciders & involved_people)
+    if conflicted:
+        raise Forbidden(
+            f"four-eyes: {', '.join(conflicted)} created or works on this case and may not decide its approval"
+        )
+    for other in earlier:
+        if other.id == approval.id or other.run != approval.run or other.level >= approval.level:
+            continue
+        if other.status == ApprovalStatus.APPROVED and deciders & {other.decided_by, other.on_behalf_of}:
+            raise Forbidden(
+                f"four-eyes: level {approval.level} must be decided by someone other than the level "
+                f"{other.level} approver"
+            )

@@ -1,0 +1,132 @@
+"""Compensation: what a case asked for, what was approved (never above the case type's cap), the payment
+instruction finance confirms, and an append-only ledger of every step. Nothing is ever paid twice: an
+instruction is paid only while PENDING, and a PAID one is never voided or replaced."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import Field, StringConstraints
+
+from ..errors import Conflict
+from .access import Principal, Role, can_view
+from .models import ApiModel, Case, RequestModel
+
+_CENT = Decimal("0.01")
+
+
+class InstructionStatus(str, Enum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    VOIDED = "VOIDED"
+
+
+class LedgerType(str, Enum):
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    INSTRUCTED = "INSTRUCTED"
+    PAID = "PAID"
+    VOIDED = "VOIDED"
+
+
+class PaymentInstruction(ApiModel):
+    id: str
+    status: InstructionStatus
+    amount: str
+    currency: str
+    created_at: str
+    reference: Optional[str] = Field(default=None, description="the payment's reference, once paid")
+    paid_at: Optional[str] = None
+    paid_by: Optional[str] = None
+    voided_at: Optional[str] = None
+    voided_by: Optional[str] = None
+
+
+class LedgerEntry(ApiModel):
+    seq: int
+    type: LedgerType
+    amount: str
+    currency: str
+    at: str
+    actor: str
+    instruction_id: Optional[str] = None
+    note: Optional[str] = None
+
+
+class Compensation(ApiModel):
+    case_id: str
+    requested: str
+    approved: str
+    paid: str
+    currency: str
+    cap: Optional[str] = Field(default=None, description="the case type's cap the approved amount was held to")
+    instruction: PaymentInstruction
+    ledger: list[LedgerEntry] = []
+    created_at: str
+    updated_at: str
+    version: int
+
+
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w .:/#-]+$")]
+
+
+class PaymentConfirmation(RequestModel):
+    reference: Reference = Field(description="the bank's or payment system's reference of the transfer")
+
+
+# -- amounts -----------------------------------------------------------------------------------------
+
+
+def money(value: Decimal | str) -> str:
+    return str(Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def capped(approved: str, cap: Optional[str]) -> str:
+    """The approved amount held to the cap: never above it."""
+    amount = Decimal(approved)
+    if cap is not None and amount > Decimal(cap):
+        amount = Decimal(cap)
+    return money(amount)
+
+
+# -- transitions (pure) ------------------------------------------------------------------------------
+
+
+def instruction_id(case_id: str, n: int) -> str:
+    return f"{case_id}-p{n}"
+
+
+def entry(seq: int, type: LedgerType, amount: str, currency: str, at: str, actor: str,
+          instruction: Optional[str] = None, note: Optional[str] = None) -> LedgerEntry:
+    return LedgerEntry(seq=seq, type=type, amount=money(amount), currency=currency, at=at, actor=actor,
+                       instruction_id=instruction, note=note)
+
+
+def paid(record: Compensation, by: str, at: str, reference: str) -> Compensation:
+    if record.instruction.status != InstructionStatus.PENDING:
+        raise Conflict(
+            f"the payment instruction {record.instruction.id} is {record.instruction.status.value}, not PENDING; "
+            "nothing is paid twice"
+        )
+    instruction = record.instruction.model_copy(
+        update={"status": InstructionStatus.PAID, "reference": reference, "paid_at": at, "paid_by": by}
+    )
+    return record.model_copy(update={
+        "instruction": instruction, "paid": money(Decimal(record.paid) + Decimal(instruction.amount)),
+        "updated_at": at, "version": record.version + 1,
+    })
+
+
+def voided(record: Compensation, by: str, at: str) -> Compensation:
+    if record.instruction.status != InstructionStatus.PENDING:
+        raise Conflict(f"the payment instruction {record.instruction.id} is {record.instruction.status.value}")
+    instruction = record.instruction.model_copy(
+        update={"status": InstructionStatus.VOIDED, "voided_at": at, "voided_by": by}
+    )
+    return record.model_copy(update={"instruction": instruction, "updated_at": at, "version": record.version + 1})
+
+
+def may_see(principal: Principal, case: Case) -> bool:
+    """Those who may see the case; and finance, whose role is to pay the compensations of every case."""
+    return can_view(principal, case) or Role.FINANCE in principal.roles

@@ -1,0 +1,188 @@
+"""Tasks: the units of work people do on a case, their states and how they move between them.
+
+A task id is `<caseId>-t<seq>`, seq being the audit sequence number of the event that created it:
+unique per case (the audit chain's conditional head guarantees it) and addressable on its own,
+since the case id (and so the item's key) can be read back from it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import Field, StringConstraints, model_validator
+
+from ..errors import Conflict
+from .models import ApiModel, Priority, RequestModel
+from .personnel import Username
+
+ESCALATION = "ESCALATION"
+ESCALATION_DUE_HOURS = 8
+_TASK_ID = re.compile(r"^(?P<case>[A-Za-z0-9_-]+)-t(?P<seq>[0-9]{1,10})$")
+
+
+class TaskStatus(str, Enum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class TaskTemplate(ApiModel):
+    """One task a case type's workflow creates for every case of that type."""
+
+    type: str
+    title: str
+    required: bool = True  # the workflow waits for required tasks
+    sla_hours: Optional[dict[Priority, int]] = None  # None: the case type's SLA
+
+
+class Task(ApiModel):
+    id: str
+    case_id: str
+    type: str
+    title: str
+    assignee: Optional[str] = Field(description="username, or null while the task is in its team's queue")
+    team: str
+    status: TaskStatus
+    required: bool
+    due_at: str
+    created_at: str
+    completed_at: Optional[str] = None
+    completed_by: Optional[str] = None
+    outcome: Optional[str] = None
+    comment: Optional[str] = None
+    version: int
+    reason: Optional[str] = Field(default=None, description="why an escalation task was raised")
+    escalates: Optional[str] = Field(default=None, description="the task an escalation is about")
+    escalation: Optional[str] = Field(default=None, description="the escalation raised because this task is overdue")
+    # The workflow run that created a template task (idempotency of create_for_case); internal.
+    run: Optional[int] = Field(default=None, exclude=True)
+
+
+class TaskList(ApiModel):
+    items: list[Task]
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=5_000)]
+TaskId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class TaskCompletion(RequestModel):
+    outcome: Optional[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = None
+    comment: Optional[Text] = None
+
+
+class TaskReassignment(RequestModel):
+    assignee: Optional[Username] = Field(description="the new assignee; null puts the task back in the team queue")
+
+
+class BulkReassignment(RequestModel):
+    """Move every open task of one person (`from`), or the listed tasks (`taskIds`), to `to`."""
+
+    from_: Optional[Username] = Field(default=None, alias="from")
+    task_ids: Optional[Annotated[list[TaskId], Field(min_length=1, max_length=100)]] = None
+    to: Username
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "BulkReassignment":
+        if (self.from_ is None) == (self.task_ids is None):
+            raise ValueError("send exactly one of `from` and `taskIds`")
+        return self
+
+
+class BulkFailure(ApiModel):
+    id: str
+    code: str
+    message: str
+
+
+class BulkReassignmentResult(ApiModel):
+    reassigned: list[Task]
+    failed: list[BulkFailure]
+
+
+# -- ids and keys ----------------------------------------------------------------------------------
+
+
+def task_id(case_id: str, seq: int) -> str:
+    return f"{case_id}-t{seq}"
+
+
+def case_id_of(task_id: str) -> Optional[str]:
+    match = _TASK_ID.match(task_id)
+    return match.group("case") if match else None
+
+
+def task_number(task: Task) -> int:
+    match = _TASK_ID.match(task.id)
+    return int(match.group("seq")) if match else 0
+
+
+def inbox_key(task: Task) -> Optional[str]:
+    """The inbox partition an OPEN task is listed in: its assignee's, or its team's queue."""
+    if task.status != TaskStatus.OPEN:
+        return None
+    return f"USER#{task.assignee}" if task.assignee else f"TEAM#{task.team}"
+
+
+def inbox_sort_key(task: Task) -> str:
+    return f"TASK#{task.due_at}#{task.id}"
+
+
+def user_inbox(username: str) -> str:
+    return f"USER#{username}"
+
+
+def team_queue(team: str) -> str:
+    return f"TEAM#{team}"
+
+
+def due_hours(template: TaskTemplate, case_sla_hours: dict[Priority, int], priority: Priority) -> int:
+    return (template.sla_hours or case_sla_hours)[priority]
+
+
+def due_at(created: datetime, hours: int) -> datetime:
+    return created + timedelta(hours=hours)
+
+
+# -- transitions (pure: each returns the next version of the task or raises Conflict) ---------------
+
+
+def _require_open(task: Task) -> None:
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(f"task {task.id} is {task.status.value}, not OPEN")
+
+
+def claimed(task: Task, username: str) -> Task:
+    _require_open(task)
+    if task.assignee is not None:
+        raise Conflict(f"task {task.id} is already assigned to {task.assignee}")
+    return task.model_copy(update={"assignee": username, "version": task.version + 1})
+
+
+def completed(task: Task, by: str, at: str, outcome: Optional[str], comment: Optional[str]) -> Task:
+    _require_open(task)
+    return task.model_copy(
+        update={
+            "status": TaskStatus.DONE, "completed_at": at, "completed_by": by, "outcome": outcome,
+            "comment": comment, "version": task.version + 1,
+        }
+    )
+
+
+def reassigned(task: Task, to: Optional[str]) -> Task:
+    _require_open(task)
+    return task.model_copy(update={"assignee": to, "version": task.version + 1})
+
+
+def cancelled(task: Task, by: str, at: str) -> Task:
+    _require_open(task)
+    return task.model_copy(
+        update={"status": TaskStatus.CANCELLED, "completed_at": at, "completed_by": by, "version": task.version + 1}
+    )
+
+
+def marked_escalated(task: Task, escalation_id: str) -> Task:
+    _require_open(task)
+    return task.model_copy(update={"escalation": escalation_id, "version": task.version + 1})

@@ -1,0 +1,274 @@
+"""Approval use cases: the APPROVAL wait stage's condition, decisions, the approvers' inbox.
+
+Every change to an approval appends an audit event to the case's chain in the same transaction, conditional
+on the case's audit head (and the approval's status and version), so a decision is taken once: a second
+decision on the same approval is a Conflict, and the workflow is resumed once (its token store sees to that).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Iterable, Optional, Protocol
+
+from ..domain.access import Action, Principal, require
+from ..domain.approvals import (
+    APPROVER_QUEUE, Approval, ApprovalDetail, ApprovalStatus, CaseWrite, Decision, DecisionRequest,
+    approval_number, case_id_of, case_write, check_may_decide, decided, expired, involved, levels_required,
+    may_see, new_approval, outcome, require_reader,
+)
+from ..domain.case_types import CaseType
+from ..domain.models import Case, CaseStatus
+from ..errors import Conflict, FieldIssue, InvalidInput, NotFound
+from ..ports import CaseRepository, StaleWrite
+from .cases import Clock, iso, utc_now
+from .validation import parse
+from .workflow import Stage
+
+log = logging.getLogger(__name__)
+_RETRIES = 5
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ApprovalStore(Protocol):
+    def get_approval(self, case_id: str, approval_id: str) -> Optional[Approval]: ...
+
+    def list_case_approvals(self, case_id: str) -> list[Approval]:
+        """The case's approvals, oldest first."""
+
+    def list_inbox(self, key: str) -> list[Approval]:
+        """PENDING approvals listed under `USER#<username>` or the approvers' queue, oldest first."""
+
+    def add_approval(self, approval: Approval, write: CaseWrite) -> None:
+        """Store a new approval with the case's audit event atomically, or raise StaleWrite."""
+
+    def update_approval(
+        self, approval: Approval, expected_version: int, write: CaseWrite, opened: Optional[Approval] = None
+    ) -> None:
+        """Replace a PENDING approval still at `expected_version`, write the case and its event, and store the
+        `opened` next-level approval, all atomically; or raise StaleWrite and write nothing."""
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        store: ApprovalStore,
+        case_types: Iterable[CaseType],
+        resume: Callable[[str, str], Any] = lambda case_id, stage: False,
+        task_assignees: Callable[[str], Iterable[str]] = lambda case_id: (),
+        on_reject: Callable[[str], list[str]] = lambda case_id: [],
+        clock: Clock = utc_now,
+    ) -> None:
+        """
+        Parameters
+        ----------
+        resume
+            `WorkflowService.resume_if_ready`, injected (the workflow is built after this service).
+        task_assignees
+            Who is assigned the case's tasks: they work on the case, so four-eyes keeps them from deciding it.
+        on_reject
+            What a rejection of the case would undo (e.g. the open tasks it cancels), shown to the approver.
+        """
+        self._repo, self._store = repository, store
+        self._case_types = {t.id: t for t in case_types}
+        self._resume, self._task_assignees, self._on_reject = resume, task_assignees, on_reject
+        self._clock = clock
+
+    def register(self, workflow: Any) -> None:
+        """Make this service the condition of the workflow's APPROVAL wait stage."""
+        workflow.conditions[Stage.APPROVAL] = self.decision_if_final
+
+    # -- the workflow's side -------------------------------------------------------------------------
+
+    def decision_if_final(self, case: Case) -> Optional[dict[str, Any]]:
+        """The APPROVAL stage's condition: the run's final decision, or None while undecided, opening the
+        first approval (idempotently) when the run has none pending."""
+        run = _run(case)
+        approvals = self._store.list_case_approvals(case.id)
+        result = outcome(approvals, run)
+        if result is None and not _pending(approvals, run):
+            self._open(case.id)
+        return result
+
+    def approved_amount(self, case: Case) -> Optional[str]:
+        """The amount the run's final approval approved (the compensation asked for), or None."""
+        result = outcome(self._store.list_case_approvals(case.id), _run(case))
+        return result.get("approvedAmount") if result and result["decision"] == "APPROVED" else None
+
+    def expire_pending(self, case_id: str, actor: str) -> list[str]:
+        """Saga step: expire the case's PENDING approvals (idempotent); what was undone, for the audit."""
+        undone = []
+        for approval in self._store.list_case_approvals(case_id):
+            if approval.status == ApprovalStatus.PENDING and self._expire(case_id, approval.id, actor):
+                undone.append(f"expired approval {approval.id}")
+        return undone
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    def list(
+        self, principal: Principal, assignee: Optional[str] = None, status: Optional[str] = None,
+        case_id: Optional[str] = None,
+    ) -> list[Approval]:
+        """Approvals the principal may see. Without `caseId` the inbox is listed: PENDING approvals in the
+        approvers' queue and assigned to the principal (or, with `assignee`, to that user)."""
+        require_reader(principal)
+        _check_filters(assignee, status, case_id)
+        me = principal.username
+        who = me if assignee == "me" else assignee
+        if case_id is not None:
+            candidates = self._store.list_case_approvals(case_id)
+        else:
+            if status not in (None, ApprovalStatus.PENDING.value):
+                raise InvalidInput(
+                    "only pending approvals are listed across cases",
+                    [FieldIssue("caseId", "required to list approvals that are no longer PENDING")],
+                )
+            keys = [f"USER#{who or me}"] + ([APPROVER_QUEUE] if who in (None, me) else [])
+            candidates = [approval for key in keys for approval in self._store.list_inbox(key)]
+        cases: dict[str, Optional[Case]] = {}
+        items = []
+        for approval in candidates:
+            if status is not None and approval.status.value != status:
+                continue
+            if who is not None and not (
+                approval.assignee == who
+                or (who == me and approval.assignee is None and approval.status == ApprovalStatus.PENDING)
+            ):
+                continue
+            if approval.case_id not in cases:
+                cases[approval.case_id] = self._repo.get_case(approval.case_id)
+            case = cases[approval.case_id]
+            if case is not None and may_see(principal, case, approval):
+                items.append(approval)
+        return sorted(items, key=lambda a: (a.created_at, a.case_id, approval_number(a)))
+
+    def get(self, principal: Principal, approval_id: str) -> ApprovalDetail:
+        require_reader(principal)
+        case, approval = self._visible(principal, approval_id)
+        on_reject = self._on_reject(case.id) if approval.status == ApprovalStatus.PENDING else []
+        return ApprovalDetail(**approval.model_dump(), on_reject=list(on_reject))
+
+    # -- commands ------------------------------------------------------------------------------------
+
+    def decide(self, principal: Principal, approval_id: str, payload: Any) -> Approval:
+        require(principal, Action.DECIDE_APPROVAL)
+        request = parse(DecisionRequest, payload)
+        for _ in range(_RETRIES):
+            case, approval = self._visible(principal, approval_id)
+            if approval.status != ApprovalStatus.PENDING:
+                by = f" by {approval.decided_by}" if approval.decided_by else ""
+                raise Conflict(f"approval {approval.id} is already {approval.status.value}{by}")
+            if case.status != CaseStatus.PENDING_APPROVAL:
+                raise Conflict(f"case {case.id} is {case.status.value}, not awaiting approval")
+            approvals = self._store.list_case_approvals(case.id)
+            people = involved(case, self._task_assignees(case.id))
+            check_may_decide(approval, principal, request.on_behalf_of, people, approvals)
+            case_type = self._case_types.get(case.case_type) or CaseType(id=case.case_type, name="", sla_hours={})
+            final = request.decision == Decision.REJECT or approval.level >= levels_required(case, case_type)
+            now = iso(self._clock())
+            updated = decided(approval, request.decision, principal.username, request.on_behalf_of, now,
+                              request.comment, final)
+            opened = None
+            if not final:
+                opened = new_approval(case, _next_number(approvals), approval.level + 1, now)
+            status = None
+            if final:
+                status = CaseStatus.APPROVED if request.decision == Decision.APPROVE else CaseStatus.REJECTED
+            write = case_write(
+                case, type="APPROVAL_DECIDED", actor=principal.username, at=now, status=status,
+                data={
+                    "approvalId": approval.id, "level": approval.level, "decision": updated.status.value,
+                    "decidedBy": principal.username, "onBehalfOf": request.on_behalf_of,
+                    "comment": request.comment, "final": final, "opened": opened.id if opened else None,
+                },
+            )
+            try:
+                self._store.update_approval(updated, approval.version, write, opened)
+            except StaleWrite:
+                continue  # re-read: either the approval was decided meanwhile (409) or only the case moved
+            self._resume_safely(case.id)
+            return updated
+        raise Conflict(f"case of approval {approval_id} is changing too fast; retry")
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _visible(self, principal: Principal, approval_id: str) -> tuple[Case, Approval]:
+        case_id = case_id_of(approval_id)
+        case = self._repo.get_case(case_id) if case_id else None
+        approval = self._store.get_approval(case.id, approval_id) if case else None
+        if case is None or approval is None or not may_see(principal, case, approval):
+            raise NotFound(f"approval {approval_id} not found")
+        return case, approval
+
+    def _open(self, case_id: str) -> None:
+        for _ in range(_RETRIES):
+            case = self._repo.get_case(case_id)
+            if case is None or case.status != CaseStatus.PENDING_APPROVAL:
+                return  # only a case waiting for approval gets one
+            run = _run(case)
+            approvals = self._store.list_case_approvals(case_id)
+            if outcome(approvals, run) is not None or _pending(approvals, run):
+                return  # decided, or opened by a concurrent caller
+            approved_levels = [a.level for a in approvals if a.run == run and a.status == ApprovalStatus.APPROVED]
+            level = max(approved_levels, default=0) + 1
+            now = iso(self._clock())
+            approval = new_approval(case, _next_number(approvals), level, now)
+            write = case_write(
+                case, type="APPROVAL_REQUESTED", actor="workflow", at=now,
+                data={"approvalId": approval.id, "level": level, "amount": approval.amount,
+                      "currency": approval.currency},
+            )
+            try:
+                self._store.add_approval(approval, write)
+                return
+            except StaleWrite:
+                continue
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def _expire(self, case_id: str, approval_id: str, actor: str) -> bool:
+        for _ in range(_RETRIES):
+            case = self._repo.get_case(case_id)
+            approval = self._store.get_approval(case_id, approval_id)
+            if case is None or approval is None or approval.status != ApprovalStatus.PENDING:
+                return False
+            now = iso(self._clock())
+            write = case_write(case, type="APPROVAL_EXPIRED", actor=actor, at=now,
+                               data={"approvalId": approval.id, "level": approval.level})
+            try:
+                self._store.update_approval(expired(approval, actor, now), approval.version, write)
+                return True
+            except StaleWrite:
+                continue
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def _resume_safely(self, case_id: str) -> None:
+        # The decision is stored; if the engine cannot be reached now, the stage re-checks its condition
+        # when its wait times out, escalates and waits again, so the run is not lost.
+        try:
+            self._resume(case_id, Stage.APPROVAL)
+        except Exception:
+            log.exception("could not resume the approval stage of case %s", case_id)
+
+
+def _run(case: Case) -> int:
+    return case.workflow.run if case.workflow else 1
+
+
+def _pending(approvals: Iterable[Approval], run: int) -> bool:
+    return any(a.run == run and a.status == ApprovalStatus.PENDING for a in approvals)
+
+
+def _next_number(approvals: Iterable[Approval]) -> int:
+    return max((approval_number(a) for a in approvals), default=0) + 1
+
+
+def _check_filters(assignee: Optional[str], status: Optional[str], case_id: Optional[str]) -> None:
+    issues = []
+    if assignee is not None and assignee != "me" and not _NAME.match(assignee):
+        issues.append(FieldIssue("assignee", "must be `me` or a username"))
+    if status is not None and status not in ApprovalStatus._value2member_map_:
+        issues.append(FieldIssue("status", f"must be one of {', '.join(ApprovalStatus._value2member_map_)}"))
+    if case_id is not None and not _NAME.match(case_id):
+        issues.append(FieldIssue("caseId", "is not a case id"))
+    if issues:
+        raise InvalidInput("invalid approval filter", issues)

@@ -1,0 +1,226 @@
+"""Compensation use cases: the workflow's Compensate step, the PAYMENT wait stage's condition, finance's
+payment confirmation, and the saga step that voids an unpaid instruction.
+
+Each change writes the record, its ledger entries and the case's audit event in one transaction, conditional
+on the record's version and instruction status, so a payment is confirmed once and nothing is paid twice.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable, Optional, Protocol
+
+from ..domain.access import Action, Principal, require
+from ..domain.approvals import CaseWrite, case_write
+from ..domain.case_types import CaseType
+from ..domain.compensation import (
+    Compensation, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation, PaymentInstruction, capped,
+    entry, instruction_id, may_see, money, paid, voided,
+)
+from ..domain.models import Case, CaseStatus
+from ..errors import Conflict, NotFound
+from ..ports import CaseRepository, StaleWrite
+from .cases import Clock, iso, utc_now
+from .validation import parse
+from .workflow import Stage
+
+log = logging.getLogger(__name__)
+ACTOR = "workflow"
+_RETRIES = 5
+
+
+class CompensationStore(Protocol):
+    def get_compensation(self, case_id: str) -> Optional[Compensation]:
+        """The case's record with its ledger, oldest entry first; None when the case has none."""
+
+    def add_compensation(self, record: Compensation, write: CaseWrite) -> None:
+        """Store a new record and its ledger with the case's write atomically, or raise StaleWrite."""
+
+    def update_compensation(
+        self, record: Compensation, expected_version: int, expected_status: InstructionStatus,
+        new_entries: list[LedgerEntry], write: CaseWrite,
+    ) -> None:
+        """Replace the record if it is still at `expected_version` with its instruction `expected_status`,
+        append `new_entries` and write the case, atomically; or raise StaleWrite and write nothing."""
+
+
+class CompensationService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        store: CompensationStore,
+        case_types: Iterable[CaseType],
+        approved_amount: Callable[[Case], Optional[str]],
+        resume: Callable[[str, str], Any] = lambda case_id, stage: False,
+        clock: Clock = utc_now,
+    ) -> None:
+        """
+        Parameters
+        ----------
+        approved_amount
+            The amount the case's final approval approved (`ApprovalService.approved_amount`).
+        resume
+            `WorkflowService.resume_if_ready`, injected (the workflow is built after this service).
+        """
+        self._repo, self._store = repository, store
+        self._case_types = {t.id: t for t in case_types}
+        self._approved_amount, self._resume, self._clock = approved_amount, resume, clock
+
+    def register(self, workflow: Any) -> None:
+        """Make this service the condition of the workflow's PAYMENT wait stage."""
+        workflow.conditions[Stage.PAYMENT] = self.payment_if_confirmed
+
+    # -- the workflow's side -------------------------------------------------------------------------
+
+    def compensate(self, case_id: str) -> dict[str, Any]:
+        """The Compensate step (idempotent): record, payment instruction and ledger; case → COMPENSATION."""
+        for _ in range(_RETRIES):
+            case = self._case(case_id)
+            if case.compensation is None:
+                return {"caseId": case_id, "compensation": None}
+            record = self._store.get_compensation(case_id)
+            now = iso(self._clock())
+            try:
+                if record is None:
+                    record = self._create(case, now)
+                elif record.instruction.status == InstructionStatus.VOIDED:
+                    record = self._reinstruct(case, record, now)  # a new run after a failed one: pay it now
+                elif case.status != CaseStatus.COMPENSATION:
+                    write = case_write(case, type="COMPENSATION_RESUMED", actor=ACTOR, at=now,
+                                       status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                                       data={"instructionId": record.instruction.id,
+                                             "instructionStatus": record.instruction.status.value})
+                    self._repo.save_case(write.case, write.expected_version, write.expected_audit_seq, write.event)
+            except StaleWrite:
+                continue
+            return {
+                "caseId": case_id, "requested": record.requested, "approved": record.approved,
+                "currency": record.currency, "instructionId": record.instruction.id,
+                "instructionStatus": record.instruction.status.value,
+            }
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def payment_if_confirmed(self, case: Case) -> Optional[dict[str, Any]]:
+        """The PAYMENT stage's condition: {} once the instruction is paid, else None."""
+        record = self._store.get_compensation(case.id)
+        return {} if record is not None and record.instruction.status == InstructionStatus.PAID else None
+
+    def void_unpaid(self, case_id: str, actor: str) -> list[str]:
+        """Saga step (idempotent): void a PENDING payment instruction; a paid one is never touched.
+        Returns what was undone, for the rollback's audit event."""
+        for _ in range(_RETRIES):
+            record = self._store.get_compensation(case_id)
+            case = self._repo.get_case(case_id)
+            if record is None or case is None or record.instruction.status != InstructionStatus.PENDING:
+                return []
+            now = iso(self._clock())
+            updated = voided(record, actor, now)
+            ledger = [entry(len(record.ledger) + 1, LedgerType.VOIDED, record.instruction.amount, record.currency,
+                            now, actor, record.instruction.id)]
+            write = case_write(case, type="PAYMENT_VOIDED", actor=actor, at=now,
+                               data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
+                                     "currency": record.currency})
+            try:
+                self._store.update_compensation(updated, record.version, InstructionStatus.PENDING, ledger, write)
+                return [f"voided payment instruction {record.instruction.id}"]
+            except StaleWrite:
+                continue
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    # -- people --------------------------------------------------------------------------------------
+
+    def get(self, principal: Principal, case_id: str) -> Compensation:
+        require(principal, Action.READ_CASES)
+        self._visible_case(principal, case_id)
+        record = self._store.get_compensation(case_id)
+        if record is None:
+            raise NotFound(f"case {case_id} has no compensation")
+        return record
+
+    def confirm_payment(self, principal: Principal, case_id: str, payload: Any) -> Compensation:
+        require(principal, Action.CONFIRM_PAYMENT)
+        request = parse(PaymentConfirmation, payload)
+        for _ in range(_RETRIES):
+            case = self._visible_case(principal, case_id)
+            record = self._store.get_compensation(case_id)
+            if record is None:
+                raise NotFound(f"case {case_id} has no compensation")
+            now = iso(self._clock())
+            updated = paid(record, principal.username, now, request.reference)  # Conflict unless PENDING
+            ledger = [entry(len(record.ledger) + 1, LedgerType.PAID, record.instruction.amount, record.currency,
+                            now, principal.username, record.instruction.id, note=request.reference)]
+            write = case_write(case, type="PAYMENT_CONFIRMED", actor=principal.username, at=now,
+                               data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
+                                     "currency": record.currency, "reference": request.reference})
+            try:
+                self._store.update_compensation(updated, record.version, InstructionStatus.PENDING, ledger, write)
+            except StaleWrite:
+                continue  # re-read: paid or voided meanwhile (409), or only the case's audit head moved
+            self._resume_safely(case_id)
+            return updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _create(self, case: Case, now: str) -> Compensation:
+        assert case.compensation is not None
+        approved_raw = self._approved_amount(case)
+        if approved_raw is None:
+            raise Conflict(f"case {case.id} has no final approval to compensate")
+        case_type = self._case_types.get(case.case_type)
+        cap = case_type.compensation_cap if case_type else None
+        approved = capped(approved_raw, cap)
+        currency = case.compensation.currency
+        instruction = PaymentInstruction(id=instruction_id(case.id, 1), status=InstructionStatus.PENDING,
+                                         amount=approved, currency=currency, created_at=now)
+        note = f"held to the case type's cap of {cap}" if money(approved_raw) != approved else None
+        ledger = [
+            entry(1, LedgerType.REQUESTED, case.compensation.amount, currency, now, case.created_by),
+            entry(2, LedgerType.APPROVED, approved, currency, now, ACTOR, note=note),
+            entry(3, LedgerType.INSTRUCTED, approved, currency, now, ACTOR, instruction.id),
+        ]
+        record = Compensation(
+            case_id=case.id, requested=money(case.compensation.amount), approved=approved, paid=money(0),
+            currency=currency, cap=cap, instruction=instruction, ledger=ledger, created_at=now, updated_at=now,
+            version=1,
+        )
+        write = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
+                           status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                           data={"requested": record.requested, "approved": approved, "currency": currency,
+                                 "cap": cap, "instructionId": instruction.id})
+        self._store.add_compensation(record, write)
+        return record
+
+    def _reinstruct(self, case: Case, record: Compensation, now: str) -> Compensation:
+        n = sum(1 for e in record.ledger if e.type == LedgerType.INSTRUCTED) + 1
+        instruction = PaymentInstruction(id=instruction_id(case.id, n), status=InstructionStatus.PENDING,
+                                         amount=record.approved, currency=record.currency, created_at=now)
+        updated = record.model_copy(update={"instruction": instruction, "updated_at": now,
+                                            "version": record.version + 1})
+        ledger = [entry(len(record.ledger) + 1, LedgerType.INSTRUCTED, record.approved, record.currency, now,
+                        ACTOR, instruction.id)]
+        write = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
+                           status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                           data={"approved": record.approved, "currency": record.currency,
+                                 "instructionId": instruction.id, "replaces": record.instruction.id})
+        self._store.update_compensation(updated, record.version, InstructionStatus.VOIDED, ledger, write)
+        return updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
+
+    def _case(self, case_id: str) -> Case:
+        case = self._repo.get_case(case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def _visible_case(self, principal: Principal, case_id: str) -> Case:
+        case = self._repo.get_case(case_id)
+        if case is None or not may_see(principal, case):
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def _resume_safely(self, case_id: str) -> None:
+        # The payment is stored; if the engine cannot be reached now, the stage re-checks its condition
+        # when its wait times out, escalates and waits again.
+        try:
+            self._resume(case_id, Stage.PAYMENT)
+        except Exception:
+            log.exception("could not resume the payment stage of case %s", case_id)

@@ -1,0 +1,478 @@
+"""Task use cases: the workflow creates, counts, cancels and escalates a case's tasks; people list,
+claim, complete and reassign them. Pure Python over the ports.
+
+Every change is one atomic write (TaskRepository.apply) of the task(s), the open-task counters of
+the people concerned, the due markers, and an audit event appended to the case's hash chain; the
+write is conditional on the task's version and the chain's head, and a lost race is re-read and
+re-decided, so two people completing one task at once leave one winner and one 409.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterable, Optional
+
+from ..domain import audit
+from ..domain.access import Action, Principal, Role, can_view, require
+from ..domain.assignment import AssignmentPolicy, pick_supervisor, plan_assignments, rule_for
+from ..domain.case_types import CaseType
+from ..domain.models import AuditEvent, Case
+from ..domain.personnel import Person, has_capacity, is_out_of_office
+from ..domain.tasks import (
+    ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
+    TaskCompletion, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
+    marked_escalated, reassigned, task_id, team_queue, user_inbox,
+)
+from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
+from ..ports import (
+    CaseRepository, DueMarker, LoadChange, PersonnelRepository, RoundRobinCursor, StaleWrite, TaskChange,
+    TaskRepository, TaskWrite,
+)
+from .cases import Clock, iso, utc_now
+from .validation import parse
+
+log = logging.getLogger(__name__)
+SYSTEM = "system"
+DEFAULT_TEAM = "general"  # for a case without a team (created by someone in none)
+SWEEP_LOOKBACK_DAYS = 31  # how far back the first overdue sweep looks
+_RETRIES = 5
+_CANCEL_CHUNK = 20  # tasks per transaction: 4 items each, under DynamoDB's 100
+_ERROR_CODES = {InvalidInput: "VALIDATION_ERROR", Forbidden: "FORBIDDEN", NotFound: "NOT_FOUND", Conflict: "CONFLICT"}
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    assignee: Optional[str] = None  # a username or "me"
+    team: Optional[str] = None
+    status: Optional[str] = None
+    case_id: Optional[str] = None
+
+
+@dataclass
+class _Change:
+    """Collects one atomic change to one case's tasks, chaining its audit events as it goes."""
+
+    case: Case
+    actor: str
+    at: str
+    events: list[AuditEvent] = field(default_factory=list)
+    tasks: list[TaskWrite] = field(default_factory=list)
+    loads: dict[str, list[int]] = field(default_factory=dict)  # username -> [delta, capped delta, capacity]
+    add_markers: list[DueMarker] = field(default_factory=list)
+    remove_markers: list[DueMarker] = field(default_factory=list)
+    cursor: Optional[RoundRobinCursor] = None
+    consume_marker: Optional[DueMarker] = None
+
+    @property
+    def next_seq(self) -> int:
+        return (self.events[-1].seq if self.events else self.case.audit_seq) + 1
+
+    def event(self, type: str, data: dict[str, Any]) -> None:
+        prev_seq, prev_hash = (
+            (self.events[-1].seq, self.events[-1].hash) if self.events else (self.case.audit_seq, self.case.audit_hash)
+        )
+        self.events.append(
+            audit.next_event(
+                case_id=self.case.id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=self.actor,
+                at=self.at, data=data,
+            )
+        )
+
+    def load(self, username: str, delta: int, capacity: Optional[int] = None) -> None:
+        entry = self.loads.setdefault(username, [0, 0, 0])
+        entry[0] += delta
+        if capacity is not None:
+            entry[1] += delta
+            entry[2] = capacity
+
+    def create(self, task: Task, capacity: Optional[int] = None) -> None:
+        """A new task: `capacity` is its assignee's, when the assignment must respect it."""
+        self.event("TASK_CREATED", {"task": task.to_api()})
+        self.tasks.append(TaskWrite(task))
+        if task.assignee:
+            self.load(task.assignee, +1, capacity)
+        if task.type != ESCALATION:  # escalations are not escalated again
+            self.add_markers.append(_marker(task))
+
+    def transition(
+        self, before: Task, after: Task, type: str, data: dict[str, Any], capacity: Optional[int] = None
+    ) -> None:
+        self.event(type, {"taskId": before.id, **data})
+        self.tasks.append(TaskWrite(after, expected_version=before.version))
+        was_open, is_open = before.status == TaskStatus.OPEN, after.status == TaskStatus.OPEN
+        if before.assignee != after.assignee or was_open != is_open:
+            if was_open and before.assignee:
+                self.load(before.assignee, -1)
+            if is_open and after.assignee:
+                self.load(after.assignee, +1, capacity)
+        if was_open and not is_open and before.type != ESCALATION:
+            self.remove_markers.append(_marker(before))
+
+    def build(self) -> TaskChange:
+        loads = [
+            LoadChange(username, delta, at_most=capacity - capped if capped > 0 else None)
+            for username, (delta, capped, capacity) in sorted(self.loads.items())
+            if delta != 0
+        ]
+        return TaskChange(
+            case_id=self.case.id, expected_audit_seq=self.case.audit_seq, events=self.events, tasks=self.tasks,
+            loads=loads, cursor=self.cursor, add_markers=self.add_markers, remove_markers=self.remove_markers,
+            consume_marker=self.consume_marker,
+        )
+
+
+def _marker(task: Task) -> DueMarker:
+    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=task.due_at)
+
+
+def _nothing(case_id: str) -> None:
+    return None
+
+
+class TaskService:
+    def __init__(
+        self,
+        cases: CaseRepository,
+        tasks: TaskRepository,
+        people: PersonnelRepository,
+        case_types: Iterable[CaseType],
+        clock: Clock = utc_now,
+        on_task_completed: Callable[[str], None] = _nothing,
+    ) -> None:
+        self._cases, self._tasks, self._people = cases, tasks, people
+        self._case_types = {t.id: t for t in case_types}
+        self._clock = clock
+        self._on_task_completed = on_task_completed
+
+    # -- the workflow's API ------------------------------------------------------------------
+
+    def create_for_case(self, case: Case) -> list[Task]:
+        """Create the case type's tasks for the case's current workflow run and assign them by the
+        type's rules. Idempotent: when the run's tasks exist they are returned (retries are safe).
+        A task nobody is eligible for waits in the team queue, with an escalation to the supervisor.
+        Returns the template tasks (escalations are not included)."""
+        case_type = self._case_type(case)
+        for _ in range(_RETRIES):
+            current = self._case(case.id)  # the audit head (and run) as stored now, not as the caller read them
+            run = current.workflow.run if current.workflow else 1
+            existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
+            if existing or not case_type.tasks:
+                return existing
+            now = self._clock()
+            change = _Change(current, SYSTEM, iso(now))
+            rule = rule_for(case_type.assignment, current.priority)
+            team = rule.team or current.team or DEFAULT_TEAM
+            people = self._people.list_people(team)
+            cursor = self._tasks.get_cursor(team) if rule.policy == AssignmentPolicy.ROUND_ROBIN else None
+            plan = plan_assignments(
+                rule, people, len(case_type.tasks), team=team, today=now.date(),
+                after=cursor.last if cursor else None, wanted=current.tags,
+            )
+            capacity = {p.username: p.capacity for p in people}
+            created: list[Task] = []
+            for template, assignee in zip(case_type.tasks, plan.assignees):
+                hours = due_hours(template, case_type.sla_hours, current.priority)
+                task = Task(
+                    id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
+                    title=template.title, assignee=assignee, team=team, status=TaskStatus.OPEN,
+                    required=template.required, due_at=iso(due_at(now, hours)), created_at=change.at, version=1,
+                    run=run,
+                )
+                change.create(task, capacity.get(assignee or ""))
+                created.append(task)
+                if assignee is None:
+                    reason = f"no one in team {team} can take task {task.id}"
+                    self._add_escalation(change, team, reason, people, now, task.id)
+            if cursor is not None and plan.cursor is not None:
+                change.cursor = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
+            try:
+                self._tasks.apply(change.build())
+                return created
+            except StaleWrite:
+                continue  # the chain, a counter or the cursor moved: read again and decide again
+        raise Conflict(f"the tasks of case {case.id} are changing too fast; retry")
+
+    def case_tasks(self, case_id: str) -> list[Task]:
+        """All the case's tasks, oldest first, for other services (no principal: callers authorise)."""
+        return self._tasks.list_case_tasks(case_id)
+
+    def open_required_tasks(self, case_id: str) -> int:
+        return sum(1 for t in self._tasks.list_case_tasks(case_id) if t.required and t.status == TaskStatus.OPEN)
+
+    def cancel_open_tasks(self, case_id: str, actor: str) -> list[str]:
+        """Cancel every OPEN task of the case (the saga's undo). Idempotent: returns the ids this call
+        cancelled, none when there is nothing left to cancel."""
+        done: list[str] = []
+        conflicts = 0
+        while True:
+            case = self._case(case_id)
+            still_open = [t for t in self._tasks.list_case_tasks(case_id) if t.status == TaskStatus.OPEN]
+            if not still_open:
+                return done
+            change = _Change(case, actor, iso(self._clock()))
+            for task in still_open[:_CANCEL_CHUNK]:
+                change.transition(task, cancelled(task, actor, change.at), "TASK_CANCELLED", {})
+            try:
+                self._tasks.apply(change.build())
+                done += [t.id for t in still_open[:_CANCEL_CHUNK]]
+            except StaleWrite:
+                conflicts += 1
+                if conflicts > _RETRIES:
+                    raise Conflict(f"the tasks of case {case_id} are changing too fast; retry") from None
+
+    def escalate(self, case_id: str, team: Optional[str], reason: str) -> Task:
+        """An escalation task for the team's supervisor (the team queue when none is present).
+        Idempotent: an OPEN escalation of the case with the same team and reason is returned."""
+        for _ in range(_RETRIES):
+            case = self._case(case_id)
+            target = team or case.team or DEFAULT_TEAM
+            for task in self._tasks.list_case_tasks(case_id):
+                if (task.type, task.status, task.team, task.reason) == (ESCALATION, TaskStatus.OPEN, target, reason):
+                    return task
+            now = self._clock()
+            change = _Change(case, SYSTEM, iso(now))
+            escalation = self._add_escalation(change, target, reason, self._people.list_people(target), now)
+            try:
+                self._tasks.apply(change.build())
+                return escalation
+            except StaleWrite:
+                continue
+        raise Conflict(f"the tasks of case {case_id} are changing too fast; retry")
+
+    def escalate_overdue(self, now: Optional[datetime] = None) -> list[Task]:
+        """Escalate every OPEN task past its due time, once (its due marker is consumed with the
+        escalation). Reads the due markers of the days since the last sweep; returns the escalations."""
+        now = now or self._clock()
+        today = now.date()
+        stored = self._tasks.get_sweep_day()
+        day = date.fromisoformat(stored) if stored else today - timedelta(days=SWEEP_LOOKBACK_DAYS)
+        unfinished: Optional[date] = None
+        created: list[Task] = []
+        while day <= today:
+            for marker in self._tasks.due_markers(day.isoformat(), iso(now)):
+                try:
+                    escalation = self._escalate_overdue_task(marker, now)
+                except (Conflict, NotFound) as exc:
+                    log.warning("could not escalate overdue task %s: %s", marker.task_id, exc)
+                    unfinished = unfinished or day
+                    continue
+                if escalation is not None:
+                    created.append(escalation)
+            day += timedelta(days=1)
+        # Every marker of a day before today is overdue, so a finished sweep never needs those days again.
+        self._tasks.set_sweep_day((unfinished or today).isoformat())
+        return created
+
+    # -- people's API ------------------------------------------------------------------------
+
+    def get(self, principal: Principal, task_id: str) -> Task:
+        require(principal, Action.READ_TASKS)
+        return self._visible(principal, task_id)[0]
+
+    def list(self, principal: Principal, filters: TaskFilters) -> list[Task]:
+        require(principal, Action.READ_TASKS)
+        for name, value in filters.__dict__.items():
+            if value is not None and not value.strip():
+                raise InvalidInput(f"empty {name} filter", [FieldIssue(_camel(name), "must not be empty")])
+        if filters.status is not None and filters.status not in TaskStatus._value2member_map_:
+            allowed = ", ".join(TaskStatus._value2member_map_)
+            raise InvalidInput("invalid status", [FieldIssue("status", f"must be one of {allowed}")])
+        assignee = principal.username if filters.assignee == "me" else filters.assignee
+        if filters.case_id is not None:
+            case = self._cases.get_case(filters.case_id)
+            if case is None or not can_view(principal, case):
+                raise NotFound(f"case {filters.case_id} not found")
+            return [
+                t for t in self._tasks.list_case_tasks(case.id)
+                if (filters.status is None or t.status.value == filters.status)
+                and (assignee is None or t.assignee == assignee) and (filters.team is None or t.team == filters.team)
+            ]
+        if filters.status not in (None, TaskStatus.OPEN.value):
+            raise InvalidInput(
+                "only OPEN tasks are listed by assignee or team",
+                [FieldIssue("status", "finished tasks are listed with caseId")],
+            )
+        if filters.team is not None:
+            if assignee is not None:
+                raise InvalidInput(
+                    "filter by assignee or by team, not both", [FieldIssue("team", "drop team or assignee")]
+                )
+            if not (_sees_all(principal) or principal.team == filters.team):
+                raise Forbidden(f"only members of team {filters.team} see its queue")
+            return self._tasks.list_inbox(team_queue(filters.team))
+        assignee = assignee or principal.username
+        if assignee != principal.username and not _sees_all(principal):
+            person = self._people.get_person(assignee)
+            if not (Role.SUPERVISOR in principal.roles and person is not None and person.team == principal.team):
+                raise Forbidden("you may list only your own tasks, or a supervisor the team's")
+        return self._tasks.list_inbox(user_inbox(assignee))
+
+    def claim(self, principal: Principal, task_id: str) -> Task:
+        require(principal, Action.WORK_TASKS)
+
+        def decide(task: Task, change: _Change) -> Task:
+            person = self._people.get_person(principal.username)
+            if person is None or person.team != task.team:
+                raise Forbidden(f"only members of team {task.team} may claim its tasks")
+            after = claimed(task, principal.username)
+            change.transition(task, after, "TASK_CLAIMED", {"assignee": principal.username})
+            return after
+
+        return self._act(principal, task_id, decide)
+
+    def complete(self, principal: Principal, task_id: str, payload: Any) -> Task:
+        require(principal, Action.WORK_TASKS)
+        request = parse(TaskCompletion, payload)
+
+        def decide(task: Task, change: _Change) -> Task:
+            if task.assignee != principal.username and not _supervises(principal, task.team):
+                raise Forbidden("only the assignee, the team's supervisor or an admin may complete this task")
+            after = completed(task, principal.username, change.at, request.outcome, request.comment)
+            change.transition(task, after, "TASK_COMPLETED", {"outcome": request.outcome, "comment": request.comment})
+            return after
+
+        done = self._act(principal, task_id, decide)
+        try:
+            self._on_task_completed(done.case_id)
+        except Exception:  # the task is done either way; the workflow's own timeout catches a missed resume
+            log.exception("on_task_completed failed for case %s", done.case_id)
+        return done
+
+    def reassign(self, principal: Principal, task_id: str, payload: Any) -> Task:
+        require(principal, Action.REASSIGN_TASKS)
+        request = parse(TaskReassignment, payload)
+        return self._reassign(principal, task_id, request.assignee)
+
+    def bulk_reassign(self, principal: Principal, payload: Any) -> BulkReassignmentResult:
+        """Reassign many tasks, each on its own (tasks of different cases share no transaction);
+        reports which moved and which did not, and why."""
+        require(principal, Action.REASSIGN_TASKS)
+        request = parse(BulkReassignment, payload)
+        if request.from_ is not None:
+            ids = [
+                t.id for t in self._tasks.list_inbox(user_inbox(request.from_)) if _supervises(principal, t.team)
+            ]
+        else:
+            ids = list(dict.fromkeys(request.task_ids or []))
+        moved, failed = [], []
+        for tid in ids:
+            try:
+                moved.append(self._reassign(principal, tid, request.to))
+            except (InvalidInput, Forbidden, NotFound, Conflict) as exc:
+                failed.append(BulkFailure(id=tid, code=_ERROR_CODES[type(exc)], message=exc.message))
+        return BulkReassignmentResult(reassigned=moved, failed=failed)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _reassign(self, principal: Principal, task_id: str, to: Optional[str]) -> Task:
+        def decide(task: Task, change: _Change) -> Task:
+            if not _supervises(principal, task.team):
+                raise Forbidden(f"only team {task.team}'s supervisor or an admin may reassign its tasks")
+            if task.status != TaskStatus.OPEN:
+                raise Conflict(f"task {task.id} is {task.status.value}, not OPEN")
+            if to == task.assignee:
+                return task
+            capacity = self._eligible_target(to, task.team).capacity if to is not None else None
+            after = reassigned(task, to)
+            change.transition(task, after, "TASK_REASSIGNED", {"from": task.assignee, "to": to}, capacity)
+            return after
+
+        return self._act(principal, task_id, decide)
+
+    def _eligible_target(self, username: str, team: str) -> Person:
+        person = self._people.get_person(username)
+        if person is None or person.team != team:
+            raise InvalidInput(
+                f"{username} is not a member of team {team}",
+                [FieldIssue("assignee", "not a member of the task's team")],
+            )
+        if is_out_of_office(person, self._clock().date()):
+            raise Conflict(f"{username} is out of office", [FieldIssue("assignee", "out of office")])
+        if not has_capacity(person):
+            raise Conflict(
+                f"{username} is at capacity ({person.capacity} open tasks)", [FieldIssue("assignee", "at capacity")]
+            )
+        return person
+
+    def _act(self, principal: Principal, task_id: str, decide: Callable[[Task, _Change], Task]) -> Task:
+        """Read, decide, write; on a lost race read again and decide again (which may now refuse)."""
+        for _ in range(_RETRIES):
+            task, case = self._visible(principal, task_id)
+            change = _Change(case, principal.username, iso(self._clock()))
+            after = decide(task, change)
+            if not change.events:
+                return after  # nothing to change
+            try:
+                self._tasks.apply(change.build())
+                return after
+            except StaleWrite:
+                continue
+        raise Conflict(f"task {task_id} is changing too fast; retry")
+
+    def _visible(self, principal: Principal, task_id: str) -> tuple[Task, Case]:
+        task = self._tasks.get_task(task_id)
+        case = self._cases.get_case(task.case_id) if task else None
+        if task is None or case is None or not (task.assignee == principal.username or can_view(principal, case)):
+            raise NotFound(f"task {task_id} not found")
+        return task, case
+
+    def _add_escalation(
+        self, change: _Change, team: str, reason: str, people: list[Person], now: datetime,
+        escalates: Optional[str] = None,
+    ) -> Task:
+        supervisor = pick_supervisor(people, team=team, today=now.date())
+        escalation = Task(
+            id=task_id(change.case.id, change.next_seq), case_id=change.case.id, type=ESCALATION,
+            title=f"Escalation: {reason}", assignee=supervisor.username if supervisor else None, team=team,
+            status=TaskStatus.OPEN, required=False, due_at=iso(now + timedelta(hours=ESCALATION_DUE_HOURS)),
+            created_at=change.at, version=1, reason=reason, escalates=escalates,
+        )
+        change.create(escalation)
+        return escalation
+
+    def _escalate_overdue_task(self, marker: DueMarker, now: datetime) -> Optional[Task]:
+        for _ in range(_RETRIES):
+            task = self._tasks.get_task(marker.task_id)
+            if task is None or task.status != TaskStatus.OPEN or task.escalation is not None:
+                return None  # finished or escalated meanwhile
+            case = self._case(task.case_id)
+            change = _Change(case, SYSTEM, iso(now))
+            reason = f"task {task.id} is overdue (due {task.due_at})"
+            people = self._people.list_people(task.team)
+            escalation = self._add_escalation(change, task.team, reason, people, now, task.id)
+            change.transition(
+                task, marked_escalated(task, escalation.id), "TASK_ESCALATED", {"escalation": escalation.id}
+            )
+            change.consume_marker = marker
+            try:
+                self._tasks.apply(change.build())
+                return escalation
+            except StaleWrite:
+                continue
+        raise Conflict(f"task {marker.task_id} is changing too fast; retry")
+
+    def _case(self, case_id: str) -> Case:
+        case = self._cases.get_case(case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def _case_type(self, case: Case) -> CaseType:
+        try:
+            return self._case_types[case.case_type]
+        except KeyError:
+            raise Conflict(f"case {case.id} has an unknown case type {case.case_type}") from None
+
+
+def _sees_all(principal: Principal) -> bool:
+    return bool(principal.roles & {Role.ADMIN, Role.AUDITOR})
+
+
+def _supervises(principal: Principal, team: str) -> bool:
+    return Role.ADMIN in principal.roles or (Role.SUPERVISOR in principal.roles and principal.team == team)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

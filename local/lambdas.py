@@ -1,0 +1,280 @@
+"""In-process Lambda: moto registers the functions, this module runs their code.
+
+moto cannot run function code without Docker, so while the local system runs, the dispatcher takes the
+place of `moto.awslambda.models.LambdaFunction.invoke` and calls the Chalice app's own handler of the
+same name. Direct invokes and Step Functions Lambda tasks run synchronously, as on AWS. DynamoDB stream
+batches (and `InvocationType=Event` invokes) go to one worker thread, because moto delivers stream
+records synchronously inside the DynamoDB write — while local/moto_atomic.py holds its DynamoDB lock — and
+re-sends records until the invoke returns something truthy (facts in /work/shared/LOCAL_AWS.md).
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import queue
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from chalice.app import DynamoDBEventConfig
+
+# The patched method and the stream delivery it relies on are moto internals of exactly this version.
+MOTO_PIN = "5.2.5"
+INVOKE_PARAMETERS = ("self", "body", "request_headers", "response_headers")
+DEFAULT_BATCH_SIZE = 100
+_SEEN_LIMIT = 200_000  # event IDs remembered for de-duplication; moto re-sends only recent ones
+_ERRORS_KEPT = 100  # a long-running local system must not grow without bound
+_QUEUED = b'{"queued": true}'  # truthy: moto clears the delivered records only after a truthy answer
+
+log = logging.getLogger("local.lambdas")
+
+
+class MotoPinError(RuntimeError):
+    """The installed moto is not the one the dispatcher was written against."""
+
+
+def check_moto() -> None:
+    """Raise unless moto is the pinned version with the `LambdaFunction.invoke` the dispatcher replaces."""
+    import moto
+    from moto.awslambda.models import LambdaFunction
+
+    if moto.__version__ != MOTO_PIN:
+        raise MotoPinError(
+            f"local/lambdas.py patches moto internals of moto {MOTO_PIN}, but moto {moto.__version__} is "
+            f"installed: pin moto[server]=={MOTO_PIN} or re-check LambdaFunction.invoke and the stream delivery"
+        )
+    parameters = tuple(inspect.signature(LambdaFunction.invoke).parameters)
+    if parameters != INVOKE_PARAMETERS:
+        raise MotoPinError(f"moto's LambdaFunction.invoke{parameters} is not {INVOKE_PARAMETERS}: re-check the patch")
+
+
+def lambda_function_names(app: Any) -> list[str]:
+    """Every handler that runs as its own Lambda function (event handlers and `lambda_function`s), not routes."""
+    names = [source.name for source in app.event_sources] + [fn.name for fn in app.pure_lambda_functions]
+    return sorted(name for name in dict.fromkeys(names) if name in app.handler_map)
+
+
+def stream_sources(app: Any) -> list[DynamoDBEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, DynamoDBEventConfig)]
+
+
+@dataclass
+class DispatchStats:
+    invoked: int = 0  # synchronous invokes
+    delivered: int = 0  # stream records handed to a handler
+    duplicates: int = 0  # stream records moto sent again (dropped)
+    failures: int = 0  # handler failures on the asynchronous path
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=_ERRORS_KEPT))  # the latest of them
+
+
+@dataclass(frozen=True)
+class _Job:
+    function: Any  # moto's LambdaFunction: name, memory, timeout, ARN for the context
+    events: tuple[dict[str, Any], ...]
+
+
+_install_lock = threading.Lock()
+_installed: Optional["LambdaDispatcher"] = None
+
+
+class LambdaDispatcher:
+    """`with LambdaDispatcher(app): ...` — every moto Lambda invoke in this process runs `app`'s handler."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.stats = DispatchStats()
+        self._batch_sizes = {s.name: s.batch_size or DEFAULT_BATCH_SIZE for s in stream_sources(app)}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self._queue: queue.Queue[Optional[_Job]] = queue.Queue()
+        self._pending = 0  # jobs queued or running
+        self._idle = threading.Condition()
+        self._worker: Optional[threading.Thread] = None
+        self._original: Optional[Callable[..., Any]] = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def install(self) -> None:
+        global _installed
+        from moto.awslambda.models import LambdaFunction
+        from moto.core.models import default_user_config
+
+        check_moto()
+        if default_user_config.get("lambda", {}).get("use_docker", True) is False:
+            # The "simple" Lambda backend answers invokes itself and never calls LambdaFunction.invoke.
+            raise MotoPinError("moto's lambda.use_docker=False bypasses LambdaFunction.invoke; leave it unset")
+        with _install_lock:
+            if _installed is not None:
+                raise RuntimeError("a LambdaDispatcher is already installed in this process")
+            self._original = LambdaFunction.__dict__["invoke"]
+            dispatcher = self
+
+            def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+                return dispatcher.invoke(function, body, request_headers, response_headers)
+
+            LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+            _installed = self
+        self._worker = threading.Thread(target=self._work, name="lambda-dispatch", daemon=True)
+        self._worker.start()
+
+    def uninstall(self, drain_timeout: float = 10.0) -> None:
+        global _installed
+        from moto.awslambda.models import LambdaFunction
+
+        if self._worker is not None:
+            if not self.drain(drain_timeout):
+                log.warning("stopping with %d Lambda jobs still queued", self._pending)
+            self._queue.put(None)
+            self._worker.join(timeout=drain_timeout)
+            self._worker = None
+        with _install_lock:
+            if _installed is self and self._original is not None:
+                LambdaFunction.invoke = self._original  # type: ignore[method-assign]
+                _installed, self._original = None, None
+
+    def __enter__(self) -> "LambdaDispatcher":
+        self.install()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.uninstall()
+
+    # -- what tests and the local system use ---------------------------------------------------
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued stream batch / async invoke has been handled (including the records those
+        handlers' own writes produced, which are queued before their write returns). False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def skip_records(self, event_ids: Iterable[str]) -> None:
+        """Mark stream records as handled, e.g. those written before the mapping existed (StartingPosition
+        LATEST: moto ignores it and would deliver the whole shard, restored snapshot included)."""
+        with self._seen_lock:
+            for event_id in event_ids:
+                self._remember(event_id)
+
+    # -- the patched LambdaFunction.invoke -----------------------------------------------------
+
+    def invoke(self, function: Any, body: Any, request_headers: Any, response_headers: dict[str, Any]) -> bytes:
+        name = function.function_name
+        try:
+            event = json.loads(body) if body else {}
+        except ValueError as exc:
+            return _error(response_headers, "Runtime.InvalidPayload", str(exc))
+        if name in self._batch_sizes and _is_stream_batch(event):
+            return self._enqueue_records(function, event["Records"])  # never raises: see the module doc
+        if _header(request_headers, "x-amz-invocation-type") == "Event":
+            self._enqueue(_Job(function, (event,)))
+            return b""
+        handler = self.app.handler_map.get(name)
+        if handler is None:
+            return _error(response_headers, "Runtime.HandlerNotFound", f"the app has no handler named {name!r}")
+        self.stats.invoked += 1
+        try:
+            result = handler(event, _context(function))
+        except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
+            log.exception("Lambda %s failed", name)
+            return _error(response_headers, type(exc).__name__, str(exc))
+        try:
+            return json.dumps(result).encode()
+        except (TypeError, ValueError) as exc:
+            return _error(response_headers, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
+
+    def _enqueue_records(self, function: Any, records: list[dict[str, Any]]) -> bytes:
+        try:
+            with self._seen_lock:
+                fresh = [r for r in records if self._remember(str(r.get("eventID")))]
+                self.stats.duplicates += len(records) - len(fresh)
+            size = self._batch_sizes[function.function_name]
+            for start in range(0, len(fresh), size):
+                self._enqueue(_Job(function, ({"Records": fresh[start:start + size]},)))
+        except Exception:  # raising here would fail the DynamoDB write that carried the records
+            log.exception("could not queue stream records for %s", function.function_name)
+        return _QUEUED
+
+    def _remember(self, event_id: str) -> bool:
+        """True when `event_id` is new. Caller holds `_seen_lock`."""
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > _SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return True
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(job)
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                for event in job.events:
+                    self._run_async(job.function, event)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _run_async(self, function: Any, event: dict[str, Any]) -> None:
+        name = function.function_name
+        handler = self.app.handler_map.get(name)
+        records = event.get("Records") if name in self._batch_sizes else None
+        try:
+            if handler is None:
+                raise LookupError(f"the app has no handler named {name!r}")
+            result = handler(event, _context(function))
+        except Exception as exc:  # logged and counted; later records still run, as with a bisecting ESM
+            log.exception("Lambda %s failed on an asynchronous event", name)
+            self._failed(f"{name}: {type(exc).__name__}: {exc}")
+            return
+        if records is not None:
+            self.stats.delivered += len(records)
+            failures = result.get("batchItemFailures") if isinstance(result, Mapping) else None
+            if failures:  # AWS would retry these; locally the log is where a developer looks
+                log.warning("Lambda %s reported batch item failures: %s", name, failures)
+                self._failed(f"{name}: batchItemFailures {failures}")
+
+    def _failed(self, description: str) -> None:
+        self.stats.failures += 1  # only the worker thread writes these
+        self.stats.errors.append(description)
+
+
+def _is_stream_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:dynamodb" for r in records  # type: ignore[union-attr]
+    )
+
+
+def _header(headers: Any, name: str) -> Optional[str]:
+    """Header lookup for both werkzeug's case-insensitive headers (HTTP invokes) and plain dicts (moto's
+    internal deliveries)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _context(function: Any) -> Any:
+    from chalice.local import LambdaContext
+
+    context = LambdaContext(
+        function.function_name, int(function.memory_size), max_runtime_ms=int(function.timeout) * 1000,
+    )
+    context.invoked_function_arn = function.function_arn
+    return context
+
+
+def _error(response_headers: dict[str, Any], error_type: str, message: str) -> bytes:
+    response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

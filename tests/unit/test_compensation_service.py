@@ -1,0 +1,178 @@
+"""Compensation on in-memory adapters with the real workflow service and a counting fake engine: the
+Compensate step (idempotent, capped), the PAYMENT stage, one payment and one resume under double and
+concurrent confirmations, the saga's void, visibility."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.domain.compensation import InstructionStatus, LedgerType
+from chalicelib.domain.models import CaseStatus
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.services.compensation import CompensationService
+from chalicelib.services.workflow import Stage
+from tests.support import principal
+from tests.unit.test_approvals_service import ANN, awaiting_approval, chain_is_valid, event_types, system  # noqa: F401
+
+FAY = principal("fay", "finance")
+PAY = {"reference": "SEPA-2026-0001"}
+
+
+def approved(system, amount="500.00", **kwargs) -> str:
+    case_id = awaiting_approval(system, amount, **kwargs)
+    system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE"})
+    return case_id
+
+
+def compensated(system, amount="500.00") -> str:
+    case_id = approved(system, amount)
+    system.compensation.compensate(case_id)
+    system.workflow.wait(case_id, Stage.PAYMENT, "payment-token", "exec-1")
+    return case_id
+
+
+def test_compensate_records_instructs_and_moves_the_case(system):
+    case_id = approved(system, "750.00")
+    summary = system.compensation.compensate(case_id)
+    assert summary == {"caseId": case_id, "requested": "750.00", "approved": "750.00", "currency": "EUR",
+                       "instructionId": f"{case_id}-p1", "instructionStatus": "PENDING"}
+    case = system.repo.get_case(case_id)
+    assert case.status == CaseStatus.COMPENSATION and case.workflow.stage == Stage.COMPENSATION
+    record = system.compensation.get(principal("alice", "caseworker", team="claims"), case_id)
+    assert (record.requested, record.approved, record.paid, record.currency, record.cap) == (
+        "750.00", "750.00", "0.00", "EUR", "50000.00"
+    )
+    assert record.instruction.status == InstructionStatus.PENDING and record.instruction.amount == "750.00"
+    assert [(e.seq, e.type, e.amount) for e in record.ledger] == [
+        (1, LedgerType.REQUESTED, "750.00"), (2, LedgerType.APPROVED, "750.00"), (3, LedgerType.INSTRUCTED, "750.00"),
+    ]
+    assert event_types(system, case_id)[-1] == "COMPENSATION_INSTRUCTED" and chain_is_valid(system, case_id)
+
+
+def test_compensate_is_idempotent(system):
+    case_id = approved(system)
+    first = system.compensation.compensate(case_id)
+    events = event_types(system, case_id)
+    assert system.compensation.compensate(case_id) == first
+    assert event_types(system, case_id) == events
+    assert len(system.store.get_compensation(case_id).ledger) == 3
+
+
+def test_the_approved_amount_never_exceeds_the_cap(system):
+    case_id = approved(system, "900.00")
+    capped_types = [t.model_copy(update={"compensation_cap": "600.00"}) if t.id == "CLAIM" else t
+                    for t in DEFAULT_CASE_TYPES]
+    service = CompensationService(system.repo, system.store, capped_types, system.approvals.approved_amount,
+                                  clock=system.clock)
+    assert service.compensate(case_id)["approved"] == "600.00"
+    record = system.store.get_compensation(case_id)
+    assert (record.requested, record.approved, record.cap, record.instruction.amount) == (
+        "900.00", "600.00", "600.00", "600.00"
+    )
+    assert record.ledger[1].note == "held to the case type's cap of 600.00"
+
+
+def test_no_final_approval_no_compensation(system):
+    case_id = awaiting_approval(system)
+    with pytest.raises(Conflict, match="no final approval"):
+        system.compensation.compensate(case_id)
+    assert system.store.get_compensation(case_id) is None
+
+
+def test_the_payment_stage_waits_for_the_confirmation_and_resumes_once(system):
+    case_id = compensated(system)
+    assert [t for t, _ in system.engine.resumed] == ["approval-token"]  # nothing paid yet
+    record = system.compensation.confirm_payment(FAY, case_id, PAY)
+    assert record.instruction.status == InstructionStatus.PAID and record.paid == "500.00"
+    assert (record.instruction.reference, record.instruction.paid_by) == ("SEPA-2026-0001", "fay")
+    assert [(e.type, e.note) for e in record.ledger][-1] == (LedgerType.PAID, "SEPA-2026-0001")
+    assert system.engine.resumed[-1] == ("payment-token", {})
+    with pytest.raises(Conflict, match="nothing is paid twice"):
+        system.compensation.confirm_payment(FAY, case_id, {"reference": "SEPA-2026-0002"})
+    assert len(system.engine.resumed) == 2
+    stored = system.store.get_compensation(case_id)
+    assert [e.type for e in stored.ledger].count(LedgerType.PAID) == 1 and stored.instruction.reference == "SEPA-2026-0001"
+    assert event_types(system, case_id)[-1] == "PAYMENT_CONFIRMED" and chain_is_valid(system, case_id)
+
+
+def test_concurrent_confirmations_pay_once_and_resume_once(system):
+    case_id = compensated(system)
+    start, results, lock = threading.Barrier(6), [], threading.Lock()
+
+    def confirm(i):
+        start.wait()
+        try:
+            system.compensation.confirm_payment(principal(f"fin{i}", "finance"), case_id, {"reference": f"REF-{i}"})
+            outcome = "paid"
+        except Conflict:
+            outcome = "409"
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=confirm, args=(i,)) for i in range(6)]
+    [t.start() for t in threads]
+    [t.join(timeout=30) for t in threads]
+    assert sorted(results) == ["409"] * 5 + ["paid"]
+    assert [t for t, _ in system.engine.resumed] == ["approval-token", "payment-token"]
+    assert [e.type for e in system.store.get_compensation(case_id).ledger].count(LedgerType.PAID) == 1
+
+
+def test_void_unpaid_is_idempotent_and_never_touches_a_payment(system):
+    case_id = compensated(system)
+    assert system.compensation.void_unpaid(case_id, "workflow") == [f"voided payment instruction {case_id}-p1"]
+    assert system.compensation.void_unpaid(case_id, "workflow") == []
+    record = system.store.get_compensation(case_id)
+    assert record.instruction.status == InstructionStatus.VOIDED and record.ledger[-1].type == LedgerType.VOIDED
+    with pytest.raises(Conflict):
+        system.compensation.confirm_payment(FAY, case_id, PAY)
+    assert event_types(system, case_id)[-1] == "PAYMENT_VOIDED" and chain_is_valid(system, case_id)
+
+    paid_case = compensated(system)
+    system.compensation.confirm_payment(FAY, paid_case, PAY)
+    assert system.compensation.void_unpaid(paid_case, "workflow") == []
+    assert system.store.get_compensation(paid_case).instruction.status == InstructionStatus.PAID
+    assert system.compensation.void_unpaid("no-such-case", "workflow") == []
+
+
+def test_a_new_run_after_a_void_instructs_again(system):
+    case_id = compensated(system)
+    system.compensation.void_unpaid(case_id, "workflow")
+    summary = system.compensation.compensate(case_id)
+    assert summary["instructionId"] == f"{case_id}-p2" and summary["instructionStatus"] == "PENDING"
+    ledger = system.store.get_compensation(case_id).ledger
+    assert [e.type for e in ledger][-2:] == [LedgerType.VOIDED, LedgerType.INSTRUCTED]
+    assert system.compensation.confirm_payment(FAY, case_id, PAY).paid == "500.00"
+
+
+def test_payment_condition(system):
+    case_id = compensated(system)
+    case = system.repo.get_case(case_id)
+    assert system.compensation.payment_if_confirmed(case) is None
+    system.compensation.confirm_payment(FAY, case_id, PAY)
+    assert system.compensation.payment_if_confirmed(case) == {}
+
+
+def test_who_may_read_and_confirm(system):
+    case_id = compensated(system)
+    for who in (ANN, principal("x", "caseworker", team="general")):
+        with pytest.raises(NotFound):
+            system.compensation.get(who, case_id)  # approvers and other teams do not see the case
+    assert system.compensation.get(FAY, case_id).case_id == case_id
+    assert system.compensation.get(principal("aud", "auditor"), case_id).case_id == case_id
+    for who in (principal("alice", "caseworker", team="claims"), ANN, principal("aud", "auditor")):
+        with pytest.raises(Forbidden):
+            system.compensation.confirm_payment(who, case_id, PAY)
+    with pytest.raises(InvalidInput):
+        system.compensation.confirm_payment(FAY, case_id, {"reference": ""})
+    with pytest.raises(NotFound):
+        system.compensation.confirm_payment(FAY, "missing", PAY)
+    assert system.compensation.confirm_payment(principal("root", "admin"), case_id, PAY).instruction.paid_by == "root"
+
+
+def test_a_case_without_compensation(system):
+    case_id = approved(system, amount=None)
+    assert system.compensation.compensate(case_id) == {"caseId": case_id, "compensation": None}
+    with pytest.raises(NotFound, match="no compensation"):
+        system.compensation.get(FAY, case_id)
