@@ -187,6 +187,23 @@ def case_workflow(req: ApiRequest, case_id: str) -> Reply:
     return Reply(WorkflowView.model_validate(_workflow().view(req.principal, case)))
 
 
+@api.route(
+    "/cases/{case_id}/reopen", "POST", summary="Reopen a closed case: a new workflow run, audited",
+    response=Case, errors=(403, 404, 409), etag=True,
+)
+def reopen_case(req: ApiRequest, case_id: str) -> Reply:
+    return _case_reply(_workflow().reopen(req.principal, _cases().get(req.principal, case_id)))
+
+
+@api.route(
+    "/cases/{case_id}/workflow/resume", "POST",
+    summary="Start a new run for a case whose run failed or was lost (supervisors, admins)",
+    response=Case, errors=(403, 404, 409), etag=True,
+)
+def resume_workflow(req: ApiRequest, case_id: str) -> Reply:
+    return _case_reply(_workflow().resume(req.principal, _cases().get(req.principal, case_id)))
+
+
 # --- personnel and tasks ---
 
 TASK_FILTERS = ("assignee", "team", "status", "caseId")

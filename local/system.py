@@ -18,9 +18,11 @@ from typing import Any, Mapping, Optional
 from . import statemachines
 from .demo import DEMO_USERS
 from .drain_route import PATH as DRAIN_PATH, add_drain_route
+from .faults import PATH as FAULTS_PATH, add_faults_route
 from .functions import STATES_ROLE, map_streams, register_functions, service_role
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .moto_atomic import serialise_dynamodb
+from .recovery import resume_lost_runs
 from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
 from .snapshot import dump_table, restore_table
 
@@ -118,11 +120,18 @@ class LocalSystem:
             "LOCAL_STACK_FILE": str(self.stack_file),
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
+        project_app = self.app is None  # not a test's injected app
         app = self._load_app()
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
             seed_demo_cases(resources)
+        if project_app and machine_arns:  # the project's own app, with its workflow
+            from chalicelib import bootstrap
+
+            resumed = resume_lost_runs(bootstrap.container())
+            if resumed:
+                log.info("resumed the workflow of %d case(s) whose run was lost", resumed)
 
         api_host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         self.stack = {
@@ -138,6 +147,7 @@ class LocalSystem:
         }
         if self.dispatcher is not None:
             self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
+            self.stack["lambdaFaultsUrl"] = endpoint + FAULTS_PATH
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.write_text(json.dumps(self.stack, indent=2) + "\n")
         self._serve(app, chalice_config)
@@ -224,6 +234,7 @@ class LocalSystem:
             self.dispatcher = LambdaDispatcher(app)
             self.dispatcher.install()
             add_drain_route(self._moto, self.dispatcher)
+            add_faults_route(self._moto, self.dispatcher)  # tests make Lambda functions fail through it
             settings = _function_settings(chalice_config, names)
             function_arns = register_functions(aws("lambda"), aws("iam"), names, settings)
         else:  # another endpoint (e.g. LocalStack) runs Lambda code its own way, if at all

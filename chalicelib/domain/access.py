@@ -29,6 +29,7 @@ class Action(str, Enum):
     READ_TASKS = "read tasks"
     WORK_TASKS = "work on tasks"
     REASSIGN_TASKS = "reassign tasks"
+    RESUME_WORKFLOW = "resume a case's workflow"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -45,6 +46,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_TASKS: frozenset(Role),
     Action.WORK_TASKS: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.APPROVER, Role.FINANCE, Role.ADMIN}),
     Action.REASSIGN_TASKS: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Action.RESUME_WORKFLOW: frozenset({Role.SUPERVISOR, Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

@@ -93,10 +93,11 @@ class WorkflowService:
         case = self._case(case_id)
         runs = case.workflow.executions if case.workflow else []
         state = WorkflowState(
-            stage=Stage.INITIATED, execution_id=execution_id, run=len(set(runs) | {execution_id}),
+            stage=Stage.INITIATED, execution_id=execution_id, run=case.workflow.run if case.workflow else 1,
             executions=runs if execution_id in runs else [*runs, execution_id], updated_at=iso(self._clock()),
         )
-        target = CaseStatus.OPEN if case.status in (CaseStatus.NEW, CaseStatus.REOPENED) else None
+        restart = (CaseStatus.NEW, CaseStatus.REOPENED, CaseStatus.NEEDS_ATTENTION)
+        target = CaseStatus.OPEN if case.status in restart else None
         case = self._move(case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id})
         case_type = self._case_types[case.case_type]
         return {
@@ -105,6 +106,51 @@ class WorkflowService:
             "hasCompensation": case.compensation is not None,
             "timeouts": {stage.lower(): self._wait_seconds[stage] for stage in WAIT_STAGES},
         }
+
+    def reopen(self, principal: Principal, case: Case) -> Case:
+        """A closed case opens again: a new run with fresh work (tasks, approvals) for it."""
+        require(principal, Action.UPDATE_CASE)
+        if case.status != CaseStatus.CLOSED:
+            raise Conflict(f"only a closed case can be reopened; case {case.id} is {case.status.value}")
+        state = case.workflow or WorkflowState(stage=Stage.COMPLETED)
+        reopened = self._move(
+            case.id, status=CaseStatus.REOPENED, event="CASE_REOPENED", data={"by": principal.username},
+            workflow=state.model_copy(update={"run": state.run + 1, "stage": Stage.INITIATED}),
+        )
+        self._start_run(reopened)
+        return self._case(case.id)
+
+    def resume(self, principal: Principal, case: Case) -> Case:
+        """Start a new run for a case whose run failed or was lost (supervisors, admins). After a failure
+        the saga undid the run's work, so the new run does it again; after a loss nothing was undone,
+        and the idempotent steps pass through what is done until they reach the recorded stage."""
+        require(principal, Action.RESUME_WORKFLOW)
+        state = case.workflow
+        if case.status == CaseStatus.CLOSED or state is None or state.stage == Stage.COMPLETED:
+            raise Conflict(f"case {case.id} has no run to resume")
+        running = state.execution_id and self._engine().status(state.execution_id) == "RUNNING"
+        if running and state.stage != Stage.FAILED:
+            raise Conflict(f"case {case.id}'s run is still going (stage {state.stage})")
+        if state.stage == Stage.FAILED:
+            self._move(case.id, workflow=state.model_copy(update={"run": state.run + 1}), event="WORKFLOW_RESUMED",
+                       data={"by": principal.username, "fromStage": state.stage})
+        self._start_run(self._case(case.id))
+        return self._case(case.id)
+
+    def recover(self, case: Case) -> Optional[str]:
+        """Start a run for an open case whose run the engine no longer has (e.g. the local system restarted
+        and moto's executions are gone); returns the new run's id, or None when nothing was lost."""
+        state = case.workflow
+        if case.status == CaseStatus.CLOSED or (state and state.stage in (Stage.COMPLETED, Stage.FAILED)):
+            return None
+        if state and state.execution_id and self._engine().status(state.execution_id) == "RUNNING":
+            return None
+        return self._start_run(case)
+
+    def _start_run(self, case: Case) -> str:
+        runs = case.workflow.executions if case.workflow else []
+        name = case.id if not runs else f"{case.id}-{len(runs) + 1}"
+        return self._engine().start(name, {"caseId": case.id})
 
     def assign(self, case_id: str) -> dict[str, Any]:
         case = self._case(case_id)

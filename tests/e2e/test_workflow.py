@@ -112,3 +112,22 @@ def test_four_eyes_nobody_approves_their_own_case(api):
     approval = approvals_of(ada, case["id"])[0]
     refused = ada.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"})
     assert refused.status_code == 403 and "four-eyes" in refused.json()["error"]["message"]
+
+
+def test_reopening_a_closed_case_starts_a_new_run(api):
+    alice, sam, ada = api("alice"), api("sam"), api("ada")
+    case = alice.post("/cases", json=GENERAL).json()
+    wait_until(ada, case["id"], stage_is("TASKS"), "waited for its tasks")
+    assert sam.post(f"/cases/{case['id']}/reopen").status_code == 409  # not closed yet
+    complete_all_tasks(api, ada, case["id"])
+    wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed")
+    assert api("aud").post(f"/cases/{case['id']}/reopen").status_code == 403
+    reopened = sam.post(f"/cases/{case['id']}/reopen")
+    assert reopened.status_code == 200 and reopened.json()["status"] == "REOPENED"
+    again = wait_until(ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
+                       "started its second run")
+    assert again["workflow"]["run"] == 2 and open_tasks(ada, case["id"])  # fresh work for the new run
+    complete_all_tasks(api, ada, case["id"])
+    wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed again")
+    types = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
+    assert types.count("CASE_REOPENED") == 1 and types.count("CASE_CLOSED") == 2

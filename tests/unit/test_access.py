@@ -126,3 +126,5 @@ def test_visibility_scope_for_repository_queries(user, everything, team):
 PERMITTED[Role.APPROVER] |= {Action.DECIDE_APPROVAL}
 PERMITTED[Role.FINANCE] |= {Action.CONFIRM_PAYMENT}
 PERMITTED[Role.ADMIN] |= {Action.DECIDE_APPROVAL, Action.CONFIRM_PAYMENT}
+PERMITTED[Role.SUPERVISOR] |= {Action.RESUME_WORKFLOW}
+PERMITTED[Role.ADMIN] |= {Action.RESUME_WORKFLOW}

@@ -10,7 +10,7 @@ from chalicelib.adapters.memory import InMemoryCaseRepository
 from chalicelib.adapters.tokens import InMemoryTokenStore
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import CaseStatus
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
@@ -22,6 +22,7 @@ class FakeEngine:
         self.started: dict[str, dict] = {}
         self.resumed: list[tuple[str, dict]] = []
         self.valid_tokens: set[str] = set()
+        self.status_of = {}
         self._lock = threading.Lock()
 
     def start(self, name, payload):
@@ -36,8 +37,10 @@ class FakeEngine:
     def history(self, execution_id):
         return [{"state": "Initiate", "enteredAt": "t0", "exitedAt": "t1"}]
 
+    status_of: dict = {}
+
     def status(self, execution_id):
-        return "RUNNING"
+        return self.status_of.get(execution_id, "RUNNING")
 
 
 class FakeWork:
@@ -169,3 +172,62 @@ def test_escalation_records_an_event_and_asks_the_work_service(parts):
     workflow.escalate(case.id, Stage.TASKS)
     assert work.escalations == [(case.id, "claims", "the tasks stage is overdue")]
     assert repo.list_events(case.id)[-1].type == "WORKFLOW_ESCALATED"
+
+
+def _close(workflow, work, case_id):
+    workflow.initiate(case_id, "exec-1")
+    workflow.assign(case_id)
+    work.open = 0
+    workflow.wait(case_id, Stage.TASKS, "token-1", "exec-1")
+    workflow.complete(case_id)
+
+
+def test_reopen_starts_a_new_run_with_fresh_work(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    supervisor = principal("sam", "supervisor", team="claims")
+    with pytest.raises(Conflict):
+        workflow.reopen(supervisor, repo.get_case(case.id))  # not closed yet
+    _close(workflow, work, case.id)
+    with pytest.raises(Forbidden):
+        workflow.reopen(principal("aud", "auditor"), repo.get_case(case.id))
+    reopened = workflow.reopen(supervisor, repo.get_case(case.id))
+    assert reopened.status == CaseStatus.REOPENED and reopened.workflow.run == 2
+    assert f"{case.id}-2" in engine.started
+    workflow.initiate(case.id, "exec-2")
+    again = repo.get_case(case.id)
+    assert again.status == CaseStatus.OPEN and again.workflow.executions == ["exec-1", "exec-2"] and again.workflow.run == 2
+    assert "CASE_REOPENED" in [e.type for e in repo.list_events(case.id)]
+
+
+def test_resume_after_a_failure_redoes_the_work_in_a_new_run(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    admin = principal("ada", "admin")
+    workflow.initiate(case.id, "exec-1")
+    with pytest.raises(Conflict):
+        workflow.resume(admin, repo.get_case(case.id))  # its run is still going
+    with pytest.raises(Forbidden):
+        workflow.resume(principal("alice", "caseworker", team="claims"), repo.get_case(case.id))
+    workflow.rollback(case.id, {"Error": "Boom"})
+    engine.status_of["exec-1"] = "FAILED"
+    resumed = workflow.resume(admin, repo.get_case(case.id))
+    assert resumed.workflow.run == 2 and f"{case.id}-2" in engine.started
+    workflow.initiate(case.id, "exec-2")
+    assert repo.get_case(case.id).status == CaseStatus.OPEN
+
+
+def test_recover_starts_only_runs_the_engine_lost(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    assert workflow.recover(repo.get_case(case.id)) == f"arn:exec:{case.id}"  # NEW, its trigger never ran
+    workflow.initiate(case.id, "exec-1")
+    assert workflow.recover(repo.get_case(case.id)) is None  # RUNNING
+    engine.status_of["exec-1"] = None  # the engine forgot it (local restart)
+    engine.started.clear()
+    workflow.recover(repo.get_case(case.id))
+    assert f"{case.id}-2" in engine.started
+    workflow.initiate(case.id, "exec-2")
+    workflow.assign(case.id)
+    work.open = 0
+    workflow.wait(case.id, Stage.TASKS, "token-2", "exec-2")
+    workflow.complete(case.id)
+    engine.started.clear()
+    assert workflow.recover(repo.get_case(case.id)) is None and not engine.started  # closed

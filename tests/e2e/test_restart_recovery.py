@@ -1,0 +1,48 @@
+"""The local system killed mid-workflow and started again: moto forgot every execution, the snapshot
+kept the cases, and each case whose run was lost resumes by itself and finishes exactly once."""
+from __future__ import annotations
+
+import time
+
+from tests.e2e.conftest import Api, LocalProcess
+from tests.e2e.test_workflow import GENERAL, open_tasks, stage_is, wait_until
+
+
+def _session(stack, username):
+    import boto3
+
+    password = next(u["password"] for u in stack["users"] if u["username"] == username)
+    idp = boto3.client("cognito-idp", endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    token = idp.initiate_auth(AuthFlow="USER_PASSWORD_AUTH", ClientId=stack["userPoolClientId"],
+                              AuthParameters={"USERNAME": username, "PASSWORD": password})["AuthenticationResult"]["IdToken"]
+    return Api(stack["apiUrl"], token)
+
+
+def test_a_case_whose_run_was_lost_resumes_after_a_restart_and_closes_once(tmp_path):
+    first = LocalProcess(tmp_path)
+    stack = first.wait_ready()
+    alice, ada = _session(stack, "alice"), _session(stack, "ada")
+    case = alice.post("/cases", json=GENERAL).json()
+    wait_until(ada, case["id"], stage_is("TASKS"), "waited for its tasks")
+    tasks_before = open_tasks(ada, case["id"])
+    first.stop()  # as Ctrl-C: the table is saved, moto's executions are gone
+
+    second = LocalProcess(tmp_path)
+    try:
+        stack = second.wait_ready()
+        alice, ada = _session(stack, "alice"), _session(stack, "ada")
+        resumed = wait_until(ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
+                             "resumed its run")
+        assert resumed["status"] == "IN_PROGRESS"
+        tasks_after = open_tasks(ada, case["id"])
+        assert [t["id"] for t in tasks_after] == [t["id"] for t in tasks_before]  # the same work, not a second set
+        for task in tasks_after:
+            assert _session(stack, task["assignee"]).post(f"/tasks/{task['id']}/complete", json={}).status_code == 200
+        closed = wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed")
+        time.sleep(1)
+        history = ada.get(f"/cases/{case['id']}/history").json()["items"]
+        assert [e["type"] for e in history].count("CASE_CLOSED") == 1
+        assert closed["workflow"]["stage"] == "COMPLETED"
+    finally:
+        second.stop()
