@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 from chalice.app import DynamoDBEventConfig
 
+from .faults import FaultRegistry, fault_message
+
 # The patched method and the stream delivery it relies on are moto internals of exactly this version.
 MOTO_PIN = "5.2.5"
 INVOKE_PARAMETERS = ("self", "body", "request_headers", "response_headers")
@@ -85,6 +87,7 @@ class LambdaDispatcher:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.stats = DispatchStats()
+        self.faults = FaultRegistry()  # tests make functions fail through it (local/faults.py)
         self._batch_sizes = {s.name: s.batch_size or DEFAULT_BATCH_SIZE for s in stream_sources(app)}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
@@ -177,11 +180,17 @@ class LambdaDispatcher:
         if handler is None:
             return _error(response_headers, "Runtime.HandlerNotFound", f"the app has no handler named {name!r}")
         self.stats.invoked += 1
+        if (fault := self.faults.take(name, event)) is not None:
+            log.warning("Lambda %s: injected %s before the handler", name, fault.error)
+            return _error(response_headers, fault.error, fault_message(fault))
         try:
             result = handler(event, _context(function))
         except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
             log.exception("Lambda %s failed", name)
             return _error(response_headers, type(exc).__name__, str(exc))
+        if (fault := self.faults.take(name, event, "after")) is not None:
+            log.warning("Lambda %s: injected %s after the handler", name, fault.error)
+            return _error(response_headers, fault.error, fault_message(fault))
         try:
             return json.dumps(result).encode()
         except (TypeError, ValueError) as exc:
@@ -232,7 +241,11 @@ class LambdaDispatcher:
         try:
             if handler is None:
                 raise LookupError(f"the app has no handler named {name!r}")
+            if (fault := self.faults.take(name, event)) is not None:
+                raise InjectedFault(fault.error, fault_message(fault))
             result = handler(event, _context(function))
+            if (fault := self.faults.take(name, event, "after")) is not None:
+                raise InjectedFault(fault.error, fault_message(fault))
         except Exception as exc:  # logged and counted; later records still run, as with a bisecting ESM
             log.exception("Lambda %s failed on an asynchronous event", name)
             self._failed(f"{name}: {type(exc).__name__}: {exc}")
@@ -247,6 +260,13 @@ class LambdaDispatcher:
     def _failed(self, description: str) -> None:
         self.stats.failures += 1  # only the worker thread writes these
         self.stats.errors.append(description)
+
+
+class InjectedFault(RuntimeError):
+    """A fault from the registry on the asynchronous path (logged and counted like a handler's error)."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(f"{error}: {message}")
 
 
 def _is_stream_batch(event: Any) -> bool:
