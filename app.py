@@ -217,12 +217,6 @@ def _personnel():  # type: ignore[no-untyped-def]
     return bootstrap.container().personnel
 
 
-def _optional_json(req: ApiRequest) -> object:
-    """A body whose fields are all optional may be left out altogether."""
-    raw = req._request.raw_body  # noqa: SLF001 - ApiRequest has no optional-body accessor yet
-    return req.json() if raw and raw.strip() else {}
-
-
 @api.route(
     "/personnel/{username}", "PUT", summary="File a person in the personnel directory (admins)", body=PersonUpsert,
     response=Person, errors=(403,),
@@ -283,7 +277,7 @@ def claim_task(req: ApiRequest, task_id: str) -> Reply:
     body=TaskCompletion, response=Task, errors=(403, 404, 409),
 )
 def complete_task(req: ApiRequest, task_id: str) -> Reply:
-    return Reply(_tasks().complete(req.principal, task_id, _optional_json(req)))
+    return Reply(_tasks().complete(req.principal, task_id, req.json(optional=True)))
 
 
 @api.route(

@@ -100,7 +100,10 @@ class ApiRequest:
     def header(self, name: str) -> Optional[str]:
         return self._request.headers.get(name)
 
-    def json(self) -> Any:
+    def json(self, optional: bool = False) -> Any:
+        """The JSON body; with `optional`, an absent body (every field optional) reads as {}."""
+        if optional and not (self._request.raw_body or b"").strip():
+            return {}
         content_type = (self._request.headers.get("content-type") or "application/json").split(";")[0].strip()
         if content_type.lower() != "application/json":
             raise UnsupportedMediaType(
