@@ -19,6 +19,7 @@ from . import statemachines
 from .demo import DEMO_USERS
 from .drain_route import PATH as DRAIN_PATH, add_drain_route
 from .faults import PATH as FAULTS_PATH, add_faults_route
+from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import STATES_ROLE, map_streams, register_functions, service_role
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .moto_atomic import serialise_dynamodb
@@ -61,6 +62,8 @@ class LocalSystem:
         self.extra_substitutions = dict(substitutions or {})
         self.app: Any = app
         self.dispatcher: Optional[LambdaDispatcher] = None  # while running on the embedded moto
+        self.fargate: Optional[FargateRunner] = None  # plays Fargate for the document processor (embedded moto)
+        self._fargate_values: dict[str, str] = {}  # cluster, task definition, network: ASL substitutions
         self.stack: dict[str, Any] = {}
         self._moto: Any = None
         self._server: Any = None
@@ -160,6 +163,9 @@ class LocalSystem:
                 self._thread.join(timeout=10)
             self._server.server.server_close()
             self._server, self._thread = None, None
+        if self.fargate is not None:
+            self.fargate.stop()
+            self.fargate = None
         if self.dispatcher is not None:
             self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
             self.dispatcher = None
@@ -241,9 +247,12 @@ class LocalSystem:
             if names:
                 log.warning("AWS_ENDPOINT_URL is set: the app's Lambda handlers are not run in-process")
             function_arns = {n: f"arn:aws:lambda:{resources.region}:{account}:function:{n}" for n in names}
+        if self._moto is not None:
+            self._start_fargate(resources)
         if asl:
             values = {
                 **statemachines.function_substitutions(function_arns),
+                **self._fargate_values,
                 "TableName": resources.table_name,
                 "BucketName": resources.bucket_name,
                 **self.extra_substitutions,
@@ -258,6 +267,20 @@ class LocalSystem:
         if self.dispatcher is not None:
             streams = aws("dynamodbstreams")
             map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
+
+    def _start_fargate(self, resources: Resources) -> None:
+        """ECS cluster, processor task definition and network on moto, and the runner that plays Fargate."""
+        patch_ecs_integration()
+        self._fargate_values = provision_ecs(resources.endpoint, resources.region)
+        runner_env = {
+            "AWS_ENDPOINT_URL": resources.endpoint, "AWS_DEFAULT_REGION": resources.region,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            "RESULT_TABLE": resources.table_name,
+        }
+        ecs = client("ecs", resources.endpoint, resources.region)
+        self.fargate = FargateRunner(ecs, self._fargate_values["ClusterArn"], self.project_dir / "fargate", runner_env)
+        self.fargate.start()
 
     def _serve(self, app: Any, chalice_config: dict[str, Any]) -> None:
         from chalice.config import Config
