@@ -353,3 +353,85 @@ def confirm_payment(req: ApiRequest, case_id: str) -> Reply:
 @app.lambda_function(name="wf_compensate")
 def wf_compensate(event, context):  # type: ignore[no-untyped-def]
     return _compensation().compensate(event["caseId"])
+
+
+# --- documents ---
+# Uploads go straight to S3 with a presigned POST; the bucket's notification (the merged template on AWS,
+# local/ locally) invokes on_document_uploaded, which registers each object version.
+from chalicelib.domain.documents import (  # noqa: E402  (kept with its routes)
+    Document, DocumentDetail, DocumentList, DocumentUpload, DownloadLink, LegalHold, LegalHoldRequest, LegalHoldView,
+    UploadTicket,
+)
+
+
+def _documents():  # type: ignore[no-untyped-def]
+    return bootstrap.container().documents
+
+
+@api.route(
+    "/cases/{case_id}/documents", "POST",
+    summary="Start a document: its record and a presigned S3 POST bounded in size and type (caseworkers, "
+            "supervisors, admins)",
+    body=DocumentUpload, response=UploadTicket, status=201, errors=(403, 404, 409),
+)
+def request_document_upload(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_documents().request_upload(req.principal, case_id, req.json()), 201)
+
+
+@api.route("/cases/{case_id}/documents", "GET", summary="The case's documents", response=DocumentList, errors=(404,))
+def list_documents(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(DocumentList(items=_documents().list(req.principal, case_id)))
+
+
+@api.route(
+    "/cases/{case_id}/documents/{document_id}", "GET", summary="A document with its versions",
+    response=DocumentDetail, errors=(404,),
+)
+def get_document(req: ApiRequest, case_id: str, document_id: str) -> Reply:
+    return Reply(_documents().get(req.principal, case_id, document_id))
+
+
+@api.route(
+    "/cases/{case_id}/documents/{document_id}/versions", "POST",
+    summary="Upload a new version: a presigned S3 POST for the document's own key", body=DocumentUpload,
+    response=UploadTicket, status=201, errors=(403, 404, 409),
+)
+def request_document_version(req: ApiRequest, case_id: str, document_id: str) -> Reply:
+    return Reply(_documents().request_new_version(req.principal, case_id, document_id, req.json()), 201)
+
+
+@api.route(
+    "/cases/{case_id}/documents/{document_id}/download", "GET",
+    summary="A short-lived download URL of one version (the latest by default); the download is recorded",
+    response=DownloadLink, query=("versionId",), errors=(404, 409),
+)
+def download_document(req: ApiRequest, case_id: str, document_id: str) -> Reply:
+    return Reply(_documents().download(req.principal, case_id, document_id, req.query("versionId")))
+
+
+@api.route(
+    "/cases/{case_id}/documents/{document_id}", "DELETE",
+    summary="Delete a document softly: marked deleted, every version kept (admins; refused under legal hold)",
+    response=Document, errors=(403, 404, 409),
+)
+def delete_document(req: ApiRequest, case_id: str, document_id: str) -> Reply:
+    return Reply(_documents().delete(req.principal, case_id, document_id))
+
+
+@api.route("/cases/{case_id}/legal-hold", "GET", summary="The case's legal hold", response=LegalHold, errors=(404,))
+def get_legal_hold(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_documents().legal_hold(req.principal, case_id))
+
+
+@api.route(
+    "/cases/{case_id}/legal-hold", "PUT",
+    summary="Set or lift the case's legal hold, and the S3 Object Lock legal hold of its document versions (admins)",
+    body=LegalHoldRequest, response=LegalHoldView, errors=(403, 404, 409),
+)
+def put_legal_hold(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_documents().set_legal_hold(req.principal, case_id, req.json()))
+
+
+@app.lambda_function(name="on_document_uploaded")
+def on_document_uploaded(event, context):  # type: ignore[no-untyped-def]
+    return _documents().on_s3_event(event)

@@ -21,6 +21,7 @@ class Container:
     approvals: Any = None
     compensation: Any = None
     workflow: Any = None
+    documents: Any = None
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -89,6 +90,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
     compensation.register(workflow)
     workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
     late["workflow"] = workflow
+    documents = _documents(settings, repository)
     return Container(
         settings=settings,
         cases=CaseService(repository, TYPES, CaseNumbers(repository, settings.case_number_block)),
@@ -98,6 +100,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
         approvals=approvals,
         compensation=compensation,
         workflow=workflow,
+        documents=documents,
     )
 
 
@@ -120,6 +123,26 @@ def _memory_stores(repository: Any) -> tuple[Any, Any, Any, Any]:
     from .adapters.tokens import InMemoryTokenStore
 
     return repository, InMemoryWorkRepository(repository), InMemoryDecisionStore(repository), InMemoryTokenStore()
+
+
+def _documents(settings: Settings, repository: Any) -> Any:
+    """The document service over the case repository's kind of store: in memory (with an in-memory object
+    storage) for an in-memory repository, else the table and the documents bucket (S3 client built lazily)."""
+    from .adapters.memory import InMemoryCaseRepository
+    from .services.documents import DocumentService
+
+    if isinstance(repository, InMemoryCaseRepository):
+        from .adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
+
+        storage = InMemoryObjectStorage(settings.bucket_name)
+        return DocumentService(repository, InMemoryDocumentStore(repository), storage)
+    from .adapters.dynamodb import table_models
+    from .adapters.dynamodb_documents import DynamoDocumentStore
+    from .adapters.s3 import S3DocumentStorage, s3_client_factory
+
+    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+    storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
+    return DocumentService(repository, DynamoDocumentStore(models), storage)
 
 
 def _engine_factory(settings: Settings) -> Any:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import time
 import zipfile
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import unquote_plus
 
 from .lambdas import LambdaDispatcher, stream_sources
 
@@ -16,6 +19,8 @@ STATES_ROLE = "cms-local-states"
 RUNTIME = "python3.11"
 DEFAULT_TIMEOUT = 60  # Chalice's default lambda_timeout
 DEFAULT_MEMORY = 128  # Chalice's default lambda_memory_size
+UPLOAD_FUNCTION = "on_document_uploaded"  # the app's handler of the documents bucket's notification
+UPLOAD_PREFIX = "cases/"
 
 log = logging.getLogger("local.functions")
 
@@ -118,3 +123,51 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "# runs in-process: see local/lambdas.py\n")
     return buffer.getvalue()
+
+
+def notify_uploads(s3: Any, bucket: str, function_arn: str) -> None:
+    """The bucket's notification, as the merged template declares it on AWS: every object created under
+    `cases/` invokes the upload function."""
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{
+            "Id": "document-uploads", "LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+        }],
+    })
+
+
+def s3_version_filler(s3: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """moto's S3 notifications carry neither `versionId` nor `sequencer` (AWS's do). moto delivers them inside
+    the upload request, right after the write, so the key's current version is the one just written: take
+    it from head_object (list_object_versions when its ETag is not the event's, i.e. another upload got in
+    between), and number it with a sequencer that grows with every upload in this process and, being a
+    clock, across restarts too (the table outlives moto's S3)."""
+    lock = threading.Lock()
+    last = [0]
+
+    def sequencer() -> str:
+        with lock:
+            last[0] = max(last[0] + 1, time.time_ns())
+            return f"{last[0]:020X}"
+
+    def version_of(bucket: str, key: str, etag: str | None) -> str | None:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        if etag is None or head.get("ETag", "").strip('"') == etag:
+            return head.get("VersionId")
+        versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+        matching = [v for v in versions if v["Key"] == key and v.get("ETag", "").strip('"') == etag]
+        return matching[0]["VersionId"] if matching else head.get("VersionId")  # newest first
+
+    def fill(event: dict[str, Any]) -> dict[str, Any]:
+        for record in event.get("Records") or []:
+            obj = (record.get("s3") or {}).get("object") or {}
+            if record.get("eventSource") != "aws:s3" or obj.get("versionId") or "key" not in obj:
+                continue
+            bucket = record["s3"]["bucket"]["name"]
+            version_id = version_of(bucket, unquote_plus(obj["key"]), obj.get("eTag"))
+            if version_id and version_id != "null":
+                obj["versionId"] = version_id
+            obj.setdefault("sequencer", sequencer())
+        return event
+
+    return fill

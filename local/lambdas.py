@@ -96,6 +96,8 @@ class LambdaDispatcher:
         self._idle = threading.Condition()
         self._worker: Optional[threading.Thread] = None
         self._original: Optional[Callable[..., Any]] = None
+        # Per function: fills in what moto leaves out of an event (e.g. an S3 record's versionId) before it is queued.
+        self.event_fillers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -173,7 +175,14 @@ class LambdaDispatcher:
             return _error(response_headers, "Runtime.InvalidPayload", str(exc))
         if name in self._batch_sizes and _is_stream_batch(event):
             return self._enqueue_records(function, event["Records"])  # never raises: see the module doc
-        if _header(request_headers, "x-amz-invocation-type") == "Event":
+        if (fill := self.event_fillers.get(name)) is not None:
+            try:
+                event = fill(event)
+            except Exception:  # the handler still gets the event, as moto sent it
+                log.exception("could not fill in the event for %s", name)
+        # S3 notifications are asynchronous on AWS; moto sends them inside the upload request (no invocation type).
+        invocation = _header(request_headers, "x-amz-invocation-type")
+        if invocation == "Event" or (invocation is None and _is_s3_notification(event)):
             self._enqueue(_Job(function, (event,)))
             return b""
         handler = self.app.handler_map.get(name)
@@ -273,6 +282,13 @@ def _is_stream_batch(event: Any) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
     return bool(records) and all(
         isinstance(r, dict) and r.get("eventSource") == "aws:dynamodb" for r in records  # type: ignore[union-attr]
+    )
+
+
+def _is_s3_notification(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records  # type: ignore[union-attr]
     )
 
 

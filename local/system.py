@@ -20,7 +20,9 @@ from .demo import DEMO_USERS
 from .drain_route import PATH as DRAIN_PATH, add_drain_route
 from .faults import PATH as FAULTS_PATH, add_faults_route
 from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
-from .functions import STATES_ROLE, map_streams, register_functions, service_role
+from .functions import (
+    STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
+)
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .moto_atomic import serialise_dynamodb
 from .recovery import resume_lost_runs
@@ -267,6 +269,9 @@ class LocalSystem:
         if self.dispatcher is not None:
             streams = aws("dynamodbstreams")
             map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
+            if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
+                self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
+                notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])
 
     def _start_fargate(self, resources: Resources) -> None:
         """ECS cluster, processor task definition and network on moto, and the runner that plays Fargate."""

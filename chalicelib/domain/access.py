@@ -30,6 +30,10 @@ class Action(str, Enum):
     WORK_TASKS = "work on tasks"
     REASSIGN_TASKS = "reassign tasks"
     RESUME_WORKFLOW = "resume a case's workflow"
+    READ_DOCUMENTS = "read documents"
+    UPLOAD_DOCUMENTS = "upload documents"
+    DELETE_DOCUMENTS = "delete documents"
+    MANAGE_LEGAL_HOLD = "set or lift a legal hold"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -47,6 +51,10 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.WORK_TASKS: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.APPROVER, Role.FINANCE, Role.ADMIN}),
     Action.REASSIGN_TASKS: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Action.RESUME_WORKFLOW: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Action.READ_DOCUMENTS: frozenset(Role),
+    Action.UPLOAD_DOCUMENTS: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN}),
+    Action.DELETE_DOCUMENTS: frozenset({Role.ADMIN}),
+    Action.MANAGE_LEGAL_HOLD: frozenset({Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

@@ -128,3 +128,9 @@ PERMITTED[Role.FINANCE] |= {Action.CONFIRM_PAYMENT}
 PERMITTED[Role.ADMIN] |= {Action.DECIDE_APPROVAL, Action.CONFIRM_PAYMENT}
 PERMITTED[Role.SUPERVISOR] |= {Action.RESUME_WORKFLOW}
 PERMITTED[Role.ADMIN] |= {Action.RESUME_WORKFLOW}
+# Documents: everyone who sees the case reads its documents; case workers upload; admins delete and hold.
+for _role in Role:
+    PERMITTED[_role] |= {Action.READ_DOCUMENTS}
+for _role in (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN):
+    PERMITTED[_role] |= {Action.UPLOAD_DOCUMENTS}
+PERMITTED[Role.ADMIN] |= {Action.DELETE_DOCUMENTS, Action.MANAGE_LEGAL_HOLD}

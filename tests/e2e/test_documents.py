@@ -1,0 +1,118 @@
+"""Documents on the running local system, over HTTP as a client does: ask for an upload form, POST the file
+to S3 (moto) with it, wait for the bucket's notification to register the version, download it through a
+short-lived URL, upload a second version of the same document; another team's caseworker sees none of it."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import pytest
+import requests
+
+from tests.e2e.test_workflow import complete_all_tasks, open_tasks
+
+CLAIM = {"title": "Storm damage to roof", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-DOCS"}
+FIRST = "Roof inspection notes, 3 March.\nTiles missing on the north side.\n".encode()
+SECOND = "Roof inspection notes, revised.\nTiles and flashing missing on the north side.\n".encode()
+
+
+def upload_body(content: bytes, filename: str, **more):
+    return {"filename": filename, "contentType": "text/plain", "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(), **more}
+
+
+def post_form(ticket: dict, content: bytes) -> requests.Response:
+    """The browser's side: multipart/form-data with every returned field, the file last."""
+    return requests.post(ticket["upload"]["url"], data=ticket["upload"]["fields"],
+                         files={"file": ("upload.txt", content, "text/plain")}, timeout=30)
+
+
+def wait_for_versions(session, path: str, count: int, timeout: float = 30.0) -> dict:
+    deadline, document = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        document = session.get(path).json()
+        if len(document.get("versions", [])) >= count:
+            return document
+        time.sleep(0.2)
+    raise AssertionError(f"{path} never had {count} version(s); last seen: {document}")
+
+
+@pytest.fixture(scope="module")
+def case(api):
+    """One claim for the module. Its workflow gives alice's team tasks; they are done at the end, so other
+    tests on the shared system find the team's capacity as it was."""
+    created = api("alice").post("/cases", json=CLAIM).json()
+    yield created
+    ada, deadline = api("ada"), time.monotonic() + 30
+    while not open_tasks(ada, created["id"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    complete_all_tasks(api, ada, created["id"])
+
+
+def test_upload_register_download_and_a_new_version(api, case):
+    alice, bob, aud = api("alice"), api("bob"), api("aud")
+    documents = f"/cases/{case['id']}/documents"
+
+    response = alice.post(documents, json=upload_body(FIRST, "../site/field\u202enotes\r\n.txt", kind="claim-form"))
+    assert response.status_code == 201, response.text
+    ticket = response.json()
+    document_id = ticket["documentId"]
+    assert ticket["upload"]["fields"]["key"] == f"cases/{case['id']}/documents/{document_id}"
+    pending = alice.get(f"{documents}/{document_id}").json()
+    assert pending["status"] == "PENDING" and pending["versions"] == []
+    assert pending["filename"] == "fieldnotes .txt"
+
+    upload = post_form(ticket, FIRST)
+    assert upload.status_code in (200, 201, 204), upload.text
+    document = wait_for_versions(alice, f"{documents}/{document_id}", 1)
+    (version,) = document["versions"]
+    assert version["size"] == len(FIRST) and version["declaredSha256"] == hashlib.sha256(FIRST).hexdigest()
+    assert document["latestVersionId"] == version["versionId"] and version["latest"]
+
+    link = alice.get(f"{documents}/{document_id}/download")
+    assert link.status_code == 200, link.text
+    assert link.json()["versionId"] == version["versionId"] and link.json()["expiresIn"] <= 300
+    got = requests.get(link.json()["url"], timeout=30)
+    assert got.status_code == 200 and got.content == FIRST
+    assert got.headers["Content-Disposition"].startswith('attachment; filename="fieldnotes .txt"')
+
+    # Another caseworker's team: the case, its documents and their download URLs do not exist for him.
+    assert bob.get(documents).status_code == 404
+    assert bob.get(f"{documents}/{document_id}").status_code == 404
+    assert bob.get(f"{documents}/{document_id}/download").status_code == 404
+    assert bob.get(f"{documents}/{document_id}/download", params={"versionId": version["versionId"]}).status_code == 404
+    assert bob.post(documents, json=upload_body(FIRST, "x.txt")).status_code == 404
+    assert aud.post(documents, json=upload_body(FIRST, "x.txt")).status_code == 403
+
+    # A new version of the same document: the same key, a second S3 version, still one document.
+    again = alice.post(f"{documents}/{document_id}/versions", json=upload_body(SECOND, "inspection v2.txt"))
+    assert again.status_code == 201, again.text
+    assert again.json()["upload"]["fields"]["key"] == ticket["upload"]["fields"]["key"]
+    assert post_form(again.json(), SECOND).status_code in (200, 201, 204)
+    document = wait_for_versions(alice, f"{documents}/{document_id}", 2)
+    newest = [v for v in document["versions"] if v["latest"]]
+    assert len(newest) == 1 and newest[0]["versionId"] != version["versionId"]
+    assert document["latestVersionId"] == newest[0]["versionId"] and document["filename"] == "inspection v2.txt"
+    assert [d["id"] for d in alice.get(documents).json()["items"]] == [document_id]
+
+    latest = requests.get(alice.get(f"{documents}/{document_id}/download").json()["url"], timeout=30)
+    older = alice.get(f"{documents}/{document_id}/download", params={"versionId": version["versionId"]}).json()
+    assert latest.content == SECOND and requests.get(older["url"], timeout=30).content == FIRST
+
+    history = aud.get(f"/cases/{case['id']}/history").json()["items"]
+    uploads = [e["data"] for e in history if e["type"] == "DOCUMENT_UPLOADED"]
+    assert [u["versionId"] for u in uploads] == [version["versionId"], newest[0]["versionId"]]
+    assert [e["actor"] for e in history if e["type"] == "DOCUMENT_DOWNLOADED"] == ["alice", "alice", "alice"]
+    assert aud.get(f"/cases/{case['id']}/history/verify").json()["valid"] is True
+
+
+def test_bad_upload_requests_are_refused(api, case):
+    alice = api("alice")
+    documents = f"/cases/{case['id']}/documents"
+    before = alice.get(documents).json()["items"]
+    too_big = {**upload_body(FIRST, "big.txt"), "size": 25 * 1024 * 1024 + 1}
+    assert alice.post(documents, json=too_big).status_code == 413
+    executable = {**upload_body(FIRST, "run.exe"), "contentType": "application/x-msdownload"}
+    assert alice.post(documents, json=executable).status_code == 400
+    assert alice.post(documents, json=upload_body(FIRST, "../../")).status_code == 400
+    assert alice.get(documents).json()["items"] == before
