@@ -435,3 +435,23 @@ def put_legal_hold(req: ApiRequest, case_id: str) -> Reply:
 @app.lambda_function(name="on_document_uploaded")
 def on_document_uploaded(event, context):  # type: ignore[no-untyped-def]
     return _documents().on_s3_event(event)
+
+
+# --- document workflow: Step Functions tasks around the Fargate processor ---
+def _processing():  # type: ignore[no-untyped-def]
+    return bootstrap.container().processing
+
+
+@app.lambda_function(name="doc_process_start")
+def doc_process_start(event, context):  # type: ignore[no-untyped-def]
+    return _processing().prepare(event["caseId"], event["documentId"], event["versionId"])
+
+
+@app.lambda_function(name="doc_process_finish")
+def doc_process_finish(event, context):  # type: ignore[no-untyped-def]
+    return _processing().finish(event["caseId"], event["documentId"], event["versionId"])
+
+
+@app.lambda_function(name="doc_process_failed")
+def doc_process_failed(event, context):  # type: ignore[no-untyped-def]
+    return _processing().fail(event["caseId"], event["documentId"], event["versionId"], event.get("error"))

@@ -21,6 +21,7 @@ class Container:
     approvals: Any = None
     compensation: Any = None
     workflow: Any = None
+    processing: Any = None
     documents: Any = None
 
     def authenticate(self, request: Any) -> Any:
@@ -85,12 +86,16 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
 
     approvals = ApprovalService(repository, decisions, TYPES, resume=resume, task_assignees=task_people, on_reject=open_tasks)
     compensation = CompensationService(repository, decisions, TYPES, approved_amount=approvals.approved_amount, resume=resume)
-    workflow = WorkflowService(repository, engine or _engine_factory(settings), tokens, tasks, TYPES, settings.wait_seconds)
+    workflow = WorkflowService(repository, engine or _engine_factory(settings, "case_workflow_arn"), tokens, tasks, TYPES, settings.wait_seconds)
     approvals.register(workflow)
     compensation.register(workflow)
     workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
     late["workflow"] = workflow
     documents = _documents(settings, repository)
+    processing = _document_processing(settings, repository, documents)
+    documents.on_version_registered = processing.start
+    documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
+    workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
     return Container(
         settings=settings,
         cases=CaseService(repository, TYPES, CaseNumbers(repository, settings.case_number_block)),
@@ -101,6 +106,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
         compensation=compensation,
         workflow=workflow,
         documents=documents,
+        processing=processing,
     )
 
 
@@ -125,6 +131,24 @@ def _memory_stores(repository: Any) -> tuple[Any, Any, Any, Any]:
     return repository, InMemoryWorkRepository(repository), InMemoryDecisionStore(repository), InMemoryTokenStore()
 
 
+def _document_processing(settings: Settings, repository: Any, documents: Any) -> Any:
+    from .adapters.memory import InMemoryCaseRepository
+    from .domain.documents import MAX_DOCUMENT_BYTES
+    from .services.document_processing import DocumentProcessing
+
+    if isinstance(repository, InMemoryCaseRepository):
+        from .adapters.document_results import InMemoryProcessingResults
+
+        results: Any = InMemoryProcessingResults()
+    else:
+        from .adapters.document_results import DynamoProcessingResults
+        from .adapters.dynamodb import table_models
+
+        results = DynamoProcessingResults(table_models(settings.table_name, settings.region, settings.endpoint_url))
+    engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
+    return DocumentProcessing(documents, engine, results, MAX_DOCUMENT_BYTES)
+
+
 def _documents(settings: Settings, repository: Any) -> Any:
     """The document service over the case repository's kind of store: in memory (with an in-memory object
     storage) for an in-memory repository, else the table and the documents bucket (S3 client built lazily)."""
@@ -145,20 +169,20 @@ def _documents(settings: Settings, repository: Any) -> Any:
     return DocumentService(repository, DynamoDocumentStore(models), storage)
 
 
-def _engine_factory(settings: Settings) -> Any:
-    """The Step Functions engine, its client built on first use."""
+def _engine_factory(settings: Settings, arn_setting: str) -> Any:
+    """A Step Functions engine for the state machine named by a setting, its client built on first use."""
     from .adapters.stepfunctions import StepFunctionsEngine
     from .errors import DependencyUnavailable
 
     def engine() -> Any:
-        if not settings.case_workflow_arn:
-            raise DependencyUnavailable("no case workflow is configured (CASE_WORKFLOW_ARN)")
+        arn = getattr(settings, arn_setting)
+        if not arn:
+            raise DependencyUnavailable(f"no state machine is configured ({arn_setting.upper()})")
         if "engine" not in cache:
             import boto3
 
             cache["engine"] = StepFunctionsEngine(
-                settings.case_workflow_arn,
-                lambda: boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url),
+                arn, lambda: boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
             )
         return cache["engine"]
 

@@ -39,6 +39,7 @@ class Settings:
     case_number_block: int = 10
     log_level: str = "INFO"
     case_workflow_arn: Optional[str] = None
+    document_workflow_arn: Optional[str] = None
     bucket_name: str = "cms-local-documents"  # the versioned documents bucket
     # How long each wait stage waits before it escalates (and waits again), in seconds.
     wait_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WAIT_SECONDS))
@@ -72,6 +73,7 @@ class Settings:
             case_number_block=int(env.get("CASE_NUMBER_BLOCK", "10")),
             log_level=env.get("LOG_LEVEL", "INFO"),
             case_workflow_arn=env.get("CASE_WORKFLOW_ARN") or None,
+            document_workflow_arn=env.get("DOCUMENT_WORKFLOW_ARN") or None,
             bucket_name=env.get("BUCKET_NAME") or "cms-local-documents",
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()

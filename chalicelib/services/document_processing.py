@@ -1,0 +1,70 @@
+"""Joins documents to the workflows: a registered object version starts the document workflow (the
+Fargate processor); its result is recorded on the version; a recorded result may let the case's
+DOCUMENTS stage resume. Called by the document workflow's Lambda tasks."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Callable, Optional, Protocol
+
+from ..errors import DependencyUnavailable
+from ..workflow_ports import WorkflowEngine
+
+log = logging.getLogger(__name__)
+
+
+class ProcessingResults(Protocol):
+    def get(self, case_id: str, document_id: str, version_id: str) -> Optional[dict[str, Any]]:
+        """The processor's result for one version, or None while there is none."""
+
+
+class ProcessingResultMissing(DependencyUnavailable):
+    """The processor stopped without a result (it crashed or was killed): retried, then quarantined."""
+
+
+def execution_name(document_id: str, version_id: str) -> str:
+    """One run per object version (a re-delivered S3 event starts nothing new); S3 version ids may hold
+    characters execution names may not, so they are hashed."""
+    return f"{document_id}-{hashlib.sha256(version_id.encode()).hexdigest()[:24]}"
+
+
+class DocumentProcessing:
+    def __init__(
+        self, documents: Any, engine: Optional[Callable[[], WorkflowEngine]], results: ProcessingResults, max_bytes: int,
+    ) -> None:
+        """`engine` None: no document workflow is configured (unit tests); versions then stay PENDING."""
+        self._documents, self._engine, self._results, self._max_bytes = documents, engine, results, max_bytes
+
+    def start(self, case_id: str, document_id: str, version_id: str) -> bool:
+        if self._engine is None:
+            log.warning("no document workflow is configured: version %s of %s stays PENDING", version_id, document_id)
+            return False
+        ids = {"caseId": case_id, "documentId": document_id, "versionId": version_id}
+        self._engine().start(execution_name(document_id, version_id), ids)
+        return True
+
+    def prepare(self, case_id: str, document_id: str, version_id: str) -> dict[str, Any]:
+        """Mark the version PROCESSING and give the container what it needs to process it."""
+        self._documents.mark_processing(case_id, document_id, version_id)
+        version = self._documents.version(case_id, document_id, version_id)
+        env = {
+            "BUCKET": version.bucket, "KEY": version.key, "VERSION_ID": version.version_id, "CASE_ID": case_id,
+            "DOCUMENT_ID": document_id, "EXPECTED_SHA256": version.declared_sha256 or "",
+            "DECLARED_CONTENT_TYPE": version.content_type, "DECLARED_FILENAME": version.filename,
+            "MAX_BYTES": str(self._max_bytes),
+        }
+        return {"environment": [{"Name": name, "Value": value} for name, value in env.items()]}
+
+    def finish(self, case_id: str, document_id: str, version_id: str) -> dict[str, Any]:
+        result = self._results.get(case_id, document_id, version_id)
+        if result is None:
+            raise ProcessingResultMissing(f"no processing result for version {version_id} of document {document_id}")
+        version = self._documents.record_processing_result(case_id, document_id, version_id, result)
+        return {"status": getattr(version, "status", result.get("status"))}
+
+    def fail(self, case_id: str, document_id: str, version_id: str, error: Optional[dict[str, Any]]) -> dict[str, Any]:
+        reason = f"processing failed: {(error or {}).get('Error', 'unknown error')}"
+        self._documents.record_processing_result(
+            case_id, document_id, version_id, {"status": "QUARANTINED", "reasons": [reason]}
+        )
+        return {"status": "QUARANTINED"}

@@ -1,0 +1,72 @@
+"""Uploads go through the document workflow on the running local system: Step Functions runs the Fargate
+processor (the local runner executes fargate/'s entry point) on each object version, the verdict lands on
+the version, and a claim whose required documents are all READY leaves its DOCUMENTS stage by itself."""
+from __future__ import annotations
+
+import time
+
+from tests.e2e.test_documents import post_form, upload_body
+from tests.e2e.test_workflow import complete_all_tasks, open_tasks, stage_is, wait_until
+
+CLAIM = {"title": "Burst pipe, kitchen", "caseType": "CLAIM", "priority": "LOW", "customerId": "CUST-PROC"}
+FORM = b"Claim form\nPolicy 12345\nDate of loss: 2 March\n"
+PROOF = b"Plumber invoice 0042\nReplace burst pipe under sink\nTotal 310.00 EUR\n"
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
+
+
+def upload(session, case_id, content, filename, kind=None, content_type="text/plain"):
+    body = upload_body(content, filename, **({"kind": kind} if kind else {}))
+    body["contentType"] = content_type
+    ticket = session.post(f"/cases/{case_id}/documents", json=body)
+    assert ticket.status_code == 201, ticket.text
+    ticket = ticket.json()
+    assert post_form(ticket, content).status_code in (200, 201, 204)
+    return ticket["documentId"]
+
+
+def processed(session, case_id, document_id, timeout=60):
+    deadline, document = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        document = session.get(f"/cases/{case_id}/documents/{document_id}").json()
+        versions = document.get("versions") or []
+        if versions and versions[-1]["status"] in ("READY", "QUARANTINED"):
+            return versions[-1]
+        time.sleep(0.3)
+    raise AssertionError(f"document {document_id} was never processed; last seen: {document}")
+
+
+def finish_work(api, case_id, timeout=30):
+    """Claims give alice's team tasks: do them, so other tests on the shared system find capacity as it was."""
+    ada, deadline = api("ada"), time.monotonic() + timeout
+    while not open_tasks(ada, case_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    complete_all_tasks(api, ada, case_id)
+
+
+def test_required_documents_processed_ready_let_the_claim_move_on(api):
+    alice, ada = api("alice"), api("ada")
+    case = alice.post("/cases", json=CLAIM).json()
+    wait_until(ada, case["id"], stage_is("DOCUMENTS"), "waited for documents")
+    form = processed(alice, case["id"], upload(alice, case["id"], FORM, "claim-form.txt", "claim-form"))
+    assert form["status"] == "READY" and form["sha256"] == __import__("hashlib").sha256(FORM).hexdigest()
+    assert ada.get(f"/cases/{case['id']}").json()["status"] == "PENDING_DOCUMENTS"  # one is still missing
+    proof = processed(alice, case["id"], upload(alice, case["id"], PROOF, "invoice.txt", "proof-of-loss"))
+    assert proof["status"] == "READY"
+    moved = wait_until(ada, case["id"], stage_is("APPROVAL"), "moved on to approval")
+    assert moved["status"] == "PENDING_APPROVAL"
+    history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
+    assert history.count("DOCUMENT_UPLOADED") == 2 and history.count("DOCUMENT_VERIFIED") == 2
+    finish_work(api, case["id"])
+
+
+def test_an_executable_named_like_a_pdf_is_quarantined_with_a_reason(api):
+    alice = api("alice")
+    case = alice.post("/cases", json={**CLAIM, "title": "Suspicious upload"}).json()
+    document_id = upload(alice, case["id"], ELF, "report.pdf", content_type="application/pdf")
+    version = processed(alice, case["id"], document_id)
+    assert version["status"] == "QUARANTINED" and version["reasons"], version
+    link = alice.get(f"/cases/{case['id']}/documents/{document_id}/download")
+    assert link.status_code == 409  # nobody but an admin downloads quarantined evidence
+    history = [e["type"] for e in api("ada").get(f"/cases/{case['id']}/history").json()["items"]]
+    assert "DOCUMENT_QUARANTINED" in history
+    finish_work(api, case["id"])
