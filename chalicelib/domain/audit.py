@@ -35,6 +35,18 @@ def next_event(
     return draft.model_copy(update={"hash": event_hash(prev_hash, _body(draft))})
 
 
+def append_to_chain(
+    events: list[AuditEvent], *, case_id: str, head_seq: int, head_hash: str, type: str, actor: str, at: str,
+    data: dict[str, Any],
+) -> AuditEvent:
+    """Add an event to a batch written in one transaction: it links to the batch's last event, or to the
+    case's stored head (head_seq, head_hash) when the batch is empty."""
+    prev_seq, prev_hash = (events[-1].seq, events[-1].hash) if events else (head_seq, head_hash)
+    event = next_event(case_id=case_id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=actor, at=at, data=data)
+    events.append(event)
+    return event
+
+
 def verify_chain(events: Iterable[AuditEvent], head: Optional[tuple[int, str]] = None) -> HistoryVerification:
     """Check every link; with `head` (the case's last seq and hash) also catch removed newest events."""
     expected_prev, count = GENESIS_HASH, 0

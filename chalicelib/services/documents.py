@@ -553,13 +553,10 @@ class _Change:
     requires_no_hold: bool = False
 
     def event(self, type: str, data: dict[str, Any]) -> None:
-        prev_seq, prev_hash = (
-            (self.events[-1].seq, self.events[-1].hash) if self.events else (self.case.audit_seq, self.case.audit_hash)
+        audit.append_to_chain(
+            self.events, case_id=self.case.id, head_seq=self.case.audit_seq, head_hash=self.case.audit_hash,
+            type=type, actor=self.actor, at=self.at, data=data,
         )
-        self.events.append(audit.next_event(
-            case_id=self.case.id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=self.actor, at=self.at,
-            data=data,
-        ))
 
     def build(self) -> DocumentChange:
         return DocumentChange(

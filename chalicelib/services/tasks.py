@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Optional
 
+from pydantic.alias_generators import to_camel
+
 from ..domain import audit
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.assignment import AssignmentPolicy, pick_supervisor, plan_assignments, rule_for
@@ -69,14 +71,9 @@ class _Change:
         return (self.events[-1].seq if self.events else self.case.audit_seq) + 1
 
     def event(self, type: str, data: dict[str, Any]) -> None:
-        prev_seq, prev_hash = (
-            (self.events[-1].seq, self.events[-1].hash) if self.events else (self.case.audit_seq, self.case.audit_hash)
-        )
-        self.events.append(
-            audit.next_event(
-                case_id=self.case.id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=self.actor,
-                at=self.at, data=data,
-            )
+        audit.append_to_chain(
+            self.events, case_id=self.case.id, head_seq=self.case.audit_seq, head_hash=self.case.audit_hash,
+            type=type, actor=self.actor, at=self.at, data=data,
         )
 
     def load(self, username: str, delta: int, capacity: Optional[int] = None) -> None:
@@ -274,7 +271,7 @@ class TaskService:
         require(principal, Action.READ_TASKS)
         for name, value in filters.__dict__.items():
             if value is not None and not value.strip():
-                raise InvalidInput(f"empty {name} filter", [FieldIssue(_camel(name), "must not be empty")])
+                raise InvalidInput(f"empty {name} filter", [FieldIssue(to_camel(name), "must not be empty")])
         if filters.status is not None and filters.status not in TaskStatus._value2member_map_:
             allowed = ", ".join(TaskStatus._value2member_map_)
             raise InvalidInput("invalid status", [FieldIssue("status", f"must be one of {allowed}")])
@@ -473,6 +470,3 @@ def _supervises(principal: Principal, team: str) -> bool:
     return Role.ADMIN in principal.roles or (Role.SUPERVISOR in principal.roles and principal.team == team)
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
