@@ -35,8 +35,10 @@ What it does
     polling, so only the workflow side (Lambdas + stream handler) is a per-case cost of the workflow.
   * mean latency of each AWS call while the first fifth of the cases completed vs the last fifth: shows
     which calls slow down as the table grows.
-- prints figures and a markdown table; stops each subprocess with SIGINT (kills it on errors). The
-  temporary state folders (logs, snapshots) are kept when a case failed or the log has ERROR lines.
+- prints figures and a markdown table; stops each subprocess with SIGINT (kills it on errors, and when it
+  has not exited 10 s after printing "stopped"; the first system finishes exiting while the second one
+  starts). The temporary state folders (logs, snapshots) are kept when a case failed, the log has ERROR
+  lines or a process had to be killed.
 
 Why a fresh system per batch: the local system slows down as its table grows. moto 5.2.5's
 TransactWriteItems deep-copies the whole table for every item of a transaction (a rollback copy), and
@@ -248,36 +250,42 @@ class LocalProcess:
                 values[key] = int(rest.split()[0]) / 1024
         return values
 
-    def stop(self) -> dict[str, Any]:
-        """SIGINT, as Ctrl-C: the system stops and writes its snapshot, then prints "stopped"; the process
-        should exit right after. Waits up to STOP_TIMEOUT for "stopped", then EXIT_GRACE for the exit; a
-        process still alive then gets SIGUSR1 (its threads' stacks go to the log) and is killed."""
-        started = time.perf_counter()
-        result: dict[str, Any] = {}
+    def begin_stop(self) -> None:
+        """SIGINT, as Ctrl-C: the system stops, writes its snapshot and prints "stopped"; returns then (or when
+        the process has exited, or after STOP_TIMEOUT). The process should exit right after "stopped"."""
+        self._stop: dict[str, Any] = {"sent": time.perf_counter()}
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-            deadline = started + STOP_TIMEOUT
+            deadline = self._stop["sent"] + STOP_TIMEOUT
             while self.proc.poll() is None and time.perf_counter() < deadline:
                 if re.search(r"^stopped\b", self.output_tail(5, 4096), re.MULTILINE):
-                    result["stopped"] = time.perf_counter() - started
+                    self._stop["stopped"] = time.perf_counter() - self._stop["sent"]
                     break
                 time.sleep(0.1)
-            try:
-                self.proc.wait(EXIT_GRACE if "stopped" in result else max(0.0, deadline - time.perf_counter()))
-            except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGUSR1)
-                time.sleep(1.0)
-                stack = self.output_tail(400)
-                self.kill()
-                result["killed"] = True
-                current = stack.rsplit("Current thread", 1)
-                result["main_thread"] = (" / ".join(line.strip() for line in current[1].splitlines()[1:4])
-                                         if len(current) == 2 else "?")
-                log(f"the local system had not exited {time.perf_counter() - started:.0f}s after SIGINT "
-                    f"(\"stopped\" printed after {result.get('stopped', float('nan')):.1f}s; main thread: "
-                    f"{result['main_thread']}): killed it")
+
+    def finish_stop(self) -> dict[str, Any]:
+        """Wait for the exit: up to EXIT_GRACE after "stopped" (STOP_TIMEOUT after SIGINT without it); a process
+        still alive then gets SIGUSR1 (its threads' stacks go to the log) and is killed. May run a while
+        after begin_stop (the next batch's system starts meanwhile): "exited within" is then an upper bound."""
+        result = dict(self._stop)
+        sent = result.pop("sent")
+        limit = sent + (result["stopped"] + EXIT_GRACE if "stopped" in result else STOP_TIMEOUT)
+        try:
+            self.proc.wait(max(0.0, limit - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            stack = self.output_tail(400)
+            self.kill()
+            result["killed"] = True
+            current = stack.rsplit("Current thread", 1)
+            result["main_thread"] = (" / ".join(line.strip() for line in current[1].splitlines()[1:4])
+                                     if len(current) == 2 else "?")
+            log(f"the local system had not exited {time.perf_counter() - sent - 1:.0f}s after SIGINT "
+                f"(\"stopped\" printed after {result.get('stopped', float('nan')):.1f}s; main thread: "
+                f"{result['main_thread']}): killed it")
         self._log_handle.close()
-        result["seconds"] = time.perf_counter() - started
+        result["seconds"] = time.perf_counter() - sent
         result["exit_code"] = self.proc.returncode
         return result
 
@@ -844,18 +852,22 @@ def table_items(stack: dict[str, Any]) -> int:
 
 
 def batch_on_fresh_system(kind: str, n: int, args: argparse.Namespace, tmp: Path, task_states: set[str],
-                          lines: list[str], start_deadline: float) -> dict[str, Any]:
-    """Start a local system with an empty table, run one batch, report it, stop the system with SIGINT."""
+                          lines: list[str], start_deadline: float,
+                          before_batch: Callable[[], Any]) -> tuple[dict[str, Any], Callable[[], bool]]:
+    """Start a local system with an empty table, call `before_batch` once it is ready, run one batch, report
+    it and send SIGINT. Returns the figures and a callable that waits for the process to exit (killing it
+    if it does not), adds the stop to the report and returns True when the state folder should be kept."""
     folder = tmp / kind.lower()
     folder.mkdir()
     t_start = time.perf_counter()
     local = LocalProcess(folder, count_calls=not args.no_count)
     users: Optional[Users] = None
-    stopped = False
+    stopping = False
     try:
         stack = local.wait_ready()
         startup = time.perf_counter() - t_start
         users = Users(stack["apiUrl"], login_all(stack))
+        before_batch()
         driver = Driver(users, args.poll, args.timeout, hard_deadline=start_deadline + HARD_LIMIT_AFTER_LAST_START)
         work = driver.general if kind == "GENERAL" else driver.complaint
         batch = run_batch(kind, n, work, args.threads, stack, users, local, start_deadline)
@@ -867,31 +879,37 @@ def batch_on_fresh_system(kind: str, n: int, args: argparse.Namespace, tmp: Path
         users.close()
         users = None
         memory = local.memory_mb()
-        stop = local.stop()
-        stopped = True
-        if stop.get("killed"):
-            how = (f"SIGINT: \"stopped\" (snapshot written) after {stop.get('stopped', float('nan')):.1f} s, but the "
-                   f"process had not exited {stop['seconds'] - 1:.0f} s after SIGINT (main thread: "
-                   f"{stop.get('main_thread')}), so it was killed")
-        else:
-            how = f"stopped with SIGINT in {stop['seconds']:.1f} s (exit code {stop['exit_code']})"
-        lines.append(f"- local system: started in {startup:.1f} s; table items after the batch: {items}; "
-                     f"memory (RSS now / peak) {memory.get('VmRSS', 0):.0f} / {memory.get('VmHWM', 0):.0f} MB; {how}")
+        local.begin_stop()
+        stopping = True
+        figures["items"] = items
+        figures["rss"] = memory.get("VmHWM")
+        summary = (f"- local system: started in {startup:.1f} s; table items after the batch: {items}; "
+                   f"memory (RSS now / peak) {memory.get('VmRSS', 0):.0f} / {memory.get('VmHWM', 0):.0f} MB")
+        position = len(lines)  # the stop's line goes here once the process has exited
         if errors:
             lines.append(f"- ERROR lines in the local system's log ({local.log_file} kept):")
             lines.extend(f"  - {e}" for e in errors)
         lines.append("")
-        figures["items"] = items
-        figures["rss"] = memory.get("VmHWM")
-        figures["keep"] = bool(errors or batch.failed or stop.get("killed") or local.proc.returncode != 0)
-        return figures
     finally:
         if users is not None:
             users.close()
-        if not stopped:
+        if not stopping:
             local.kill()
             local._log_handle.close()
             log(f"error: the local system was killed; its log: {local.log_file}\n{local.output_tail()}")
+
+    def finish() -> bool:
+        stop = local.finish_stop()
+        said = f"\"stopped\" (snapshot written) {stop.get('stopped', float('nan')):.1f} s after SIGINT"
+        if stop.get("killed"):
+            how = (f"{said}, but the process had not exited {EXIT_GRACE:.0f} s later (main thread: "
+                   f"{stop.get('main_thread')}), so it was killed")
+        else:
+            how = f"{said}; exited within {stop['seconds']:.1f} s (exit code {stop['exit_code']})"
+        lines.insert(position, f"{summary}; {how}")
+        return bool(errors or batch.failed or stop.get("killed") or local.proc.returncode != 0)
+
+    return figures, finish
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -931,15 +949,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     batch_lines: dict[str, list[str]] = {"GENERAL": [], "COMPLAINT": []}
     tail: list[str] = []
     keep = args.keep
+    pending: list[Callable[[], bool]] = []  # the previous system's finish_stop, not called yet
+
+    def finish_previous() -> None:
+        nonlocal keep
+        while pending:
+            keep = pending.pop()() or keep
+
     try:
         # The small COMPLAINT batch runs first, within a window of its own, so that on a slow machine the time
         # budget cuts the last GENERAL cases rather than most of the complaints. The report lists GENERAL first.
+        # A stopped system finishes exiting while the next one starts (not while the next batch runs).
         for kind, n, deadline in (("COMPLAINT", args.complaints, t_start + min(COMPLAINT_WINDOW, args.budget)),
                                   ("GENERAL", args.n, t_start + args.budget)):
             if n:
-                results[kind] = batch_on_fresh_system(kind, n, args, tmp, task_states, batch_lines[kind],
-                                                      start_deadline=deadline)
-                keep = keep or results[kind]["keep"]
+                results[kind], finish = batch_on_fresh_system(kind, n, args, tmp, task_states, batch_lines[kind],
+                                                              start_deadline=deadline, before_batch=finish_previous)
+                pending.append(finish)
+        finish_previous()
         tail.append("Markdown for the README:")
         tail.append("")
         tail.extend(markdown_table({k: results[k] for k in ("GENERAL", "COMPLAINT") if k in results}, args.threads))
@@ -950,6 +977,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         keep = True
         raise
     finally:
+        try:
+            finish_previous()
+        except Exception as exc:  # noqa: BLE001 - the report is printed whatever happens
+            log(f"error while stopping the local system: {exc}")
         print("\n".join(lines + batch_lines["GENERAL"] + batch_lines["COMPLAINT"] + tail), flush=True)
         if keep:
             log(f"state folders kept: {tmp}")
