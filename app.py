@@ -362,6 +362,7 @@ from chalicelib.domain.documents import (  # noqa: E402  (kept with its routes)
     Document, DocumentDetail, DocumentList, DocumentUpload, DownloadLink, LegalHold, LegalHoldRequest, LegalHoldView,
     UploadTicket,
 )
+from chalicelib.domain.exports import EvidenceExport, ExportRequest  # noqa: E402
 
 
 def _documents():  # type: ignore[no-untyped-def]
@@ -416,6 +417,16 @@ def download_document(req: ApiRequest, case_id: str, document_id: str) -> Reply:
 )
 def delete_document(req: ApiRequest, case_id: str, document_id: str) -> Reply:
     return Reply(_documents().delete(req.principal, case_id, document_id))
+
+
+@api.route(
+    "/cases/{case_id}/exports", "POST",
+    summary="Export evidence: download URLs of the documents' latest processed versions and a manifest whose "
+            "SHA-256 is recorded in the case history (supervisors, admins, auditors)",
+    body=ExportRequest, response=EvidenceExport, status=201, errors=(403, 404, 409),
+)
+def export_documents(req: ApiRequest, case_id: str) -> Reply:
+    return Reply(_documents().export(req.principal, case_id, req.json()), 201)
 
 
 @api.route("/cases/{case_id}/legal-hold", "GET", summary="The case's legal hold", response=LegalHold, errors=(404,))

@@ -93,6 +93,7 @@ class InMemoryObjectStorage:
         self.bucket, self.object_lock = bucket, object_lock
         self.legal_holds: dict[tuple[str, str], bool] = {}
         self.forms: list[dict[str, object]] = []
+        self.objects: dict[str, list[bytes]] = {}  # key -> every version's body, oldest first
 
     def upload_form(
         self, key: str, content_type: str, max_size: int, expires_in: int, metadata: Mapping[str, str],
@@ -107,6 +108,11 @@ class InMemoryObjectStorage:
             "response-content-disposition": disposition, "X-Amz-Expires": expires_in,
         })
         return f"https://{self.bucket}.s3.memory.invalid/{key}?{query}"
+
+    def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
+        versions = self.objects.setdefault(key, [])
+        versions.append(body)
+        return f"v{len(versions)}"
 
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
         if not self.object_lock:

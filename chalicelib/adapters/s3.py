@@ -66,6 +66,16 @@ class S3DocumentStorage:
         except BotoCoreError as exc:
             raise DependencyUnavailable("document storage is unavailable; retry shortly") from exc
 
+    def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
+        # A checksum is required by buckets with Object Lock, and lets S3 refuse a body damaged on the way.
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ChecksumAlgorithm="SHA256",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable("document storage is unavailable; retry shortly") from exc
+        return response.get("VersionId")
+
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
         if not self._has_object_lock():
             return False

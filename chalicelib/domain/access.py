@@ -33,6 +33,7 @@ class Action(str, Enum):
     READ_DOCUMENTS = "read documents"
     UPLOAD_DOCUMENTS = "upload documents"
     DELETE_DOCUMENTS = "delete documents"
+    EXPORT_DOCUMENTS = "export evidence"
     MANAGE_LEGAL_HOLD = "set or lift a legal hold"
 
 
@@ -54,6 +55,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_DOCUMENTS: frozenset(Role),
     Action.UPLOAD_DOCUMENTS: frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN}),
     Action.DELETE_DOCUMENTS: frozenset({Role.ADMIN}),
+    Action.EXPORT_DOCUMENTS: frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}),
     Action.MANAGE_LEGAL_HOLD: frozenset({Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.

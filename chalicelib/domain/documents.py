@@ -238,11 +238,21 @@ def no_hold(case_id: str) -> LegalHold:
     return LegalHold(case_id=case_id, enabled=False)
 
 
+def versions_in_order(document: DocumentRecord, versions: Iterable[VersionRecord]) -> list[VersionRecord]:
+    """The document's versions, oldest first: S3's sequencer orders writes to one key."""
+    return sorted(
+        (v for v in versions if v.document_id == document.id),
+        key=lambda v: (sequencer_sort_key(v.sequencer), v.registered_at),
+    )
+
+
 def latest_version(document: DocumentRecord, versions: Iterable[VersionRecord]) -> Optional[VersionRecord]:
-    for version in versions:
-        if version.document_id == document.id and version.version_id == document.latest_version_id:
-            return version
-    return None
+    """The newest registered version among `versions`. Derived from the versions rather than the document's
+    pointer: a listing reads documents, then versions, and a registration committing in between must not
+    show a version that is newer than the one called latest (registration moves the pointer to the same
+    version, so once both are read together they agree)."""
+    mine = versions_in_order(document, versions)
+    return mine[-1] if mine else None
 
 
 def document_status(document: DocumentRecord, versions: Iterable[VersionRecord]) -> VersionStatus:
@@ -388,23 +398,25 @@ def version_view(version: VersionRecord, latest_id: Optional[str]) -> DocumentVe
 
 
 def document_view(document: DocumentRecord, versions: Iterable[VersionRecord]) -> Document:
+    mine = versions_in_order(document, versions)
+    latest = mine[-1] if mine else None
     return Document(
-        id=document.id, case_id=document.case_id, kind=document.kind, filename=document.filename,
-        content_type=document.content_type, status=document_status(document, versions),
-        latest_version_id=document.latest_version_id, version_count=document.version_count,
+        id=document.id, case_id=document.case_id, kind=document.kind,
+        filename=latest.filename if latest else document.filename,
+        content_type=latest.content_type if latest else document.content_type,
+        status=latest.status if latest else VersionStatus.PENDING,
+        latest_version_id=latest.version_id if latest else None, version_count=len(mine),
         created_at=document.created_at, created_by=document.created_by, updated_at=document.updated_at,
         deleted=document.deleted, deleted_at=document.deleted_at, deleted_by=document.deleted_by,
     )
 
 
 def detail_view(document: DocumentRecord, versions: Iterable[VersionRecord]) -> DocumentDetail:
-    mine = sorted(
-        (v for v in versions if v.document_id == document.id),
-        key=lambda v: (sequencer_sort_key(v.sequencer), v.registered_at),
-    )
+    mine = versions_in_order(document, versions)
+    latest_id = mine[-1].version_id if mine else None
     return DocumentDetail(
         **document_view(document, mine).model_dump(),
-        versions=[version_view(v, document.latest_version_id) for v in mine],
+        versions=[version_view(v, latest_id) for v in mine],
     )
 
 

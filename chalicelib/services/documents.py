@@ -24,6 +24,10 @@ from ..domain.documents import (
     document_status, document_view, is_newer, object_created_records, object_key, parse_object_key,
     processing_outcome, sanitise_filename,
 )
+from ..domain.exports import (
+    MANIFEST_CONTENT_TYPE, EvidenceExport, ExportedVersion, ExportRequest, HistoryHead, manifest, manifest_key,
+    select_versions, sha256_hex,
+)
 from ..domain.models import AuditEvent, Case
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PayloadTooLarge
 from ..ports import CaseRepository, StaleWrite
@@ -65,6 +69,9 @@ class ObjectStorage(Protocol):
 
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
         """Put (or lift) the S3 Object Lock legal hold on one version; False when the bucket has no Object Lock."""
+
+    def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
+        """Store a small object the system writes itself (an export manifest); its version id."""
 
 
 # (case id, document id, version id) -> whether processing was started.
@@ -229,6 +236,73 @@ class DocumentService:
                 self._download_expires,
             )
             return DownloadLink(url=url, expires_in=self._download_expires, version_id=version.version_id)
+        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+    def export(self, principal: Principal, case_id: str, payload: Any) -> EvidenceExport:
+        """Hand over the latest processed version of the case's documents (or of the ones named): a manifest
+        naming each version's SHA-256 and the history's head is stored, its hash recorded as the
+        DOCUMENTS_EXPORTED custody event, and only then are the download URLs given out."""
+        require(principal, Action.EXPORT_DOCUMENTS)
+        request = parse(ExportRequest, payload)
+        self._visible_case(principal, case_id)
+        export_id = self._new_id()
+        for _ in range(_RETRIES):
+            case = self._case(case_id)
+            documents, versions = self._store.list_documents(case_id)
+            visible = [d for d in documents if not d.deleted or _sees_deleted(principal)]
+            exported, excluded, unknown = select_versions(visible, versions, request.document_ids)
+            if unknown:
+                raise InvalidInput("unknown documents", [
+                    FieldIssue(f"documentIds[{i}]", "no such document in this case") for i in unknown
+                ])
+            if not exported:
+                raise Conflict(
+                    "nothing to export: no document has a processed (READY) latest version",
+                    [FieldIssue(f"documents.{e.document_id}", e.reason) for e in excluded],
+                )
+            now = iso(self._clock())
+            head = HistoryHead(seq=case.audit_seq, hash=case.audit_hash)
+            kinds = {d.id: d.kind for d in documents}
+            body = manifest(
+                export_id=export_id, case_id=case_id, created_at=now, created_by=principal.username,
+                reason=request.reason, head=head, versions=exported, kinds=kinds, excluded=excluded,
+            )
+            key = manifest_key(case_id, export_id)
+            manifest_version = self._storage.put_object(key, body, MANIFEST_CONTENT_TYPE)
+            change = _Change(case, principal.username, now)
+            change.event("DOCUMENTS_EXPORTED", {
+                "exportId": export_id, "reason": request.reason, "by": principal.username, "manifestKey": key,
+                "manifestVersionId": manifest_version, "manifestSha256": sha256_hex(body),
+                "versions": [
+                    {"documentId": v.document_id, "versionId": v.version_id, "sha256": v.sha256} for v in exported
+                ],
+                "excluded": len(excluded),
+            })
+            try:
+                self._store.apply(change.build())
+            except StaleWrite:
+                continue  # the history moved: the manifest must name the new head
+            expires = self._download_expires
+            return EvidenceExport(
+                export_id=export_id, case_id=case_id, created_at=now, created_by=principal.username,
+                reason=request.reason, history_head=head, manifest_key=key, manifest_version_id=manifest_version,
+                manifest_sha256=sha256_hex(body), expires_in=expires,
+                manifest_url=self._storage.download_url(
+                    key, manifest_version or "null", MANIFEST_CONTENT_TYPE,
+                    content_disposition(f"export-{export_id}.json"), expires,
+                ),
+                documents=[
+                    ExportedVersion(
+                        document_id=v.document_id, version_id=v.version_id, kind=kinds[v.document_id],
+                        filename=v.filename, content_type=v.content_type, size=v.size, sha256=v.sha256 or "",
+                        url=self._storage.download_url(
+                            v.key, v.version_id, v.content_type, content_disposition(v.filename), expires,
+                        ),
+                    )
+                    for v in exported
+                ],
+                excluded=excluded,
+            )
         raise Conflict(f"case {case_id} is changing too fast; retry")
 
     def delete(self, principal: Principal, case_id: str, document_id: str) -> Document:

@@ -3,7 +3,11 @@ processor (the local runner executes fargate/'s entry point) on each object vers
 the version, and a claim whose required documents are all READY leaves its DOCUMENTS stage by itself."""
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+
+import requests
 
 from tests.e2e.test_documents import post_form, upload_body
 from tests.e2e.test_workflow import complete_all_tasks, open_tasks, stage_is, wait_until
@@ -48,7 +52,7 @@ def test_required_documents_processed_ready_let_the_claim_move_on(api):
     case = alice.post("/cases", json=CLAIM).json()
     wait_until(ada, case["id"], stage_is("DOCUMENTS"), "waited for documents")
     form = processed(alice, case["id"], upload(alice, case["id"], FORM, "claim-form.txt", "claim-form"))
-    assert form["status"] == "READY" and form["sha256"] == __import__("hashlib").sha256(FORM).hexdigest()
+    assert form["status"] == "READY" and form["sha256"] == hashlib.sha256(FORM).hexdigest()
     assert ada.get(f"/cases/{case['id']}").json()["status"] == "PENDING_DOCUMENTS"  # one is still missing
     proof = processed(alice, case["id"], upload(alice, case["id"], PROOF, "invoice.txt", "proof-of-loss"))
     assert proof["status"] == "READY"
@@ -56,7 +60,24 @@ def test_required_documents_processed_ready_let_the_claim_move_on(api):
     assert moved["status"] == "PENDING_APPROVAL"
     history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
     assert history.count("DOCUMENT_UPLOADED") == 2 and history.count("DOCUMENT_VERIFIED") == 2
+    export_evidence(api("sam"), case["id"], {form["sha256"], proof["sha256"]})
     finish_work(api, case["id"])
+
+
+def export_evidence(supervisor, case_id, expected_hashes):
+    """The exported files and the manifest check out against each other and against the history."""
+    response = supervisor.post(f"/cases/{case_id}/exports", json={"reason": "insurer's loss adjuster"})
+    assert response.status_code == 201, response.text
+    export = response.json()
+    manifest = requests.get(export["manifestUrl"], timeout=30)
+    assert manifest.status_code == 200 and hashlib.sha256(manifest.content).hexdigest() == export["manifestSha256"]
+    assert {d["sha256"] for d in json.loads(manifest.content)["documents"]} == expected_hashes
+    for document in export["documents"]:
+        assert hashlib.sha256(requests.get(document["url"], timeout=30).content).hexdigest() == document["sha256"]
+    history = supervisor.get(f"/cases/{case_id}/history").json()["items"]
+    (exported,) = [e for e in history if e["type"] == "DOCUMENTS_EXPORTED"]
+    assert exported["data"]["manifestSha256"] == export["manifestSha256"] and exported["actor"] == "sam"
+    assert supervisor.get(f"/cases/{case_id}/history/verify").json()["valid"] is True
 
 
 def test_an_executable_named_like_a_pdf_is_quarantined_with_a_reason(api):

@@ -134,3 +134,6 @@ for _role in Role:
 for _role in (Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN):
     PERMITTED[_role] |= {Action.UPLOAD_DOCUMENTS}
 PERMITTED[Role.ADMIN] |= {Action.DELETE_DOCUMENTS, Action.MANAGE_LEGAL_HOLD}
+# Evidence leaves the system only through supervisors, admins and auditors.
+for _role in (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR):
+    PERMITTED[_role] |= {Action.EXPORT_DOCUMENTS}

@@ -7,8 +7,9 @@ from urllib.parse import quote_plus
 import pytest
 
 from chalicelib.domain.documents import (
-    InvalidFilename, VersionStatus, ascii_filename, content_disposition, is_newer, object_created_records,
-    object_key, parse_object_key, processing_outcome, sanitise_filename,
+    DocumentRecord, InvalidFilename, UploadRequest, VersionRecord, VersionStatus, ascii_filename,
+    content_disposition, detail_view, document_view, is_newer, object_created_records, object_key,
+    parse_object_key, processing_outcome, sanitise_filename,
 )
 
 SHA = "a" * 64
@@ -170,3 +171,37 @@ def test_a_quarantine_keeps_its_reasons_and_bounds_them():
 def test_oversized_metadata_is_not_stored_whole():
     outcome = processing_outcome({"status": "READY", "metadata": {"text": "x" * 100_000}}, None)
     assert outcome.metadata == {"truncated": True, "keys": ["text"]}
+
+
+# -- views ----------------------------------------------------------------------------------------
+
+T = "2026-11-25T10:00:00Z"
+
+
+def _document(**fields) -> DocumentRecord:
+    upload = UploadRequest(filename="scan.pdf", content_type="application/pdf", size=10, requested_by="alice",
+                           requested_at=T)
+    return DocumentRecord(**{"id": "d1", "case_id": "c1", "filename": "scan.pdf", "content_type": "application/pdf",
+                             "created_at": T, "created_by": "alice", "updated_at": T, "upload": upload, **fields})
+
+
+def _version(version_id: str, sequencer: str, status=VersionStatus.READY, filename="scan.pdf") -> VersionRecord:
+    return VersionRecord(version_id=version_id, document_id="d1", case_id="c1", bucket="b", key="k",
+                         sequencer=sequencer, size=10, filename=filename, content_type="application/pdf",
+                         status=status, uploaded_at=T, registered_at=T)
+
+
+def test_a_version_registered_between_the_two_reads_of_a_listing_is_shown_as_the_latest():
+    # The listing read the document while it still named v1, then the versions after v2 was registered.
+    document = _document(latest_version_id="v1", latest_sequencer="0A", version_count=1)
+    versions = [_version("v2", "0B", VersionStatus.PENDING, filename="scan-2.pdf"), _version("v1", "0A")]
+    view = document_view(document, versions)
+    assert (view.latest_version_id, view.version_count, view.status, view.filename) == (
+        "v2", 2, VersionStatus.PENDING, "scan-2.pdf")
+    detail = detail_view(document, versions)
+    assert [(v.version_id, v.latest) for v in detail.versions] == [("v1", False), ("v2", True)]
+
+
+def test_a_document_without_versions_is_pending():
+    view = document_view(_document(), [])
+    assert (view.status, view.latest_version_id, view.version_count) == (VersionStatus.PENDING, None, 0)

@@ -3,6 +3,7 @@ order, processing results, downloads, soft deletion, legal hold and who may do w
 from __future__ import annotations
 
 import hashlib
+import json
 from urllib.parse import parse_qs, quote_plus, urlparse
 
 import pytest
@@ -442,3 +443,82 @@ def test_a_hold_set_between_the_check_and_the_write_still_wins(setup, repo):
     with pytest.raises(Conflict, match="legal hold"):
         service.delete(ada, "case-1", doc)
     assert not store.get_document("case-1", doc).deleted
+
+
+# -- evidence exports -----------------------------------------------------------------------------
+
+
+def _ready(service, kind=None):
+    doc = _uploaded(service, kind)
+    service.record_processing_result("case-1", doc, "v1", {"status": "READY", "sha256": SHA, "size": len(CONTENT)})
+    return doc
+
+
+def test_an_export_hands_over_ready_versions_with_a_manifest_chained_into_the_history(setup, repo):
+    service, _, storage, _ = setup
+    form = _ready(service, "claim-form")
+    pending = _uploaded(service)  # uploaded, not processed
+    quarantined = _uploaded(service)
+    service.record_processing_result("case-1", quarantined, "v1", {"status": "QUARANTINED", "reasons": ["macro"]})
+    head_before = repo.get_case("case-1")
+
+    export = service.export(sam, "case-1", {"reason": "court disclosure 2026/17"})
+
+    assert [(d.document_id, d.version_id, d.sha256, d.kind) for d in export.documents] == [
+        (form, "v1", SHA, "claim-form")]
+    assert "versionId=v1" in export.documents[0].url
+    assert {e.document_id: e.reason for e in export.excluded} == {
+        pending: "not processed yet (PENDING)", quarantined: "quarantined: macro"}
+    (body,) = storage.objects[export.manifest_key]
+    assert export.manifest_key.startswith("exports/case-1/") and hashlib.sha256(body).hexdigest() == export.manifest_sha256
+    manifest = json.loads(body)
+    assert manifest["historyHead"] == {"seq": head_before.audit_seq, "hash": head_before.audit_hash}
+    assert [d["sha256"] for d in manifest["documents"]] == [SHA] and manifest["reason"] == "court disclosure 2026/17"
+    event = events_of(repo)[-1]
+    assert event.type == "DOCUMENTS_EXPORTED" and event.actor == "sam"
+    assert event.data["manifestSha256"] == export.manifest_sha256 and event.data["by"] == "sam"
+    assert event.data["versions"] == [{"documentId": form, "versionId": "v1", "sha256": SHA}]
+    assert chain_is_valid(repo)
+
+
+def test_an_export_of_named_documents_only(service):
+    first, second = _ready(service), _ready(service)
+    export = service.export(aud, "case-1", {"reason": "regulator", "documentIds": [second, second]})
+    assert [d.document_id for d in export.documents] == [second] and export.excluded == []
+    assert first != second
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "reason"),
+    ({"reason": ""}, "reason"),
+    ({"reason": "x" * 501}, "reason"),
+    ({"reason": "ok", "documentIds": []}, "documentIds"),
+    ({"reason": "ok", "documentIds": ["doc-9999"]}, "documentIds[0]"),
+    ({"reason": "ok", "to": "court"}, "to"),
+])
+def test_bad_export_requests_are_refused_and_record_nothing(setup, repo, body, field):
+    service, _, storage, _ = setup
+    _ready(service)
+    before = len(repo.list_events("case-1"))
+    with pytest.raises(InvalidInput) as caught:
+        service.export(sam, "case-1", body)
+    assert field in fields_of(caught.value)
+    assert len(repo.list_events("case-1")) == before and storage.objects == {}
+
+
+def test_an_export_with_nothing_processed_is_a_conflict_naming_why(setup, repo):
+    service, _, storage, _ = setup
+    doc = _uploaded(service)
+    with pytest.raises(Conflict) as caught:
+        service.export(sam, "case-1", {"reason": "court"})
+    assert f"documents.{doc}" in fields_of(caught.value) and storage.objects == {}
+
+
+def test_who_may_export(service):
+    _ready(service)
+    for user in (alice, ann):
+        with pytest.raises(Forbidden):
+            service.export(user, "case-1", {"reason": "court"})
+    with pytest.raises(NotFound):  # a supervisor of another team does not see the case
+        service.export(principal("sue", "supervisor", team="complaints"), "case-1", {"reason": "court"})
+    assert service.export(ada, "case-1", {"reason": "court"}).documents
