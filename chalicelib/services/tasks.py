@@ -325,6 +325,10 @@ class TaskService:
         def decide(task: Task, change: _Change) -> Task:
             if task.assignee != principal.username and not _supervises(principal, task.team):
                 raise Forbidden("only the assignee, the team's supervisor or an admin may complete this task")
+            if _completed_as_asked(task, principal.username, request):
+                # A repeat (a retried request whose answer was lost): the same answer, and the resume below
+                # runs again, so a case whose first resume was lost moves on.
+                return task
             after = completed(task, principal.username, change.at, request.outcome, request.comment)
             change.transition(task, after, "TASK_COMPLETED", {"outcome": request.outcome, "comment": request.comment})
             return after
@@ -470,3 +474,8 @@ def _supervises(principal: Principal, team: str) -> bool:
     return Role.ADMIN in principal.roles or (Role.SUPERVISOR in principal.roles and principal.team == team)
 
 
+def _completed_as_asked(task: Task, username: str, request: TaskCompletion) -> bool:
+    return (
+        task.status == TaskStatus.DONE and task.completed_by == username
+        and (task.outcome, task.comment) == (request.outcome, request.comment)
+    )

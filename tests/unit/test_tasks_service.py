@@ -233,6 +233,21 @@ def test_the_assignee_completes_and_the_counter_and_marker_follow(service, cases
     assert chain_is_valid(cases, "case-1")
 
 
+def test_a_repeated_completion_answers_the_same_and_resumes_again(service, cases, queued, completed_cases):
+    # The first answer was lost (e.g. a client or SDK retry after a timeout): the repeat is not a 409.
+    service.claim(ALICE, queued[0].id)
+    body = {"outcome": "verified", "comment": "all there"}
+    first = service.complete(ALICE, queued[0].id, body)
+    events = len(cases.list_events("case-1"))
+    again = service.complete(ALICE, queued[0].id, body)
+    assert again == first and len(cases.list_events("case-1")) == events
+    assert completed_cases == ["case-1", "case-1"]  # the resume runs again: it is idempotent
+    with pytest.raises(Conflict):
+        service.complete(ALICE, queued[0].id, {"outcome": "rejected"})  # another answer is a conflict
+    with pytest.raises(Conflict):
+        service.complete(SAM, queued[0].id, body)  # and so is someone else's
+
+
 def test_who_may_complete(service, queued):
     service.claim(ALICE, queued[0].id)
     with pytest.raises(Forbidden):
