@@ -23,6 +23,7 @@ class Container:
     workflow: Any = None
     processing: Any = None
     documents: Any = None
+    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -98,6 +99,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
     workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
     return Container(
         settings=settings,
+        cache=build_cache(settings),
         cases=CaseService(repository, TYPES, CaseNumbers(repository, settings.case_number_block)),
         authenticator=build_authenticator(settings),
         tasks=tasks,
@@ -188,6 +190,28 @@ def _engine_factory(settings: Settings, arn_setting: str) -> Any:
 
     cache: dict[str, Any] = {}
     return engine
+
+
+def build_cache(settings: Settings) -> Any:
+    """Redis when REDIS_URL is set; else an in-process cache in the local stage (one process serves
+    every reader and writer there); else none, since each Lambda container would hold its own copy
+    that other containers' writes never invalidate."""
+    if settings.redis_url:
+        from .cache.breaker import CircuitBreaker
+        from .cache.redis_cache import RedisCache, redis_client_factory
+
+        return RedisCache(
+            redis_client_factory(settings.redis_url, settings.redis_connect_timeout, settings.redis_socket_timeout),
+            CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset_seconds),
+            key_prefix=f"{settings.table_name}:",  # entries mirror one table; stages may share a Redis
+        )
+    if settings.stage == "local":
+        from .cache.memory import InProcessCache
+
+        return InProcessCache()
+    from .cache import NoCache
+
+    return NoCache()
 
 
 def build_authenticator(settings: Settings) -> Any:
