@@ -216,7 +216,7 @@ def build_cache(settings: Settings) -> Any:
         return RedisCache(
             redis_client_factory(settings.redis_url, settings.redis_connect_timeout, settings.redis_socket_timeout),
             CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset_seconds),
-            key_prefix=f"{settings.table_name}:",  # entries mirror one table; stages may share a Redis
+            key_prefix=settings.cache_key_prefix or f"{settings.table_name}:",  # stages may share a Redis
         )
     if settings.stage == "local":
         from .cache.memory import InProcessCache

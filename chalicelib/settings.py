@@ -18,6 +18,8 @@ _FROM_STACK_FILE = {
     "COGNITO_USER_POOL_ID": "userPoolId",
     "COGNITO_CLIENT_ID": "userPoolClientId",
     "BUCKET_NAME": "bucketName",
+    "REDIS_URL": "redisUrl",
+    "CACHE_KEY_PREFIX": "cacheKeyPrefix",
 }
 
 
@@ -45,6 +47,7 @@ class Settings:
     wait_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WAIT_SECONDS))
     # The read cache: Redis when REDIS_URL is set (redis://, or rediss:// for TLS), else in-process locally.
     redis_url: Optional[str] = None
+    cache_key_prefix: Optional[str] = None  # default: "<table name>:" (entries mirror one table)
     redis_connect_timeout: float = 0.1  # seconds; short, so a dead Redis costs little before the breaker opens
     redis_socket_timeout: float = 0.1
     redis_breaker_failures: int = 3  # failures in a row that open the circuit
@@ -84,6 +87,7 @@ class Settings:
             document_workflow_arn=env.get("DOCUMENT_WORKFLOW_ARN") or None,
             bucket_name=env.get("BUCKET_NAME") or "cms-local-documents",
             redis_url=_redis_url(env.get("REDIS_URL")),
+            cache_key_prefix=env.get("CACHE_KEY_PREFIX") or None,
             redis_connect_timeout=int(env.get("REDIS_CONNECT_TIMEOUT_MS", "100")) / 1000,
             redis_socket_timeout=int(env.get("REDIS_SOCKET_TIMEOUT_MS", "100")) / 1000,
             redis_breaker_failures=int(env.get("REDIS_BREAKER_FAILURES", "3")),

@@ -3,10 +3,12 @@ It can be killed and started again on the same port, as an outage and its end lo
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
-from typing import Optional
+from typing import Any, Optional
 
 
 def redis_server_binary() -> Optional[str]:
@@ -17,6 +19,13 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills the server when the process that started it dies, even by SIGKILL."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class RedisServer:
@@ -39,7 +48,7 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> "RedisServer":
         self._process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", self.host, "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **_orphan_guard(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -70,3 +79,7 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+def _orphan_guard() -> dict[str, Any]:
+    return {"preexec_fn": _die_with_parent} if sys.platform.startswith("linux") else {}
