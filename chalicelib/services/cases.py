@@ -26,11 +26,11 @@ from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionF
 from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
 from . import cursor
 from .validation import parse
+from .retry import attempts
 
 Clock = Callable[[], datetime]
 MAX_PAGE = 100
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-_AUDIT_RETRIES = 5
 
 
 def utc_now() -> datetime:
@@ -208,7 +208,7 @@ class CaseService:
         require(principal, Action.UPDATE_CASE)
         expected_version = _parse_if_match(if_match)
         patch = parse(CasePatch, payload)
-        for _ in range(_AUDIT_RETRIES):
+        for _ in attempts():
             case = self.get(principal, case_id)
             if case.version != expected_version:
                 raise PreconditionFailed(
@@ -249,7 +249,7 @@ class CaseService:
         require(principal, Action.COMMENT)
         request = parse(CommentCreate, payload)
         comment_id = self._new_id()
-        for _ in range(_AUDIT_RETRIES):
+        for _ in attempts():
             case = self.get(principal, case_id)
             now = iso(self._clock())
             comment = Comment(id=comment_id, case_id=case.id, text=request.text, author=principal.username, created_at=now)
