@@ -34,6 +34,11 @@ class CircuitBreaker:
         with self._lock:
             return self._state
 
+    def rejecting(self) -> bool:
+        """Whether `allow` would refuse a call now; unlike `allow` it never takes the half-open trial."""
+        with self._lock:
+            return self._state == OPEN and self._clock() - self._opened_at < self._reset_seconds
+
     def allow(self) -> bool:
         """Whether a call may go to the dependency now; a True in half-open state is the one trial call."""
         with self._lock:

@@ -12,6 +12,8 @@ from typing import Any, Callable, Optional
 
 from .stats import CacheStats
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
 
 class InProcessCache:
     backend = "in-process"
@@ -34,7 +36,7 @@ class InProcessCache:
         return json.loads(entry[1]) if entry else None
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None:
-        text = json.dumps(value, separators=(",", ":"))
+        text = _COMPACT_JSON.encode(value)
         with self._lock:
             self._entries[key] = (self._clock() + ttl_seconds, text)
             self._entries.move_to_end(key)

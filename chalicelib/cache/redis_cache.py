@@ -17,6 +17,7 @@ from .stats import CacheStats
 log = logging.getLogger("cms.cache")
 
 _FAILED = object()
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps with options builds one per call
 
 
 def redis_client_factory(url: str, connect_timeout: float, socket_timeout: float) -> Callable[[], Any]:
@@ -68,7 +69,10 @@ class RedisCache:
         return value
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None:
-        text = json.dumps(value, separators=(",", ":"))
+        if self.breaker.rejecting():  # not worth encoding a value that will not be sent
+            self.stats.count("skipped")
+            return
+        text = _COMPACT_JSON.encode(value)
         if self._call(lambda redis: redis.set(self._prefix + key, text, ex=max(1, int(ttl_seconds)))) is not _FAILED:
             self.stats.count("sets")
 

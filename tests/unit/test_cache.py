@@ -212,3 +212,13 @@ def test_stats_log_a_summary_now_and_then(ticks: Ticks, caplog: pytest.LogCaptur
     assert [r.getMessage() for r in caplog.records] == [
         "cache redis: hits=1, misses=1, errors=0, skipped=0, sets=0, deletes=0, hit ratio 0.50"
     ]
+
+
+def test_rejecting_peeks_without_taking_the_trial_call(ticks: Ticks) -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_seconds=10, clock=ticks)
+    assert not breaker.rejecting()
+    breaker.record_failure()
+    assert breaker.rejecting()
+    ticks.now += 10
+    assert not breaker.rejecting() and not breaker.rejecting()
+    assert breaker.allow()  # the trial is still there to take
