@@ -13,12 +13,9 @@ from chalice.test import Client
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb import TableModels
-from chalicelib.auth import Authenticator
 from chalicelib.cache.breaker import CLOSED, OPEN
-from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-from chalicelib.settings import Settings
 from local.redis_server import RedisServer, redis_server_binary
-from tests.unit.test_api import CLIENT_ID, ISSUER, _jwks, call, create
+from tests.unit.test_api import POOL, call, create
 
 pytestmark = pytest.mark.skipif(not redis_server_binary(), reason="needs redis-server on PATH")
 
@@ -32,15 +29,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 def _client_for(models: TableModels, moto_endpoint: str, redis_url: str) -> Any:
-    settings = Settings.from_env({
-        "AUTH_MODE": "verify", "COGNITO_ISSUER": ISSUER, "COGNITO_CLIENT_ID": CLIENT_ID,
-        "COGNITO_JWKS_URL": "https://jwks.test", "TABLE_NAME": models.case.Meta.table_name,
-        "AWS_ENDPOINT_URL": moto_endpoint, "REDIS_URL": redis_url,
+    return POOL.container(repository=None, env={
+        "TABLE_NAME": models.case.Meta.table_name, "AWS_ENDPOINT_URL": moto_endpoint, "REDIS_URL": redis_url,
         "REDIS_BREAKER_FAILURES": "2", "REDIS_BREAKER_RESET_SECONDS": str(BREAKER_RESET_SECONDS),
     })
-    container = bootstrap.build(settings)
-    container.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
-    return container
 
 
 @pytest.fixture
