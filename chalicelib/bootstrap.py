@@ -23,6 +23,7 @@ class Container:
     workflow: Any = None
     processing: Any = None
     documents: Any = None
+    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -57,9 +58,10 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
     a task, decision or payment moves the case's audit head in the same write as its own change.
     `engine`: a factory of the workflow engine (default: Step Functions from settings)."""
     from .adapters.memory import InMemoryCaseRepository
+    from .cache.invalidation import CASE_WRITES, DECISION_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .services.approvals import ApprovalService
-    from .services.cases import CaseNumbers, CaseService
+    from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
@@ -69,6 +71,12 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
         repository, work, decisions, tokens = _dynamo_stores(settings, repository)
     else:
         repository, work, decisions, tokens = _memory_stores(repository)
+    # Reads of cases and people go through the cache; every write to them deletes what it made stale.
+    cache = build_cache(settings)
+    store = repository  # unwrapped: its type tells which kind of store the document stores must be
+    repository = InvalidatingStore(repository, cache, CASE_WRITES)
+    work = InvalidatingStore(work, cache, WORK_WRITES)
+    decisions = InvalidatingStore(decisions, cache, DECISION_WRITES)
 
     # The services below resume the workflow, which needs them to exist first: bind it late.
     late: dict[str, WorkflowService] = {}
@@ -91,17 +99,21 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
     compensation.register(workflow)
     workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
     late["workflow"] = workflow
-    documents = _documents(settings, repository)
-    processing = _document_processing(settings, repository, documents)
+    documents = _documents(settings, store, cache)
+    processing = _document_processing(settings, store, documents)
     documents.on_version_registered = processing.start
     documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
     workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
     return Container(
         settings=settings,
-        cases=CaseService(repository, TYPES, CaseNumbers(repository, settings.case_number_block)),
+        cache=cache,
+        cases=CaseService(
+            repository, TYPES, CaseNumbers(repository, settings.case_number_block),
+            read_cache=case_read_cache(cache, settings.case_cache_ttl),
+        ),
         authenticator=build_authenticator(settings),
         tasks=tasks,
-        personnel=PersonnelService(work),
+        personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
         approvals=approvals,
         compensation=compensation,
         workflow=workflow,
@@ -149,24 +161,27 @@ def _document_processing(settings: Settings, repository: Any, documents: Any) ->
     return DocumentProcessing(documents, engine, results, MAX_DOCUMENT_BYTES)
 
 
-def _documents(settings: Settings, repository: Any) -> Any:
+def _documents(settings: Settings, repository: Any, cache: Any) -> Any:
     """The document service over the case repository's kind of store: in memory (with an in-memory object
     storage) for an in-memory repository, else the table and the documents bucket (S3 client built lazily)."""
     from .adapters.memory import InMemoryCaseRepository
+    from .cache.invalidation import DOCUMENT_WRITES, InvalidatingStore
     from .services.documents import DocumentService
 
     if isinstance(repository, InMemoryCaseRepository):
         from .adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
 
-        storage = InMemoryObjectStorage(settings.bucket_name)
-        return DocumentService(repository, InMemoryDocumentStore(repository), storage)
-    from .adapters.dynamodb import table_models
-    from .adapters.dynamodb_documents import DynamoDocumentStore
-    from .adapters.s3 import S3DocumentStorage, s3_client_factory
+        store: Any = InMemoryDocumentStore(repository)
+        storage: Any = InMemoryObjectStorage(settings.bucket_name)
+    else:
+        from .adapters.dynamodb import table_models
+        from .adapters.dynamodb_documents import DynamoDocumentStore
+        from .adapters.s3 import S3DocumentStorage, s3_client_factory
 
-    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
-    storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
-    return DocumentService(repository, DynamoDocumentStore(models), storage)
+        models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+        store = DynamoDocumentStore(models)
+        storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
+    return DocumentService(repository, InvalidatingStore(store, cache, DOCUMENT_WRITES), storage)
 
 
 def _engine_factory(settings: Settings, arn_setting: str) -> Any:
@@ -188,6 +203,28 @@ def _engine_factory(settings: Settings, arn_setting: str) -> Any:
 
     cache: dict[str, Any] = {}
     return engine
+
+
+def build_cache(settings: Settings) -> Any:
+    """Redis when REDIS_URL is set; else an in-process cache in the local stage (one process serves
+    every reader and writer there); else none, since each Lambda container would hold its own copy
+    that other containers' writes never invalidate."""
+    if settings.redis_url:
+        from .cache.breaker import CircuitBreaker
+        from .cache.redis_cache import RedisCache, redis_client_factory
+
+        return RedisCache(
+            redis_client_factory(settings.redis_url, settings.redis_connect_timeout, settings.redis_socket_timeout),
+            CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset_seconds),
+            key_prefix=settings.cache_key_prefix or f"{settings.table_name}:",  # stages may share a Redis
+        )
+    if settings.stage == "local":
+        from .cache.memory import InProcessCache
+
+        return InProcessCache()
+    from .cache import NoCache
+
+    return NoCache()
 
 
 def build_authenticator(settings: Settings) -> Any:

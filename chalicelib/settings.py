@@ -18,6 +18,8 @@ _FROM_STACK_FILE = {
     "COGNITO_USER_POOL_ID": "userPoolId",
     "COGNITO_CLIENT_ID": "userPoolClientId",
     "BUCKET_NAME": "bucketName",
+    "REDIS_URL": "redisUrl",
+    "CACHE_KEY_PREFIX": "cacheKeyPrefix",
 }
 
 
@@ -43,6 +45,15 @@ class Settings:
     bucket_name: str = "cms-local-documents"  # the versioned documents bucket
     # How long each wait stage waits before it escalates (and waits again), in seconds.
     wait_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WAIT_SECONDS))
+    # The read cache: Redis when REDIS_URL is set (redis://, or rediss:// for TLS), else in-process locally.
+    redis_url: Optional[str] = None
+    cache_key_prefix: Optional[str] = None  # default: "<table name>:" (entries mirror one table)
+    redis_connect_timeout: float = 0.1  # seconds; short, so a dead Redis costs little before the breaker opens
+    redis_socket_timeout: float = 0.1
+    redis_breaker_failures: int = 3  # failures in a row that open the circuit
+    redis_breaker_reset_seconds: float = 10.0  # how long it stays open before one trial call
+    case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
+    personnel_cache_ttl: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -75,7 +86,24 @@ class Settings:
             case_workflow_arn=env.get("CASE_WORKFLOW_ARN") or None,
             document_workflow_arn=env.get("DOCUMENT_WORKFLOW_ARN") or None,
             bucket_name=env.get("BUCKET_NAME") or "cms-local-documents",
+            redis_url=_redis_url(env.get("REDIS_URL")),
+            cache_key_prefix=env.get("CACHE_KEY_PREFIX") or None,
+            redis_connect_timeout=int(env.get("REDIS_CONNECT_TIMEOUT_MS", "100")) / 1000,
+            redis_socket_timeout=int(env.get("REDIS_SOCKET_TIMEOUT_MS", "100")) / 1000,
+            redis_breaker_failures=int(env.get("REDIS_BREAKER_FAILURES", "3")),
+            redis_breaker_reset_seconds=float(env.get("REDIS_BREAKER_RESET_SECONDS", "10")),
+            case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
+            personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },
         )
+
+
+def _redis_url(value: Optional[str]) -> Optional[str]:
+    """A configuration error, not an outage: a malformed REDIS_URL fails loudly instead of caching nothing."""
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {value.split(':')[0]!r}")
+    return value

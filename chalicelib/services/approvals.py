@@ -23,9 +23,9 @@ from ..ports import CaseRepository, StaleWrite
 from .cases import Clock, iso, utc_now
 from .validation import parse
 from .workflow import Stage
+from .retry import attempts
 
 log = logging.getLogger(__name__)
-_RETRIES = 5
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -153,7 +153,7 @@ class ApprovalService:
     def decide(self, principal: Principal, approval_id: str, payload: Any) -> Approval:
         require(principal, Action.DECIDE_APPROVAL)
         request = parse(DecisionRequest, payload)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case, approval = self._visible(principal, approval_id)
             if approval.status != ApprovalStatus.PENDING:
                 by = f" by {approval.decided_by}" if approval.decided_by else ""
@@ -201,7 +201,7 @@ class ApprovalService:
         return case, approval
 
     def _open(self, case_id: str) -> None:
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._repo.get_case(case_id)
             if case is None or case.status != CaseStatus.PENDING_APPROVAL:
                 return  # only a case waiting for approval gets one
@@ -226,7 +226,7 @@ class ApprovalService:
         raise Conflict(f"case {case_id} is changing too fast; retry")
 
     def _expire(self, case_id: str, approval_id: str, actor: str) -> bool:
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._repo.get_case(case_id)
             approval = self._store.get_approval(case_id, approval_id)
             if case is None or approval is None or approval.status != ApprovalStatus.PENDING:

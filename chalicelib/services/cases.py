@@ -12,6 +12,9 @@ from typing import Any, Callable, Iterable, Optional
 
 from pydantic.alias_generators import to_camel
 
+from ..cache import Cache
+from ..cache.invalidation import case_key
+from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.case_types import CaseType, due_at
@@ -23,11 +26,11 @@ from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionF
 from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
 from . import cursor
 from .validation import parse
+from .retry import attempts
 
 Clock = Callable[[], datetime]
 MAX_PAGE = 100
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-_AUDIT_RETRIES = 5
 
 
 def utc_now() -> datetime:
@@ -80,8 +83,10 @@ class CaseService:
         numbers: CaseNumbers,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        read_cache: Optional[ReadThrough[Case]] = None,
     ) -> None:
         self._repo = repository
+        self._read_cache = read_cache
         self._case_types = {t.id: t for t in case_types}
         self._numbers = numbers
         self._clock = clock
@@ -95,6 +100,18 @@ class CaseService:
     def get(self, principal: Principal, case_id: str) -> Case:
         require(principal, Action.READ_CASES)
         case = self._repo.get_case(case_id)
+        if case is None or not can_view(principal, case):
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def read(self, principal: Principal, case_id: str) -> Case:
+        """`get` for a reader that only shows the case: served from the read cache when it holds the case.
+        Writes use `get`, which always reads the table (a conditional write needs the current audit head).
+        The cache holds data, not decisions: visibility is checked here on every call."""
+        if self._read_cache is None:
+            return self.get(principal, case_id)
+        require(principal, Action.READ_CASES)
+        case = self._read_cache.get(case_key(case_id), lambda: self._repo.get_case(case_id))
         if case is None or not can_view(principal, case):
             raise NotFound(f"case {case_id} not found")
         return case
@@ -191,7 +208,7 @@ class CaseService:
         require(principal, Action.UPDATE_CASE)
         expected_version = _parse_if_match(if_match)
         patch = parse(CasePatch, payload)
-        for _ in range(_AUDIT_RETRIES):
+        for _ in attempts():
             case = self.get(principal, case_id)
             if case.version != expected_version:
                 raise PreconditionFailed(
@@ -232,7 +249,7 @@ class CaseService:
         require(principal, Action.COMMENT)
         request = parse(CommentCreate, payload)
         comment_id = self._new_id()
-        for _ in range(_AUDIT_RETRIES):
+        for _ in attempts():
             case = self.get(principal, case_id)
             now = iso(self._clock())
             comment = Comment(id=comment_id, case_id=case.id, text=request.text, author=principal.username, created_at=now)
@@ -258,6 +275,15 @@ class CaseService:
                 [FieldIssue("Idempotency-Key", "reused with another body")],
             )
         return case
+
+
+def case_read_cache(cache: Cache, ttl_seconds: int) -> ReadThrough[Case]:
+    """Cases as JSON with their audit head (an internal field the API never shows)."""
+    return ReadThrough(
+        cache, ttl_seconds,
+        dump=lambda case: {**case.to_api(), "auditSeq": case.audit_seq, "auditHash": case.audit_hash},
+        load=Case.model_validate,
+    )
 
 
 def _check_idempotency_key(key: str) -> None:

@@ -22,10 +22,10 @@ from ..ports import CaseRepository, StaleWrite
 from .cases import Clock, iso, utc_now
 from .validation import parse
 from .workflow import Stage
+from .retry import attempts
 
 log = logging.getLogger(__name__)
 ACTOR = "workflow"
-_RETRIES = 5
 
 
 class CompensationStore(Protocol):
@@ -73,7 +73,7 @@ class CompensationService:
 
     def compensate(self, case_id: str) -> dict[str, Any]:
         """The Compensate step (idempotent): record, payment instruction and ledger; case → COMPENSATION."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             if case.compensation is None:
                 return {"caseId": case_id, "compensation": None}
@@ -107,7 +107,7 @@ class CompensationService:
     def void_unpaid(self, case_id: str, actor: str) -> list[str]:
         """Saga step (idempotent): void a PENDING payment instruction; a paid one is never touched.
         Returns what was undone, for the rollback's audit event."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             record = self._store.get_compensation(case_id)
             case = self._repo.get_case(case_id)
             if record is None or case is None or record.instruction.status != InstructionStatus.PENDING:
@@ -139,7 +139,7 @@ class CompensationService:
     def confirm_payment(self, principal: Principal, case_id: str, payload: Any) -> Compensation:
         require(principal, Action.CONFIRM_PAYMENT)
         request = parse(PaymentConfirmation, payload)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._visible_case(principal, case_id)
             record = self._store.get_compensation(case_id)
             if record is None:

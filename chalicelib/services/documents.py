@@ -33,10 +33,10 @@ from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PayloadTooLar
 from ..ports import CaseRepository, StaleWrite
 from .cases import Clock, iso, utc_now
 from .validation import parse
+from .retry import attempts
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
-_RETRIES = 5
 
 
 class DocumentStore(Protocol):
@@ -134,7 +134,7 @@ class DocumentService:
             allowed = ", ".join(case.required_documents) or "none: the case requires no documents"
             raise InvalidInput("unknown document kind", [FieldIssue("kind", f"must be one of {allowed}")])
         document_id = self._new_id()
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             record = DocumentRecord(
                 id=document_id, case_id=case.id, kind=request.kind, filename=upload.filename,
@@ -161,7 +161,7 @@ class DocumentService:
         request = parse(DocumentUpload, payload)
         self._visible_case(principal, case_id)
         upload = self._upload_request(principal, request)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             document = self._visible_document(principal, case_id, document_id)
             if document.deleted:
@@ -207,7 +207,7 @@ class DocumentService:
         self._visible_case(principal, case_id)
         if version_id is not None and not (0 < len(version_id) <= 1024 and version_id.isprintable()):
             raise InvalidInput("invalid versionId", [FieldIssue("versionId", "not a version id")])
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             document = self._visible_document(principal, case_id, document_id)
             wanted = version_id or document.latest_version_id
@@ -246,7 +246,7 @@ class DocumentService:
         request = parse(ExportRequest, payload)
         self._visible_case(principal, case_id)
         export_id = self._new_id()
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             documents, versions = self._store.list_documents(case_id)
             visible = [d for d in documents if not d.deleted or _sees_deleted(principal)]
@@ -309,7 +309,7 @@ class DocumentService:
         """Soft delete (admins): the document is marked deleted, its versions stay; refused under legal hold."""
         require(principal, Action.DELETE_DOCUMENTS)
         self._visible_case(principal, case_id)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             document = self._visible_document(principal, case_id, document_id)
             versions = self._store.list_versions(case_id, document_id)
@@ -348,7 +348,7 @@ class DocumentService:
         if request.enabled and not request.reason:
             raise InvalidInput("a legal hold needs a reason", [FieldIssue("reason", "required when enabled")])
         self._visible_case(principal, case_id)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             current = self._store.get_legal_hold(case_id)
             if current.enabled == request.enabled and (not request.enabled or current.reason == request.reason):
@@ -400,7 +400,7 @@ class DocumentService:
         if ids is None or record.version_id is None:
             raise ValueError(f"{record.key} (version {record.version_id}) is not a document version")
         case_id, document_id = ids
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             document = self._store.get_document(case_id, document_id)
             if document is None:
@@ -442,7 +442,7 @@ class DocumentService:
 
     def mark_processing(self, case_id: str, document_id: str, version_id: str) -> VersionRecord:
         """PENDING → PROCESSING (the processor was started); any other status is kept. Idempotent."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             version = self._version(case_id, document_id, version_id)
             if version.status != VersionStatus.PENDING:
@@ -467,7 +467,7 @@ class DocumentService:
         the extracted metadata, with a DOCUMENT_VERIFIED / DOCUMENT_QUARANTINED custody event. A result with a
         hash other than the declared one, or a malformed result, quarantines. Idempotent: the first verdict
         stays, later calls return it unchanged."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             version = self._version(case_id, document_id, version_id)
             if version.status in FINAL_STATUSES:

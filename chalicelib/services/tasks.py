@@ -33,6 +33,7 @@ from ..ports import (
 )
 from .cases import Clock, iso, utc_now
 from .validation import parse
+from .retry import attempts
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -150,7 +151,7 @@ class TaskService:
         A task nobody is eligible for waits in the team queue, with an escalation to the supervisor.
         Returns the template tasks (escalations are not included)."""
         case_type = self._case_type(case)
-        for _ in range(_RETRIES):
+        for _ in attempts():
             current = self._case(case.id)  # the audit head (and run) as stored now, not as the caller read them
             run = current.workflow.run if current.workflow else 1
             existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
@@ -221,7 +222,7 @@ class TaskService:
     def escalate(self, case_id: str, team: Optional[str], reason: str) -> Task:
         """An escalation task for the team's supervisor (the team queue when none is present).
         Idempotent: an OPEN escalation of the case with the same team and reason is returned."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             target = team or case.team or DEFAULT_TEAM
             for task in self._tasks.list_case_tasks(case_id):
@@ -398,7 +399,7 @@ class TaskService:
 
     def _act(self, principal: Principal, task_id: str, decide: Callable[[Task, _Change], Task]) -> Task:
         """Read, decide, write; on a lost race read again and decide again (which may now refuse)."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             task, case = self._visible(principal, task_id)
             change = _Change(case, principal.username, iso(self._clock()))
             after = decide(task, change)
@@ -433,7 +434,7 @@ class TaskService:
         return escalation
 
     def _escalate_overdue_task(self, marker: DueMarker, now: datetime) -> Optional[Task]:
-        for _ in range(_RETRIES):
+        for _ in attempts():
             task = self._tasks.get_task(marker.task_id)
             if task is None or task.status != TaskStatus.OPEN or task.escalation is not None:
                 return None  # finished or escalated meanwhile

@@ -14,10 +14,10 @@ from ..errors import Conflict, NotFound
 from ..ports import CaseRepository, StaleWrite
 from ..workflow_ports import TokenStore, WorkflowEngine
 from .cases import Clock, iso, utc_now
+from .retry import attempts
 
 log = logging.getLogger(__name__)
 ACTOR = "workflow"
-_RETRIES = 5
 
 
 class Stage:
@@ -240,7 +240,7 @@ class WorkflowService:
     ) -> Case:
         """Change status and/or workflow state with an audit event, re-reading on a lost race.
         A step repeated by a retry finds nothing left to change and writes nothing."""
-        for _ in range(_RETRIES):
+        for _ in attempts():
             case = self._case(case_id)
             updates: dict[str, Any] = {}
             if status is not None and case.status != status and (only_from is None or case.status in only_from):
