@@ -11,12 +11,9 @@ from chalice.test import Client
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.auth import Authenticator
 from chalicelib.cache.invalidation import case_key, stale_keys_of_records
 from chalicelib.domain.models import Case
-from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-from chalicelib.settings import Settings
-from tests.unit.test_api import CLIENT_ID, ISSUER, _jwks, call, create
+from tests.unit.test_api import POOL, call, create
 
 
 class CountingRepository(InMemoryCaseRepository):
@@ -33,13 +30,8 @@ class CountingRepository(InMemoryCaseRepository):
 
 @pytest.fixture
 def system() -> Any:
-    settings = Settings.from_env(
-        {"AUTH_MODE": "verify", "COGNITO_ISSUER": ISSUER, "COGNITO_CLIENT_ID": CLIENT_ID,
-         "COGNITO_JWKS_URL": "https://jwks.test", "CASE_NUMBER_BLOCK": "1"}
-    )
     repository = CountingRepository()
-    container = bootstrap.build(settings, repository=repository)
-    container.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
+    container = POOL.container(repository=repository)
     with bootstrap.override(container), Client(app) as client:
         yield client, container, repository
 
