@@ -471,3 +471,32 @@ def doc_process_finish(event, context):  # type: ignore[no-untyped-def]
 @app.lambda_function(name="doc_process_failed")
 def doc_process_failed(event, context):  # type: ignore[no-untyped-def]
     return _processing().fail(event["caseId"], event["documentId"], event["versionId"], event.get("error"))
+
+
+# --- the data mesh: customer views, and the case data product published from the table's stream ---
+from chalicelib.domain.customers import CustomerView  # noqa: E402  (kept with its routes)
+from chalicelib.domain.data_products import DataProductView  # noqa: E402
+
+
+@api.route(
+    "/customers/{customer_id}", "GET",
+    summary="The customer merged from the data mesh's customer products; each field with its source and age",
+    response=CustomerView, errors=(400, 403, 404, 503), validated_params=("customer_id",),
+)
+def get_customer(req: ApiRequest, customer_id: str) -> Reply:
+    return Reply(bootstrap.container().customers.view(req.principal, customer_id))
+
+
+@api.route(
+    "/data-products/cases", "GET", summary="The case data product: descriptor, contract, location and freshness",
+    response=DataProductView, errors=(403, 503),
+)
+def case_data_product(req: ApiRequest) -> Reply:
+    return Reply(bootstrap.container().case_data.view(req.principal))
+
+
+# A second consumer of the same stream: publishing rows never delays or fails the workflow's start.
+@app.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="publish_case_data", batch_size=100)
+def publish_case_data(event):  # type: ignore[no-untyped-def]
+    failed = bootstrap.container().case_data.publish(event.to_dict()["Records"])
+    return {"batchItemFailures": [{"itemIdentifier": record_id} for record_id in failed]}

@@ -159,12 +159,12 @@ class LambdaDispatcher:
     def pending(self) -> int:
         return self._pending
 
-    def skip_records(self, event_ids: Iterable[str]) -> None:
-        """Mark stream records as handled, e.g. those written before the mapping existed (StartingPosition
-        LATEST: moto ignores it and would deliver the whole shard, restored snapshot included)."""
+    def skip_records(self, function_name: str, event_ids: Iterable[str]) -> None:
+        """Mark stream records as handled by a function, e.g. those written before its mapping existed
+        (StartingPosition LATEST: moto ignores it and would deliver the whole shard, restored snapshot included)."""
         with self._seen_lock:
             for event_id in event_ids:
-                self._remember(event_id)
+                self._remember(function_name, event_id)
 
     # -- the patched LambdaFunction.invoke -----------------------------------------------------
 
@@ -210,7 +210,7 @@ class LambdaDispatcher:
     def _enqueue_records(self, function: Any, records: list[dict[str, Any]]) -> bytes:
         try:
             with self._seen_lock:
-                fresh = [r for r in records if self._remember(str(r.get("eventID")))]
+                fresh = [r for r in records if self._remember(function.function_name, str(r.get("eventID")))]
                 self.stats.duplicates += len(records) - len(fresh)
             size = self._batch_sizes[function.function_name]
             for start in range(0, len(fresh), size):
@@ -219,11 +219,13 @@ class LambdaDispatcher:
             log.exception("could not queue stream records for %s", function.function_name)
         return _QUEUED
 
-    def _remember(self, event_id: str) -> bool:
-        """True when `event_id` is new. Caller holds `_seen_lock`."""
-        if event_id in self._seen:
+    def _remember(self, function_name: str, event_id: str) -> bool:
+        """True when `event_id` is new to the function (each function mapped to a stream gets every record).
+        Caller holds `_seen_lock`."""
+        key = f"{function_name}/{event_id}"
+        if key in self._seen:
             return False
-        self._seen[event_id] = None
+        self._seen[key] = None
         if len(self._seen) > _SEEN_LIMIT:
             self._seen.popitem(last=False)
         return True

@@ -26,6 +26,7 @@ from .functions import (
 )
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
+from .mesh import CrmServer, MeshResources, provision_mesh
 from .moto_atomic import serialise_dynamodb
 from .recovery import resume_lost_runs
 from .redis_server import RedisServer, redis_server_binary
@@ -76,6 +77,7 @@ class LocalSystem:
         self._server: Any = None
         self._thread: Optional[threading.Thread] = None
         self._resources: Optional[Resources] = None
+        self._crm: Optional[CrmServer] = None  # the sample CRM data product's HTTP output port
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
         self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
@@ -123,6 +125,7 @@ class LocalSystem:
             if restored:
                 log.info("restored %d items from %s", restored, self.snapshot_file)
 
+        mesh = self._start_mesh(resources)
         # The state machines' ARNs are known before the machines exist: the app gets them with the local
         # stage's environment, which it must see from its first import on.
         asl = statemachines.asl_files(self.stepfunctions_dir)
@@ -135,6 +138,8 @@ class LocalSystem:
             "COGNITO_USER_POOL_ID": resources.user_pool_id,
             "COGNITO_CLIENT_ID": resources.user_pool_client_id,
             "LOCAL_STACK_FILE": str(self.stack_file),
+            "DATA_CATALOG_DIR": str(mesh.catalog_dir),
+            "DATA_PRODUCT_BUCKET": mesh.data_product_bucket,
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app
@@ -145,7 +150,12 @@ class LocalSystem:
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
-            seed_demo_cases(resources)
+            snapshot = None
+            if project_app:  # demo cases keep a snapshot of their customer, as cases opened through the API do
+                from chalicelib import bootstrap
+
+                snapshot = bootstrap.container().customers.snapshot
+            seed_demo_cases(resources, customer_snapshot=snapshot)
         if project_app and machine_arns:  # the project's own app, with its workflow
             from chalicelib import bootstrap
 
@@ -163,6 +173,9 @@ class LocalSystem:
             "userPoolId": resources.user_pool_id,
             "userPoolClientId": resources.user_pool_client_id,
             "stateMachines": machine_arns,
+            "dataCatalogDir": str(mesh.catalog_dir),
+            "dataProductBucket": mesh.data_product_bucket,
+            "mesh": mesh.to_stack(),
             "users": [u.to_stack() for u in DEMO_USERS],
             "cache": cache,
         }
@@ -186,6 +199,9 @@ class LocalSystem:
         if self.fargate is not None:
             self.fargate.stop()
             self.fargate = None
+        if self._crm is not None:
+            self._crm.stop()
+            self._crm = None
         if self.dispatcher is not None:
             self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
             self.dispatcher = None
@@ -309,6 +325,14 @@ class LocalSystem:
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])
+
+    def _start_mesh(self, resources: Resources) -> MeshResources:
+        """The sample customer data products (a CRM over HTTP on loopback, a risk dataset in S3), the data
+        product bucket and the catalog files that register them."""
+        self._crm = CrmServer(host="127.0.0.1").start()
+        return provision_mesh(
+            client("s3", resources.endpoint, resources.region), resources.region, self.state_dir, self._crm.url,
+        )
 
     def _start_fargate(self, resources: Resources) -> None:
         """ECS cluster, processor task definition and network on moto, and the runner that plays Fargate."""

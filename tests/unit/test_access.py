@@ -29,6 +29,10 @@ for _role, _actions in {
 }.items():
     PERMITTED[_role] = PERMITTED[_role] | _actions
 
+# The data mesh: every role reads customer views and the case data product's descriptor.
+for _role in Role:
+    PERMITTED[_role] = PERMITTED[_role] | {Action.READ_CUSTOMERS, Action.READ_DATA_PRODUCTS}
+
 
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("action", list(Action))
@@ -94,6 +98,19 @@ CASE, _ = new_case(team="general", created_by="alice", assignee="carol", partici
 )
 def test_can_view(user, visible):
     assert can_view(user, CASE) is visible
+
+
+@pytest.mark.parametrize("status, approver, finance", [
+    ("IN_PROGRESS", False, False),
+    ("PENDING_APPROVAL", True, False),
+    ("COMPENSATION", False, True),
+    ("CLOSED", False, False),
+])
+def test_the_role_a_case_waits_for_reads_it_meanwhile(status, approver, finance):
+    case, _ = new_case(team="claims", status=status)
+    assert can_view(principal("ann", "approver"), case) is approver
+    assert can_view(principal("fin", "finance"), case) is finance
+    assert not can_view(principal("frank", "caseworker", team="complaints"), case)
 
 
 def test_team_roles_without_a_team_do_not_see_teamless_cases():
