@@ -106,7 +106,8 @@ def _bucket(s3: Any, name: str, region: str) -> None:
         kwargs: dict[str, Any] = {}
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(Bucket=name, **kwargs)
+        # As on AWS: legal holds lock object versions (S3 Object Lock, which must be enabled at creation).
+        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True, **kwargs)
     # Documents are never overwritten: every upload is a new object version.
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
