@@ -107,7 +107,9 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:
         kwargs: dict[str, Any] = {}
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(Bucket=name, **kwargs)
+        # As on AWS: the documents bucket's legal holds lock object versions (S3 Object Lock, set at creation).
+        lock = {"ObjectLockEnabledForBucket": True} if versioned else {}
+        s3.create_bucket(Bucket=name, **lock, **kwargs)
     if not versioned:
         return
     # Documents are never overwritten: every upload is a new object version.

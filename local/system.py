@@ -111,6 +111,8 @@ class LocalSystem:
         ):
             os.environ.setdefault(name, value)
         os.environ["AWS_XRAY_SDK_ENABLED"] = "false"  # no daemon here: the SDK would log tracebacks
+        # No CloudWatch reads the metrics here: one JSON line per invocation would drown the logs (tests read them).
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         region = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
         if os.environ.get(RECORD_IAM):  # before any AWS client exists: it watches sessions created later
             self.recorder = ActionRecorder(os.environ[RECORD_IAM], region)

@@ -81,6 +81,11 @@ class LocalProcess:
         self._log_handle.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The IAM <-> code test reads what every other test made the functions call: it runs last."""
+    items.sort(key=lambda item: item.module is not None and item.module.__name__.endswith("test_iam_policies"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def iam_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The file every local system of the session appends its functions' AWS calls to (local/iam_recorder.py);
