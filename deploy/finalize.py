@@ -7,7 +7,8 @@
   (the documents bucket by its name: its notification calls a function, so a Ref would make a cycle).
 For every state machine with a `Metadata.DefinitionFile`, it puts that ASL file in `Definition`, substitutes
 each `${<Handler>FunctionArn}` (the local system's convention, local/statemachines.py) and lets StatesRole
-invoke exactly those functions.
+invoke exactly those functions. For every Glue table with a `Metadata.DescriptorFile` (a data product's
+descriptor), it writes the `TableInput` the code's own mapping gives (chalicelib/adapters/catalog.py).
 """
 from __future__ import annotations
 
@@ -77,6 +78,9 @@ def finalize(template: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::StepFunctions::StateMachine" and "DefinitionFile" in resource.get("Metadata", {}):
             called_by_workflows |= _state_machine(resources, logical_id, project_dir, functions(template))
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Glue::Table" and "DescriptorFile" in resource.get("Metadata", {}):
+            resource["Properties"]["TableInput"] = _glue_table_input(project_dir / resource["Metadata"]["DescriptorFile"])
     for logical_id, handler in functions(template).items():
         _skip_function_checks(resources[logical_id], handler, handler in called_by_workflows)
     return template
@@ -223,6 +227,20 @@ def _state_machine(resources: dict[str, Any], logical_id: str, project_dir: Path
             statement["Resource"] = known + [arn for arn in invoked if arn not in known]
             return {by_placeholder[name] for name in substitutions if name in by_placeholder}
     raise FinalizeError(f"{logical_id}'s role has no InvokeWorkflowFunctions statement for the functions it calls")
+
+
+def _glue_table_input(descriptor_file: Path) -> dict[str, Any]:
+    """The descriptor's `${...}` (e.g. its S3 port's `s3://${DataProductBucket}/...`) become Fn::Sub."""
+    from chalicelib.adapters.catalog import glue_table_input
+    from chalicelib.domain.data_products import DataProductDescriptor
+
+    descriptor = DataProductDescriptor.model_validate_json(descriptor_file.read_text())
+    table = glue_table_input(descriptor)
+    # CloudFormation's Glue Column has no Parameters (the Glue API does): the column's contract type and
+    # nullability stay in the product's schema.json; Glue keeps name, Glue type and description.
+    for column in table["StorageDescriptor"]["Columns"]:
+        column.pop("Parameters", None)
+    return _map_strings(table, lambda s: {"Fn::Sub": s} if "${" in s else s)
 
 
 def _placeholders(node: Any) -> Iterator[str]:
