@@ -257,3 +257,17 @@ def test_the_dashboard_shows_the_business_metrics_the_code_emits(template):
     emitted = {value for name, value in vars(metrics).items() if name.isupper() and name not in ("NAMESPACE", "SERVICE")}
     assert shown == emitted - {metrics.COMPENSATION_PAID_AMOUNT}  # an amount in mixed currencies: not summed here
     assert widget["properties"]["metrics"][0][2:] == ["service", metrics.SERVICE]
+
+
+def test_cloudfront_sends_the_api_its_callers_tokens_and_keeps_the_console_private(template):
+    res = template["Resources"]
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    [api] = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    origin = {o["Id"]: o for o in config["Origins"]}[api["TargetOriginId"]]
+    assert origin["DomainName"]["Fn::Sub"].startswith("${RestAPI}.execute-api.")
+    assert template["Resources"]["RestAPI"]["Properties"]["StageName"] == "api"  # /api/cases -> the stage's /cases
+    policy = res[api["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert policy["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"] == ["Authorization"]
+    assert policy["DefaultTTL"] == 0 and policy["MaxTTL"] <= 1
+    console = {o["Id"]: o for o in config["Origins"]}[config["DefaultCacheBehavior"]["TargetOriginId"]]
+    assert console["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
