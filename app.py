@@ -92,7 +92,7 @@ def list_cases(req: ApiRequest) -> Reply:
 
 @api.route("/cases/{case_id}", "GET", summary="Read a case", response=Case, errors=(404,), etag=True)
 def get_case(req: ApiRequest, case_id: str) -> Reply:
-    return _case_reply(_cases().get(req.principal, case_id))
+    return _case_reply(_cases().read(req.principal, case_id))
 
 
 @api.route(
@@ -143,7 +143,12 @@ def _workflow():  # type: ignore[no-untyped-def]
 
 @app.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="on_case_stream", batch_size=25)
 def on_case_stream(event):  # type: ignore[no-untyped-def]
-    failed = _workflow().on_table_records(event.to_dict()["Records"])
+    from chalicelib.cache.invalidation import stale_keys_of_records
+
+    records = event.to_dict()["Records"]
+    # The backstop of the write path's own invalidation; fails open like every cache call.
+    bootstrap.container().cache.delete(*stale_keys_of_records(records))
+    failed = _workflow().on_table_records(records)
     return {"batchItemFailures": [{"itemIdentifier": record_id} for record_id in failed]}
 
 

@@ -25,6 +25,7 @@ class Container:
     documents: Any = None
     customers: Any = None  # services.customers.CustomerDirectory
     case_data: Any = None  # services.case_data_product.CaseDataProduct
+    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -60,9 +61,10 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
     customer directory (default: over the catalog the settings name)."""
     from .adapters.memory import InMemoryCaseRepository
+    from .cache.invalidation import CASE_WRITES, DECISION_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .services.approvals import ApprovalService
-    from .services.cases import CaseNumbers, CaseService
+    from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
@@ -72,6 +74,12 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
         repository, work, decisions, tokens = _dynamo_stores(settings, repository)
     else:
         repository, work, decisions, tokens = _memory_stores(repository)
+    # Reads of cases and people go through the cache; every write to them deletes what it made stale.
+    cache = build_cache(settings)
+    store = repository  # unwrapped: its type tells which kind of store the document stores must be
+    repository = InvalidatingStore(repository, cache, CASE_WRITES)
+    work = InvalidatingStore(work, cache, WORK_WRITES)
+    decisions = InvalidatingStore(decisions, cache, DECISION_WRITES)
 
     # The services below resume the workflow, which needs them to exist first: bind it late.
     late: dict[str, WorkflowService] = {}
@@ -94,33 +102,36 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
     compensation.register(workflow)
     workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
     late["workflow"] = workflow
-    documents = _documents(settings, repository)
-    processing = _document_processing(settings, repository, documents)
+    documents = _documents(settings, store, cache)
+    processing = _document_processing(settings, store, documents)
     documents.on_version_registered = processing.start
     documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
     workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
-    customers = customers or customer_directory(settings, repository)
+    customers = customers or customer_directory(settings, store, cache)
     return Container(
         settings=settings,
+        cache=cache,
         cases=CaseService(
-            repository, TYPES, CaseNumbers(repository, settings.case_number_block), customer_snapshot=customers.snapshot,
+            repository, TYPES, CaseNumbers(repository, settings.case_number_block),
+            read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
         authenticator=build_authenticator(settings),
         tasks=tasks,
-        personnel=PersonnelService(work),
+        personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
         approvals=approvals,
         compensation=compensation,
         workflow=workflow,
         documents=documents,
         processing=processing,
         customers=customers,
-        case_data=_case_data_product(settings, repository),
+        case_data=_case_data_product(settings, store),
     )
 
 
-def customer_directory(settings: Settings, repository: Any) -> Any:
+def customer_directory(settings: Settings, repository: Any, cache: Any = None) -> Any:
     """The customer directory over the configured catalog (a Glue database, else a folder of descriptor
-    files, else none), with last known records kept next to the cases (in memory for a memory repository)."""
+    files, else none), with last known records kept next to the cases (in memory for a memory repository);
+    products' answers are cached for CUSTOMER_CACHE_TTL_SECONDS when a cache is given."""
     from .adapters.catalog import EmptyCatalog, FileCatalog, GlueCatalog
     from .adapters.customer_sources import mesh_s3_client_factory, source_for
     from .adapters.memory import InMemoryCaseRepository
@@ -133,6 +144,7 @@ def customer_directory(settings: Settings, repository: Any) -> Any:
         catalog = GlueCatalog(
             settings.data_catalog_database,
             lambda: boto3.client("glue", region_name=settings.region, endpoint_url=settings.endpoint_url),
+            cache=cache, cache_ttl=settings.customer_cache_ttl,
         )
     elif settings.data_catalog_dir:
         catalog = FileCatalog(settings.data_catalog_dir)
@@ -149,7 +161,10 @@ def customer_directory(settings: Settings, repository: Any) -> Any:
         last_known = DynamoLastKnownStore(table_models(settings.table_name, settings.region, settings.endpoint_url))
     timeout = settings.mesh_timeout_seconds
     s3 = mesh_s3_client_factory(settings.region, settings.endpoint_url, timeout)
-    return CustomerDirectory(catalog, lambda product: source_for(product, timeout, s3, utc_now), last_known, timeout)
+    return CustomerDirectory(
+        catalog, lambda product: source_for(product, timeout, s3, utc_now), last_known, timeout,
+        cache=cache, cache_ttl=settings.customer_cache_ttl,
+    )
 
 
 def _case_data_product(settings: Settings, repository: Any) -> Any:
@@ -215,24 +230,27 @@ def _document_processing(settings: Settings, repository: Any, documents: Any) ->
     return DocumentProcessing(documents, engine, results, MAX_DOCUMENT_BYTES)
 
 
-def _documents(settings: Settings, repository: Any) -> Any:
+def _documents(settings: Settings, repository: Any, cache: Any) -> Any:
     """The document service over the case repository's kind of store: in memory (with an in-memory object
     storage) for an in-memory repository, else the table and the documents bucket (S3 client built lazily)."""
     from .adapters.memory import InMemoryCaseRepository
+    from .cache.invalidation import DOCUMENT_WRITES, InvalidatingStore
     from .services.documents import DocumentService
 
     if isinstance(repository, InMemoryCaseRepository):
         from .adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
 
-        storage = InMemoryObjectStorage(settings.bucket_name)
-        return DocumentService(repository, InMemoryDocumentStore(repository), storage)
-    from .adapters.dynamodb import table_models
-    from .adapters.dynamodb_documents import DynamoDocumentStore
-    from .adapters.s3 import S3DocumentStorage, s3_client_factory
+        store: Any = InMemoryDocumentStore(repository)
+        storage: Any = InMemoryObjectStorage(settings.bucket_name)
+    else:
+        from .adapters.dynamodb import table_models
+        from .adapters.dynamodb_documents import DynamoDocumentStore
+        from .adapters.s3 import S3DocumentStorage, s3_client_factory
 
-    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
-    storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
-    return DocumentService(repository, DynamoDocumentStore(models), storage)
+        models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+        store = DynamoDocumentStore(models)
+        storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
+    return DocumentService(repository, InvalidatingStore(store, cache, DOCUMENT_WRITES), storage)
 
 
 def _engine_factory(settings: Settings, arn_setting: str) -> Any:
@@ -254,6 +272,28 @@ def _engine_factory(settings: Settings, arn_setting: str) -> Any:
 
     cache: dict[str, Any] = {}
     return engine
+
+
+def build_cache(settings: Settings) -> Any:
+    """Redis when REDIS_URL is set; else an in-process cache in the local stage (one process serves
+    every reader and writer there); else none, since each Lambda container would hold its own copy
+    that other containers' writes never invalidate."""
+    if settings.redis_url:
+        from .cache.breaker import CircuitBreaker
+        from .cache.redis_cache import RedisCache, redis_client_factory
+
+        return RedisCache(
+            redis_client_factory(settings.redis_url, settings.redis_connect_timeout, settings.redis_socket_timeout),
+            CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset_seconds),
+            key_prefix=settings.cache_key_prefix or f"{settings.table_name}:",  # stages may share a Redis
+        )
+    if settings.stage == "local":
+        from .cache.memory import InProcessCache
+
+        return InProcessCache()
+    from .cache import NoCache
+
+    return NoCache()
 
 
 def build_authenticator(settings: Settings) -> Any:

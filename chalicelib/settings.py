@@ -20,6 +20,8 @@ _FROM_STACK_FILE = {
     "BUCKET_NAME": "bucketName",
     "DATA_CATALOG_DIR": "dataCatalogDir",
     "DATA_PRODUCT_BUCKET": "dataProductBucket",
+    "REDIS_URL": "redisUrl",
+    "CACHE_KEY_PREFIX": "cacheKeyPrefix",
 }
 
 
@@ -53,6 +55,16 @@ class Settings:
     data_product_bucket: str = "cms-local-data-products"
     pseudonym_key: Optional[str] = field(default=None, repr=False)
     pseudonym_key_secret_arn: Optional[str] = None
+    # The read cache: Redis when REDIS_URL is set (redis://, or rediss:// for TLS), else in-process locally.
+    redis_url: Optional[str] = None
+    cache_key_prefix: Optional[str] = None  # default: "<table name>:" (entries mirror one table)
+    redis_connect_timeout: float = 0.1  # seconds; short, so a dead Redis costs little before the breaker opens
+    redis_socket_timeout: float = 0.1
+    redis_breaker_failures: int = 3  # failures in a row that open the circuit
+    redis_breaker_reset_seconds: float = 10.0  # how long it stays open before one trial call
+    case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
+    personnel_cache_ttl: int = 60
+    customer_cache_ttl: int = 60  # a data product's answer is reused this long (its age is still shown)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -91,7 +103,25 @@ class Settings:
             data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
             pseudonym_key=env.get("PSEUDONYM_KEY") or None,
             pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
+            redis_url=_redis_url(env.get("REDIS_URL")),
+            cache_key_prefix=env.get("CACHE_KEY_PREFIX") or None,
+            redis_connect_timeout=int(env.get("REDIS_CONNECT_TIMEOUT_MS", "100")) / 1000,
+            redis_socket_timeout=int(env.get("REDIS_SOCKET_TIMEOUT_MS", "100")) / 1000,
+            redis_breaker_failures=int(env.get("REDIS_BREAKER_FAILURES", "3")),
+            redis_breaker_reset_seconds=float(env.get("REDIS_BREAKER_RESET_SECONDS", "10")),
+            case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
+            personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
+            customer_cache_ttl=int(env.get("CUSTOMER_CACHE_TTL_SECONDS", "60")),
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },
         )
+
+
+def _redis_url(value: Optional[str]) -> Optional[str]:
+    """A configuration error, not an outage: a malformed REDIS_URL fails loudly instead of caching nothing."""
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {value.split(':')[0]!r}")
+    return value

@@ -22,6 +22,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     run.add_argument("--moto-port", type=int, default=4566)
     run.add_argument("--state-dir", default=".local")
     run.add_argument("--no-seed", action="store_true", help="do not create demo cases in an empty table")
+    run.add_argument("--no-redis", action="store_true", help="do not start a redis-server: an in-process cache")
     token = commands.add_parser("token", help="print an ID token for a demo user")
     token.add_argument("username")
     token.add_argument("--state-dir", default=".local")
@@ -43,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     system = LocalSystem(
         host=args.host, port=args.port, moto_port=args.moto_port, state_dir=args.state_dir, seed=not args.no_seed,
+        redis=not args.no_redis,
     )
     try:
         system.start()
@@ -72,6 +74,7 @@ def _print_banner(stack: dict[str, Any], stack_file: Path, state_dir: str) -> No
         f"API:          {stack['apiUrl']}",
         f"AWS endpoint: {stack['awsEndpoint']} ({stack['region']})",
         f"Stack file:   {stack_file}",
+        f"Cache:        {stack['cache']}",
         "Demo users:",
         line(header),
         *(line(r) for r in rows),

@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 import urllib.request
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Mapping, Optional
@@ -27,6 +28,7 @@ from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function
 from .mesh import CrmServer, MeshResources, provision_mesh
 from .moto_atomic import serialise_dynamodb
 from .recovery import resume_lost_runs
+from .redis_server import RedisServer, redis_server_binary
 from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
 from .snapshot import dump_table, restore_table
 
@@ -54,10 +56,12 @@ class LocalSystem:
         app: Any = None,
         stepfunctions_dir: str | Path | None = None,
         substitutions: Optional[Mapping[str, str]] = None,
+        redis: bool = True,
     ) -> None:
         """`app`: a Chalice app to run instead of importing `project_dir/app.py` (tests inject one);
         `stepfunctions_dir`: where the `*.asl.json` files are (default `project_dir/stepfunctions`);
-        `substitutions`: extra or overriding DefinitionSubstitutions values for the ASL."""
+        `substitutions`: extra or overriding DefinitionSubstitutions values for the ASL;
+        `redis`: start a redis-server for the cache when REDIS_URL is unset and one is on PATH."""
         self.host, self.port, self.moto_port, self.seed = host, port, moto_port, seed
         self.state_dir = Path(state_dir).resolve()
         self.project_dir = Path(project_dir).resolve()
@@ -75,6 +79,8 @@ class LocalSystem:
         self._crm: Optional[CrmServer] = None  # the sample CRM data product's HTTP output port
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
+        self.use_redis = redis
+        self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
 
     @property
     def stack_file(self) -> Path:
@@ -121,6 +127,7 @@ class LocalSystem:
         account = str(client("sts", endpoint, region).get_caller_identity()["Account"])
         machine_arns = statemachines.machine_arns(asl, region, account)
         os.environ.update(app_env)
+        cache = self._start_cache(resources.table_name)
         os.environ.update({
             "AWS_ENDPOINT_URL": endpoint,
             "COGNITO_USER_POOL_ID": resources.user_pool_id,
@@ -162,7 +169,10 @@ class LocalSystem:
             "dataProductBucket": mesh.data_product_bucket,
             "mesh": mesh.to_stack(),
             "users": [u.to_stack() for u in DEMO_USERS],
+            "cache": cache,
         }
+        if os.environ.get("REDIS_URL"):  # a stand-alone `chalice local` shares the cache and its keys
+            self.stack.update(redisUrl=os.environ["REDIS_URL"], cacheKeyPrefix=os.environ["CACHE_KEY_PREFIX"])
         if self.dispatcher is not None:
             self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
             self.stack["lambdaFaultsUrl"] = endpoint + FAULTS_PATH
@@ -187,6 +197,9 @@ class LocalSystem:
         if self.dispatcher is not None:
             self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
             self.dispatcher = None
+        if self._redis is not None:
+            self._redis.kill()
+            self._redis = None
         if self._moto is not None:
             if snapshot and self._resources is not None:
                 try:
@@ -216,6 +229,19 @@ class LocalSystem:
         self.stop()
 
     # -- parts -------------------------------------------------------------------------------
+
+    def _start_cache(self, table_name: str) -> str:
+        """Redis for the read cache: REDIS_URL's, else a redis-server of our own on a free port when one is
+        installed, else the app's in-process cache. Keys get a prefix of this run: a Redis shared with
+        other runs (or test systems) never serves their entries here. Returns what serves the cache."""
+        if not os.environ.get("REDIS_URL") and self.use_redis and redis_server_binary():
+            self._redis = RedisServer().start()
+            os.environ["REDIS_URL"] = self._redis.url
+        if not os.environ.get("REDIS_URL"):
+            return "in-process (no REDIS_URL, " + ("no redis-server on PATH)" if self.use_redis else "--no-redis)")
+        os.environ.setdefault("CACHE_KEY_PREFIX", f"{table_name}:{uuid.uuid4().hex[:8]}:")
+        origin = "started here" if self._redis else "REDIS_URL"
+        return f"redis at {os.environ['REDIS_URL']} ({origin})"
 
     def _start_moto(self) -> str:
         from moto.server import ThreadedMotoServer  # a dev dependency, loaded only when it is used

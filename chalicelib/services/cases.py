@@ -12,6 +12,9 @@ from typing import Any, Callable, Iterable, Optional
 
 from pydantic.alias_generators import to_camel
 
+from ..cache import Cache
+from ..cache.invalidation import case_key
+from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.case_types import CaseType, due_at
@@ -82,11 +85,13 @@ class CaseService:
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         customer_snapshot: Optional[Callable[[str], CustomerView]] = None,
+        read_cache: Optional[ReadThrough[Case]] = None,
     ) -> None:
         """`customer_snapshot`: the customer's view from the data mesh, taken when a case is opened; it must
         answer within a bounded time and never raise (the case is opened whatever the mesh does)."""
         self._repo = repository
         self._customer_snapshot = customer_snapshot
+        self._read_cache = read_cache
         self._case_types = {t.id: t for t in case_types}
         self._numbers = numbers
         self._clock = clock
@@ -100,6 +105,18 @@ class CaseService:
     def get(self, principal: Principal, case_id: str) -> Case:
         require(principal, Action.READ_CASES)
         case = self._repo.get_case(case_id)
+        if case is None or not can_view(principal, case):
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def read(self, principal: Principal, case_id: str) -> Case:
+        """`get` for a reader that only shows the case: served from the read cache when it holds the case.
+        Writes use `get`, which always reads the table (a conditional write needs the current audit head).
+        The cache holds data, not decisions: visibility is checked here on every call."""
+        if self._read_cache is None:
+            return self.get(principal, case_id)
+        require(principal, Action.READ_CASES)
+        case = self._read_cache.get(case_key(case_id), lambda: self._repo.get_case(case_id))
         if case is None or not can_view(principal, case):
             raise NotFound(f"case {case_id} not found")
         return case
@@ -273,6 +290,15 @@ def _created_event_data(case: Case) -> dict[str, Any]:
     if case.customer_snapshot is not None:
         data["customerSnapshot"] = case.customer_snapshot.model_dump(mode="json", by_alias=True, exclude={"fields"})
     return data
+
+
+def case_read_cache(cache: Cache, ttl_seconds: int) -> ReadThrough[Case]:
+    """Cases as JSON with their audit head (an internal field the API never shows)."""
+    return ReadThrough(
+        cache, ttl_seconds,
+        dump=lambda case: {**case.to_api(), "auditSeq": case.audit_seq, "auditHash": case.audit_hash},
+        load=Case.model_validate,
+    )
 
 
 def _check_idempotency_key(key: str) -> None:

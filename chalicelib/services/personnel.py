@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+from ..cache import Cache
+from ..cache.invalidation import PERSONNEL_DIRECTORY, person_key
+from ..cache.read_through import ReadThrough
 from ..domain.access import Action, Principal, Role, require
 from ..domain.personnel import Person, PersonUpsert
 from ..errors import FieldIssue, InvalidInput, NotFound
@@ -16,9 +19,27 @@ SEED_CAPACITY = 10
 _WORKING_ROLES = {Role.CASEWORKER.value, Role.SUPERVISOR.value}
 
 
+Directory = list[tuple[str, list[Person]]]  # (team, its people) in the repository's team order
+
+
 class PersonnelService:
-    def __init__(self, repository: PersonnelRepository, clock: Clock = utc_now) -> None:
+    """Reads go through `cache` when given: single entries and the whole directory, each with the TTL;
+    writes to people (here, and open-task counts moved by task changes) delete what they make stale."""
+
+    def __init__(
+        self, repository: PersonnelRepository, clock: Clock = utc_now, cache: Optional[Cache] = None,
+        cache_ttl: int = 60,
+    ) -> None:
         self._repo, self._clock = repository, clock
+        self._people: Optional[ReadThrough[Person]] = None
+        self._directory: Optional[ReadThrough[Directory]] = None
+        if cache is not None:
+            self._people = ReadThrough(cache, cache_ttl, dump=Person.to_api, load=Person.model_validate)
+            self._directory = ReadThrough(
+                cache, cache_ttl,
+                dump=lambda teams: [[team, [p.to_api() for p in people]] for team, people in teams],
+                load=lambda teams: [(team, [Person.model_validate(p) for p in people]) for team, people in teams],
+            )
 
     def put(self, principal: Principal, username: str, payload: Any) -> Person:
         require(principal, Action.MANAGE_PERSONNEL)
@@ -33,7 +54,10 @@ class PersonnelService:
     def get(self, principal: Principal, username: str) -> Person:
         if username != principal.username:
             require(principal, Action.READ_PERSONNEL)
-        person = self._repo.get_person(username)
+        if self._people is None:
+            person = self._repo.get_person(username)
+        else:
+            person = self._people.get(person_key(username), lambda: self._repo.get_person(username))
         if person is None:
             raise NotFound(f"no person {username} in the directory")
         return person
@@ -43,8 +67,16 @@ class PersonnelService:
         if team is not None:
             if not team.strip():
                 raise InvalidInput("empty team filter", [FieldIssue("team", "must not be empty")])
-            return self._repo.list_people(team)
-        return [person for name in self._repo.list_teams() for person in self._repo.list_people(name)]
+            if self._directory is None:
+                return self._repo.list_people(team)
+            return next((people for name, people in self._read_directory() if name == team), [])
+        return [person for _, people in self._read_directory() for person in people]
+
+    def _read_directory(self) -> Directory:
+        def read() -> Directory:
+            return [(name, self._repo.list_people(name)) for name in self._repo.list_teams()]
+
+        return read() if self._directory is None else self._directory.get(PERSONNEL_DIRECTORY, read) or []
 
 
 def seed_personnel(

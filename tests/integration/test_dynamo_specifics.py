@@ -311,3 +311,14 @@ def test_get_case_reads_consistently(repo, dynamo_models):
     client.meta.events.register("before-parameter-build.dynamodb.GetItem", lambda params, **_: seen.append(params))
     repo.get_case("case-1")
     assert seen and seen[-1].get("ConsistentRead") is True
+
+
+def test_moto_keeps_no_copies_of_the_table_after_transactions(repo):
+    # local/moto_atomic.py: moto's instance tracking would keep every table copy TransactWriteItems makes.
+    from moto.core.model_instances import model_data
+
+    for n in range(20):
+        case, event = new_case(f"case-{n}")
+        repo.create_case(case, event, None)
+    tracked = sum(len(model.instances_tracked) for model in model_data["dynamodb"].values())
+    assert tracked == 0

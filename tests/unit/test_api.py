@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
-import jwt
 import pytest
 from chalice.test import Client
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.settings import Settings
+from tests.api_support import TestUserPool
 
-ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
-CLIENT_ID = "test-client"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 USERS = {
     "alice": (["caseworker"], "claims"),
     "bob": (["caseworker"], "complaints"),
@@ -27,35 +20,13 @@ USERS = {
     "aud": (["auditor"], "audit"),
     "ada": (["admin"], "ops"),
 }
-
-
-def token(username: str, **overrides) -> str:
-    groups, team = USERS[username]
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER, "aud": CLIENT_ID, "sub": str(uuid.uuid4()), "token_use": "id", "iat": now, "exp": now + 600,
-        "cognito:username": username, "cognito:groups": groups, "custom:team": team, **overrides,
-    }
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "test"})
-
-
-def _jwks(url: str) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**jwk, "kid": "test", "alg": "RS256"}]}
+POOL = TestUserPool(USERS)
+token = POOL.token
 
 
 @pytest.fixture
-def client(monkeypatch):
-    settings = Settings.from_env(
-        {"AUTH_MODE": "verify", "COGNITO_ISSUER": ISSUER, "COGNITO_CLIENT_ID": CLIENT_ID,
-         "COGNITO_JWKS_URL": "https://jwks.test", "CASE_NUMBER_BLOCK": "1"}
-    )
-    container = bootstrap.build(settings, repository=InMemoryCaseRepository())
-    from chalicelib.auth import Authenticator
-    from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-
-    container.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
-    with bootstrap.override(container), Client(app) as test_client:
+def client():
+    with bootstrap.override(POOL.container()), Client(app) as test_client:
         yield test_client
 
 

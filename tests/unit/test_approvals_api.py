@@ -4,26 +4,16 @@ resume per stage, task tokens never in a response, the Compensate Lambda, the Op
 from __future__ import annotations
 
 import json
-import time
-import uuid
 
-import jwt
 import pytest
 from chalice.test import Client
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.tokens import InMemoryTokenStore
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
-from chalicelib.services.workflow import Stage, WorkflowService
-from chalicelib.settings import DEFAULT_WAIT_SECONDS, Settings
+from chalicelib.services.workflow import Stage
+from tests.api_support import TestUserPool
 from tests.unit.test_approvals_service import CountingEngine
 
-ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
-CLIENT_ID = "test-client"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 USERS = {
     "alice": (["caseworker"], "claims"),
     "bob": (["caseworker"], "complaints"),
@@ -38,21 +28,8 @@ USERS = {
 APPROVAL_TOKEN, PAYMENT_TOKEN = "sfn-approval-token-secret", "sfn-payment-token-secret"
 CLAIM = {"title": "Burst pipe", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-1",
          "compensation": {"amount": "800.00", "currency": "EUR"}}
-
-
-def token(username: str) -> str:
-    groups, team = USERS[username]
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER, "aud": CLIENT_ID, "sub": str(uuid.uuid4()), "token_use": "id", "iat": now, "exp": now + 600,
-        "cognito:username": username, "cognito:groups": groups, **({"custom:team": team} if team else {}),
-    }
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "test"})
-
-
-def _jwks(url: str) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**jwk, "kid": "test", "alg": "RS256"}]}
+POOL = TestUserPool(USERS)
+token = POOL.token
 
 
 class Harness:
@@ -82,17 +59,8 @@ class Harness:
 
 @pytest.fixture
 def api():
-    settings = Settings.from_env(
-        {"AUTH_MODE": "verify", "COGNITO_ISSUER": ISSUER, "COGNITO_CLIENT_ID": CLIENT_ID,
-         "COGNITO_JWKS_URL": "https://jwks.test", "CASE_NUMBER_BLOCK": "1"}
-    )
-    repository = InMemoryCaseRepository()
     engine = CountingEngine()
-    container = bootstrap.build(settings, repository=repository, engine=lambda: engine)
-    from chalicelib.auth import Authenticator
-    from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-
-    container.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
+    container = POOL.container(engine=lambda: engine)
     workflow = container.workflow
     tokens = workflow._tokens
     with bootstrap.override(container), Client(app) as client:

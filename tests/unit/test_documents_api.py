@@ -4,23 +4,15 @@ is 404, a quarantined download or a delete under legal hold is 409."""
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from urllib.parse import parse_qs, quote_plus, urlparse
 
-import jwt
 import pytest
 from chalice.test import Client
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.settings import Settings
+from tests.api_support import TestUserPool
 
-ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_documents"
-CLIENT_ID = "documents-client"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 USERS = {
     "alice": (["caseworker"], "claims"),
     "bob": (["caseworker"], "complaints"),
@@ -32,35 +24,13 @@ USERS = {
 BUCKET = "cms-test-documents"
 CLAIM = {"title": "Water damage", "caseType": "CLAIM", "priority": "HIGH", "customerId": "CUST-1"}
 PDF = {"filename": "claim form.pdf", "contentType": "application/pdf", "size": 2048, "kind": "claim-form"}
-
-
-def token(username: str) -> str:
-    groups, team = USERS[username]
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER, "aud": CLIENT_ID, "sub": str(uuid.uuid4()), "token_use": "id", "iat": now, "exp": now + 600,
-        "cognito:username": username, "cognito:groups": groups, "custom:team": team,
-    }
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "test"})
-
-
-def _jwks(url: str) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**jwk, "kid": "test", "alg": "RS256"}]}
+POOL = TestUserPool(USERS, pool="us-east-1_documents", client_id="documents-client")
+token = POOL.token
 
 
 @pytest.fixture
 def container():
-    settings = Settings.from_env(
-        {"AUTH_MODE": "verify", "COGNITO_ISSUER": ISSUER, "COGNITO_CLIENT_ID": CLIENT_ID,
-         "COGNITO_JWKS_URL": "https://jwks.test", "CASE_NUMBER_BLOCK": "1", "BUCKET_NAME": BUCKET}
-    )
-    built = bootstrap.build(settings, repository=InMemoryCaseRepository())
-    from chalicelib.auth import Authenticator
-    from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-
-    built.authenticator = Authenticator(TokenVerifier(JwksCache("https://jwks.test", fetch=_jwks), ISSUER, CLIENT_ID))
-    return built
+    return POOL.container(env={"BUCKET_NAME": BUCKET})
 
 
 @pytest.fixture
