@@ -4,7 +4,8 @@ silent Redis costs once the circuit breaker is open.
 Run from the repo root:  .venv/bin/python bench/cache.py   (needs redis-server on PATH)
 
 What it does
-- starts moto's ThreadedMotoServer in this process (DynamoDB latency as the local system has it) and a
+- starts moto's ThreadedMotoServer in this process, DynamoDB requests serialised as the local system
+  does (local/moto_atomic.py), so DynamoDB latency is what the local system has; and a
   redis-server of its own on a free port (local/redis_server.py);
 - builds the real container (bootstrap.build) three times over one table: with REDIS_URL (Redis cache),
   without it in the local stage (in-process cache), and in a deployed stage without it (no cache), and
@@ -38,6 +39,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 os.chdir(REPO_ROOT)
 
+from local.moto_atomic import serialise_dynamodb  # noqa: E402
 from local.redis_server import RedisServer, free_port, redis_server_binary  # noqa: E402
 
 PORT = free_port()
@@ -208,7 +210,9 @@ def down_vs_no_cache(label: str, down: Any, none: Any, ids: list[str]) -> None:
     print(row("Redis unreachable, breaker open (reads DynamoDB)", down_ms))
     print(row("no cache configured (reads DynamoDB)", none_ms))
     overhead = pct(down_ms, 0.5) - pct(none_ms, 0.5)
-    print(f"overhead of the open breaker, p50: {overhead:+.2f} ms ({overhead / pct(none_ms, 0.5) * 100:+.1f}%; goal ~0)")
+    paired = pct([d - n for d, n in zip(down_ms, none_ms)], 0.5)
+    print(f"overhead of the open breaker: difference of p50s {overhead:+.2f} ms "
+          f"({overhead / pct(none_ms, 0.5) * 100:+.1f}%), median of paired differences {paired:+.2f} ms (goal ~0)")
     print(f"the cache calls of one GET in isolation (a get and a set, {CALL_LOOPS} times): "
           + ", ".join(f"{name} {us:.2f} us" for name, us in per_call_us.items()))
     print(f"cache counters: {stats} (errors past the first GETs: the breaker's trial calls, one per 10 s cool-down)")
@@ -231,6 +235,7 @@ def main() -> None:
         raise SystemExit("bench/cache.py needs redis-server on PATH (apt-get install redis-server)")
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=PORT, verbose=False)
     moto.start()
+    serialise_dynamodb(moto)  # as the local system runs it: one DynamoDB request at a time, like a real table's atomicity
     create_table(table_models.__wrapped__(TABLE, REGION, ENDPOINT))
     redis_server = RedisServer().start()
     print(f"python {sys.version.split()[0]}; moto ThreadedMotoServer in process on {ENDPOINT}; "

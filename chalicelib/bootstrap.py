@@ -23,9 +23,9 @@ class Container:
     workflow: Any = None
     processing: Any = None
     documents: Any = None
+    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
     customers: Any = None  # services.customers.CustomerDirectory
     case_data: Any = None  # services.case_data_product.CaseDataProduct
-    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})

@@ -18,10 +18,10 @@ _FROM_STACK_FILE = {
     "COGNITO_USER_POOL_ID": "userPoolId",
     "COGNITO_CLIENT_ID": "userPoolClientId",
     "BUCKET_NAME": "bucketName",
-    "DATA_CATALOG_DIR": "dataCatalogDir",
-    "DATA_PRODUCT_BUCKET": "dataProductBucket",
     "REDIS_URL": "redisUrl",
     "CACHE_KEY_PREFIX": "cacheKeyPrefix",
+    "DATA_CATALOG_DIR": "dataCatalogDir",
+    "DATA_PRODUCT_BUCKET": "dataProductBucket",
 }
 
 
@@ -47,14 +47,6 @@ class Settings:
     bucket_name: str = "cms-local-documents"  # the versioned documents bucket
     # How long each wait stage waits before it escalates (and waits again), in seconds.
     wait_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WAIT_SECONDS))
-    # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
-    data_catalog_dir: Optional[str] = None
-    data_catalog_database: Optional[str] = None
-    mesh_timeout_seconds: float = 1.0
-    # The case data product: its bucket and the key that pseudonymises customer ids (or the secret holding it).
-    data_product_bucket: str = "cms-local-data-products"
-    pseudonym_key: Optional[str] = field(default=None, repr=False)
-    pseudonym_key_secret_arn: Optional[str] = None
     # The read cache: Redis when REDIS_URL is set (redis://, or rediss:// for TLS), else in-process locally.
     redis_url: Optional[str] = None
     cache_key_prefix: Optional[str] = None  # default: "<table name>:" (entries mirror one table)
@@ -65,6 +57,14 @@ class Settings:
     case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
     personnel_cache_ttl: int = 60
     customer_cache_ttl: int = 60  # a data product's answer is reused this long (its age is still shown)
+    # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
+    data_catalog_dir: Optional[str] = None
+    data_catalog_database: Optional[str] = None
+    mesh_timeout_seconds: float = 1.0
+    # The case data product: its bucket and the key that pseudonymises customer ids (or the secret holding it).
+    data_product_bucket: str = "cms-local-data-products"
+    pseudonym_key: Optional[str] = field(default=None, repr=False)
+    pseudonym_key_secret_arn: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -97,12 +97,6 @@ class Settings:
             case_workflow_arn=env.get("CASE_WORKFLOW_ARN") or None,
             document_workflow_arn=env.get("DOCUMENT_WORKFLOW_ARN") or None,
             bucket_name=env.get("BUCKET_NAME") or "cms-local-documents",
-            data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
-            data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
-            mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),
-            data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
-            pseudonym_key=env.get("PSEUDONYM_KEY") or None,
-            pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             redis_url=_redis_url(env.get("REDIS_URL")),
             cache_key_prefix=env.get("CACHE_KEY_PREFIX") or None,
             redis_connect_timeout=int(env.get("REDIS_CONNECT_TIMEOUT_MS", "100")) / 1000,
@@ -112,6 +106,12 @@ class Settings:
             case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
             personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
             customer_cache_ttl=int(env.get("CUSTOMER_CACHE_TTL_SECONDS", "60")),
+            data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
+            data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
+            mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),
+            data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
+            pseudonym_key=env.get("PSEUDONYM_KEY") or None,
+            pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },

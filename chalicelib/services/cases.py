@@ -84,14 +84,14 @@ class CaseService:
         numbers: CaseNumbers,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-        customer_snapshot: Optional[Callable[[str], CustomerView]] = None,
         read_cache: Optional[ReadThrough[Case]] = None,
+        customer_snapshot: Optional[Callable[[str], CustomerView]] = None,
     ) -> None:
         """`customer_snapshot`: the customer's view from the data mesh, taken when a case is opened; it must
         answer within a bounded time and never raise (the case is opened whatever the mesh does)."""
         self._repo = repository
-        self._customer_snapshot = customer_snapshot
         self._read_cache = read_cache
+        self._customer_snapshot = customer_snapshot
         self._case_types = {t.id: t for t in case_types}
         self._numbers = numbers
         self._clock = clock
@@ -283,15 +283,6 @@ class CaseService:
         return case
 
 
-def _created_event_data(case: Case) -> dict[str, Any]:
-    """The audit trail is permanent: it records which customer data the case was opened with (status,
-    sources and their ages), not the personal data itself, which stays on the case."""
-    data: dict[str, Any] = {"case": case.model_dump(mode="json", by_alias=True, exclude={"customer_snapshot"})}
-    if case.customer_snapshot is not None:
-        data["customerSnapshot"] = case.customer_snapshot.model_dump(mode="json", by_alias=True, exclude={"fields"})
-    return data
-
-
 def case_read_cache(cache: Cache, ttl_seconds: int) -> ReadThrough[Case]:
     """Cases as JSON with their audit head (an internal field the API never shows)."""
     return ReadThrough(
@@ -299,6 +290,13 @@ def case_read_cache(cache: Cache, ttl_seconds: int) -> ReadThrough[Case]:
         dump=lambda case: {**case.to_api(), "auditSeq": case.audit_seq, "auditHash": case.audit_hash},
         load=Case.model_validate,
     )
+def _created_event_data(case: Case) -> dict[str, Any]:
+    """The audit trail is permanent: it records which customer data the case was opened with (status,
+    sources and their ages), not the personal data itself, which stays on the case."""
+    data: dict[str, Any] = {"case": case.model_dump(mode="json", by_alias=True, exclude={"customer_snapshot"})}
+    if case.customer_snapshot is not None:
+        data["customerSnapshot"] = case.customer_snapshot.model_dump(mode="json", by_alias=True, exclude={"fields"})
+    return data
 
 
 def _check_idempotency_key(key: str) -> None:

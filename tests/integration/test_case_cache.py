@@ -12,7 +12,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb import TableModels
+from chalicelib.adapters.dynamodb import DynamoCaseRepository, TableModels
 from chalicelib.cache.breaker import CLOSED, OPEN
 from local.redis_server import RedisServer, redis_server_binary
 from tests.unit.test_api import POOL, call, create
@@ -28,8 +28,9 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
-def _client_for(models: TableModels, moto_endpoint: str, redis_url: str) -> Any:
-    return POOL.container(repository=None, env={
+def _container_for(models: TableModels, moto_endpoint: str, redis_url: str) -> Any:
+    """The app's container on the test's table (every store on it) with the Redis at `redis_url`."""
+    return POOL.container(repository=DynamoCaseRepository(models), env={
         "TABLE_NAME": models.case.Meta.table_name, "AWS_ENDPOINT_URL": moto_endpoint, "REDIS_URL": redis_url,
         "REDIS_BREAKER_FAILURES": "2", "REDIS_BREAKER_RESET_SECONDS": str(BREAKER_RESET_SECONDS),
     })
@@ -37,7 +38,7 @@ def _client_for(models: TableModels, moto_endpoint: str, redis_url: str) -> Any:
 
 @pytest.fixture
 def system(dynamo_models: TableModels, moto_endpoint: str, redis_server: RedisServer) -> Iterator[Any]:
-    container = _client_for(dynamo_models, moto_endpoint, redis_server.url)
+    container = _container_for(dynamo_models, moto_endpoint, redis_server.url)
     with bootstrap.override(container), Client(app) as client:
         yield client, container
 
@@ -93,7 +94,7 @@ def test_a_redis_that_accepts_but_never_answers_is_a_miss(
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         port = silent.getsockname()[1]
-        container = _client_for(dynamo_models, moto_endpoint, f"redis://127.0.0.1:{port}/0")
+        container = _container_for(dynamo_models, moto_endpoint, f"redis://127.0.0.1:{port}/0")
         with bootstrap.override(container), Client(app) as client:
             case = create(client)
             assert [call(client, "GET", f"/cases/{case['id']}", "alice")[0] for _ in range(4)] == [200] * 4
