@@ -7,12 +7,13 @@
   (the documents bucket by its name: its notification calls a function, so a Ref would make a cycle).
 For every state machine with a `Metadata.DefinitionFile`, it puts that ASL file in `Definition`, substitutes
 each `${<Handler>FunctionArn}` (the local system's convention, local/statemachines.py) and lets StatesRole
-invoke exactly those functions. For every Glue table with a `Metadata.DescriptorFile` (a data product's
-descriptor), it writes the `TableInput` the code's own mapping gives (chalicelib/adapters/catalog.py).
+invoke exactly those functions. For every Glue table with a `Metadata.TableInputScript`, it writes the
+`TableInput` that script builds from the data product's descriptor.
 """
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 import sys
@@ -79,8 +80,10 @@ def finalize(template: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[
         if resource["Type"] == "AWS::StepFunctions::StateMachine" and "DefinitionFile" in resource.get("Metadata", {}):
             called_by_workflows |= _state_machine(resources, logical_id, project_dir, functions(template))
     for resource in resources.values():
-        if resource["Type"] == "AWS::Glue::Table" and "DescriptorFile" in resource.get("Metadata", {}):
-            resource["Properties"]["TableInput"] = _glue_table_input(project_dir / resource["Metadata"]["DescriptorFile"])
+        if resource["Type"] == "AWS::Glue::Table" and "TableInputScript" in resource.get("Metadata", {}):
+            resource["Properties"]["TableInput"] = _glue_table_input(
+                project_dir / resource["Metadata"]["TableInputScript"], resource["Properties"]["DatabaseName"]["Ref"],
+            )
     for logical_id, handler in functions(template).items():
         _skip_function_checks(resources[logical_id], handler, handler in called_by_workflows)
     return template
@@ -229,18 +232,21 @@ def _state_machine(resources: dict[str, Any], logical_id: str, project_dir: Path
     raise FinalizeError(f"{logical_id}'s role has no InvokeWorkflowFunctions statement for the functions it calls")
 
 
-def _glue_table_input(descriptor_file: Path) -> dict[str, Any]:
-    """The descriptor's `${...}` (e.g. its S3 port's `s3://${DataProductBucket}/...`) become Fn::Sub."""
-    from chalicelib.adapters.catalog import glue_table_input
-    from chalicelib.domain.data_products import DataProductDescriptor
-
-    descriptor = DataProductDescriptor.model_validate_json(descriptor_file.read_text())
-    table = glue_table_input(descriptor)
+def _glue_table_input(script: Path, database_logical_id: str) -> dict[str, Any]:
+    """The TableInput the data product's own script builds from its descriptor (the mapping the Glue catalog
+    adapter reads back), so the product's columns and partitions are defined once."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    if spec is None or spec.loader is None:
+        raise FinalizeError(f"cannot load {script}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    [resource] = module.glue_table_resource(database_logical_id).values()
+    table = resource["Properties"]["TableInput"]
     # CloudFormation's Glue Column has no Parameters (the Glue API does): the column's contract type and
     # nullability stay in the product's schema.json; Glue keeps name, Glue type and description.
     for column in table["StorageDescriptor"]["Columns"]:
         column.pop("Parameters", None)
-    return _map_strings(table, lambda s: {"Fn::Sub": s} if "${" in s else s)
+    return table
 
 
 def _placeholders(node: Any) -> Iterator[str]:

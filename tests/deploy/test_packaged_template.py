@@ -140,6 +140,7 @@ def test_the_case_data_product_is_registered_in_the_catalog_as_the_code_reads_it
     assert (read_back.id, read_back.output_ports, read_back.freshness_sla_seconds) == (
         expected.id, expected.output_ports, expected.freshness_sla_seconds)
     assert [f.name for f in read_back.schema_fields] == [f.name for f in expected.schema_fields]
+    assert table["TableInput"]["PartitionKeys"][0]["Name"] == "dt"  # Athena reads the dt=YYYY-MM-DD folders
 
 
 def test_the_documents_bucket_keeps_evidence_and_calls_the_upload_function_for_uploads_only(template):
@@ -225,7 +226,8 @@ def _substituted(node: Any, values: dict[str, str]) -> Any:
     """`{"Fn::Sub": "...${Name}..."}` resolved as CloudFormation would, with `values` for the names."""
     if isinstance(node, dict):
         if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-            return re.sub(r"\$\{([A-Za-z0-9_.:]+)\}", lambda m: values[m.group(1)], node["Fn::Sub"])
+            text = re.sub(r"\$\{([A-Za-z0-9_.:]+)\}", lambda m: values[m.group(1)], node["Fn::Sub"])
+            return text.replace("${!", "${")  # Fn::Sub's escape for a literal ${
         return {key: _substituted(value, values) for key, value in node.items()}
     if isinstance(node, list):
         return [_substituted(item, values) for item in node]
