@@ -42,9 +42,9 @@ class TestUserPool:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_KEY.public_key()))
         return {"keys": [{**jwk, "kid": "test", "alg": "RS256"}]}
 
-    def container(self, *, repository: Any = None, env: Optional[dict[str, str]] = None, **build: Any) -> Any:
-        """The app's container on an in-memory repository, verifying this pool's tokens; `build` goes to
-        bootstrap.build (e.g. a Step Functions engine)."""
+    def container(self, *, repository: Any = "memory", env: Optional[dict[str, str]] = None, **build: Any) -> Any:
+        """The app's container verifying this pool's tokens: on a new in-memory repository, on the one given,
+        or (None) on the table the settings name; `build` goes to bootstrap.build (e.g. an engine)."""
         from chalicelib.auth import Authenticator
         from chalicelib.jwt_verifier import JwksCache, TokenVerifier
 
@@ -52,7 +52,9 @@ class TestUserPool:
             "AUTH_MODE": "verify", "COGNITO_ISSUER": self.issuer, "COGNITO_CLIENT_ID": self.client_id,
             "COGNITO_JWKS_URL": JWKS_URL, "CASE_NUMBER_BLOCK": "1", **(env or {}),
         })
-        built = bootstrap.build(settings, repository=repository or InMemoryCaseRepository(), **build)
+        if repository == "memory":
+            repository = InMemoryCaseRepository()
+        built = bootstrap.build(settings, repository=repository, **build)
         built.authenticator = Authenticator(
             TokenVerifier(JwksCache(JWKS_URL, fetch=self.jwks), self.issuer, self.client_id)
         )

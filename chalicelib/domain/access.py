@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..errors import Forbidden
-from .models import Case
+from .models import Case, CaseStatus
 
 
 class Role(str, Enum):
@@ -98,12 +98,27 @@ def visibility(principal: Principal) -> Visibility:
 
 
 def can_view(principal: Principal, case: Case) -> bool:
+    return sees_as_worker(principal, case) or bool(awaits_role(case) & principal.roles)
+
+
+def sees_as_worker(principal: Principal, case: Case) -> bool:
+    """Visibility by role scope, team and participation (what listings filter on)."""
     scope = visibility(principal)
     if scope.everything:
         return True
     if scope.team is not None and case.team == scope.team:
         return True
     return principal.username in participants_of(case)
+
+
+def awaits_role(case: Case) -> frozenset[Role]:
+    """Roles whose decision the case is waiting for: they read it (details, documents, history) to decide,
+    though they work on no team's cases. Not participants: four-eyes keeps deciders and workers apart."""
+    if case.status == CaseStatus.PENDING_APPROVAL:
+        return frozenset({Role.APPROVER})
+    if case.status == CaseStatus.COMPENSATION:
+        return frozenset({Role.FINANCE})
+    return frozenset()
 
 
 def participants_of(case: Case) -> set[str]:

@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from ..errors import Conflict, Forbidden
 from . import audit
-from .access import Principal, Role, can_view, participants_of
+from .access import Principal, Role, participants_of, sees_as_worker
 from .case_types import CaseType
 from .lifecycle import check_move
 from .models import ApiModel, AuditEvent, Case, CaseStatus, RequestModel
@@ -205,7 +205,7 @@ def require_reader(principal: Principal) -> None:
 def may_see(principal: Principal, case: Case, approval: Approval) -> bool:
     """Those who may see the case; and approvers (whose role is to decide cases they do not work on) the
     approvals in their queue, assigned to them, or decided by or for them."""
-    if can_view(principal, case):
+    if sees_as_worker(principal, case):
         return True
     me = principal.username
     return Role.APPROVER in principal.roles and (

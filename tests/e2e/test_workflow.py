@@ -75,12 +75,16 @@ def test_a_complaint_with_compensation_is_approved_paid_once_and_closed(api):
     approvals = approvals_of(ava, case["id"])
     assert [a["status"] for a in approvals] == ["PENDING"] and approvals[0]["amount"] == "120.00"
     assert "token" not in str(approvals).lower()
+    assert ava.get(f"/cases/{case['id']}").status_code == 200  # the approver reads what she decides
+    assert ava.get(f"/cases/{case['id']}/documents").status_code == 200
     decided = ava.post(f"/approvals/{approvals[0]['id']}/decision", json={"decision": "APPROVE", "comment": "ok"})
     assert decided.status_code == 200, decided.text
     again = ava.post(f"/approvals/{approvals[0]['id']}/decision", json={"decision": "REJECT"})
     assert again.status_code == 409  # a second decision never resumes the run again
 
     wait_until(ada, case["id"], stage_is("PAYMENT"), "waited for payment")
+    assert ava.get(f"/cases/{case['id']}").status_code == 404  # decided: no longer hers to read
+    assert fin.get(f"/cases/{case['id']}").status_code == 200
     compensation = fin.get(f"/cases/{case['id']}/compensation").json()
     assert compensation["approved"] == "120.00" and compensation["instruction"]["status"] == "PENDING"
     paid = fin.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "PAY-1"})

@@ -96,6 +96,19 @@ def test_can_view(user, visible):
     assert can_view(user, CASE) is visible
 
 
+@pytest.mark.parametrize("status, approver, finance", [
+    ("IN_PROGRESS", False, False),
+    ("PENDING_APPROVAL", True, False),
+    ("COMPENSATION", False, True),
+    ("CLOSED", False, False),
+])
+def test_the_role_a_case_waits_for_reads_it_meanwhile(status, approver, finance):
+    case, _ = new_case(team="claims", status=status)
+    assert can_view(principal("ann", "approver"), case) is approver
+    assert can_view(principal("fin", "finance"), case) is finance
+    assert not can_view(principal("frank", "caseworker", team="complaints"), case)
+
+
 def test_team_roles_without_a_team_do_not_see_teamless_cases():
     teamless, _ = new_case(team=None, created_by="alice")
     assert not can_view(principal("erin", "caseworker"), teamless)
