@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Rate
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, observability
 from chalicelib.domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
 from chalicelib.domain.case_types import CaseTypeList
 from chalicelib.domain.compensation import Compensation, PaymentConfirmation
@@ -24,6 +24,7 @@ APP_NAME = "case-management"
 API_VERSION = "0.1.0"
 
 app = Chalice(app_name=APP_NAME)
+observability.attach(app)  # logs with correlation ids, traces and metrics for every function
 # On AWS (stages with AUTH_MODE=apigateway, set while `chalice package` loads the app) API Gateway's
 # Cognito authorizer checks tokens before Lambda runs. Locally the app verifies tokens itself:
 # chalice local's imitation of that authorizer trusts any token and crashes on malformed ones.
@@ -75,7 +76,7 @@ def list_case_types(req: ApiRequest) -> Reply:
 )
 def create_case(req: ApiRequest) -> Reply:
     case = _cases().create(req.principal, req.json(), req.header("Idempotency-Key"))
-    logger.append_keys(case_id=case.id)
+    logger.thread_safe_append_keys(case_id=case.id)
     return _case_reply(case, 201)
 
 
@@ -460,7 +461,7 @@ def _processing():  # type: ignore[no-untyped-def]
 
 @app.lambda_function(name="doc_process_start")
 def doc_process_start(event, context):  # type: ignore[no-untyped-def]
-    return _processing().prepare(event["caseId"], event["documentId"], event["versionId"])
+    return _processing().prepare(event["caseId"], event["documentId"], event["versionId"], event.get("executionId"))
 
 
 @app.lambda_function(name="doc_process_finish")
@@ -471,3 +472,32 @@ def doc_process_finish(event, context):  # type: ignore[no-untyped-def]
 @app.lambda_function(name="doc_process_failed")
 def doc_process_failed(event, context):  # type: ignore[no-untyped-def]
     return _processing().fail(event["caseId"], event["documentId"], event["versionId"], event.get("error"))
+
+
+# --- the data mesh: customer views, and the case data product published from the table's stream ---
+from chalicelib.domain.customers import CustomerView  # noqa: E402  (kept with its routes)
+from chalicelib.domain.data_products import DataProductView  # noqa: E402
+
+
+@api.route(
+    "/customers/{customer_id}", "GET",
+    summary="The customer merged from the data mesh's customer products; each field with its source and age",
+    response=CustomerView, errors=(400, 403, 404, 503), validated_params=("customer_id",),
+)
+def get_customer(req: ApiRequest, customer_id: str) -> Reply:
+    return Reply(bootstrap.container().customers.view(req.principal, customer_id))
+
+
+@api.route(
+    "/data-products/cases", "GET", summary="The case data product: descriptor, contract, location and freshness",
+    response=DataProductView, errors=(403, 503),
+)
+def case_data_product(req: ApiRequest) -> Reply:
+    return Reply(bootstrap.container().case_data.view(req.principal))
+
+
+# A second consumer of the same stream: publishing rows never delays or fails the workflow's start.
+@app.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="publish_case_data", batch_size=100)
+def publish_case_data(event):  # type: ignore[no-untyped-def]
+    failed = bootstrap.container().case_data.publish(event.to_dict()["Records"])
+    return {"batchItemFailures": [{"itemIdentifier": record_id} for record_id in failed]}

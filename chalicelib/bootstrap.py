@@ -24,6 +24,8 @@ class Container:
     processing: Any = None
     documents: Any = None
     cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
+    customers: Any = None  # services.customers.CustomerDirectory
+    case_data: Any = None  # services.case_data_product.CaseDataProduct
 
     def authenticate(self, request: Any) -> Any:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -53,10 +55,11 @@ def override(replacement: Container) -> Iterator[Container]:
             _container = previous
 
 
-def build(settings: Settings, repository: Any = None, engine: Any = None) -> Container:
+def build(settings: Settings, repository: Any = None, engine: Any = None, customers: Any = None) -> Container:
     """Wire every service. With an in-memory case repository (tests) every store is in memory too:
     a task, decision or payment moves the case's audit head in the same write as its own change.
-    `engine`: a factory of the workflow engine (default: Step Functions from settings)."""
+    `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
+    customer directory (default: over the catalog the settings name)."""
     from .adapters.memory import InMemoryCaseRepository
     from .cache.invalidation import CASE_WRITES, DECISION_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
@@ -104,12 +107,13 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
     documents.on_version_registered = processing.start
     documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
     workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
+    customers = customers or customer_directory(settings, repository)
     return Container(
         settings=settings,
         cache=cache,
         cases=CaseService(
             repository, TYPES, CaseNumbers(repository, settings.case_number_block),
-            read_cache=case_read_cache(cache, settings.case_cache_ttl),
+            read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
         authenticator=build_authenticator(settings),
         tasks=tasks,
@@ -119,7 +123,67 @@ def build(settings: Settings, repository: Any = None, engine: Any = None) -> Con
         workflow=workflow,
         documents=documents,
         processing=processing,
+        customers=customers,
+        case_data=_case_data_product(settings, repository),
     )
+
+
+def customer_directory(settings: Settings, repository: Any) -> Any:
+    """The customer directory over the configured catalog (a Glue database, else a folder of descriptor
+    files, else none), with last known records kept next to the cases (in memory for a memory repository)."""
+    from .adapters.catalog import EmptyCatalog, FileCatalog, GlueCatalog
+    from .adapters.customer_sources import mesh_s3_client_factory, source_for
+    from .adapters.memory import InMemoryCaseRepository
+    from .services.customers import CustomerDirectory, utc_now
+
+    catalog: Any
+    if settings.data_catalog_database:
+        import boto3
+
+        catalog = GlueCatalog(
+            settings.data_catalog_database,
+            lambda: boto3.client("glue", region_name=settings.region, endpoint_url=settings.endpoint_url),
+        )
+    elif settings.data_catalog_dir:
+        catalog = FileCatalog(settings.data_catalog_dir)
+    else:
+        catalog = EmptyCatalog()
+    if isinstance(repository, InMemoryCaseRepository):
+        from .adapters.last_known import InMemoryLastKnownStore
+
+        last_known: Any = InMemoryLastKnownStore()
+    else:
+        from .adapters.dynamodb import table_models
+        from .adapters.last_known import DynamoLastKnownStore
+
+        last_known = DynamoLastKnownStore(table_models(settings.table_name, settings.region, settings.endpoint_url))
+    timeout = settings.mesh_timeout_seconds
+    s3 = mesh_s3_client_factory(settings.region, settings.endpoint_url, timeout)
+    return CustomerDirectory(catalog, lambda product: source_for(product, timeout, s3, utc_now), last_known, timeout)
+
+
+def _case_data_product(settings: Settings, repository: Any) -> Any:
+    from .adapters.memory import InMemoryCaseRepository
+    from .adapters.secrets import pseudonym_key
+    from .services.case_data_product import CaseDataProduct
+
+    if isinstance(repository, InMemoryCaseRepository):
+        from .adapters.object_store import InMemoryObjectStore
+
+        store: Any = InMemoryObjectStore()
+    else:
+        from .adapters.object_store import S3ObjectStore
+        from .adapters.s3 import s3_client_factory
+
+        store = S3ObjectStore(settings.data_product_bucket, s3_client_factory(settings.region, settings.endpoint_url))
+
+    def secrets_client() -> Any:
+        import boto3
+
+        return boto3.client("secretsmanager", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    key = pseudonym_key(settings.pseudonym_key, settings.pseudonym_key_secret_arn, secrets_client)
+    return CaseDataProduct(store, settings.data_product_bucket, key, repository.get_event)
 
 
 def _dynamo_stores(settings: Settings, repository: Any) -> tuple[Any, Any, Any, Any]:

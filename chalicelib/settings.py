@@ -20,6 +20,8 @@ _FROM_STACK_FILE = {
     "BUCKET_NAME": "bucketName",
     "REDIS_URL": "redisUrl",
     "CACHE_KEY_PREFIX": "cacheKeyPrefix",
+    "DATA_CATALOG_DIR": "dataCatalogDir",
+    "DATA_PRODUCT_BUCKET": "dataProductBucket",
 }
 
 
@@ -54,6 +56,14 @@ class Settings:
     redis_breaker_reset_seconds: float = 10.0  # how long it stays open before one trial call
     case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
     personnel_cache_ttl: int = 60
+    # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
+    data_catalog_dir: Optional[str] = None
+    data_catalog_database: Optional[str] = None
+    mesh_timeout_seconds: float = 1.0
+    # The case data product: its bucket and the key that pseudonymises customer ids (or the secret holding it).
+    data_product_bucket: str = "cms-local-data-products"
+    pseudonym_key: Optional[str] = field(default=None, repr=False)
+    pseudonym_key_secret_arn: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -94,6 +104,12 @@ class Settings:
             redis_breaker_reset_seconds=float(env.get("REDIS_BREAKER_RESET_SECONDS", "10")),
             case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
             personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
+            data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
+            data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
+            mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),
+            data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
+            pseudonym_key=env.get("PSEUDONYM_KEY") or None,
+            pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },

@@ -80,7 +80,7 @@ def map_streams(
         stream_arn = str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
         existing = lam.list_event_source_mappings(FunctionName=source.name, EventSourceArn=stream_arn)
         if not existing["EventSourceMappings"]:
-            dispatcher.skip_records(_event_ids(streams, stream_arn))
+            dispatcher.skip_records(source.name, _event_ids(streams, stream_arn))
             lam.create_event_source_mapping(
                 FunctionName=source.name, EventSourceArn=stream_arn, StartingPosition="LATEST",
                 BatchSize=source.batch_size, Enabled=True,

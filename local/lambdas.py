@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from chalice.app import DynamoDBEventConfig
 
 from .faults import FaultRegistry, fault_message
+from .iam_recorder import running
 
 # The patched method and the stream delivery it relies on are moto internals of exactly this version.
 MOTO_PIN = "5.2.5"
@@ -158,12 +159,12 @@ class LambdaDispatcher:
     def pending(self) -> int:
         return self._pending
 
-    def skip_records(self, event_ids: Iterable[str]) -> None:
-        """Mark stream records as handled, e.g. those written before the mapping existed (StartingPosition
-        LATEST: moto ignores it and would deliver the whole shard, restored snapshot included)."""
+    def skip_records(self, function_name: str, event_ids: Iterable[str]) -> None:
+        """Mark stream records as handled by a function, e.g. those written before its mapping existed
+        (StartingPosition LATEST: moto ignores it and would deliver the whole shard, restored snapshot included)."""
         with self._seen_lock:
             for event_id in event_ids:
-                self._remember(event_id)
+                self._remember(function_name, event_id)
 
     # -- the patched LambdaFunction.invoke -----------------------------------------------------
 
@@ -193,7 +194,8 @@ class LambdaDispatcher:
             log.warning("Lambda %s: injected %s before the handler", name, fault.error)
             return _error(response_headers, fault.error, fault_message(fault))
         try:
-            result = handler(event, _context(function))
+            with running(name):  # its AWS calls are its own (local/iam_recorder.py)
+                result = handler(event, _context(function))
         except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
             log.exception("Lambda %s failed", name)
             return _error(response_headers, type(exc).__name__, str(exc))
@@ -208,7 +210,7 @@ class LambdaDispatcher:
     def _enqueue_records(self, function: Any, records: list[dict[str, Any]]) -> bytes:
         try:
             with self._seen_lock:
-                fresh = [r for r in records if self._remember(str(r.get("eventID")))]
+                fresh = [r for r in records if self._remember(function.function_name, str(r.get("eventID")))]
                 self.stats.duplicates += len(records) - len(fresh)
             size = self._batch_sizes[function.function_name]
             for start in range(0, len(fresh), size):
@@ -217,11 +219,13 @@ class LambdaDispatcher:
             log.exception("could not queue stream records for %s", function.function_name)
         return _QUEUED
 
-    def _remember(self, event_id: str) -> bool:
-        """True when `event_id` is new. Caller holds `_seen_lock`."""
-        if event_id in self._seen:
+    def _remember(self, function_name: str, event_id: str) -> bool:
+        """True when `event_id` is new to the function (each function mapped to a stream gets every record).
+        Caller holds `_seen_lock`."""
+        key = f"{function_name}/{event_id}"
+        if key in self._seen:
             return False
-        self._seen[event_id] = None
+        self._seen[key] = None
         if len(self._seen) > _SEEN_LIMIT:
             self._seen.popitem(last=False)
         return True
@@ -252,7 +256,8 @@ class LambdaDispatcher:
                 raise LookupError(f"the app has no handler named {name!r}")
             if (fault := self.faults.take(name, event)) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
-            result = handler(event, _context(function))
+            with running(name):
+                result = handler(event, _context(function))
             if (fault := self.faults.take(name, event, "after")) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
         except Exception as exc:  # logged and counted; later records still run, as with a bisecting ESM

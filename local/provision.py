@@ -6,7 +6,7 @@ table schema comes from chalicelib's pynamodb models, the single source of truth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -75,6 +75,7 @@ def seed_demo_cases(
     resources: Resources,
     cases: Iterable[tuple[str, dict[str, Any]]] = DEMO_CASES,
     users: Iterable[DemoUser] = DEMO_USERS,
+    customer_snapshot: Optional[Callable[[str], Any]] = None,
 ) -> int:
     """Create the demo cases through the real case service, only while the table has no case at all
     (so a restored snapshot or a developer's own cases are never mixed with a second demo set)."""
@@ -82,7 +83,7 @@ def seed_demo_cases(
         return 0
     by_name = {u.username: u for u in users}
     repo = DynamoCaseRepository(table_models(resources.table_name, resources.region, resources.endpoint))
-    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo, 1))
+    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo, 1), customer_snapshot=customer_snapshot)
     created = 0
     for username, body in cases:
         creator = by_name[username]
@@ -99,14 +100,17 @@ def has_cases(resources: Resources) -> bool:
     return bool(page.get("Items"))
 
 
-def _bucket(s3: Any, name: str, region: str) -> None:
+def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:
     try:
         s3.head_bucket(Bucket=name)
     except ClientError:
         kwargs: dict[str, Any] = {}
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(Bucket=name, **kwargs)
+        # As on AWS: legal holds lock object versions (S3 Object Lock, which must be enabled at creation).
+        s3.create_bucket(Bucket=name, **({"ObjectLockEnabledForBucket": True} if versioned else {}), **kwargs)
+    if not versioned:
+        return
     # Documents are never overwritten: every upload is a new object version.
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 

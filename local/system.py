@@ -24,7 +24,9 @@ from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import (
     STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
 )
+from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
+from .mesh import CrmServer, MeshResources, provision_mesh
 from .moto_atomic import serialise_dynamodb
 from .recovery import resume_lost_runs
 from .redis_server import RedisServer, redis_server_binary
@@ -75,10 +77,13 @@ class LocalSystem:
         self._server: Any = None
         self._thread: Optional[threading.Thread] = None
         self._resources: Optional[Resources] = None
+        self._crm: Optional[CrmServer] = None  # the sample CRM data product's HTTP output port
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
+        self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
         self.use_redis = redis
         self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
+        self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
 
     @property
     def stack_file(self) -> Path:
@@ -107,7 +112,12 @@ class LocalSystem:
         ):
             os.environ.setdefault(name, value)
         os.environ["AWS_XRAY_SDK_ENABLED"] = "false"  # no daemon here: the SDK would log tracebacks
+        # No CloudWatch reads the metrics here: one JSON line per invocation would drown the logs (tests read them).
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         region = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
+        if os.environ.get(RECORD_IAM):  # before any AWS client exists: it watches sessions created later
+            self.recorder = ActionRecorder(os.environ[RECORD_IAM], region)
+            self.recorder.install()
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or self._start_moto()
 
         self._resources = resources = provision(
@@ -118,6 +128,7 @@ class LocalSystem:
             if restored:
                 log.info("restored %d items from %s", restored, self.snapshot_file)
 
+        mesh = self._start_mesh(resources)
         # The state machines' ARNs are known before the machines exist: the app gets them with the local
         # stage's environment, which it must see from its first import on.
         asl = statemachines.asl_files(self.stepfunctions_dir)
@@ -130,14 +141,24 @@ class LocalSystem:
             "COGNITO_USER_POOL_ID": resources.user_pool_id,
             "COGNITO_CLIENT_ID": resources.user_pool_client_id,
             "LOCAL_STACK_FILE": str(self.stack_file),
+            "DATA_CATALOG_DIR": str(mesh.catalog_dir),
+            "DATA_PRODUCT_BUCKET": mesh.data_product_bucket,
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app
         app = self._load_app()
+        if self.recorder is not None:
+            self.recorder.account = account
+            app.register_middleware(http_middleware, "http")  # routes run as the API handler
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
-            seed_demo_cases(resources)
+            snapshot = None
+            if project_app:  # demo cases keep a snapshot of their customer, as cases opened through the API do
+                from chalicelib import bootstrap
+
+                snapshot = bootstrap.container().customers.snapshot
+            seed_demo_cases(resources, customer_snapshot=snapshot)
         if project_app and machine_arns:  # the project's own app, with its workflow
             from chalicelib import bootstrap
 
@@ -155,6 +176,9 @@ class LocalSystem:
             "userPoolId": resources.user_pool_id,
             "userPoolClientId": resources.user_pool_client_id,
             "stateMachines": machine_arns,
+            "dataCatalogDir": str(mesh.catalog_dir),
+            "dataProductBucket": mesh.data_product_bucket,
+            "mesh": mesh.to_stack(),
             "users": [u.to_stack() for u in DEMO_USERS],
             "cache": cache,
         }
@@ -178,6 +202,9 @@ class LocalSystem:
         if self.fargate is not None:
             self.fargate.stop()
             self.fargate = None
+        if self._crm is not None:
+            self._crm.stop()
+            self._crm = None
         if self.dispatcher is not None:
             self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
             self.dispatcher = None
@@ -196,6 +223,9 @@ class LocalSystem:
                     log.exception("could not write the snapshot")
             self._moto.stop()
             self._moto = None
+        if self.recorder is not None:
+            self.recorder.uninstall()
+            self.recorder = None
         # A stack file outlives nothing it describes: `token` and a stand-alone `chalice local` must not use it.
         if self.stack:
             self.stack_file.unlink(missing_ok=True)
@@ -298,6 +328,14 @@ class LocalSystem:
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])
+
+    def _start_mesh(self, resources: Resources) -> MeshResources:
+        """The sample customer data products (a CRM over HTTP on loopback, a risk dataset in S3), the data
+        product bucket and the catalog files that register them."""
+        self._crm = CrmServer(host="127.0.0.1").start()
+        return provision_mesh(
+            client("s3", resources.endpoint, resources.region), resources.region, self.state_dir, self._crm.url,
+        )
 
     def _start_fargate(self, resources: Resources) -> None:
         """ECS cluster, processor task definition and network on moto, and the runner that plays Fargate."""

@@ -118,6 +118,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         updated_by = UnicodeAttribute(attr_name="updatedBy")
         due_at = UnicodeAttribute(attr_name="dueAt")
         workflow = JSONAttribute(null=True)
+        customer_snapshot = JSONAttribute(attr_name="customerSnapshot", null=True)
         audit_seq = NumberAttribute(attr_name="auditSeq")
         audit_hash = UnicodeAttribute(attr_name="auditHash")
         by_created = ByCreated()
@@ -288,6 +289,14 @@ class DynamoCaseRepository:
             items = m.event.query(_case_key(case_id), m.event.sk.startswith("EVENT#"), consistent_read=True)
             return [AuditEvent.model_validate(item.body) for item in items]
 
+    def get_event(self, case_id: str, seq: int) -> Optional[AuditEvent]:
+        with _translated():
+            try:
+                item = self._m.event.get(_case_key(case_id), _event_sk(seq), consistent_read=True)
+            except self._m.event.DoesNotExist:
+                return None
+        return AuditEvent.model_validate(item.body)
+
     def get_idempotency(self, owner: str, key: str) -> Optional[IdempotencyRecord]:
         m = self._m
         with _translated():
@@ -303,12 +312,13 @@ class DynamoCaseRepository:
     # -- mapping -----------------------------------------------------------------------------
 
     def _case_item(self, case: Case) -> Any:
-        data = case.model_dump(exclude={"id", "compensation", "workflow"})  # audit_seq/hash are excluded fields
+        data = case.model_dump(exclude={"id", "compensation", "workflow", "customer_snapshot"})  # audit_seq/hash are excluded fields
         return self._m.case(
             _case_key(case.id), "CASE",
             list_pk=CASE_LIST_PK, list_sk=f"{case.created_at}#{case.id}", case_id=case.id,
             compensation=case.compensation.to_api() if case.compensation else None,
             workflow=case.workflow.to_api() if case.workflow else None,
+            customer_snapshot=case.customer_snapshot.to_api() if case.customer_snapshot else None,
             audit_seq=case.audit_seq, audit_hash=case.audit_hash,
             **{k: (v.value if hasattr(v, "value") else v) for k, v in data.items()},
         )
@@ -329,7 +339,7 @@ def _to_case(item: Any) -> Case:
         tags=list(item.tags or []), status=item.status, version=int(item.version), team=item.team,
         assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,
         created_by=item.created_by, updated_at=item.updated_at, updated_by=item.updated_by, due_at=item.due_at,
-        workflow=item.workflow,
+        workflow=item.workflow, customer_snapshot=item.customer_snapshot,
         audit_seq=int(item.audit_seq), audit_hash=item.audit_hash,
     )
 

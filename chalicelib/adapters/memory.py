@@ -34,6 +34,9 @@ class InMemoryCaseRepository:
     def get_case(self, case_id: str) -> Optional[Case]:
         return self.cases.get(case_id)
 
+    def get_event(self, case_id: str, seq: int) -> Optional[AuditEvent]:
+        return next((e for e in self.events.get(case_id, []) if e.seq == seq), None)
+
     def save_case(self, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
         with self._lock:
             current = self.cases.get(case.id)

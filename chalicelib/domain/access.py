@@ -35,6 +35,8 @@ class Action(str, Enum):
     DELETE_DOCUMENTS = "delete documents"
     EXPORT_DOCUMENTS = "export evidence"
     MANAGE_LEGAL_HOLD = "set or lift a legal hold"
+    READ_CUSTOMERS = "read customer data"
+    READ_DATA_PRODUCTS = "read data product descriptors"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -57,6 +59,9 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DELETE_DOCUMENTS: frozenset({Role.ADMIN}),
     Action.EXPORT_DOCUMENTS: frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}),
     Action.MANAGE_LEGAL_HOLD: frozenset({Role.ADMIN}),
+    # Every role works cases or reads them (auditors), and needs to know whose case it is.
+    Action.READ_CUSTOMERS: frozenset(Role),
+    Action.READ_DATA_PRODUCTS: frozenset(Role),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

@@ -9,23 +9,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-
-class ApiModel(BaseModel):
-    # defer_build: validators are built on first use, not at import, which halves cold starts.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
-
-    def to_api(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
-
-
-class RequestModel(ApiModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=False, extra="forbid", str_strip_whitespace=True,
-        defer_build=True,
-    )
+from .base import ApiModel, RequestModel
+from .customers import CustomerView
 
 
 class Priority(str, Enum):
@@ -157,6 +144,8 @@ class Case(ApiModel):
     updated_by: str
     due_at: str
     workflow: Optional[WorkflowState] = None
+    # The customer as the data mesh showed them when the case was opened (never refreshed).
+    customer_snapshot: Optional[CustomerView] = None
     # Head of the audit chain; internal, never sent to clients.
     audit_seq: int = Field(default=0, exclude=True)
     audit_hash: str = Field(default="", exclude=True)

@@ -18,6 +18,7 @@ from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.case_types import CaseType, due_at
+from ..domain.customers import CustomerView
 from ..domain.models import (
     AuditEvent, Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, HistoryVerification,
     Priority,
@@ -27,6 +28,7 @@ from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyR
 from . import cursor
 from .validation import parse
 from .retry import attempts
+from .. import metrics
 
 Clock = Callable[[], datetime]
 MAX_PAGE = 100
@@ -84,9 +86,13 @@ class CaseService:
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         read_cache: Optional[ReadThrough[Case]] = None,
+        customer_snapshot: Optional[Callable[[str], CustomerView]] = None,
     ) -> None:
+        """`customer_snapshot`: the customer's view from the data mesh, taken when a case is opened; it must
+        answer within a bounded time and never raise (the case is opened whatever the mesh does)."""
         self._repo = repository
         self._read_cache = read_cache
+        self._customer_snapshot = customer_snapshot
         self._case_types = {t.id: t for t in case_types}
         self._numbers = numbers
         self._clock = clock
@@ -184,10 +190,11 @@ class CaseService:
             updated_at=iso(now),
             updated_by=principal.username,
             due_at=iso(due_at(case_type, request.priority, now)),
+            customer_snapshot=self._customer_snapshot(request.customer_id) if self._customer_snapshot else None,
         )
         event = audit.next_event(
             case_id=case.id, prev_seq=0, prev_hash="", type="CASE_CREATED", actor=principal.username,
-            at=case.created_at, data={"case": case.to_api()},
+            at=case.created_at, data=_created_event_data(case),
         )
         case = case.model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash})
         record = None
@@ -202,6 +209,7 @@ class CaseService:
         except IdempotencyKeyTaken:
             # The key was used before (or by a concurrent twin of this request): answer as it was answered.
             return self._replay(principal, idempotency_key or "", payload)
+        metrics.count(metrics.CASES_CREATED)
         return case
 
     def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:
@@ -284,6 +292,13 @@ def case_read_cache(cache: Cache, ttl_seconds: int) -> ReadThrough[Case]:
         dump=lambda case: {**case.to_api(), "auditSeq": case.audit_seq, "auditHash": case.audit_hash},
         load=Case.model_validate,
     )
+def _created_event_data(case: Case) -> dict[str, Any]:
+    """The audit trail is permanent: it records which customer data the case was opened with (status,
+    sources and their ages), not the personal data itself, which stays on the case."""
+    data: dict[str, Any] = {"case": case.model_dump(mode="json", by_alias=True, exclude={"customer_snapshot"})}
+    if case.customer_snapshot is not None:
+        data["customerSnapshot"] = case.customer_snapshot.model_dump(mode="json", by_alias=True, exclude={"fields"})
+    return data
 
 
 def _check_idempotency_key(key: str) -> None:

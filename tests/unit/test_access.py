@@ -29,6 +29,10 @@ for _role, _actions in {
 }.items():
     PERMITTED[_role] = PERMITTED[_role] | _actions
 
+# The data mesh: every role reads customer views and the case data product's descriptor.
+for _role in Role:
+    PERMITTED[_role] = PERMITTED[_role] | {Action.READ_CUSTOMERS, Action.READ_DATA_PRODUCTS}
+
 
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("action", list(Action))

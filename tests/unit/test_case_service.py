@@ -132,7 +132,8 @@ class TestCreate:
         case = service.create(alice, body())
         [event] = repo.list_events(case.id)
         assert (event.seq, event.type, event.actor, event.at) == (1, "CASE_CREATED", "alice", case.created_at)
-        assert event.data == {"case": case.to_api()}
+        # The customer snapshot (personal data) stays on the case, out of the permanent audit trail.
+        assert event.data == {"case": {k: v for k, v in case.to_api().items() if k != "customerSnapshot"}}
         assert (case.audit_seq, case.audit_hash) == (1, event.hash)
         assert service.verify_history(alice, case.id).model_dump() == {"valid": True, "events": 1, "first_invalid_seq": None}
 

@@ -1,0 +1,133 @@
+"""The customer directory: finds the customer data products in the data catalog, asks each of them at
+once within one time budget, and merges their answers into one view (domain/customers.py). A product
+that does not answer in time contributes its last known record, marked stale; the view is assembled
+whatever the products do, so opening a case never waits on the mesh for longer than the budget."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import Callable, Optional
+
+from ..domain.access import Action, Principal, require
+from ..domain.customers import (
+    CUSTOMER_ID, CUSTOMER_ID_RULE, CustomerView, Observation, SourceRecord, ViewStatus, iso, merge, not_looked_up,
+)
+from ..domain.data_products import DataProductDescriptor
+from ..errors import DependencyUnavailable, FieldIssue, InvalidInput, NotFound
+from ..mesh_ports import CustomerSource, DataCatalog, LastKnownStore
+
+log = logging.getLogger(__name__)
+CUSTOMER_ENTITY = "customer"
+_MAX_PARALLEL_SOURCES = 8
+
+SourceFactory = Callable[[DataProductDescriptor], Optional[CustomerSource]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CustomerDirectory:
+    def __init__(
+        self, catalog: DataCatalog, source_for: SourceFactory, last_known: LastKnownStore, timeout_seconds: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """`timeout_seconds`: the budget of one lookup, all products asked in parallel."""
+        self._catalog, self._source_for, self._last_known = catalog, source_for, last_known
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._sources: dict[tuple[str, str], Optional[CustomerSource]] = {}  # by (product, its ports)
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=_MAX_PARALLEL_SOURCES, thread_name_prefix="mesh")
+
+    def view(self, principal: Principal, customer_id: str) -> CustomerView:
+        """`GET /customers/{id}`: 404 when every product answered that it has no such customer, 503 when
+        none answered and nothing is known from before."""
+        require(principal, Action.READ_CUSTOMERS)
+        check_customer_id(customer_id)
+        view = self.assemble(customer_id)
+        if view.status == ViewStatus.NOT_FOUND:
+            raise NotFound(f"customer {customer_id} not found")
+        if view.status == ViewStatus.UNAVAILABLE:
+            raise DependencyUnavailable("no customer data product answered and none is known from before; retry shortly")
+        return view
+
+    def snapshot(self, customer_id: str) -> CustomerView:
+        """The view a new case keeps. Never raises: the case is opened whatever the mesh does."""
+        if not CUSTOMER_ID.match(customer_id):
+            return not_looked_up(customer_id, self._clock())
+        try:
+            return self.assemble(customer_id)
+        except Exception:  # a bug or an outage here must not stop a case from being opened
+            log.exception("could not assemble the customer view of %s", customer_id)
+            return CustomerView(customer_id=customer_id, status=ViewStatus.UNAVAILABLE, assembled_at=iso(self._clock()))
+
+    def assemble(self, customer_id: str) -> CustomerView:
+        products = self._customer_products()
+        asked: list[tuple[DataProductDescriptor, Future[Optional[SourceRecord]]]] = []
+        unreadable: list[DataProductDescriptor] = []
+        for product in products:
+            source = self._source(product)
+            if source is None:
+                unreadable.append(product)
+            else:
+                asked.append((product, self._pool.submit(source.fetch, customer_id)))
+        wait([future for _, future in asked], timeout=self._timeout)
+        now = self._clock()
+        observations: list[Observation] = []
+        missing: list[tuple[DataProductDescriptor, str]] = [(p, "no output port this system can read") for p in unreadable]
+        for product, future in asked:
+            if not future.done():
+                future.cancel()
+                missing.append((product, f"no answer within {self._timeout:g}s"))
+            elif future.exception() is not None:
+                missing.append((product, str(future.exception())[:300]))
+            else:
+                record = future.result()
+                observations.append(Observation(product.id, product.freshness_sla_seconds, live=True, record=record,
+                                                found=record is not None))
+                if record is not None:
+                    self._keep(customer_id, product.id, record)
+        if missing:
+            known = self._known(customer_id)
+            observations += [
+                Observation(product.id, product.freshness_sla_seconds, live=False, record=known.get(product.id), error=error)
+                for product, error in missing
+            ]
+        order = {product.id: index for index, product in enumerate(products)}
+        observations.sort(key=lambda o: order[o.product])
+        return merge(customer_id, observations, now)
+
+    def _customer_products(self) -> list[DataProductDescriptor]:
+        try:
+            return [p for p in self._catalog.products() if p.entity == CUSTOMER_ENTITY]
+        except Exception:  # the catalog down: a view of nothing (UNAVAILABLE), not an error
+            log.exception("could not read the data catalog")
+            return []
+
+    def _source(self, product: DataProductDescriptor) -> Optional[CustomerSource]:
+        key = (product.id, repr([(p.protocol, p.location, p.format) for p in product.output_ports]))
+        with self._lock:
+            if key not in self._sources:  # kept: a source may keep what it fetched (e.g. a dataset's ETag)
+                self._sources[key] = self._source_for(product)
+            return self._sources[key]
+
+    def _keep(self, customer_id: str, product: str, record: SourceRecord) -> None:
+        try:
+            self._last_known.save(customer_id, product, record)
+        except Exception:  # keeping it is a courtesy to a later lookup; this one has its answer
+            log.exception("could not keep the last known record of %s from %s", customer_id, product)
+
+    def _known(self, customer_id: str) -> dict[str, SourceRecord]:
+        try:
+            return self._last_known.load(customer_id)
+        except Exception:
+            log.exception("could not read the last known records of %s", customer_id)
+            return {}
+
+
+def check_customer_id(customer_id: str) -> None:
+    if not CUSTOMER_ID.match(customer_id or ""):
+        raise InvalidInput(f"invalid customer id {customer_id[:64]!r}", [FieldIssue("customerId", CUSTOMER_ID_RULE)])

@@ -1,0 +1,212 @@
+"""The customer directory over fake data products (no network): the catalog decides which products are
+asked, a product that is down serves its last known record stale, a product that hangs is cut off by the
+budget, and opening a case never depends on any of it. Then GET /customers/{id} over HTTP in-process."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import bootstrap
+from chalicelib.adapters.last_known import InMemoryLastKnownStore
+from chalicelib.domain.customers import (
+    SourceRecord,
+    SourceState,
+    StaleReason,
+    ViewStatus,
+)
+from chalicelib.domain.data_products import DataProductDescriptor
+from chalicelib.errors import DependencyUnavailable, InvalidInput, NotFound
+from chalicelib.mesh_ports import SourceUnavailable
+from chalicelib.services.customers import CustomerDirectory
+from tests.support import START, FixedClock, principal
+from tests.unit.test_api import POOL, call
+
+CRM, RISK = "crm.customer-profile", "risk.customer-accounts"
+
+
+def descriptor(product_id: str, protocol: str, entity: str = "customer", sla: int = 86400) -> DataProductDescriptor:
+    return DataProductDescriptor.model_validate({
+        "id": product_id, "name": product_id, "domain": product_id.split(".")[0], "owner": "team",
+        "entity": entity, "outputPorts": [{"name": "port", "protocol": protocol, "location": f"{protocol}://x/y",
+                                           "format": "jsonl" if protocol == "s3" else "json"}],
+        "schema": [], "freshnessSlaSeconds": sla, "classification": "CONFIDENTIAL",
+    })
+
+
+class Catalog:
+    def __init__(self, *products: DataProductDescriptor, down: bool = False) -> None:
+        self.items, self.down = list(products), down
+
+    def products(self):
+        if self.down:
+            raise SourceUnavailable("the catalog is down")
+        return self.items
+
+
+class Source:
+    """A product's customer port: answers from `records`, or raises while `down`."""
+
+    def __init__(self, records: dict[str, SourceRecord]) -> None:
+        self.records, self.down, self.calls = records, False, 0
+
+    def fetch(self, customer_id: str):
+        self.calls += 1
+        if self.down:
+            raise SourceUnavailable("connection refused")
+        return self.records.get(customer_id)
+
+
+class HangingSource:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def fetch(self, customer_id: str):
+        self.release.wait(10)
+        raise SourceUnavailable("gave up")
+
+
+def at(hours_old: float, **fields) -> SourceRecord:
+    return SourceRecord(fields=fields, as_of=START - timedelta(hours=hours_old))
+
+
+@pytest.fixture
+def mesh():
+    crm = Source({"CUST-1": at(2, name="Ada Costa", email="ada@example.com", segment="RETAIL")})
+    risk = Source({"CUST-1": at(1, riskBand="LOW", segment="PREMIUM")})
+    sources = {CRM: crm, RISK: risk}
+    catalog = Catalog(descriptor(CRM, "http"), descriptor(RISK, "s3"), descriptor("cases.case-events", "s3", "case"))
+    directory = CustomerDirectory(
+        catalog, lambda product: sources.get(product.id), InMemoryLastKnownStore(), timeout_seconds=0.2,
+        clock=FixedClock(),
+    )
+    return directory, crm, risk, catalog
+
+
+ALICE = principal("alice", "caseworker", team="claims")
+
+
+def test_the_view_merges_the_customer_products_of_the_catalog(mesh):
+    directory, crm, risk, _ = mesh
+    view = directory.view(ALICE, "CUST-1")
+    assert view.status == ViewStatus.COMPLETE
+    assert {name: f.source for name, f in view.fields.items()} == {
+        "name": CRM, "email": CRM, "segment": RISK, "riskBand": RISK,
+    }
+    assert view.fields["name"].age_seconds == 2 * 3600
+    assert [s.product for s in view.sources] == [CRM, RISK]  # the case product is not a customer product
+
+
+def test_one_source_down_serves_its_last_known_value_flagged_stale(mesh):
+    directory, crm, risk, _ = mesh
+    directory.view(ALICE, "CUST-1")  # answered: kept as last known
+    risk.down = True
+    view = directory.view(ALICE, "CUST-1")
+    assert view.status == ViewStatus.PARTIAL
+    band = view.fields["riskBand"]
+    assert (band.value, band.stale, band.stale_reason, band.source) == ("LOW", True, StaleReason.SOURCE_UNAVAILABLE, RISK)
+    assert view.fields["name"].stale is False
+    assert view.sources[1].status == SourceState.STALE and "refused" in view.sources[1].error
+    # Stale values lose against fresh ones: the CRM's live segment now wins over risk's last known one.
+    assert (view.fields["segment"].value, view.fields["segment"].source) == ("RETAIL", CRM)
+
+
+def test_a_source_down_with_nothing_known_is_unavailable_and_the_rest_is_served(mesh):
+    directory, crm, risk, _ = mesh
+    risk.down = True
+    view = directory.view(ALICE, "CUST-1")
+    assert view.status == ViewStatus.PARTIAL
+    assert view.sources[1].status == SourceState.UNAVAILABLE
+    assert {f.source for f in view.fields.values()} == {CRM}
+
+
+def test_a_hanging_source_is_cut_off_by_the_budget(mesh):
+    directory, crm, risk, catalog = mesh
+    hanging = HangingSource()
+    directory._source_for = lambda product: {CRM: crm, RISK: hanging}.get(product.id)
+    try:
+        view = directory.view(ALICE, "CUST-1")
+    finally:
+        hanging.release.set()
+    assert view.status == ViewStatus.PARTIAL
+    assert view.sources[1].status == SourceState.UNAVAILABLE
+    assert view.sources[1].error == "no answer within 0.2s"
+
+
+def test_both_sources_down_with_nothing_known_is_503_and_unknown_customers_are_404(mesh):
+    directory, crm, risk, _ = mesh
+    with pytest.raises(NotFound):
+        directory.view(ALICE, "CUST-2")
+    crm.down = risk.down = True
+    with pytest.raises(DependencyUnavailable):
+        directory.view(ALICE, "CUST-1")
+
+
+@pytest.mark.parametrize("bad", ["abc", "CUST-", "cust-1", "CUST-1x", "CUST-1234567890123", ""])
+def test_a_malformed_customer_id_is_a_400_naming_the_field(mesh, bad):
+    with pytest.raises(InvalidInput) as raised:
+        mesh[0].view(ALICE, bad)
+    assert [d.field for d in raised.value.details] == ["customerId"]
+
+
+def test_snapshots_never_raise(mesh):
+    directory, crm, risk, catalog = mesh
+    assert directory.snapshot("not-a-mesh-id").status == ViewStatus.NOT_LOOKED_UP
+    crm.down = risk.down = True
+    assert directory.snapshot("CUST-1").status == ViewStatus.UNAVAILABLE
+    catalog.down = True
+    assert directory.snapshot("CUST-1").status == ViewStatus.UNAVAILABLE
+    assert crm.calls == 1  # the catalog was down on the last call: no product was asked
+
+
+# -- over HTTP ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def client(mesh):
+    container = POOL.container(customers=mesh[0])
+    with bootstrap.override(container), Client(app) as test_client:
+        yield test_client
+
+
+NEW_CASE = {"title": "Burst pipe", "caseType": "GENERAL", "priority": "HIGH", "customerId": "CUST-1"}
+
+
+def test_get_customer_over_http(client):
+    status, body, _ = call(client, "GET", "/customers/CUST-1", "aud")
+    assert status == 200, body
+    assert body["fields"]["name"] == {
+        "value": "Ada Costa", "source": CRM, "asOf": "2026-03-01T10:00:00.000Z", "ageSeconds": 7200, "stale": False,
+        "staleReason": None,
+    }
+    assert call(client, "GET", "/customers/CUST-2", "alice")[0] == 404
+    status, body, _ = call(client, "GET", "/customers/nobody.here", "alice")
+    assert (status, body["error"]["details"][0]["field"]) == (400, "customerId")
+    assert call(client, "GET", "/customers/CUST-1")[0] == 401
+
+
+def test_a_case_keeps_the_customer_snapshot_it_was_opened_with(client, mesh):
+    status, case, _ = call(client, "POST", "/cases", "alice", NEW_CASE)
+    assert status == 201, case
+    assert case["customerSnapshot"]["status"] == "COMPLETE"
+    assert case["customerSnapshot"]["fields"]["name"]["value"] == "Ada Costa"
+    mesh[1].records["CUST-1"] = at(0, name="Ada Costa-Silva")  # the CRM changes later: the case keeps what it saw
+    status, again, _ = call(client, "GET", f"/cases/{case['id']}", "alice")
+    assert again["customerSnapshot"] == case["customerSnapshot"]
+    # The audit trail records which data the case was opened with, not the personal data itself.
+    status, history, _ = call(client, "GET", f"/cases/{case['id']}/history", "alice")
+    created = history["items"][0]["data"]
+    assert created["customerSnapshot"]["status"] == "COMPLETE" and "fields" not in created["customerSnapshot"]
+    assert "Ada Costa" not in str(history)
+
+
+def test_both_sources_down_the_case_is_still_created_and_its_snapshot_says_unavailable(client, mesh):
+    _, crm, risk, _ = mesh
+    crm.down = risk.down = True
+    status, case, _ = call(client, "POST", "/cases", "alice", NEW_CASE)
+    assert status == 201, case
+    assert case["customerSnapshot"]["status"] == "UNAVAILABLE" and case["customerSnapshot"]["fields"] == {}
+    assert [s["status"] for s in case["customerSnapshot"]["sources"]] == ["UNAVAILABLE", "UNAVAILABLE"]
+    assert call(client, "GET", "/customers/CUST-1", "alice")[0] == 503
