@@ -107,7 +107,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
     documents.on_version_registered = processing.start
     documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
     workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
-    customers = customers or customer_directory(settings, repository)
+    customers = customers or customer_directory(settings, store, cache)
     return Container(
         settings=settings,
         cache=cache,
@@ -124,13 +124,14 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
         documents=documents,
         processing=processing,
         customers=customers,
-        case_data=_case_data_product(settings, repository),
+        case_data=_case_data_product(settings, store),
     )
 
 
-def customer_directory(settings: Settings, repository: Any) -> Any:
+def customer_directory(settings: Settings, repository: Any, cache: Any = None) -> Any:
     """The customer directory over the configured catalog (a Glue database, else a folder of descriptor
-    files, else none), with last known records kept next to the cases (in memory for a memory repository)."""
+    files, else none), with last known records kept next to the cases (in memory for a memory repository);
+    products' answers are cached for CUSTOMER_CACHE_TTL_SECONDS when a cache is given."""
     from .adapters.catalog import EmptyCatalog, FileCatalog, GlueCatalog
     from .adapters.customer_sources import mesh_s3_client_factory, source_for
     from .adapters.memory import InMemoryCaseRepository
@@ -143,6 +144,7 @@ def customer_directory(settings: Settings, repository: Any) -> Any:
         catalog = GlueCatalog(
             settings.data_catalog_database,
             lambda: boto3.client("glue", region_name=settings.region, endpoint_url=settings.endpoint_url),
+            cache=cache, cache_ttl=settings.customer_cache_ttl,
         )
     elif settings.data_catalog_dir:
         catalog = FileCatalog(settings.data_catalog_dir)
@@ -159,7 +161,10 @@ def customer_directory(settings: Settings, repository: Any) -> Any:
         last_known = DynamoLastKnownStore(table_models(settings.table_name, settings.region, settings.endpoint_url))
     timeout = settings.mesh_timeout_seconds
     s3 = mesh_s3_client_factory(settings.region, settings.endpoint_url, timeout)
-    return CustomerDirectory(catalog, lambda product: source_for(product, timeout, s3, utc_now), last_known, timeout)
+    return CustomerDirectory(
+        catalog, lambda product: source_for(product, timeout, s3, utc_now), last_known, timeout,
+        cache=cache, cache_ttl=settings.customer_cache_ttl,
+    )
 
 
 def _case_data_product(settings: Settings, repository: Any) -> Any:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from ..cache import Cache
+from ..cache.read_through import ReadThrough
 from ..domain.data_products import DataProductDescriptor
 from ..mesh_ports import SourceUnavailable
 
@@ -48,14 +50,28 @@ class FileCatalog:
 
 
 class GlueCatalog:
-    """The data products registered as tables of one Glue database."""
+    """The data products registered as tables of one Glue database; with a cache, Glue is asked once per
+    `cache_ttl` seconds rather than on every customer lookup."""
 
-    def __init__(self, database: str, client_factory: Callable[[], Any]) -> None:
+    def __init__(
+        self, database: str, client_factory: Callable[[], Any], cache: Optional[Cache] = None, cache_ttl: int = 60,
+    ) -> None:
         self.database = database
         self._factory = client_factory
         self._client: Any = None
+        self._cached: Optional[ReadThrough[list[DataProductDescriptor]]] = None
+        if cache is not None:
+            self._cached = ReadThrough(
+                cache, cache_ttl, dump=lambda products: [p.to_api() for p in products],
+                load=lambda products: [DataProductDescriptor.model_validate(p) for p in products],
+            )
 
     def products(self) -> list[DataProductDescriptor]:
+        if self._cached is None:
+            return self._read()
+        return self._cached.get(f"mesh:glue:{self.database}", self._read) or []
+
+    def _read(self) -> list[DataProductDescriptor]:
         if self._client is None:
             self._client = self._factory()
         products = []

@@ -1,7 +1,9 @@
 """The customer directory: finds the customer data products in the data catalog, asks each of them at
 once within one time budget, and merges their answers into one view (domain/customers.py). A product
 that does not answer in time contributes its last known record, marked stale; the view is assembled
-whatever the products do, so opening a case never waits on the mesh for longer than the budget."""
+whatever the products do, so opening a case never waits on the mesh for longer than the budget.
+With a cache, a product's answer is reused for a while (its `asOf`, hence the age shown, is the product's),
+so repeated views and the snapshots of several cases for one customer ask the products once."""
 from __future__ import annotations
 
 import logging
@@ -10,9 +12,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
+from ..cache import Cache
 from ..domain.access import Action, Principal, require
 from ..domain.customers import (
     CUSTOMER_ID, CUSTOMER_ID_RULE, CustomerView, Observation, SourceRecord, ViewStatus, iso, merge, not_looked_up,
+    parse_time,
 )
 from ..domain.data_products import DataProductDescriptor
 from ..errors import DependencyUnavailable, FieldIssue, InvalidInput, NotFound
@@ -32,10 +36,12 @@ def utc_now() -> datetime:
 class CustomerDirectory:
     def __init__(
         self, catalog: DataCatalog, source_for: SourceFactory, last_known: LastKnownStore, timeout_seconds: float,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = utc_now, cache: Optional[Cache] = None, cache_ttl: int = 60,
     ) -> None:
-        """`timeout_seconds`: the budget of one lookup, all products asked in parallel."""
+        """`timeout_seconds`: the budget of one lookup, all products asked in parallel; `cache`: where the
+        products' answers are kept for `cache_ttl` seconds."""
         self._catalog, self._source_for, self._last_known = catalog, source_for, last_known
+        self._cache, self._cache_ttl = cache, cache_ttl
         self._timeout = timeout_seconds
         self._clock = clock
         self._sources: dict[tuple[str, str], Optional[CustomerSource]] = {}  # by (product, its ports)
@@ -68,7 +74,12 @@ class CustomerDirectory:
         products = self._customer_products()
         asked: list[tuple[DataProductDescriptor, Future[Optional[SourceRecord]]]] = []
         unreadable: list[DataProductDescriptor] = []
+        observations: list[Observation] = []
         for product in products:
+            cached = self._cached(product.id, customer_id)
+            if cached is not None:  # answered within the cache's TTL: as live as asking again
+                observations.append(Observation(product.id, product.freshness_sla_seconds, live=True, record=cached))
+                continue
             source = self._source(product)
             if source is None:
                 unreadable.append(product)
@@ -76,7 +87,6 @@ class CustomerDirectory:
                 asked.append((product, self._pool.submit(source.fetch, customer_id)))
         wait([future for _, future in asked], timeout=self._timeout)
         now = self._clock()
-        observations: list[Observation] = []
         missing: list[tuple[DataProductDescriptor, str]] = [(p, "no output port this system can read") for p in unreadable]
         for product, future in asked:
             if not future.done():
@@ -90,6 +100,7 @@ class CustomerDirectory:
                                                 found=record is not None))
                 if record is not None:
                     self._keep(customer_id, product.id, record)
+                    self._remember(product.id, customer_id, record)
         if missing:
             known = self._known(customer_id)
             observations += [
@@ -114,6 +125,18 @@ class CustomerDirectory:
                 self._sources[key] = self._source_for(product)
             return self._sources[key]
 
+    def _cached(self, product: str, customer_id: str) -> Optional[SourceRecord]:
+        value = self._cache.get(_cache_key(product, customer_id)) if self._cache is not None else None
+        as_of = parse_time(value.get("asOf")) if isinstance(value, dict) else None
+        if as_of is None or not isinstance(value.get("fields"), dict):
+            return None
+        return SourceRecord(fields=value["fields"], as_of=as_of)
+
+    def _remember(self, product: str, customer_id: str, record: SourceRecord) -> None:
+        if self._cache is not None:
+            value = {"fields": record.fields, "asOf": iso(record.as_of)}
+            self._cache.set(_cache_key(product, customer_id), value, self._cache_ttl)
+
     def _keep(self, customer_id: str, product: str, record: SourceRecord) -> None:
         try:
             self._last_known.save(customer_id, product, record)
@@ -126,6 +149,10 @@ class CustomerDirectory:
         except Exception:
             log.exception("could not read the last known records of %s", customer_id)
             return {}
+
+
+def _cache_key(product: str, customer_id: str) -> str:
+    return f"customer:{product}:{customer_id}"
 
 
 def check_customer_id(customer_id: str) -> None:

@@ -42,6 +42,21 @@ def test_glue_catalog_reads_back_every_registered_data_product(moto_endpoint):
     assert [f.name for f in cases.schema_fields][:3] == ["schemaVersion", "auditEventId", "auditSeq"]
 
 
+def test_with_a_cache_glue_is_read_once_per_ttl(moto_endpoint):
+    from chalicelib.cache.memory import InProcessCache
+
+    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION)
+    database = f"mesh_{uuid.uuid4().hex[:8]}"
+    glue.create_database(DatabaseInput={"Name": database})
+    crm = descriptors()[0]
+    glue.create_table(DatabaseName=database, TableInput=glue_table_input(crm))
+    catalog = GlueCatalog(database, lambda: glue, cache=InProcessCache(), cache_ttl=60)
+    assert catalog.products() == [crm]
+    glue.delete_table(DatabaseName=database, Name=glue_table_input(crm)["Name"])
+    assert catalog.products() == [crm]  # from the cache
+    assert GlueCatalog(database, lambda: glue).products() == []
+
+
 def test_glue_catalog_down_is_source_unavailable(down_endpoint):
     glue = boto3.client("glue", endpoint_url=down_endpoint, region_name=REGION,
                         config=boto3.session.Config(retries={"max_attempts": 1}, connect_timeout=1))

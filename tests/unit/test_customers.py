@@ -12,12 +12,8 @@ from chalice.test import Client
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.last_known import InMemoryLastKnownStore
-from chalicelib.domain.customers import (
-    SourceRecord,
-    SourceState,
-    StaleReason,
-    ViewStatus,
-)
+from chalicelib.cache.memory import InProcessCache
+from chalicelib.domain.customers import SourceRecord, SourceState, StaleReason, ViewStatus
 from chalicelib.domain.data_products import DataProductDescriptor
 from chalicelib.errors import DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.mesh_ports import SourceUnavailable
@@ -166,8 +162,7 @@ def test_snapshots_never_raise(mesh):
 
 @pytest.fixture
 def client(mesh):
-    container = POOL.container(customers=mesh[0])
-    with bootstrap.override(container), Client(app) as test_client:
+    with bootstrap.override(POOL.container(customers=mesh[0])), Client(app) as test_client:
         yield test_client
 
 
@@ -210,3 +205,19 @@ def test_both_sources_down_the_case_is_still_created_and_its_snapshot_says_unava
     assert case["customerSnapshot"]["status"] == "UNAVAILABLE" and case["customerSnapshot"]["fields"] == {}
     assert [s["status"] for s in case["customerSnapshot"]["sources"]] == ["UNAVAILABLE", "UNAVAILABLE"]
     assert call(client, "GET", "/customers/CUST-1", "alice")[0] == 503
+
+
+def test_with_a_cache_each_product_is_asked_once_per_ttl_and_ages_stay_the_products(mesh):
+    _, crm, risk, catalog = mesh
+    sources = {CRM: crm, RISK: risk}
+    clock = FixedClock()
+    directory = CustomerDirectory(
+        catalog, lambda product: sources.get(product.id), InMemoryLastKnownStore(), timeout_seconds=0.2, clock=clock,
+        cache=InProcessCache(), cache_ttl=60,
+    )
+    first = directory.view(ALICE, "CUST-1")
+    clock.advance(seconds=30)
+    second = directory.view(ALICE, "CUST-1")
+    assert (crm.calls, risk.calls) == (1, 1)
+    assert second.fields["name"].age_seconds == first.fields["name"].age_seconds + 30
+    assert second.status == ViewStatus.COMPLETE
