@@ -56,6 +56,7 @@ class Settings:
     redis_breaker_reset_seconds: float = 10.0  # how long it stays open before one trial call
     case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
     personnel_cache_ttl: int = 60
+    cache_delete_hold: float = 5.0  # seconds a deleted key refuses fills from reads that raced the write
     customer_cache_ttl: int = 60  # a data product's answer is reused this long (its age is still shown)
     # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
     data_catalog_dir: Optional[str] = None
@@ -105,6 +106,7 @@ class Settings:
             redis_breaker_reset_seconds=float(env.get("REDIS_BREAKER_RESET_SECONDS", "10")),
             case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
             personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
+            cache_delete_hold=float(env.get("CACHE_DELETE_HOLD_SECONDS", "5")),
             customer_cache_ttl=int(env.get("CUSTOMER_CACHE_TTL_SECONDS", "60")),
             data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
             data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
