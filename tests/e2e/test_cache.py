@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from local.redis_server import RedisServer, redis_server_binary
+from tests.e2e.test_workflow import stage_is, wait_until
 
 pytestmark = pytest.mark.skipif(not redis_server_binary(), reason="needs redis-server on PATH")
 
@@ -38,6 +39,13 @@ def _patch(api: Any, path: str, body: dict[str, Any]) -> Any:
     return response
 
 
+def _settled(system: Any, api: Any, case_id: str) -> None:
+    """Wait until the new case's workflow has done its writes (each one deletes the case's entry, on the write
+    path and again from the stream), so a read afterwards leaves an entry nothing is about to delete."""
+    wait_until(api, case_id, stage_is("TASKS"), "reached its tasks")
+    system.drain()
+
+
 def _cached(server: RedisServer, stack: dict[str, Any], case_id: str) -> bool:
     return bool(redis.Redis.from_url(server.url).exists(f"{stack['cacheKeyPrefix']}case:{case_id}"))
 
@@ -49,6 +57,7 @@ def test_the_system_says_it_uses_the_given_redis(system: Any, redis_server: Redi
 def test_reads_fill_redis_and_a_patch_empties_it(system: Any, redis_server: RedisServer) -> None:
     alice = system.api("alice")
     case = alice.post("/cases", json={"title": "Leak", "caseType": "GENERAL", "priority": "LOW", "customerId": "C-1"}).json()
+    _settled(system, alice, case["id"])
     assert alice.get(f"/cases/{case['id']}").status_code == 200
     assert _cached(redis_server, system.stack, case["id"])
     assert _patch(alice, f"/cases/{case['id']}", {"title": "Leak fixed"}).status_code == 200
@@ -60,6 +69,7 @@ def test_redis_killed_mid_test_then_restarted(system: Any, redis_server: RedisSe
     alice = system.api("alice")
     case = alice.post("/cases", json={"title": "Outage", "caseType": "GENERAL", "priority": "LOW", "customerId": "C-2"}).json()
     path = f"/cases/{case['id']}"
+    _settled(system, alice, case["id"])
     alice.get(path)
     assert _cached(redis_server, system.stack, case["id"])
 
