@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STATE_DIR ?= .local
 
-.PHONY: install run token test test-unit test-integration test-e2e bench clean distclean
+.PHONY: install run token test test-unit test-integration test-e2e bench package check clean distclean
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ run: $(STAMP)
 token: $(STAMP)
 	@$(PY) -m local token $(if $(filter command line,$(origin USER)),$(USER),alice) --state-dir $(STATE_DIR)
 
-test: $(STAMP)
+test: $(STAMP) check
 	VENV=$(VENV) scripts/test.sh tests
 
 test-unit: $(STAMP)
@@ -37,9 +37,35 @@ test-e2e: $(STAMP)
 bench: $(STAMP)
 	@set -e; for f in $(sort $(wildcard bench/*.py)); do echo "== $$f"; $(PY) $$f; done
 
+# Deploying to AWS (README): one CloudFormation template (build/sam.yaml) and build/deployment.zip.
+# `chalice package` works offline once the wheels are cached; it only needs a region name.
+STAGE ?= dev
+BUILD ?= build
+CHECK_VENV ?= .venv-check
+CHECK_STAMP := $(CHECK_VENV)/.installed
+ASL_VALIDATOR := deploy/asl-validator/node_modules/.bin/asl-validator
+
+package: $(STAMP)
+	rm -rf $(BUILD)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
+		--merge-template deploy/template.yml --stage $(STAGE) $(BUILD)
+	$(PY) deploy/finalize.py $(BUILD)/sam.yaml
+
+check: package $(CHECK_STAMP) $(ASL_VALIDATOR)
+	VENV=$(VENV) CHECK_VENV=$(CHECK_VENV) deploy/check.sh $(BUILD)/sam.yaml
+
+$(CHECK_STAMP): requirements-check.txt
+	test -x $(CHECK_VENV)/bin/python || $(PYTHON_SYSTEM) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install --quiet -r requirements-check.txt
+	touch $@
+
+$(ASL_VALIDATOR): deploy/asl-validator/package-lock.json
+	npm ci --prefix deploy/asl-validator --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(STATE_DIR) .pytest_cache
+	rm -rf $(STATE_DIR) .pytest_cache $(BUILD)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHECK_VENV) deploy/asl-validator/node_modules

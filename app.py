@@ -6,7 +6,7 @@ import os
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Rate
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, observability
 from chalicelib.domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
 from chalicelib.domain.case_types import CaseTypeList
 from chalicelib.domain.compensation import Compensation, PaymentConfirmation
@@ -24,6 +24,7 @@ APP_NAME = "case-management"
 API_VERSION = "0.1.0"
 
 app = Chalice(app_name=APP_NAME)
+observability.attach(app)  # logs with correlation ids, traces and metrics for every function
 # On AWS (stages with AUTH_MODE=apigateway, set while `chalice package` loads the app) API Gateway's
 # Cognito authorizer checks tokens before Lambda runs. Locally the app verifies tokens itself:
 # chalice local's imitation of that authorizer trusts any token and crashes on malformed ones.
@@ -75,7 +76,7 @@ def list_case_types(req: ApiRequest) -> Reply:
 )
 def create_case(req: ApiRequest) -> Reply:
     case = _cases().create(req.principal, req.json(), req.header("Idempotency-Key"))
-    logger.append_keys(case_id=case.id)
+    logger.thread_safe_append_keys(case_id=case.id)
     return _case_reply(case, 201)
 
 
@@ -460,7 +461,7 @@ def _processing():  # type: ignore[no-untyped-def]
 
 @app.lambda_function(name="doc_process_start")
 def doc_process_start(event, context):  # type: ignore[no-untyped-def]
-    return _processing().prepare(event["caseId"], event["documentId"], event["versionId"])
+    return _processing().prepare(event["caseId"], event["documentId"], event["versionId"], event.get("executionId"))
 
 
 @app.lambda_function(name="doc_process_finish")

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from aws_lambda_powertools import Logger
 from chalice import Chalice, CORSConfig, Response
 from pydantic import BaseModel
 
@@ -17,12 +16,12 @@ from .errors import (
     Conflict, DependencyUnavailable, DomainError, FieldIssue, Forbidden, InvalidInput, NotFound,
     PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
 )
+from .observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
 # Chalice answers other content types with its own 415 body; these common mistakes (curl -d without
 # a Content-Type header sends a form) reach our handler and get a 415 in the API's error format.
 _ACCEPTED_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
-logger = Logger(service="case-management")
 
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidInput: (400, "VALIDATION_ERROR"),
@@ -188,16 +187,16 @@ class Api:
         started = time.perf_counter()
         context = request.context or {}
         request_id = context.get("requestId") or getattr(self.app.lambda_context, "aws_request_id", None)
-        logger.append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
+        logger.thread_safe_append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
         try:
             principal = None if public else self._authenticate(request)
             if principal is not None:
-                logger.append_keys(user=principal.username)
+                logger.thread_safe_append_keys(user=principal.username)
             for name, value in params.items():
                 if name not in validated_params and not _PATH_PARAM.match(value or ""):
                     raise NotFound(f"no {name} {value[:64]!r}")
             if "case_id" in params:
-                logger.append_keys(case_id=params["case_id"])
+                logger.thread_safe_append_keys(case_id=params["case_id"])
             reply = view(ApiRequest(request, principal, query), **params)
             response = _json_response(reply.body, reply.status, reply.headers)
         except Exception as exc:  # one place maps every error to HTTP
@@ -208,5 +207,5 @@ class Api:
             "request handled", status=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        logger.remove_keys(["request_id", "method", "path", "user", "case_id"])
+        logger.thread_safe_remove_keys(["request_id", "method", "path", "user", "case_id"])
         return response

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from chalice.app import DynamoDBEventConfig
 
 from .faults import FaultRegistry, fault_message
+from .iam_recorder import running
 
 # The patched method and the stream delivery it relies on are moto internals of exactly this version.
 MOTO_PIN = "5.2.5"
@@ -193,7 +194,8 @@ class LambdaDispatcher:
             log.warning("Lambda %s: injected %s before the handler", name, fault.error)
             return _error(response_headers, fault.error, fault_message(fault))
         try:
-            result = handler(event, _context(function))
+            with running(name):  # its AWS calls are its own (local/iam_recorder.py)
+                result = handler(event, _context(function))
         except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
             log.exception("Lambda %s failed", name)
             return _error(response_headers, type(exc).__name__, str(exc))
@@ -254,7 +256,8 @@ class LambdaDispatcher:
                 raise LookupError(f"the app has no handler named {name!r}")
             if (fault := self.faults.take(name, event)) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
-            result = handler(event, _context(function))
+            with running(name):
+                result = handler(event, _context(function))
             if (fault := self.faults.take(name, event, "after")) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
         except Exception as exc:  # logged and counted; later records still run, as with a bisecting ESM

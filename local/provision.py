@@ -107,7 +107,8 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:
         kwargs: dict[str, Any] = {}
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(Bucket=name, **kwargs)
+        # As on AWS: legal holds lock object versions (S3 Object Lock, which must be enabled at creation).
+        s3.create_bucket(Bucket=name, **({"ObjectLockEnabledForBucket": True} if versioned else {}), **kwargs)
     if not versioned:
         return
     # Documents are never overwritten: every upload is a new object version.

@@ -24,6 +24,7 @@ from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import (
     STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
 )
+from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .mesh import CrmServer, MeshResources, provision_mesh
 from .moto_atomic import serialise_dynamodb
@@ -79,8 +80,10 @@ class LocalSystem:
         self._crm: Optional[CrmServer] = None  # the sample CRM data product's HTTP output port
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
+        self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
         self.use_redis = redis
         self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
+        self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
 
     @property
     def stack_file(self) -> Path:
@@ -109,7 +112,12 @@ class LocalSystem:
         ):
             os.environ.setdefault(name, value)
         os.environ["AWS_XRAY_SDK_ENABLED"] = "false"  # no daemon here: the SDK would log tracebacks
+        # No CloudWatch reads the metrics here: one JSON line per invocation would drown the logs (tests read them).
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         region = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
+        if os.environ.get(RECORD_IAM):  # before any AWS client exists: it watches sessions created later
+            self.recorder = ActionRecorder(os.environ[RECORD_IAM], region)
+            self.recorder.install()
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or self._start_moto()
 
         self._resources = resources = provision(
@@ -139,6 +147,9 @@ class LocalSystem:
         })
         project_app = self.app is None  # not a test's injected app
         app = self._load_app()
+        if self.recorder is not None:
+            self.recorder.account = account
+            app.register_middleware(http_middleware, "http")  # routes run as the API handler
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
@@ -212,6 +223,9 @@ class LocalSystem:
                     log.exception("could not write the snapshot")
             self._moto.stop()
             self._moto = None
+        if self.recorder is not None:
+            self.recorder.uninstall()
+            self.recorder = None
         # A stack file outlives nothing it describes: `token` and a stand-alone `chalice local` must not use it.
         if self.stack:
             self.stack_file.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from .cases import Clock, iso, utc_now
 from .validation import parse
 from .workflow import Stage
 from .retry import attempts
+from .. import metrics
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -186,6 +187,8 @@ class ApprovalService:
                 self._store.update_approval(updated, approval.version, write, opened)
             except StaleWrite:
                 continue  # re-read: either the approval was decided meanwhile (409) or only the case moved
+            approved = request.decision == Decision.APPROVE
+            metrics.count(metrics.APPROVALS_APPROVED if approved else metrics.APPROVALS_REJECTED)
             self._resume_safely(case.id)
             return updated
         raise Conflict(f"case of approval {approval_id} is changing too fast; retry")

@@ -28,6 +28,7 @@ from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyR
 from . import cursor
 from .validation import parse
 from .retry import attempts
+from .. import metrics
 
 Clock = Callable[[], datetime]
 MAX_PAGE = 100
@@ -208,6 +209,7 @@ class CaseService:
         except IdempotencyKeyTaken:
             # The key was used before (or by a concurrent twin of this request): answer as it was answered.
             return self._replay(principal, idempotency_key or "", payload)
+        metrics.count(metrics.CASES_CREATED)
         return case
 
     def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:

@@ -23,6 +23,7 @@ from .cases import Clock, iso, utc_now
 from .validation import parse
 from .workflow import Stage
 from .retry import attempts
+from .. import metrics
 
 log = logging.getLogger(__name__)
 ACTOR = "workflow"
@@ -155,6 +156,8 @@ class CompensationService:
                 self._store.update_compensation(updated, record.version, InstructionStatus.PENDING, ledger, write)
             except StaleWrite:
                 continue  # re-read: paid or voided meanwhile (409), or only the case's audit head moved
+            metrics.count(metrics.COMPENSATION_PAID)
+            metrics.amount(metrics.COMPENSATION_PAID_AMOUNT, float(record.instruction.amount))
             self._resume_safely(case_id)
             return updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
         raise Conflict(f"case {case_id} is changing too fast; retry")

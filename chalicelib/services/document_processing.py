@@ -43,8 +43,11 @@ class DocumentProcessing:
         self._engine().start(execution_name(document_id, version_id), ids)
         return True
 
-    def prepare(self, case_id: str, document_id: str, version_id: str) -> dict[str, Any]:
-        """Mark the version PROCESSING and give the container what it needs to process it."""
+    def prepare(
+        self, case_id: str, document_id: str, version_id: str, execution_id: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """Mark the version PROCESSING and give the container what it needs to process it (and the workflow
+        execution's id, for its log lines)."""
         self._documents.mark_processing(case_id, document_id, version_id)
         version = self._documents.version(case_id, document_id, version_id)
         env = {
@@ -52,6 +55,7 @@ class DocumentProcessing:
             "DOCUMENT_ID": document_id, "EXPECTED_SHA256": version.declared_sha256 or "",
             "DECLARED_CONTENT_TYPE": version.content_type, "DECLARED_FILENAME": version.filename,
             "MAX_BYTES": str(self._max_bytes),
+            **({"EXECUTION_ID": execution_id} if execution_id else {}),
         }
         return {"environment": [{"Name": name, "Value": value} for name, value in env.items()]}
 

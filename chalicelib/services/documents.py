@@ -34,6 +34,7 @@ from ..ports import CaseRepository, StaleWrite
 from .cases import Clock, iso, utc_now
 from .validation import parse
 from .retry import attempts
+from .. import metrics
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -490,6 +491,7 @@ class DocumentService:
                 self._store.apply(change.build())
             except StaleWrite:
                 continue
+            metrics.count(metrics.DOCUMENTS_PROCESSED if verified else metrics.DOCUMENTS_QUARANTINED)
             try:
                 self.on_version_processed(case_id)
             except Exception:  # recorded either way; the workflow's own timeout catches a missed resume

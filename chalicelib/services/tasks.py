@@ -34,6 +34,7 @@ from ..ports import (
 from .cases import Clock, iso, utc_now
 from .validation import parse
 from .retry import attempts
+from .. import metrics
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -260,6 +261,8 @@ class TaskService:
             day += timedelta(days=1)
         # Every marker of a day before today is overdue, so a finished sweep never needs those days again.
         self._tasks.set_sweep_day((unfinished or today).isoformat())
+        if created:
+            metrics.count(metrics.SLA_BREACHES, len(created))
         return created
 
     # -- people's API ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..ports import CaseRepository, StaleWrite
 from ..workflow_ports import TokenStore, WorkflowEngine
 from .cases import Clock, iso, utc_now
 from .retry import attempts
+from .. import metrics
 
 log = logging.getLogger(__name__)
 ACTOR = "workflow"
@@ -186,6 +187,7 @@ class WorkflowService:
         case = self._case(case_id)
         self._work.escalate(case_id, case.team, f"the {stage.lower()} stage is overdue")
         self._move(case_id, event="WORKFLOW_ESCALATED", data={"stage": stage})
+        metrics.count(metrics.WORKFLOW_ESCALATIONS)
         return {"escalated": stage}
 
     def complete(self, case_id: str, outcome: str = "RESOLVED") -> dict[str, Any]:
@@ -196,6 +198,7 @@ class WorkflowService:
             if outcome != "REJECTED" and case.status != CaseStatus.RESOLVED:
                 self._move(case_id, status=CaseStatus.RESOLVED, event="CASE_RESOLVED", data={})
             self._move(case_id, status=CaseStatus.CLOSED, stage=Stage.COMPLETED, event="CASE_CLOSED", data={"outcome": outcome})
+            metrics.count(metrics.CASES_CLOSED)
         return {"status": CaseStatus.CLOSED.value}
 
     def rollback(self, case_id: str, error: Optional[dict[str, Any]] = None) -> dict[str, Any]:

@@ -21,6 +21,13 @@ from .source import S3ObjectSource, SourceUnavailable
 log = logging.getLogger("processor")
 
 EXIT_PROCESSED, EXIT_RETRY, EXIT_CONFIG = 0, 1, 2
+# Set by the document workflow's container overrides: every log line names the work it belongs to.
+CORRELATION_IDS = ("CASE_ID", "DOCUMENT_ID", "VERSION_ID", "EXECUTION_ID")
+
+
+def log_format(env: Mapping[str, str]) -> str:
+    ids = " ".join(f"{name.lower()}={env[name]}" for name in CORRELATION_IDS if env.get(name)).replace("%", "%%")
+    return f"%(asctime)s %(levelname)s %(name)s [{ids}] %(message)s"
 
 
 def _clients(env: Mapping[str, str]) -> tuple[Any, Any]:
@@ -36,7 +43,7 @@ def _clients(env: Mapping[str, str]) -> tuple[Any, Any]:
 
 def main(environ: Optional[Mapping[str, str]] = None) -> int:
     env = os.environ if environ is None else environ
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=log_format(env))
     try:
         job, limits = Job.from_env(env), Limits.from_env(env)
     except ConfigError as error:

@@ -15,6 +15,8 @@ import boto3
 import pytest
 import requests
 
+from local.iam_recorder import ENV_VAR as RECORD_IAM
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -27,6 +29,8 @@ def free_port() -> int:
 
 
 class LocalProcess:
+    record_iam_to: Optional[Path] = None  # set by the `iam_records` fixture for the whole session
+
     def __init__(self, state_dir: Path, env: Optional[dict[str, str]] = None, seed: bool = True) -> None:
         """`env`: extra environment for the system (e.g. WAIT_SECONDS_APPROVAL); the local stage's
         `.chalice/config.json` variables still win for the keys it defines. `seed=False`: no demo cases."""
@@ -35,6 +39,8 @@ class LocalProcess:
         process_env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}  # always our own moto
         process_env.update(env or {})
         process_env["PYTHONUNBUFFERED"] = "1"
+        if LocalProcess.record_iam_to is not None:  # every system records its functions' AWS calls
+            process_env[RECORD_IAM] = str(LocalProcess.record_iam_to)
         self._log_handle = self.log.open("wb")  # a file, not a pipe: a full pipe would block the server
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "local", "run", "--port", str(free_port()), "--moto-port", str(free_port()),
@@ -73,6 +79,19 @@ class LocalProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._log_handle.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The IAM <-> code test reads what every other test made the functions call: it runs last."""
+    items.sort(key=lambda item: item.module is not None and item.module.__name__.endswith("test_iam_policies"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file every local system of the session appends its functions' AWS calls to (local/iam_recorder.py);
+    tests/e2e/test_iam_policies.py compares them with the IAM policies."""
+    LocalProcess.record_iam_to = tmp_path_factory.mktemp("iam") / "actions.jsonl"
+    return LocalProcess.record_iam_to
 
 
 @pytest.fixture(scope="session")

@@ -91,3 +91,30 @@ def test_an_executable_named_like_a_pdf_is_quarantined_with_a_reason(api):
     history = [e["type"] for e in api("ada").get(f"/cases/{case['id']}/history").json()["items"]]
     assert "DOCUMENT_QUARANTINED" in history
     finish_work(api, case["id"])
+
+
+def test_a_version_whose_processing_cannot_start_is_quarantined_with_the_error(api, lambda_faults):
+    alice = api("alice")
+    case = alice.post("/cases", json={**CLAIM, "title": "Processor down"}).json()
+    wait_until(api("ada"), case["id"], stage_is("DOCUMENTS"), "waited for documents")
+    # Not an error the workflow retries: it goes straight to the Quarantine state (doc_process_failed).
+    lambda_faults.inject("doc_process_start", times=1, error="ProcessorMisconfigured", caseId=case["id"])
+    version = processed(alice, case["id"], upload(alice, case["id"], FORM, "claim-form.txt", "claim-form"))
+    assert version["status"] == "QUARANTINED" and version["reasons"] == ["processing failed: ProcessorMisconfigured"]
+    assert [f["function"] for f in lambda_faults.state()["fired"]] == ["doc_process_start"]
+    finish_work(api, case["id"])
+
+
+def test_a_run_resumed_after_its_documents_arrived_does_not_wait_for_them(api, lambda_faults):
+    alice, ada = api("alice"), api("ada")
+    case = alice.post("/cases", json={**CLAIM, "title": "Documents first"}).json()
+    # The first run fails as it enters its documents stage (an error no Retry covers: straight to the saga).
+    lambda_faults.inject("wf_wait", times=1, error="StageMisconfigured", caseId=case["id"])
+    wait_until(ada, case["id"], lambda c: c["status"] == "NEEDS_ATTENTION", "failed its run")
+    for content, filename, kind in ((FORM, "claim-form.txt", "claim-form"), (PROOF, "invoice.txt", "proof-of-loss")):
+        assert processed(alice, case["id"], upload(alice, case["id"], content, filename, kind))["status"] == "READY"
+    resumed = ada.post(f"/cases/{case['id']}/workflow/resume")
+    assert resumed.status_code == 200, resumed.text
+    # The new run's documents stage finds them ready as it begins, and resumes itself.
+    wait_until(ada, case["id"], stage_is("APPROVAL"), "moved on to approval")
+    finish_work(api, case["id"])

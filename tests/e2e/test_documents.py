@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+import boto3
 import pytest
 import requests
 
@@ -116,3 +117,32 @@ def test_bad_upload_requests_are_refused(api, case):
     assert alice.post(documents, json=executable).status_code == 400
     assert alice.post(documents, json=upload_body(FIRST, "../../")).status_code == 400
     assert [d["id"] for d in alice.get(documents).json()["items"]] == before  # no document was created
+
+
+def test_a_legal_hold_locks_every_version_in_s3_and_blocks_deletion(api, case, local_stack):
+    alice, ada = api("alice"), api("ada")
+    documents = f"/cases/{case['id']}/documents"
+    ticket = alice.post(documents, json=upload_body(FIRST, "held.txt")).json()
+    assert post_form(ticket, FIRST).status_code in (200, 201, 204)
+    (version,) = wait_for_versions(alice, f"{documents}/{ticket['documentId']}", 1)["versions"]
+    s3 = boto3.client("s3", endpoint_url=local_stack["awsEndpoint"], region_name=local_stack["region"],
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def object_hold(version_id: str) -> str:
+        return s3.get_object_legal_hold(Bucket=local_stack["bucketName"], Key=ticket["upload"]["fields"]["key"],
+                                        VersionId=version_id)["LegalHold"]["Status"]
+
+    held = ada.put(f"/cases/{case['id']}/legal-hold", json={"enabled": True, "reason": "litigation 7"})
+    assert held.status_code == 200, held.text
+    assert held.json()["enabled"] and held.json()["objectLock"]["applied"] >= 1
+    assert object_hold(version["versionId"]) == "ON"
+    assert ada.delete(f"{documents}/{ticket['documentId']}").status_code == 409
+    # A version uploaded while the case is held is held as it is registered.
+    again = alice.post(f"{documents}/{ticket['documentId']}/versions", json=upload_body(SECOND, "held.txt")).json()
+    assert post_form(again, SECOND).status_code in (200, 201, 204)
+    newer = [v for v in wait_for_versions(alice, f"{documents}/{ticket['documentId']}", 2)["versions"]
+             if v["versionId"] != version["versionId"]][0]
+    assert object_hold(newer["versionId"]) == "ON"
+    lifted = ada.put(f"/cases/{case['id']}/legal-hold", json={"enabled": False})
+    assert lifted.status_code == 200 and not lifted.json()["enabled"]
+    assert object_hold(version["versionId"]) == object_hold(newer["versionId"]) == "OFF"

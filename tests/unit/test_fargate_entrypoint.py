@@ -146,3 +146,13 @@ def test_the_real_entry_point_runs_as_a_module_from_the_fargate_directory():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "missing environment: BUCKET, KEY, VERSION_ID, CASE_ID, DOCUMENT_ID" in done.stderr
+
+
+def test_every_log_line_names_the_work_it_is_for():
+    env = {k: v for k, v in os.environ.items() if k not in ENV}
+    env.update({"CASE_ID": "case-7", "EXECUTION_ID": "arn:aws:states:us-east-1:1:execution:docs:d1-v1"})
+    done = subprocess.run([sys.executable, "-m", "processor"], cwd=ROOT / "fargate", env=env,
+                          capture_output=True, text=True, timeout=60)
+    (line,) = done.stderr.splitlines()
+    assert "[case_id=case-7 execution_id=arn:aws:states:us-east-1:1:execution:docs:d1-v1]" in line
+    assert line.endswith("missing environment: BUCKET, KEY, VERSION_ID, DOCUMENT_ID")

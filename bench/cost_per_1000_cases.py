@@ -1,0 +1,149 @@
+"""What 1,000 cases cost on AWS (us-east-1), from the per-case counts the local benchmarks measured.
+
+Nothing here talks to AWS: the counts come from bench/results.md (bench/workflow_throughput.py and
+bench/api_requests.py on the local system), the prices are AWS's public us-east-1 list prices as assumed on
+2026-11-25 (no live lookup is possible from this machine: check them against the pricing pages before relying
+on the totals), and every other figure is an assumption named below. Free tiers are ignored.
+"""
+from __future__ import annotations
+
+# --- prices (USD, us-east-1, public list prices) -----------------------------------------------------------
+PRICE = {
+    "sfn_transition": 0.025 / 1_000,          # Step Functions Standard, per state transition
+    "lambda_request": 0.20 / 1_000_000,       # Lambda, per request
+    "lambda_gb_second": 0.0000166667,         # Lambda x86, per GB-second
+    "ddb_write_unit": 0.625 / 1_000_000,      # DynamoDB on-demand, per write request unit (since Nov 2024)
+    "ddb_read_unit": 0.125 / 1_000_000,       # DynamoDB on-demand, per read request unit
+    "apigw_request": 3.50 / 1_000_000,        # API Gateway REST API, per request (first 333 M)
+    "cloudfront_request": 0.0100 / 10_000,    # CloudFront HTTPS requests, North America
+    "xray_trace": 5.00 / 1_000_000,           # X-Ray traces recorded
+    "logs_gb": 0.50,                          # CloudWatch Logs ingestion, per GB
+    "fargate_vcpu_hour": 0.04048,             # Fargate Linux x86, per vCPU-hour
+    "fargate_gb_hour": 0.004445,              # Fargate, per GB-hour
+    "s3_put": 0.005 / 1_000,                  # S3 Standard PUT/POST/LIST
+    "s3_get": 0.0004 / 1_000,                 # S3 Standard GET
+    "trail_data_event": 0.10 / 100_000,       # CloudTrail data events
+    "interface_endpoint_az_hour": 0.01,       # PrivateLink interface endpoint, per AZ-hour
+    "cache_t4g_micro_hour": 0.016,            # ElastiCache cache.t4g.micro (Redis OSS), per node-hour
+    "kms_key_month": 1.00,                    # KMS customer managed key
+    "alarm_metric_month": 0.10,               # CloudWatch standard-resolution alarm, per metric
+    "dashboard_month": 3.00,                  # CloudWatch dashboard
+}
+HOURS_PER_MONTH = 730
+
+# --- measured per case (bench/results.md, workflow_throughput.py, happy path) -----------------------------------
+# DynamoDB operations per case: the workflow side (Lambda tasks + stream handler) plus the API routes (people's
+# actions and the benchmark's polling, which stands in for people looking at the case).
+MEASURED = {
+    "GENERAL": {
+        "transitions": 6, "task_invocations": 4, "stream_records": 26.2, "api_requests": 14.2,
+        "GetItem": 11.12 + 15.46, "Query": 3.12 + 2.0, "TransactWriteItems": 6.06 + 2.0,
+        "PutItem": 1.0, "UpdateItem": 1.0, "DeleteItem": 1.0,
+    },
+    "COMPLAINT": {
+        "transitions": 10, "task_invocations": 7, "stream_records": 57.0, "api_requests": 24.6,
+        "GetItem": 18.0 + 30.9, "Query": 7.0 + 10.05, "TransactWriteItems": 10.0 + 5.0,
+        "PutItem": 3.0, "UpdateItem": 1.0, "DeleteItem": 3.0,
+    },
+}
+
+# --- assumptions (not measured on AWS) ------------------------------------------------------------------------
+ASSUME = {
+    # Request units per operation. Items are small (< 1 KB): a transaction writes ~2.5 items at 2 WRU each plus
+    # ~3 index updates (a case item is in 3 GSIs with projection ALL); other writes 1 WRU + 1 index update;
+    # pynamodb reads are eventually consistent (0.5 RRU per 4 KB); a Query page reads ~6 KB.
+    "wru": {"TransactWriteItems": 8.0, "PutItem": 2.0, "UpdateItem": 2.0, "DeleteItem": 2.0},
+    "rru": {"GetItem": 0.5, "Query": 1.0},
+    # Stream handler invocations: at most one per stream record (low traffic: each write its own batch).
+    "stream_invocations_per_record": 1.0,
+    # Billed Lambda duration, averaged over warm calls (~20-50 ms: a few DynamoDB calls) and amortised cold starts
+    # (0.59 s container build measured locally, bench/cold_import.py); memory as configured (chalice default).
+    "lambda_seconds": 0.100,
+    "lambda_gb": 0.128,
+    # Logs: ~1.5 KB per Lambda invocation (Powertools JSON + platform lines); ~1 KB per Step Functions event,
+    # 3 events per state (LoggingConfiguration Level ALL, no execution data).
+    "log_kb_per_invocation": 1.5,
+    "log_kb_per_transition": 3.0,
+    # X-Ray samples 1 request/s plus 5 % (default rule): at low traffic nearly every API request is a trace.
+    "traced_fraction_of_api_requests": 1.0,
+}
+
+# One document (not part of the case figures above: GENERAL and COMPLAINT need no documents on the happy path).
+DOCUMENT = {
+    "transitions": 3,           # Prepare -> Process -> Record (document_workflow.asl.json, happy path)
+    "invocations": 3,           # on_document_uploaded, doc_process_start, doc_process_finish
+    "fargate_seconds": 90,      # assumed: image pull + start + processing; Fargate bills at least 60 s
+    "fargate_vcpu": 1.0,        # ProcessorCpu default 1024
+    "fargate_gb": 2.0,          # ProcessorMemory default 2048
+    "s3_puts": 5,               # the upload + derived text, thumbnail, metadata, result (fargate/processor/sink.py)
+    "s3_gets": 2,               # the processor's read + one download
+    "ddb_wru": 20.0,            # assumed: register, mark processing, result, record, case resume
+    "trail_data_events": 8,     # each S3 object call above plus HEADs
+}
+
+# Fixed per month, whatever the number of cases (template defaults).
+FIXED = {
+    "interface endpoints (states, ecr.api, ecr.dkr, logs, xray; 2 AZs)": 5 * 2 * HOURS_PER_MONTH * PRICE["interface_endpoint_az_hour"],
+    "ElastiCache cache.t4g.micro x1": HOURS_PER_MONTH * PRICE["cache_t4g_micro_hour"],
+    "KMS key": PRICE["kms_key_month"],
+    "alarms (38 alarms on 40 metrics)": 40 * PRICE["alarm_metric_month"],
+    "dashboard": PRICE["dashboard_month"],
+}
+
+
+def per_case(counts: dict[str, float]) -> dict[str, float]:
+    invocations = counts["task_invocations"] + counts["stream_records"] * ASSUME["stream_invocations_per_record"] + counts["api_requests"]
+    wru = sum(counts[op] * units for op, units in ASSUME["wru"].items())
+    rru = sum(counts[op] * units for op, units in ASSUME["rru"].items())
+    log_gb = (invocations * ASSUME["log_kb_per_invocation"] + counts["transitions"] * ASSUME["log_kb_per_transition"]) / 1024 / 1024
+    return {
+        "Step Functions transitions": counts["transitions"] * PRICE["sfn_transition"],
+        "Lambda requests": invocations * PRICE["lambda_request"],
+        "Lambda duration": invocations * ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"],
+        "DynamoDB writes": wru * PRICE["ddb_write_unit"],
+        "DynamoDB reads": rru * PRICE["ddb_read_unit"],
+        "API Gateway": counts["api_requests"] * PRICE["apigw_request"],
+        "CloudFront requests": counts["api_requests"] * PRICE["cloudfront_request"],
+        "X-Ray traces": counts["api_requests"] * ASSUME["traced_fraction_of_api_requests"] * PRICE["xray_trace"],
+        "CloudWatch Logs": log_gb * PRICE["logs_gb"],
+    }, invocations, wru, rru
+
+
+def per_document() -> float:
+    d = DOCUMENT
+    return (
+        d["transitions"] * PRICE["sfn_transition"]
+        + d["invocations"] * (PRICE["lambda_request"] + ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"])
+        + d["fargate_seconds"] / 3600 * (d["fargate_vcpu"] * PRICE["fargate_vcpu_hour"] + d["fargate_gb"] * PRICE["fargate_gb_hour"])
+        + d["s3_puts"] * PRICE["s3_put"] + d["s3_gets"] * PRICE["s3_get"]
+        + d["ddb_wru"] * PRICE["ddb_write_unit"] + d["trail_data_events"] * PRICE["trail_data_event"]
+    )
+
+
+def main() -> None:
+    print("Cost per 1,000 cases, us-east-1 list prices (USD), happy path, no documents; see the module docstring.\n")
+    rows: dict[str, dict[str, float]] = {}
+    totals = {}
+    for case_type, counts in MEASURED.items():
+        costs, invocations, wru, rru = per_case(counts)
+        rows[case_type] = costs
+        totals[case_type] = sum(costs.values()) * 1000
+        print(f"{case_type}: per case {counts['transitions']} transitions, {invocations:.1f} Lambda invocations "
+              f"({counts['task_invocations']} tasks, <= {counts['stream_records']} stream, {counts['api_requests']} API), "
+              f"{wru:.1f} WRU, {rru:.1f} RRU")
+    print()
+    print("| per 1,000 cases | " + " | ".join(MEASURED) + " |")
+    print("|---|" + "---:|" * len(MEASURED))
+    for item in next(iter(rows.values())):
+        print(f"| {item} | " + " | ".join(f"${rows[t][item] * 1000:.3f}" for t in MEASURED) + " |")
+    print("| **total** | " + " | ".join(f"**${totals[t]:.2f}**" for t in MEASURED) + " |")
+    print(f"\nper uploaded document (Fargate {DOCUMENT['fargate_seconds']} s at {DOCUMENT['fargate_vcpu']} vCPU / "
+          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document():.5f}; 1,000 documents: ${per_document() * 1000:.2f}")
+    print("\nfixed per month (template defaults, whatever the volume):")
+    for item, cost in FIXED.items():
+        print(f"- {item}: ${cost:.2f}")
+    print(f"- total: ${sum(FIXED.values()):.2f}")
+
+
+if __name__ == "__main__":
+    main()
