@@ -1,0 +1,135 @@
+"""A case worker's day in the web console, in headless Chromium: sign in, open a claim, see it assigned,
+upload its documents and see them processed, an approver approves, the work is done and the case closes.
+Finance's payment goes through the API (not the point here); everything else happens in the browser."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+PASSWORD = "Demo-Passw0rd!"
+FORM = b"Claim form\nPolicy 12345\nDate of loss: 2 March\n"
+PROOF = b"Plumber invoice 0042\nReplace burst pipe under sink\nTotal 310.00 EUR\n"
+WORKFLOW_TIMEOUT = 60_000  # ms: moto runs the workflow and the document processor on a busy 2-core machine
+
+
+def sign_in(page, username):
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {username}")
+
+
+def test_a_wrong_password_is_refused_with_a_visible_error(open_console, screenshots):
+    page = open_console()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshots(page, "sign-in", full_page=False)
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill("not-her-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("The user name or password is wrong.")
+    expect(page.get_by_label("Password")).to_be_focused()
+
+
+def test_the_create_form_shows_the_apis_messages_next_to_the_fields(open_console, screenshots):
+    page = open_console()
+    sign_in(page, "alice")
+    page.get_by_role("link", name="New case").first.click()
+    page.get_by_label("Title").fill("Broken window")
+    page.get_by_label("Case type").select_option("CLAIM")
+    page.get_by_label("Amount").fill("12.345")  # three decimals: the API refuses it
+    page.get_by_role("button", name="Open case").click()
+
+    summary = page.locator(".alert-error")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Customer ID: this field is required")
+    customer = page.get_by_label("Customer ID")
+    expect(customer).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#customerId-error")).to_have_text("This field is required")
+    expect(page.locator("#compensation\\.amount-error")).to_contain_text("should match pattern")
+    expect(page.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")  # the API accepted it
+    screenshots(page, "create-case-errors")
+
+
+def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console, console_api, screenshots):
+    alice = open_console()
+    sign_in(alice, "alice")
+    alice.get_by_role("link", name="New case").first.click()
+    alice.get_by_label("Title").fill("Burst pipe under the kitchen sink")
+    alice.get_by_label("Description").fill("Water damage to the kitchen floor; plumber called the same day.")
+    alice.get_by_label("Case type").select_option("CLAIM")
+    alice.get_by_label("Priority").select_option("LOW")
+    alice.get_by_label("Customer ID").fill("CUST-1001")
+    alice.get_by_label("Amount").fill("310.00")
+    alice.get_by_role("button", name="Open case").click()
+
+    # The case page: the workflow assigns the claim's tasks to alice, the claims team's caseworker.
+    heading = alice.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Burst pipe under the kitchen sink")
+    case_id = alice.url.rsplit("/", 1)[-1]
+    expect(alice.locator("[data-meta=assignee]")).to_contain_text("alice", timeout=WORKFLOW_TIMEOUT)
+    tasks = alice.locator("#tasks")
+    expect(tasks).to_contain_text("Check the claim documents")
+    expect(tasks).to_contain_text("Assigned to alice")
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitDocuments", timeout=WORKFLOW_TIMEOUT)
+    # The customer view renders, or says plainly that it is unavailable; it never stays loading.
+    expect(alice.locator("#customer")).not_to_contain_text("Loading customer data", timeout=20_000)
+
+    # Her inbox lists the new tasks.
+    alice.get_by_role("link", name="My work").click()
+    expect(alice.get_by_role("table")).to_contain_text("Burst pipe under the kitchen sink")
+    screenshots(alice, "inbox")
+    alice.get_by_role("link", name="Cases", exact=True).click()
+    expect(alice.get_by_role("table")).to_contain_text("Burst pipe under the kitchen sink")
+    screenshots(alice, "case-list")
+    alice.get_by_role("table").get_by_role("link", name="Burst pipe under the kitchen sink").click()
+    expect(heading).to_have_text("Burst pipe under the kitchen sink")
+
+    # Both required documents, uploaded from the browser; each is processed to READY.
+    documents = alice.locator("#documents")
+    for content, filename, kind in ((FORM, "claim-form.txt", "claim-form"), (PROOF, "invoice.txt", "proof-of-loss")):
+        documents.get_by_label("File").set_input_files({"name": filename, "mimeType": "text/plain", "buffer": content})
+        documents.get_by_label("Counts as").select_option(kind)
+        documents.get_by_role("button", name="Upload", exact=True).click()
+        expect(documents.get_by_role("status").filter(has_text="Uploaded")).to_contain_text(filename)
+        entry = documents.locator("details.doc", has_text=filename)
+        expect(entry.get_by_label("Processing: Ready")).to_be_visible(timeout=WORKFLOW_TIMEOUT)
+    entry.locator("summary").click()  # its versions: one, READY, with its SHA-256
+    expect(entry.locator("table.versions")).to_contain_text("v1")
+    expect(entry.get_by_role("button", name="Download invoice.txt")).to_be_visible()
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitApproval", timeout=WORKFLOW_TIMEOUT)
+
+    screenshots(alice, "case-page")
+
+    # The approver finds it in her inbox and approves it (four-eyes: she neither opened nor works on it).
+    ava = open_console()
+    sign_in(ava, "ava")
+    ava.get_by_role("link", name=f"Review the approval of {case_id}").click()
+    expect(ava.get_by_role("heading", level=1)).to_have_text("Level 1 approval")
+    expect(ava.locator("main")).to_contain_text("€310.00")
+    ava.get_by_label("Decision comment").fill("Invoice matches the damage.")
+    ava.get_by_role("button", name="Approve").click()
+    expect(ava.locator("main")).to_contain_text("Approved by ava", timeout=WORKFLOW_TIMEOUT)
+    expect(alice.locator("#activity")).to_contain_text("Invoice matches the damage.", timeout=WORKFLOW_TIMEOUT)
+
+    # Finance pays (through the API); then alice completes her tasks and the case closes.
+    expect(alice.locator("#compensation")).to_contain_text("Payment instruction", timeout=WORKFLOW_TIMEOUT)
+    paid = console_api("fin").post(f"/cases/{case_id}/compensation/payment", json={"reference": "PAY-BROWSER-1"})
+    assert paid.status_code == 200, paid.text
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitTasks", timeout=WORKFLOW_TIMEOUT)
+    for _ in range(5):  # the claim's tasks, each completed from the case page
+        buttons = tasks.get_by_role("button", name=re.compile("^Complete task"))
+        remaining = buttons.count()
+        if not remaining:
+            break
+        buttons.first.click()
+        expect(buttons).to_have_count(remaining - 1)
+    expect(alice.locator(".case-title")).to_contain_text("Closed", timeout=WORKFLOW_TIMEOUT)
+    expect(alice.locator("#workflow")).to_contain_text("Finished")
+    feed = alice.locator("#activity")
+    expect(feed).to_contain_text("closed the case")
+    feed.get_by_role("button", name=re.compile("^Show all")).click()  # the newest events come first
+    expect(feed).to_contain_text("approved the level 1 approval")
+    expect(feed).to_contain_text("verified “claim-form.txt”")
+    expect(alice.locator("#compensation table.ledger")).to_contain_text("Paid")
+    screenshots(alice, "case-closed")
