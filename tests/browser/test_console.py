@@ -18,15 +18,23 @@ def sign_in(page, username):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {username}")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()  # screen readers start at the new page
 
 
 def test_a_wrong_password_is_refused_with_a_visible_error(open_console, screenshots):
     page = open_console()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     screenshots(page, "sign-in", full_page=False)
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill("not-her-password")
-    page.get_by_role("button", name="Sign in").click()
+    # The keyboard alone: the page's heading has the focus, the skip link is before it, the fields after.
+    expect(page.get_by_role("heading", name="Sign in")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("User name")).to_be_focused()
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type("not-her-password")
+    page.keyboard.press("Enter")
     expect(page.get_by_role("alert")).to_have_text("The user name or password is wrong.")
     expect(page.get_by_label("Password")).to_be_focused()
 
@@ -133,3 +141,43 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
     expect(feed).to_contain_text("verified “claim-form.txt”")
     expect(alice.locator("#compensation table.ledger")).to_contain_text("Paid")
     screenshots(alice, "case-closed")
+
+
+MESH_VIEW = {  # GET /customers/{id} as the data mesh answers it (issue #6): each field with source and age
+    "customerId": "CUST-1002", "status": "PARTIAL", "assembledAt": "2026-03-01T12:00:00Z",
+    "fields": {
+        "name": {"value": "Dana Example", "source": "crm-profile", "asOf": "2026-03-01T11:58:00Z", "ageSeconds": 120},
+        "riskScore": {"value": 0.42, "source": "account-risk", "asOf": "2026-02-27T12:00:00Z", "ageSeconds": 172800,
+                      "stale": True, "staleReason": "SOURCE_DOWN"},
+    },
+    "sources": [
+        {"product": "crm-profile", "status": "OK", "ageSeconds": 120, "freshnessSlaSeconds": 3600},
+        {"product": "account-risk", "status": "STALE", "ageSeconds": 172800, "freshnessSlaSeconds": 86400,
+         "error": "timed out"},
+    ],
+}
+
+
+def test_the_customer_view_shows_sources_and_freshness_and_says_when_it_is_unavailable(open_console):
+    """The customer panel against the API's answers, set per test with Playwright's request routing
+    (the endpoint itself is the data mesh's, issue #6): a merged view, then a 404 and a 501."""
+    page = open_console()
+    sign_in(page, "alice")
+    answers = [(200, MESH_VIEW), (404, {"error": {"code": "NOT_FOUND", "message": "no customer CUST-1002", "details": []}}),
+               (501, {"error": {"code": "NOT_IMPLEMENTED", "message": "no data mesh here", "details": []}})]
+    cors = {"Access-Control-Allow-Origin": "*"}
+    page.route("**/customers/*", lambda route: route.fulfill(status=answers[0][0], json=answers[0][1], headers=cors))
+    page.get_by_role("link", name="Cases", exact=True).click()
+    page.get_by_role("table").get_by_role("link", name="Stolen bicycle").click()  # a demo case of CUST-1002
+
+    customer = page.locator("#customer")
+    expect(customer).to_contain_text("Dana Example")
+    expect(customer).to_contain_text("crm-profile · 2 min old")
+    expect(customer).to_contain_text("stale (source down)")
+    expect(customer).to_contain_text("Some values are stale")
+    expect(customer.locator(".sources")).to_contain_text("fresh within 1 d")
+    for status in (404, 501):
+        answers.pop(0)
+        page.reload()
+        expect(customer).to_contain_text("Customer data unavailable")
+        expect(customer).to_contain_text("directory has no record" if status == 404 else "not available in this deployment")

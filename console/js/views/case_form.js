@@ -120,7 +120,9 @@ export function caseForm(ctx) {
       h("div", { class: "field-row" }, field("caseType", "Case type"), field("priority", "Priority")),
       field("customerId", "Customer ID", { hint: "The customer's id in the customer directory." }),
       h("fieldset", {}, h("legend", {}, "Compensation asked for", h("span", { class: "optional" }, " (optional)")),
-        h("div", { class: "field-row" }, field("compensation.amount", "Amount"), field("compensation.currency", "Currency"))),
+        h("div", { class: "field-row" },
+          field("compensation.amount", "Amount", { hint: "A decimal with at most 2 places, e.g. 1250.00." }),
+          field("compensation.currency", "Currency", { hint: "ISO 4217 code, e.g. EUR." }))),
       field("tags", "Tags", { optional: true, hint: "Separate tags with commas." }),
       h("div", { class: "form-actions" }, submit, h("a", { class: "btn btn-ghost", href: "#/cases" }, "Cancel"))));
 }

@@ -1,7 +1,7 @@
 // The customer view merged from the data mesh: each field with its source and age. When the view cannot
 // be had (no such customer, the mesh not deployed, the network down) the case page says so and goes on.
 import { errorBox, h, replace, spinner } from "../../dom.js";
-import { ago, duration, label } from "../../format.js";
+import { ago, badge, duration, label } from "../../format.js";
 
 export function customerPanel(ctx, customerId) {
   const body = h("div", { "aria-live": "polite" });
@@ -15,7 +15,7 @@ export function customerPanel(ctx, customerId) {
     body.setAttribute("aria-busy", "true");
     try {
       const view = await ctx.api.get(`/customers/${encodeURIComponent(customerId)}`);
-      replace(body, renderView(view));
+      replace(body, renderView(view, load));
     } catch (error) {
       replace(body, unavailable(error, load));
     } finally {
@@ -48,15 +48,27 @@ export function customerFields(view) {
     const ageSeconds = meta.ageSeconds ?? (typeof meta.age === "number" ? meta.age : null);
     return {
       name, value, source: meta.source || meta.sourceId || meta.product || null, asOf, ageSeconds,
-      stale: Boolean(meta.stale),
+      stale: Boolean(meta.stale), staleReason: meta.staleReason || null,
     };
   });
 }
 
-function renderView(view) {
+const VIEW_UNAVAILABLE = {
+  NOT_FOUND: "No customer product knows this customer.",
+  UNAVAILABLE: "No customer product answered, and nothing is known from before.",
+  NOT_LOOKED_UP: "This id is not one the customer directory knows.",
+};
+
+function renderView(view, retry) {
   const fields = customerFields(view);
   const sources = Array.isArray(view.sources) ? view.sources : [];
-  const stale = fields.some((f) => f.stale) || sources.some((s) => s.stale || (s.status && s.status !== "OK" && s.status !== "FRESH"));
+  if (!fields.length && VIEW_UNAVAILABLE[view.status]) {
+    return h("div", {}, h("div", { class: "unavailable", role: "status" },
+      h("strong", {}, "Customer data unavailable"),
+      h("p", { class: "muted small" }, VIEW_UNAVAILABLE[view.status], " The case itself is not affected."),
+      h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: retry }, "Try again")), sourceList(sources));
+  }
+  const stale = view.status === "PARTIAL" || fields.some((f) => f.stale) || sources.some((s) => s.stale || (s.status && !["OK", "FRESH", "NOT_FOUND"].includes(s.status)));
   return h("div", {},
     stale ? h("p", { class: "alert alert-warn small" }, "Some values are stale: a source did not answer, so its last known value is shown.") : null,
     fields.length ? h("dl", { class: "customer-fields" }, fields.map((f) => [
@@ -64,13 +76,24 @@ function renderView(view) {
       h("dd", {},
         h("span", { class: "value" }, display(f.value)),
         h("span", { class: ["provenance", f.stale ? "provenance-stale" : null] },
-          [f.source, f.ageSeconds !== null ? `${duration(f.ageSeconds)} old` : f.asOf ? ago(f.asOf) : null, f.stale ? "stale" : null]
+          [f.source, f.ageSeconds !== null ? `${duration(f.ageSeconds)} old` : f.asOf ? ago(f.asOf) : null, f.stale ? `stale${f.staleReason ? ` (${label(f.staleReason).toLowerCase()})` : ""}` : null]
             .filter(Boolean).join(" · "))),
     ])) : h("p", { class: "empty" }, "No customer fields were returned."),
-    sources.length ? h("div", { class: "sources" }, h("h3", {}, "Sources"),
-      h("ul", {}, sources.map((s) => h("li", {},
-        h("strong", {}, s.name || s.id || s.product || "source"), " ",
-        h("span", { class: "muted small" }, [s.status, s.freshness || s.freshnessSla, s.asOf ? ago(s.asOf) : null, s.stale ? "stale" : null].filter(Boolean).join(" · ")))))) : null);
+    sourceList(sources),
+    view.assembledAt ? h("p", { class: "muted small" }, "Assembled ", ago(view.assembledAt)) : null);
+}
+
+function sourceList(sources) {
+  if (!sources.length) return null;
+  return h("div", { class: "sources" }, h("h3", {}, "Sources"),
+    h("ul", {}, sources.map((s) => h("li", {},
+      h("span", { class: "source-name" }, s.name || s.product || s.id || "source"), " ",
+      s.status ? badge(s.status) : null, " ",
+      h("span", { class: "muted small" }, [
+        s.ageSeconds !== undefined && s.ageSeconds !== null ? `data ${duration(s.ageSeconds)} old` : s.asOf ? `data from ${ago(s.asOf)}` : null,
+        s.freshnessSlaSeconds ? `fresh within ${duration(s.freshnessSlaSeconds)}` : s.freshness || null,
+        s.error || null,
+      ].filter(Boolean).join(" · "))))));
 }
 
 function display(value) {
