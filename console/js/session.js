@@ -46,19 +46,24 @@ export class Session {
     this.listeners.forEach((listener) => listener(reason));
   }
 
-  // A valid ID token, refreshed shortly before it expires.
+  // A valid ID token, refreshed shortly before it expires (once, however many calls wait for it).
   async idToken() {
     if (!this.signedIn) throw new SignInError("You are signed out.");
     if (Date.now() > this.state.expiresAt - 60_000 && this.state.refreshToken) {
-      try {
-        const result = await this.initiateAuth("REFRESH_TOKEN_AUTH", { REFRESH_TOKEN: this.state.refreshToken });
-        this.store(result, this.state.refreshToken);
-      } catch (error) {
-        this.signOut("Your session has expired. Please sign in again.");
-        throw error;
-      }
+      this.refreshing = this.refreshing || this.refresh().finally(() => { this.refreshing = null; });
+      await this.refreshing;
     }
     return this.state.idToken;
+  }
+
+  async refresh() {
+    try {
+      const result = await this.initiateAuth("REFRESH_TOKEN_AUTH", { REFRESH_TOKEN: this.state.refreshToken });
+      this.store(result, this.state.refreshToken);
+    } catch (error) {
+      this.signOut("Your session has expired. Please sign in again.");
+      throw error;
+    }
   }
 
   store(result, previousRefreshToken) {

@@ -39,6 +39,21 @@ def test_a_wrong_password_is_refused_with_a_visible_error(open_console, screensh
     expect(page.get_by_label("Password")).to_be_focused()
 
 
+def test_an_expiring_session_is_refreshed_and_a_rejected_one_signs_out(open_console):
+    page = open_console()
+    sign_in(page, "alice")
+    expire = "s => { const v = JSON.parse(sessionStorage.getItem('cms.session')); v.expiresAt = Date.now() - 1000; %s; sessionStorage.setItem('cms.session', JSON.stringify(v)); }"
+    page.evaluate(expire % "")
+    page.reload()  # the next call refreshes the ID token with Cognito's REFRESH_TOKEN_AUTH
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, alice")
+    page.wait_for_function("JSON.parse(sessionStorage.getItem('cms.session')).expiresAt > Date.now()")
+    expect(page.get_by_role("table")).to_be_visible()  # the inbox's calls went through with the new token
+    page.evaluate(expire % "v.refreshToken = 'revoked'; v.idToken = v.idToken.slice(0, -4) + 'AAAA'")
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(page.get_by_role("status").filter(has_text="session has expired")).to_be_visible()
+
+
 def test_the_create_form_shows_the_apis_messages_next_to_the_fields(open_console, screenshots):
     page = open_console()
     sign_in(page, "alice")
