@@ -110,12 +110,20 @@ def test_the_table_matches_the_pynamodb_models(template):
     assert table["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "DataKey"}
 
 
-def test_the_stream_handler_reads_the_tables_stream_and_reports_partial_batch_failures(template):
-    event = template["Resources"]["OnCaseStream"]["Properties"]["Events"]["OnCaseStreamDynamodbEventSource"]
+@pytest.mark.parametrize("handler", ["OnCaseStream", "PublishCaseData"])
+def test_the_stream_handlers_read_the_tables_stream_and_report_partial_batch_failures(template, handler):
+    event = template["Resources"][handler]["Properties"]["Events"][f"{handler}DynamodbEventSource"]
     assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["CasesTable", "StreamArn"]}
-    # on_case_stream returns batchItemFailures: without this, Lambda would ignore them and retry whole batches.
+    # Both return batchItemFailures: without this, Lambda would ignore them and retry whole batches.
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
+
+
+def test_the_case_data_product_pseudonymises_with_the_stacks_own_secret(template):
+    variables = template["Resources"]["PublishCaseData"]["Properties"]["Environment"]["Variables"]
+    assert variables["PSEUDONYM_KEY"] == {"Fn::Sub": "{{resolve:secretsmanager:${PseudonymKeySecret}:SecretString}}"}
+    secret = template["Resources"]["PseudonymKeySecret"]["Properties"]
+    assert secret["KmsKeyId"] == {"Ref": "DataKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
 
 
 def test_the_documents_bucket_keeps_evidence_and_calls_the_upload_function_for_uploads_only(template):
