@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STATE_DIR ?= .local
 
-.PHONY: install run token test test-unit test-integration test-e2e bench package check clean distclean
+.PHONY: install run token test test-unit test-integration test-e2e test-browser screenshots bench package check clean distclean
 
 install: $(STAMP)
 
@@ -33,6 +33,13 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	VENV=$(VENV) scripts/test.sh tests/e2e
+
+test-browser: $(STAMP)
+	VENV=$(VENV) scripts/test.sh tests/browser
+
+# Re-takes the README's pictures of the web console (docs/screenshots/*.png) while the browser tests run.
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=docs/screenshots VENV=$(VENV) scripts/test.sh tests/browser
 
 bench: $(STAMP)
 	@set -e; for f in $(sort $(wildcard bench/*.py)); do echo "== $$f"; $(PY) $$f; done

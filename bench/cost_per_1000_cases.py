@@ -1,11 +1,21 @@
 """What 1,000 cases cost on AWS (us-east-1), from the per-case counts the local benchmarks measured.
 
+Run `make package` first: the fixed monthly costs are counted from the packaged template (build/sam.yaml).
+
 Nothing here talks to AWS: the counts come from bench/results.md (bench/workflow_throughput.py and
 bench/api_requests.py on the local system), the prices are AWS's public us-east-1 list prices as assumed on
 2026-11-25 (no live lookup is possible from this machine: check them against the pricing pages before relying
 on the totals), and every other figure is an assumption named below. Free tiers are ignored.
 """
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "build" / "sam.yaml"
 
 # --- prices (USD, us-east-1, public list prices) -----------------------------------------------------------
 PRICE = {
@@ -26,6 +36,7 @@ PRICE = {
     "interface_endpoint_az_hour": 0.01,       # PrivateLink interface endpoint, per AZ-hour
     "cache_t4g_micro_hour": 0.016,            # ElastiCache cache.t4g.micro (Redis OSS), per node-hour
     "kms_key_month": 1.00,                    # KMS customer managed key
+    "secret_month": 0.40,                     # Secrets Manager secret
     "alarm_metric_month": 0.10,               # CloudWatch standard-resolution alarm, per metric
     "dashboard_month": 3.00,                  # CloudWatch dashboard
 }
@@ -54,8 +65,12 @@ ASSUME = {
     # pynamodb reads are eventually consistent (0.5 RRU per 4 KB); a Query page reads ~6 KB.
     "wru": {"TransactWriteItems": 8.0, "PutItem": 2.0, "UpdateItem": 2.0, "DeleteItem": 2.0},
     "rru": {"GetItem": 0.5, "Query": 1.0},
-    # Stream handler invocations: at most one per stream record (low traffic: each write its own batch).
+    # Stream handler invocations: at most one per stream record (low traffic: each write its own batch), for each
+    # of the stream's two consumers (on_case_stream, publish_case_data; the benchmarks ran before the second).
     "stream_invocations_per_record": 1.0,
+    "stream_consumers": 2,
+    # The case data product writes one S3 object per change of a case item: about one per transaction.
+    "data_product_puts_per_transaction": 1.0,
     # Billed Lambda duration, averaged over warm calls (~20-50 ms: a few DynamoDB calls) and amortised cold starts
     # (0.59 s container build measured locally, bench/cold_import.py); memory as configured (chalice default).
     "lambda_seconds": 0.100,
@@ -81,18 +96,32 @@ DOCUMENT = {
     "trail_data_events": 8,     # each S3 object call above plus HEADs
 }
 
-# Fixed per month, whatever the number of cases (template defaults).
-FIXED = {
-    "interface endpoints (states, ecr.api, ecr.dkr, logs, xray; 2 AZs)": 5 * 2 * HOURS_PER_MONTH * PRICE["interface_endpoint_az_hour"],
-    "ElastiCache cache.t4g.micro x1": HOURS_PER_MONTH * PRICE["cache_t4g_micro_hour"],
-    "KMS key": PRICE["kms_key_month"],
-    "alarms (38 alarms on 40 metrics)": 40 * PRICE["alarm_metric_month"],
-    "dashboard": PRICE["dashboard_month"],
-}
+
+
+def fixed_per_month(template: dict[str, Any]) -> dict[str, float]:
+    """What the stack costs whatever the number of cases, with the template's default parameters."""
+    resources = template["Resources"].values()
+    endpoints = [r for r in resources if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"]["VpcEndpointType"] == "Interface"]
+    az_hours = sum(len(r["Properties"]["SubnetIds"]) for r in endpoints) * HOURS_PER_MONTH
+    alarms = [r for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"]
+    metrics = sum(len([m for m in a["Properties"].get("Metrics", []) if "MetricStat" in m]) or 1 for a in alarms)
+    count = lambda kind: sum(1 for r in resources if r["Type"] == kind)  # noqa: E731
+    return {
+        f"{len(endpoints)} interface endpoints in 2 AZs": az_hours * PRICE["interface_endpoint_az_hour"],
+        "ElastiCache cache.t4g.micro x1": HOURS_PER_MONTH * PRICE["cache_t4g_micro_hour"],
+        f"{count('AWS::KMS::Key')} KMS key": count("AWS::KMS::Key") * PRICE["kms_key_month"],
+        f"{count('AWS::SecretsManager::Secret')} secret": count("AWS::SecretsManager::Secret") * PRICE["secret_month"],
+        f"{len(alarms)} alarms on {metrics} metrics": metrics * PRICE["alarm_metric_month"],
+        f"{count('AWS::CloudWatch::Dashboard')} dashboard": count("AWS::CloudWatch::Dashboard") * PRICE["dashboard_month"],
+    }
+
+
+def stream_invocations(counts: dict[str, float]) -> float:
+    return counts["stream_records"] * ASSUME["stream_invocations_per_record"] * ASSUME["stream_consumers"]
 
 
 def per_case(counts: dict[str, float]) -> dict[str, float]:
-    invocations = counts["task_invocations"] + counts["stream_records"] * ASSUME["stream_invocations_per_record"] + counts["api_requests"]
+    invocations = counts["task_invocations"] + stream_invocations(counts) + counts["api_requests"]
     wru = sum(counts[op] * units for op, units in ASSUME["wru"].items())
     rru = sum(counts[op] * units for op, units in ASSUME["rru"].items())
     log_gb = (invocations * ASSUME["log_kb_per_invocation"] + counts["transitions"] * ASSUME["log_kb_per_transition"]) / 1024 / 1024
@@ -106,6 +135,7 @@ def per_case(counts: dict[str, float]) -> dict[str, float]:
         "CloudFront requests": counts["api_requests"] * PRICE["cloudfront_request"],
         "X-Ray traces": counts["api_requests"] * ASSUME["traced_fraction_of_api_requests"] * PRICE["xray_trace"],
         "CloudWatch Logs": log_gb * PRICE["logs_gb"],
+        "S3 (data product rows)": counts["TransactWriteItems"] * ASSUME["data_product_puts_per_transaction"] * PRICE["s3_put"],
     }, invocations, wru, rru
 
 
@@ -121,6 +151,9 @@ def per_document() -> float:
 
 
 def main() -> None:
+    if not TEMPLATE.is_file():
+        sys.exit(f"no {TEMPLATE}: run `make package` first")
+    fixed = fixed_per_month(yaml.safe_load(TEMPLATE.read_text()))
     print("Cost per 1,000 cases, us-east-1 list prices (USD), happy path, no documents; see the module docstring.\n")
     rows: dict[str, dict[str, float]] = {}
     totals = {}
@@ -129,7 +162,7 @@ def main() -> None:
         rows[case_type] = costs
         totals[case_type] = sum(costs.values()) * 1000
         print(f"{case_type}: per case {counts['transitions']} transitions, {invocations:.1f} Lambda invocations "
-              f"({counts['task_invocations']} tasks, <= {counts['stream_records']} stream, {counts['api_requests']} API), "
+              f"({counts['task_invocations']} tasks, <= {stream_invocations(counts):.1f} stream, {counts['api_requests']} API), "
               f"{wru:.1f} WRU, {rru:.1f} RRU")
     print()
     print("| per 1,000 cases | " + " | ".join(MEASURED) + " |")
@@ -140,9 +173,9 @@ def main() -> None:
     print(f"\nper uploaded document (Fargate {DOCUMENT['fargate_seconds']} s at {DOCUMENT['fargate_vcpu']} vCPU / "
           f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document():.5f}; 1,000 documents: ${per_document() * 1000:.2f}")
     print("\nfixed per month (template defaults, whatever the volume):")
-    for item, cost in FIXED.items():
+    for item, cost in fixed.items():
         print(f"- {item}: ${cost:.2f}")
-    print(f"- total: ${sum(FIXED.values()):.2f}")
+    print(f"- total: ${sum(fixed.values()):.2f}")
 
 
 if __name__ == "__main__":

@@ -286,11 +286,12 @@ def build_cache(settings: Settings) -> Any:
             redis_client_factory(settings.redis_url, settings.redis_connect_timeout, settings.redis_socket_timeout),
             CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset_seconds),
             key_prefix=settings.cache_key_prefix or f"{settings.table_name}:",  # stages may share a Redis
+            delete_hold_seconds=settings.cache_delete_hold,
         )
     if settings.stage == "local":
         from .cache.memory import InProcessCache
 
-        return InProcessCache()
+        return InProcessCache(delete_hold_seconds=settings.cache_delete_hold)
     from .cache import NoCache
 
     return NoCache()

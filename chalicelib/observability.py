@@ -3,7 +3,7 @@
 Every log line of an invocation carries its correlation ids: the function and its request id, and for the
 functions Step Functions calls the case, the execution and (documents) the document version, from the task's
 input. Keys are kept per thread (Powertools' thread-safe keys): locally one process runs every function at
-once. The services' own `logging` loggers (`chalicelib.*`) write through the same JSON formatter, so their
+once. The code's own `logging` loggers (`chalicelib.*`, `cms.*`) write through the same JSON formatter, so their
 lines carry the keys too. The Tracer annotates the invocation's trace with the case and execution; it is
 off outside Lambda. Business metrics counted during the invocation are written out at its end.
 """
@@ -25,13 +25,16 @@ tracer = Tracer(service=SERVICE)
 CORRELATION_FIELDS = {"caseId": "case_id", "executionId": "execution_id", "documentId": "document_id",
                       "versionId": "version_id", "stage": "stage"}
 TRACE_ANNOTATIONS = ("case_id", "execution_id")
+LIBRARY_LOGGERS = ("chalicelib", "cms")  # the `logging` loggers of the code that ships (cms.cache: the read cache)
 _cold_start = True
 
 
 def attach(app: Any) -> None:
     """Once, where the app is defined: the Tracer's segment outermost, then the correlation ids and metrics."""
-    # No response in the trace: it holds case data.
-    app.register_middleware(ConvertToMiddleware(lambda handler: tracer.capture_lambda_handler(handler, capture_response=False)), "all")
+    def traced(handler: Callable[..., Any]) -> Callable[..., Any]:
+        return tracer.capture_lambda_handler(handler, capture_response=False)  # responses hold case data
+
+    app.register_middleware(ConvertToMiddleware(traced), "all")
     app.register_middleware(observe, "all")
     _route_library_logs()
 
@@ -76,8 +79,9 @@ def publish_metrics(keys: Mapping[str, Any]) -> None:
 
 
 def _route_library_logs() -> None:
-    library = logging.getLogger("chalicelib")
-    if logger.registered_handler not in library.handlers:
-        library.addHandler(logger.registered_handler)
-    library.setLevel(logger.log_level)
-    library.propagate = False  # Lambda's root handler would print each line a second time, as plain text
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if logger.registered_handler not in library.handlers:
+            library.addHandler(logger.registered_handler)
+        library.setLevel(logger.log_level)
+        library.propagate = False  # Lambda's root handler would print each line a second time, as plain text

@@ -21,7 +21,7 @@ _FROM_STACK_FILE = {
     "REDIS_URL": "redisUrl",
     "CACHE_KEY_PREFIX": "cacheKeyPrefix",
     "DATA_CATALOG_DIR": "dataCatalogDir",
-    "DATA_PRODUCT_BUCKET_NAME": "dataProductBucket",
+    "DATA_PRODUCT_BUCKET": "dataProductBucket",
 }
 
 
@@ -56,6 +56,7 @@ class Settings:
     redis_breaker_reset_seconds: float = 10.0  # how long it stays open before one trial call
     case_cache_ttl: int = 300  # seconds; writes invalidate sooner, the TTL bounds what a lost invalidation costs
     personnel_cache_ttl: int = 60
+    cache_delete_hold: float = 5.0  # seconds a deleted key refuses fills from reads that raced the write
     customer_cache_ttl: int = 60  # a data product's answer is reused this long (its age is still shown)
     # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
     data_catalog_dir: Optional[str] = None
@@ -105,11 +106,12 @@ class Settings:
             redis_breaker_reset_seconds=float(env.get("REDIS_BREAKER_RESET_SECONDS", "10")),
             case_cache_ttl=int(env.get("CASE_CACHE_TTL_SECONDS", "300")),
             personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
+            cache_delete_hold=float(env.get("CACHE_DELETE_HOLD_SECONDS", "5")),
             customer_cache_ttl=int(env.get("CUSTOMER_CACHE_TTL_SECONDS", "60")),
             data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
             data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
             mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),
-            data_product_bucket=env.get("DATA_PRODUCT_BUCKET_NAME") or "cms-local-data-products",
+            data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
             pseudonym_key=env.get("PSEUDONYM_KEY") or None,
             pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             wait_seconds={

@@ -7,11 +7,13 @@
   (the documents bucket by its name: its notification calls a function, so a Ref would make a cycle).
 For every state machine with a `Metadata.DefinitionFile`, it puts that ASL file in `Definition`, substitutes
 each `${<Handler>FunctionArn}` (the local system's convention, local/statemachines.py) and lets StatesRole
-invoke exactly those functions.
+invoke exactly those functions. For every Glue table with a `Metadata.TableInputScript`, it writes the
+`TableInput` that script builds from the data product's descriptor.
 """
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 import sys
@@ -77,6 +79,11 @@ def finalize(template: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::StepFunctions::StateMachine" and "DefinitionFile" in resource.get("Metadata", {}):
             called_by_workflows |= _state_machine(resources, logical_id, project_dir, functions(template))
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Glue::Table" and "TableInputScript" in resource.get("Metadata", {}):
+            resource["Properties"]["TableInput"] = _glue_table_input(
+                project_dir / resource["Metadata"]["TableInputScript"], resource["Properties"]["DatabaseName"]["Ref"],
+            )
     for logical_id, handler in functions(template).items():
         _skip_function_checks(resources[logical_id], handler, handler in called_by_workflows)
     return template
@@ -223,6 +230,23 @@ def _state_machine(resources: dict[str, Any], logical_id: str, project_dir: Path
             statement["Resource"] = known + [arn for arn in invoked if arn not in known]
             return {by_placeholder[name] for name in substitutions if name in by_placeholder}
     raise FinalizeError(f"{logical_id}'s role has no InvokeWorkflowFunctions statement for the functions it calls")
+
+
+def _glue_table_input(script: Path, database_logical_id: str) -> dict[str, Any]:
+    """The TableInput the data product's own script builds from its descriptor (the mapping the Glue catalog
+    adapter reads back), so the product's columns and partitions are defined once."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    if spec is None or spec.loader is None:
+        raise FinalizeError(f"cannot load {script}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    [resource] = module.glue_table_resource(database_logical_id).values()
+    table = resource["Properties"]["TableInput"]
+    # CloudFormation's Glue Column has no Parameters (the Glue API does): the column's contract type and
+    # nullability stay in the product's schema.json; Glue keeps name, Glue type and description.
+    for column in table["StorageDescriptor"]["Columns"]:
+        column.pop("Parameters", None)
+    return table
 
 
 def _placeholders(node: Any) -> Iterator[str]:

@@ -20,6 +20,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--moto-port", type=int, default=4566)
+    run.add_argument("--console-port", type=int, default=8080, help="the web console's port")
     run.add_argument("--state-dir", default=".local")
     run.add_argument("--no-seed", action="store_true", help="do not create demo cases in an empty table")
     run.add_argument("--no-redis", action="store_true", help="do not start a redis-server: an in-process cache")
@@ -45,6 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     system = LocalSystem(
         host=args.host, port=args.port, moto_port=args.moto_port, state_dir=args.state_dir, seed=not args.no_seed,
         redis=not args.no_redis,
+        console_port=args.console_port,
     )
     try:
         system.start()
@@ -71,6 +73,7 @@ def _print_banner(stack: dict[str, Any], stack_file: Path, state_dir: str) -> No
     state = "" if state_dir == ".local" else f" --state-dir {state_dir}"
     print("\n".join([
         "",
+        f"Web console:  {stack['consoleUrl']}   (sign in as a demo user below)",
         f"API:          {stack['apiUrl']}",
         f"AWS endpoint: {stack['awsEndpoint']} ({stack['region']})",
         f"Stack file:   {stack_file}",

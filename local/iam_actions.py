@@ -67,7 +67,8 @@ def _s3(operation: str, params: Mapping[str, Any], presigned: bool) -> Iterator[
     if params.get("VersionId"):
         action = _S3_VERSIONED.get(action, action)
     bucket_level = action in _S3_BUCKET_ACTIONS or action.startswith(("GetBucket", "PutBucket", "DeleteBucket"))
-    resource = f"arn:aws:s3:::{bucket}" if bucket_level or "Key" not in params else f"arn:aws:s3:::{bucket}/{params['Key']}"
+    on_bucket = bucket_level or "Key" not in params
+    resource = f"arn:aws:s3:::{bucket}" if on_bucket else f"arn:aws:s3:::{bucket}/{params['Key']}"
     yield Permission(f"s3:{action}", resource)
 
 

@@ -113,6 +113,12 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:
         return
     # Documents are never overwritten: every upload is a new object version.
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    # The web console uploads straight from the browser (presigned POST, with a progress bar, so the
+    # browser asks first) and downloads with presigned GETs. On AWS the rule names the console's domain.
+    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["*"], "AllowedMethods": ["GET", "POST"], "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "x-amz-version-id"], "MaxAgeSeconds": 600,
+    }]})
 
 
 def _user_pool(idp: Any, name: str) -> str:

@@ -20,6 +20,7 @@ from . import statemachines
 from .demo import DEMO_USERS
 from .drain_route import PATH as DRAIN_PATH, add_drain_route
 from .faults import PATH as FAULTS_PATH, add_faults_route
+from .console import ConsoleServer, console_config
 from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import (
     STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
@@ -58,12 +59,16 @@ class LocalSystem:
         stepfunctions_dir: str | Path | None = None,
         substitutions: Optional[Mapping[str, str]] = None,
         redis: bool = True,
+        console_port: Optional[int] = None,
     ) -> None:
         """`app`: a Chalice app to run instead of importing `project_dir/app.py` (tests inject one);
         `stepfunctions_dir`: where the `*.asl.json` files are (default `project_dir/stepfunctions`);
         `substitutions`: extra or overriding DefinitionSubstitutions values for the ASL;
-        `redis`: start a redis-server for the cache when REDIS_URL is unset and one is on PATH."""
+        `redis`: start a redis-server for the cache when REDIS_URL is unset and one is on PATH;
+        `console_port`: serve the web console there (None: no console)."""
         self.host, self.port, self.moto_port, self.seed = host, port, moto_port, seed
+        self.console_port = console_port
+        self._console: Optional[ConsoleServer] = None
         self.state_dir = Path(state_dir).resolve()
         self.project_dir = Path(project_dir).resolve()
         self.stepfunctions_dir = Path(stepfunctions_dir or self.project_dir / "stepfunctions").resolve()
@@ -107,6 +112,8 @@ class LocalSystem:
         chalice_config = json.loads((self.project_dir / ".chalice" / "config.json").read_text())
         app_env = _stage_environment(chalice_config)
         _ensure_free(self.host, self.port)
+        if self.console_port is not None:
+            _ensure_free(self.host, self.console_port)
         for name, value in (
             ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1"),
         ):
@@ -142,7 +149,7 @@ class LocalSystem:
             "COGNITO_CLIENT_ID": resources.user_pool_client_id,
             "LOCAL_STACK_FILE": str(self.stack_file),
             "DATA_CATALOG_DIR": str(mesh.catalog_dir),
-            "DATA_PRODUCT_BUCKET_NAME": mesh.data_product_bucket,
+            "DATA_PRODUCT_BUCKET": mesh.data_product_bucket,
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app
@@ -187,12 +194,22 @@ class LocalSystem:
         if self.dispatcher is not None:
             self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
             self.stack["lambdaFaultsUrl"] = endpoint + FAULTS_PATH
+        if self.console_port is not None:
+            self._console = ConsoleServer(
+                self.project_dir / "console", self.stepfunctions_dir, console_config(self.stack), self.host,
+                self.console_port,
+            )
+            self._console.start()
+            self.stack["consoleUrl"] = f"http://{api_host}:{self.console_port}"
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.write_text(json.dumps(self.stack, indent=2) + "\n")
         self._serve(app, chalice_config)
         return self.stack
 
     def stop(self, snapshot: bool = True) -> None:
+        if self._console is not None:
+            self._console.stop()
+            self._console = None
         if self._server is not None:
             if self._thread is not None and self._thread.is_alive():
                 self._server.shutdown()  # waits for serve_forever to return: only when it is running

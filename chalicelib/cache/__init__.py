@@ -9,6 +9,8 @@ from typing import Any, Optional, Protocol
 
 from .stats import CacheStats
 
+DELETE_HOLD_SECONDS = 5.0  # longer than a read takes from its table read to its fill
+
 
 class Cache(Protocol):
     """JSON values (anything `json.dumps` takes, except None) under string keys, each with a TTL."""
@@ -21,8 +23,14 @@ class Cache(Protocol):
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None: ...
 
+    def add(self, key: str, value: Any, ttl_seconds: int) -> None:
+        """Store the value unless the key holds one or was deleted less than the delete hold ago. A
+        cache-aside fill uses it: a read that raced a write cannot put its older copy back after the
+        write's delete."""
+
     def delete(self, *keys: str) -> None:
-        """Forget the keys; an implementation that cannot reach its store retries later."""
+        """Forget the keys, and hold them for a few seconds against `add`; an implementation that cannot
+        reach its store retries later."""
 
 
 class NoCache:
@@ -38,6 +46,9 @@ class NoCache:
         return None
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None:
+        return None
+
+    def add(self, key: str, value: Any, ttl_seconds: int) -> None:
         return None
 
     def delete(self, *keys: str) -> None:

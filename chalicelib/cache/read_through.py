@@ -31,5 +31,5 @@ class ReadThrough(Generic[T]):
                 self.cache.delete(key)
         record = read()
         if record is not None:
-            self.cache.set(key, self._dump(record), self._ttl)
+            self.cache.add(key, self._dump(record), self._ttl)  # never over a write's delete
         return record

@@ -2,8 +2,9 @@
 reads and a no-op for writes, logged and counted, never raised. Short socket timeouts bound what a
 slow Redis costs a request; the circuit breaker stops even that once Redis looks down.
 
-A delete that cannot reach Redis is remembered (up to `max_pending_deletes` keys) and retried with
-the next call that gets through, so an entry written before an outage is not served after it."""
+A delete replaces the value with a marker that expires after `delete_hold_seconds`, which `add` (SET NX)
+does not overwrite. A delete that cannot reach Redis is remembered (up to `max_pending_deletes` keys) and
+retried with the next call that gets through, so an entry written before an outage is not served after it."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ import logging
 import threading
 from typing import Any, Callable, Optional
 
+from . import DELETE_HOLD_SECONDS
 from .breaker import CircuitBreaker
 from .stats import CacheStats
 
@@ -18,6 +20,7 @@ log = logging.getLogger("cms.cache")
 
 _FAILED = object()
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps with options builds one per call
+_HELD = b"~deleted"  # not JSON, so never a value
 
 
 def redis_client_factory(url: str, connect_timeout: float, socket_timeout: float) -> Callable[[], Any]:
@@ -45,7 +48,7 @@ class RedisCache:
 
     def __init__(
         self, client_factory: Callable[[], Any], breaker: Optional[CircuitBreaker] = None, key_prefix: str = "",
-        max_pending_deletes: int = 1000,
+        max_pending_deletes: int = 1000, delete_hold_seconds: float = DELETE_HOLD_SECONDS,
     ) -> None:
         self.stats = CacheStats(self.backend)
         self.breaker = breaker or CircuitBreaker()
@@ -53,10 +56,11 @@ class RedisCache:
         self._pending: set[str] = set()  # prefixed keys whose delete has not reached Redis yet
         self._pending_lock = threading.Lock()
         self._max_pending = max_pending_deletes
+        self._hold_ms = int(delete_hold_seconds * 1000)
 
     def get(self, key: str) -> Optional[Any]:
         raw = self._call(lambda redis: redis.get(self._prefix + key))
-        if raw is _FAILED or raw is None:
+        if raw is _FAILED or raw is None or raw == _HELD:
             self.stats.count("misses")
             return None
         try:
@@ -69,23 +73,30 @@ class RedisCache:
         return value
 
     def set(self, key: str, value: Any, ttl_seconds: int) -> None:
-        if self.breaker.rejecting():  # not worth encoding a value that will not be sent
-            self.stats.count("skipped")
-            return
-        text = _COMPACT_JSON.encode(value)
-        if self._call(lambda redis: redis.set(self._prefix + key, text, ex=max(1, int(ttl_seconds)))) is not _FAILED:
-            self.stats.count("sets")
+        self._store(key, value, ttl_seconds, only_if_absent=False)
+
+    def add(self, key: str, value: Any, ttl_seconds: int) -> None:
+        self._store(key, value, ttl_seconds, only_if_absent=True)
 
     def delete(self, *keys: str) -> None:
         if not keys:
             return
         prefixed = [self._prefix + key for key in keys]
-        if self._call(lambda redis: redis.delete(*prefixed)) is _FAILED:
+        if self._call(lambda redis: self._hold(redis, prefixed)) is _FAILED:
             self._remember(prefixed)
         else:
             self.stats.count("deletes", len(keys))
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _store(self, key: str, value: Any, ttl_seconds: int, only_if_absent: bool) -> None:
+        if self.breaker.rejecting():  # not worth encoding a value that will not be sent
+            self.stats.count("skipped")
+            return
+        text, ttl = _COMPACT_JSON.encode(value), max(1, int(ttl_seconds))
+        stored = self._call(lambda redis: redis.set(self._prefix + key, text, ex=ttl, nx=only_if_absent))
+        if stored is not _FAILED and stored:  # SET NX answers None when the key is taken
+            self.stats.count("sets")
 
     def _call(self, operation: Callable[[Any], Any]) -> Any:
         if not self.breaker.allow():
@@ -109,11 +120,20 @@ class RedisCache:
         if not keys:
             return
         try:
-            client.delete(*keys)
+            self._hold(client, keys)
         except Exception:
             self._remember(keys)
             raise
         self.stats.count("deletes", len(keys))
+
+    def _hold(self, client: Any, prefixed: list[str]) -> None:
+        if self._hold_ms <= 0:
+            client.delete(*prefixed)
+            return
+        pipeline = client.pipeline(transaction=False)  # one round trip for all of them
+        for key in prefixed:
+            pipeline.set(key, _HELD, px=self._hold_ms)
+        pipeline.execute()
 
     def _remember(self, keys: list[str]) -> None:
         with self._pending_lock:

@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from app import app
+from chalicelib.adapters.catalog import descriptor_from_glue_table
 from chalicelib.adapters.dynamodb import table_models
+from chalicelib.services.case_data_product import descriptor_for
 from local.demo import ROLES
 from local.functions import UPLOAD_PREFIX
 from local.lambdas import lambda_function_names
@@ -30,6 +32,9 @@ ENVIRONMENT = {
     "DOCUMENT_WORKFLOW_ARN": {"Ref": "DocumentWorkflow"},
     "COGNITO_USER_POOL_ID": {"Ref": "UserPool"},
     "COGNITO_CLIENT_ID": {"Ref": "UserPoolClient"},
+    "DATA_PRODUCT_BUCKET": {"Ref": "DataProductBucket"},
+    "DATA_CATALOG_DATABASE": {"Ref": "DataCatalog"},
+    "PSEUDONYM_KEY_SECRET_ARN": {"Ref": "PseudonymKeySecret"},
 }
 
 
@@ -110,20 +115,32 @@ def test_the_table_matches_the_pynamodb_models(template):
     assert table["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "DataKey"}
 
 
-@pytest.mark.parametrize("handler", ["OnCaseStream", "PublishCaseData"])
-def test_the_stream_handlers_read_the_tables_stream_and_report_partial_batch_failures(template, handler):
-    event = template["Resources"][handler]["Properties"]["Events"][f"{handler}DynamodbEventSource"]
-    assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["CasesTable", "StreamArn"]}
-    # Both return batchItemFailures: without this, Lambda would ignore them and retry whole batches.
-    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
+def test_every_stream_handler_reads_the_tables_stream_and_reports_partial_batch_failures(template):
+    handlers = {source.name for source in app.event_sources if type(source).__name__ == "DynamoDBEventConfig"}
+    found = set()
+    for function in functions(template).values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            found.add(function["Properties"]["FunctionName"]["Fn::Sub"].split("-")[-1])
+            assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["CasesTable", "StreamArn"]}
+            # The handlers return batchItemFailures: without this, Lambda would ignore them and retry whole batches.
+            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            assert event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
+    assert found == handlers and {"on_case_stream", "publish_case_data"} <= found
 
 
-def test_the_case_data_product_pseudonymises_with_the_stacks_own_secret(template):
-    variables = template["Resources"]["PublishCaseData"]["Properties"]["Environment"]["Variables"]
-    assert variables["PSEUDONYM_KEY"] == {"Fn::Sub": "{{resolve:secretsmanager:${PseudonymKeySecret}:SecretString}}"}
-    secret = template["Resources"]["PseudonymKeySecret"]["Properties"]
-    assert secret["KmsKeyId"] == {"Ref": "DataKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
+def test_the_case_data_product_is_registered_in_the_catalog_as_the_code_reads_it(template):
+    table = template["Resources"]["CaseDataProductTable"]["Properties"]
+    assert table["DatabaseName"] == {"Ref": "DataCatalog"}
+    location = table["TableInput"]["StorageDescriptor"]["Location"]
+    assert location == {"Fn::Sub": "s3://${DataProductBucket}/cases/v1/"}
+    read_back = descriptor_from_glue_table(_substituted(table["TableInput"], {"DataProductBucket": "bucket"}))
+    expected = descriptor_for("bucket")
+    assert (read_back.id, read_back.output_ports, read_back.freshness_sla_seconds) == (
+        expected.id, expected.output_ports, expected.freshness_sla_seconds)
+    assert [f.name for f in read_back.schema_fields] == [f.name for f in expected.schema_fields]
+    assert table["TableInput"]["PartitionKeys"][0]["Name"] == "dt"  # Athena reads the dt=YYYY-MM-DD folders
 
 
 def test_the_documents_bucket_keeps_evidence_and_calls_the_upload_function_for_uploads_only(template):
@@ -205,6 +222,18 @@ def test_function_policies_resolve_in_cloudformation_and_never_ref_the_documents
             assert "${" not in string, f"{role}: {string} would reach IAM unresolved"
 
 
+def _substituted(node: Any, values: dict[str, str]) -> Any:
+    """`{"Fn::Sub": "...${Name}..."}` resolved as CloudFormation would, with `values` for the names."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = re.sub(r"\$\{([A-Za-z0-9_.:]+)\}", lambda m: values[m.group(1)], node["Fn::Sub"])
+            return text.replace("${!", "${")  # Fn::Sub's escape for a literal ${
+        return {key: _substituted(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substituted(item, values) for item in node]
+    return node
+
+
 def _raw_strings(node: Any) -> list[str]:
     if isinstance(node, str):
         return [node]
@@ -219,3 +248,28 @@ def _raw_strings(node: Any) -> list[str]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_the_dashboard_shows_the_business_metrics_the_code_emits(template):
+    from chalicelib import metrics
+
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    [widget] = [w for w in json.loads(body.replace("${", "{"))["widgets"] if w["properties"]["metrics"][0][0] == metrics.NAMESPACE]
+    shown = {row[1] for row in widget["properties"]["metrics"]}
+    emitted = {value for name, value in vars(metrics).items() if name.isupper() and name not in ("NAMESPACE", "SERVICE")}
+    assert shown == emitted - {metrics.COMPENSATION_PAID_AMOUNT}  # an amount in mixed currencies: not summed here
+    assert widget["properties"]["metrics"][0][2:] == ["service", metrics.SERVICE]
+
+
+def test_cloudfront_sends_the_api_its_callers_tokens_and_keeps_the_console_private(template):
+    res = template["Resources"]
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    [api] = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    origin = {o["Id"]: o for o in config["Origins"]}[api["TargetOriginId"]]
+    assert origin["DomainName"]["Fn::Sub"].startswith("${RestAPI}.execute-api.")
+    assert template["Resources"]["RestAPI"]["Properties"]["StageName"] == "api"  # /api/cases -> the stage's /cases
+    policy = res[api["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert policy["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"] == ["Authorization"]
+    assert policy["DefaultTTL"] == 0 and policy["MaxTTL"] <= 1
+    console = {o["Id"]: o for o in config["Origins"]}[config["DefaultCacheBehavior"]["TargetOriginId"]]
+    assert console["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}

@@ -44,6 +44,7 @@ class LocalProcess:
         self._log_handle = self.log.open("wb")  # a file, not a pipe: a full pipe would block the server
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "local", "run", "--port", str(free_port()), "--moto-port", str(free_port()),
+             "--console-port", str(free_port()),
              "--state-dir", str(state_dir), *([] if seed else ["--no-seed"])],
             cwd=ROOT, env=process_env, stdout=self._log_handle, stderr=subprocess.STDOUT,
         )

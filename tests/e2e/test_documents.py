@@ -142,6 +142,9 @@ def test_a_legal_hold_locks_every_version_in_s3_and_blocks_deletion(api, case, l
     assert post_form(again, SECOND).status_code in (200, 201, 204)
     newer = [v for v in wait_for_versions(alice, f"{documents}/{ticket['documentId']}", 2)["versions"]
              if v["versionId"] != version["versionId"]][0]
+    deadline = time.monotonic() + 30  # the upload handler holds it just after it registers the version
+    while object_hold(newer["versionId"]) != "ON" and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert object_hold(newer["versionId"]) == "ON"
     lifted = ada.put(f"/cases/{case['id']}/legal-hold", json={"enabled": False})
     assert lifted.status_code == 200 and not lifted.json()["enabled"]

@@ -21,25 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / ".chalice" / "policies"
 E2E = Path(__file__).resolve().parent
 
-# Granted, but no local run can call them: {action: why}.
+# Granted, but no local run can call them: {action: why}. (What the Lambda platform does for every function -
+# logs, X-Ray, network interfaces, the stack's key, dead-letter sends - is the deploy template's
+# LambdaPlatformPolicy, not a policy file's.)
 NOT_EXERCISED = {
-    "logs:CreateLogStream": "Lambda's runtime writes the function's log stream; the code never calls CloudWatch Logs "
-                            "(Powertools metrics are log lines too)",
-    "logs:PutLogEvents": "as logs:CreateLogStream",
-    "xray:PutTraceSegments": "the Lambda runtime's X-Ray daemon sends the Tracer's segments with the function's role; "
-                             "the SDK is disabled locally (AWS_XRAY_SDK_ENABLED=false)",
-    "xray:PutTelemetryRecords": "as xray:PutTraceSegments",
-    "kms:Decrypt": "DynamoDB and S3 use the DataKey for the table and the documents bucket on the caller's behalf "
-                   "(kms:ViaService); moto encrypts nothing",
-    "kms:GenerateDataKey": "as kms:Decrypt: S3 asks KMS for the data key of each object uploaded with the API "
-                           "handler's presigned POST",
-    "dynamodb:DescribeStream": "Lambda's event source mapping reads the table's stream with the stream handler's role; "
-                               "locally moto delivers the records itself",
+    "dynamodb:DescribeStream": "Lambda's event source mapping reads the table's stream with the stream handlers' "
+                               "roles; locally moto delivers the records itself",
     "dynamodb:GetRecords": "as dynamodb:DescribeStream",
     "dynamodb:GetShardIterator": "as dynamodb:DescribeStream",
     "dynamodb:ListStreams": "as dynamodb:DescribeStream",
-    "sqs:SendMessage": "Lambda sends an event that failed every retry to the dead-letter queue with the function's "
-                       "role; locally the dispatcher logs it",
 }
 # Granted to one function for a path the suite cannot stage: {(function, action): why}.
 NOT_EXERCISED_BY = {
@@ -48,6 +38,10 @@ NOT_EXERCISED_BY = {
     ("doc_process_failed", "dynamodb:DeleteItem"): "as its states:SendTaskSuccess: taking the stage's task token",
     ("on_document_uploaded", "s3:GetBucketObjectLockConfiguration"): "asked once per process and kept: locally every "
     "function shares one process and the API handler asks first; on AWS each function's container asks for itself",
+    ("api_handler", "glue:GetTables"): "the local system reads the data catalog from a folder (DATA_CATALOG_DIR); "
+    "on AWS it is a Glue database (DATA_CATALOG_DATABASE)",
+    ("publish_case_data", "secretsmanager:GetSecretValue"): "the local stage has its pseudonym key in the "
+    "environment (PSEUDONYM_KEY); on AWS it is a secret (PSEUDONYM_KEY_SECRET_ARN)",
 }
 
 

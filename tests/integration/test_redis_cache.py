@@ -38,6 +38,22 @@ def test_values_round_trip_and_expire(server: RedisServer) -> None:
     assert cache.get("case:2") is None
 
 
+def test_a_delete_is_held_against_add_for_its_hold(server: RedisServer) -> None:
+    cache = RedisCache(
+        redis_client_factory(server.url, connect_timeout=0.1, socket_timeout=0.1), key_prefix=f"{uuid.uuid4().hex}:",
+        delete_hold_seconds=0.3,
+    )
+    cache.add("k", "v1", 60)
+    cache.add("k", "v0", 60)  # taken: add does not overwrite
+    assert cache.get("k") == "v1"
+    cache.delete("k")
+    cache.add("k", "v1 again, from a read that raced the write", 60)
+    assert cache.get("k") is None
+    time.sleep(0.35)
+    cache.add("k", "v2", 60)
+    assert cache.get("k") == "v2"
+
+
 def test_a_killed_server_is_a_miss_then_the_breaker_opens_then_it_recovers(server: RedisServer) -> None:
     cache = _cache(server.url)
     cache.set("k", "before", 60)

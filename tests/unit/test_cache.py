@@ -10,6 +10,7 @@ import redis
 from chalicelib.cache import NoCache
 from chalicelib.cache.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from chalicelib.cache.memory import InProcessCache
+from chalicelib.cache.read_through import ReadThrough
 from chalicelib.cache.redis_cache import RedisCache
 from chalicelib.cache.stats import CacheStats
 
@@ -23,11 +24,12 @@ class Ticks:
 
 
 class FlakyRedis:
-    """The three commands the cache uses, over a dict; `down` makes every command fail as a dead server does."""
+    """The commands the cache uses, over a dict (no expiry); `down` makes every command fail as a dead
+    server does."""
 
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
-        self.ttls: dict[str, int] = {}
+        self.ttls: dict[str, int] = {}  # milliseconds
         self.down = False
         self.calls = 0
 
@@ -40,10 +42,19 @@ class FlakyRedis:
         self._check()
         return self.data.get(key)
 
-    def set(self, key: str, value: str, ex: int) -> bool:
+    def set(self, key: str, value: str | bytes, ex: int = 0, px: int = 0, nx: bool = False) -> Optional[bool]:
         self._check()
-        self.data[key], self.ttls[key] = value.encode(), ex
+        if nx and key in self.data:
+            return None
+        self.data[key] = value.encode() if isinstance(value, str) else value
+        self.ttls[key] = px or ex * 1000
         return True
+
+    def pipeline(self, transaction: bool = True) -> "FlakyRedis":
+        return self  # its commands run at once; execute() has nothing left to do
+
+    def execute(self) -> list[object]:
+        return []
 
     def delete(self, *keys: str) -> int:
         self._check()
@@ -76,8 +87,24 @@ def test_in_process_returns_copies_not_the_stored_object(ticks: Ticks) -> None:
     assert cache.get("k") == {"tags": ["a"]}
 
 
+def test_in_process_add_respects_values_and_held_deletes(ticks: Ticks) -> None:
+    cache = InProcessCache(clock=ticks, delete_hold_seconds=5)
+    cache.add("k", "first", 60)
+    cache.add("k", "second", 60)
+    assert cache.get("k") == "first"
+    cache.delete("k")
+    cache.add("k", "from a read that raced the write", 60)
+    assert cache.get("k") is None
+    ticks.now += 5
+    cache.add("k", "after the hold", 60)
+    assert cache.get("k") == "after the hold"
+    cache.delete("k")
+    cache.set("k", "a write may overwrite", 60)
+    assert cache.get("k") == "a write may overwrite"
+
+
 def test_in_process_delete_and_size_bound(ticks: Ticks) -> None:
-    cache = InProcessCache(max_entries=2, clock=ticks)
+    cache = InProcessCache(max_entries=2, clock=ticks, delete_hold_seconds=0)
     cache.set("a", 1, 30)
     cache.set("b", 2, 30)
     cache.get("a")  # a is now the most recently used
@@ -148,11 +175,34 @@ def test_redis_round_trip_with_prefix_and_ttl(ticks: Ticks) -> None:
     cache = _redis_cache(client, ticks)
     assert cache.get("case:1") is None
     cache.set("case:1", {"version": 2}, ttl_seconds=300)
-    assert client.ttls == {"t:case:1": 300}
+    assert client.ttls == {"t:case:1": 300_000}
     assert cache.get("case:1") == {"version": 2}
     cache.delete("case:1")
     assert cache.get("case:1") is None
+    assert client.ttls["t:case:1"] == 5000  # held, not gone
     assert cache.stats.as_dict() == {"hits": 1, "misses": 2, "errors": 0, "skipped": 0, "sets": 1, "deletes": 1}
+
+
+def test_redis_add_leaves_a_value_and_a_held_delete_alone(ticks: Ticks) -> None:
+    client = FlakyRedis()
+    cache = _redis_cache(client, ticks)
+    cache.add("k", "first", 60)
+    cache.add("k", "second", 60)
+    assert cache.get("k") == "first"
+    cache.delete("k")
+    cache.add("k", "from a read that raced the write", 60)
+    assert cache.get("k") is None
+    cache.set("k", "a write may overwrite", 60)
+    assert cache.get("k") == "a write may overwrite"
+    assert cache.stats["sets"] == 2
+
+
+def test_redis_without_a_hold_deletes_outright(ticks: Ticks) -> None:
+    client = FlakyRedis()
+    cache = RedisCache(lambda: client, CircuitBreaker(2, 10, clock=ticks), delete_hold_seconds=0)
+    cache.set("k", 1, 60)
+    cache.delete("k")
+    assert client.data == {}
 
 
 def test_redis_errors_are_misses_and_the_open_breaker_skips_redis(ticks: Ticks) -> None:
@@ -192,7 +242,7 @@ def test_a_delete_that_missed_redis_is_delivered_once_it_answers(ticks: Ticks) -
     client.down = False
     ticks.now += 10
     assert cache.get("case:1") is None  # the stale entry is gone, not served
-    assert "t:case:1" not in client.data
+    assert client.data["t:case:1"] == b"~deleted"
 
 
 def test_unreadable_values_are_misses(ticks: Ticks) -> None:
@@ -222,3 +272,16 @@ def test_rejecting_peeks_without_taking_the_trial_call(ticks: Ticks) -> None:
     ticks.now += 10
     assert not breaker.rejecting() and not breaker.rejecting()
     assert breaker.allow()  # the trial is still there to take
+
+
+@pytest.mark.parametrize("hold, refilled_with", [(5, None), (0, {"version": 1})])
+def test_a_fill_from_a_read_that_raced_a_write(ticks: Ticks, hold: float, refilled_with: Optional[dict]) -> None:
+    cache = InProcessCache(clock=ticks, delete_hold_seconds=hold)
+    reads: ReadThrough[dict] = ReadThrough(cache, 60, dump=lambda v: v, load=lambda v: v)
+
+    def read_then_a_write_lands() -> dict:  # the table answered version 1; version 2's write and delete follow
+        cache.delete("case:1")
+        return {"version": 1}
+
+    assert reads.get("case:1", read_then_a_write_lands) == {"version": 1}
+    assert cache.get("case:1") == refilled_with  # held: the old copy is not put back over the write's delete

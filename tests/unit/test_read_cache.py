@@ -30,8 +30,10 @@ class CountingRepository(InMemoryCaseRepository):
 
 @pytest.fixture
 def system() -> Any:
+    """Deletes are not held here (a read right after a write refills), so the tests see which writes
+    invalidate; the hold has tests of its own (below, and in test_cache.py)."""
     repository = CountingRepository()
-    container = POOL.container(repository=repository)
+    container = POOL.container(repository=repository, env={"CACHE_DELETE_HOLD_SECONDS": "0"})
     with bootstrap.override(container), Client(app) as client:
         yield client, container, repository
 
@@ -113,6 +115,16 @@ def test_task_assignment_invalidates_the_case_and_the_assignees_entry(system: An
     assert assigned > 0
     assert call(client, "GET", "/personnel/alice", "alice")[1]["openTasks"] == assigned
     assert _get(client, case["id"])[1]["status"] == "IN_PROGRESS"
+
+
+def test_reads_during_the_delete_hold_do_not_refill() -> None:
+    container = POOL.container()  # the default hold: 5 s
+    with bootstrap.override(container), Client(app) as client:
+        case = create(client)
+        call(client, "PATCH", f"/cases/{case['id']}", "alice", {"title": "Now dry"}, {"If-Match": '"1"'})
+        bodies = [_get(client, case["id"])[1] for _ in range(2)]
+        assert [body["title"] for body in bodies] == ["Now dry", "Now dry"]
+        assert container.cache.stats["hits"] == 0 and container.cache.stats["sets"] == 0
 
 
 def test_personnel_reads_are_cached_and_writes_invalidate(system: Any) -> None:
