@@ -124,16 +124,22 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
 
     screenshots(alice, "case-page")
 
-    # The approver finds it in her inbox and approves it (four-eyes: she neither opened nor works on it).
+    # The approver finds it in her inbox, reads the case (it waits for her) and approves it; four-eyes
+    # holds: she neither opened it nor works on it.
+    number = console_api("alice").get(f"/cases/{case_id}").json()["number"]
     ava = open_console()
     sign_in(ava, "ava")
-    ava.get_by_role("link", name=f"Review the approval of {case_id}").click()
-    expect(ava.get_by_role("heading", level=1)).to_have_text("Level 1 approval")
-    expect(ava.locator("main")).to_contain_text("€310.00")
-    ava.get_by_label("Decision comment").fill("Invoice matches the damage.")
-    ava.get_by_role("button", name="Approve").click()
-    expect(ava.locator("main")).to_contain_text("Approved by ava", timeout=WORKFLOW_TIMEOUT)
+    ava.get_by_role("link", name=f"Review the approval of {number}").click()
+    expect(ava.get_by_role("heading", level=1)).to_have_text("Burst pipe under the kitchen sink")
+    approvals = ava.locator("#approvals")
+    expect(approvals).to_contain_text("€310.00")
+    approvals.get_by_label("Decision comment").fill("Invoice matches the damage.")
+    approvals.get_by_role("button", name="Approve").click()
+    expect(approvals).to_contain_text("Approved by ava", timeout=WORKFLOW_TIMEOUT)
     expect(alice.locator("#activity")).to_contain_text("Invoice matches the damage.", timeout=WORKFLOW_TIMEOUT)
+    ava.goto(ava.url.split("#")[0] + f"#/approvals/{case_id}-a1")  # the approval on its own page
+    expect(ava.get_by_role("heading", level=1)).to_have_text("Level 1 approval")
+    expect(ava.locator("main")).to_contain_text("Approved by ava")
 
     # Finance pays (through the API); then alice completes her tasks and the case closes.
     expect(alice.locator("#compensation")).to_contain_text("Payment instruction", timeout=WORKFLOW_TIMEOUT)
