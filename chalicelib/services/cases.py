@@ -151,8 +151,17 @@ class CaseService:
         return self._repo.list_events(case_id)
 
     def verify_history(self, principal: Principal, case_id: str) -> HistoryVerification:
+        """The chain checked against the case's head. The case and its events are two reads: a change landing
+        between them leaves events past the head read first, and then only the events up to that head are
+        checked (the later ones by the next check). Events past a head that did not move are not the case's
+        (e.g. appended behind its back) and fail the check."""
         case = self.get(principal, case_id)
-        return audit.verify_chain(self._repo.list_events(case_id), head=(case.audit_seq, case.audit_hash))
+        events = self._repo.list_events(case_id)
+        if events and events[-1].seq > case.audit_seq:
+            now = self._repo.get_case(case_id)
+            if now is not None and now.audit_seq > case.audit_seq:
+                events = [e for e in events if e.seq <= case.audit_seq]
+        return audit.verify_chain(events, head=(case.audit_seq, case.audit_hash))
 
     # -- commands ----------------------------------------------------------------------------
 

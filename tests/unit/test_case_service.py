@@ -804,6 +804,31 @@ class TestHistory:
         result = service.verify_history(alice, case.id)
         assert (result.valid, result.events, result.first_invalid_seq) == (False, 2, 3)
 
+    def test_a_change_landing_between_the_two_reads_is_not_a_broken_chain(self, repo, alice):
+        class ChangedWhileListing(InMemoryCaseRepository):
+            """Another request comments right after this one has read the case."""
+            change = None
+
+            def list_events(self, case_id):
+                if self.change:
+                    change, self.change = self.change, None
+                    change()
+                return super().list_events(case_id)
+
+        racing = ChangedWhileListing()
+        service = make_service(racing)
+        case = service.create(alice, body())
+        racing.change = lambda: service.add_comment(alice, case.id, {"text": "meanwhile"})
+        assert service.verify_history(alice, case.id).model_dump() == {"valid": True, "events": 1, "first_invalid_seq": None}
+        assert service.verify_history(alice, case.id).events == 2
+
+    def test_events_past_a_head_that_did_not_move_are_detected(self, service, repo, alice):
+        case = service.create(alice, body())
+        forged = repo.events[case.id][0].model_copy(update={"seq": 2, "type": "COMMENT_ADDED"})
+        repo.events[case.id].append(forged)
+        result = service.verify_history(alice, case.id)
+        assert (result.valid, result.first_invalid_seq) == (False, 2)
+
     def test_all_events_removed_is_detected(self, service, repo, alice):
         case = service.create(alice, body())
         repo.events[case.id] = []
