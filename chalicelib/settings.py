@@ -21,7 +21,7 @@ _FROM_STACK_FILE = {
     "REDIS_URL": "redisUrl",
     "CACHE_KEY_PREFIX": "cacheKeyPrefix",
     "DATA_CATALOG_DIR": "dataCatalogDir",
-    "DATA_PRODUCT_BUCKET_NAME": "dataProductBucket",
+    "DATA_PRODUCT_BUCKET": "dataProductBucket",
 }
 
 
@@ -111,7 +111,7 @@ class Settings:
             data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
             data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
             mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),
-            data_product_bucket=env.get("DATA_PRODUCT_BUCKET_NAME") or "cms-local-data-products",
+            data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
             pseudonym_key=env.get("PSEUDONYM_KEY") or None,
             pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             wait_seconds={

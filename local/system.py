@@ -149,7 +149,7 @@ class LocalSystem:
             "COGNITO_CLIENT_ID": resources.user_pool_client_id,
             "LOCAL_STACK_FILE": str(self.stack_file),
             "DATA_CATALOG_DIR": str(mesh.catalog_dir),
-            "DATA_PRODUCT_BUCKET_NAME": mesh.data_product_bucket,
+            "DATA_PRODUCT_BUCKET": mesh.data_product_bucket,
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app

@@ -209,6 +209,13 @@ class CaseService:
         except IdempotencyKeyTaken:
             # The key was used before (or by a concurrent twin of this request): answer as it was answered.
             return self._replay(principal, idempotency_key or "", payload)
+        except StaleWrite:
+            # The id is new, so only this request can have written it: the SDK retried a write whose answer
+            # was lost (a timeout) and the retry found its own item. Anything else is a real conflict.
+            stored = self._repo.get_case(case.id)
+            if stored is None or stored.audit_hash != case.audit_hash:
+                raise
+            case = stored
         metrics.count(metrics.CASES_CREATED)
         return case
 

@@ -6,6 +6,7 @@ With a cache, a product's answer is reused for a while (its `asOf`, hence the ag
 so repeated views and the snapshots of several cases for one customer ask the products once."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -84,7 +85,8 @@ class CustomerDirectory:
             if source is None:
                 unreadable.append(product)
             else:
-                asked.append((product, self._pool.submit(source.fetch, customer_id)))
+                # In the caller's context (log keys, the tracer's segment, who is calling): pool threads have none.
+                asked.append((product, self._pool.submit(contextvars.copy_context().run, source.fetch, customer_id)))
         wait([future for _, future in asked], timeout=self._timeout)
         now = self._clock()
         missing: list[tuple[DataProductDescriptor, str]] = [(p, "no output port this system can read") for p in unreadable]

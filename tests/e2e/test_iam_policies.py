@@ -88,6 +88,7 @@ def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
         "CasesTable.Arn": table, "CasesTable.StreamArn": f"{table}/stream/*",
         "DocumentsBucket.Arn": f"arn:aws:s3:::{stack['bucketName']}",
         "DataProductBucket.Arn": f"arn:aws:s3:::{stack['dataProductBucket']}",
+        "MeshDatasetsBucket": stack["mesh"]["accountsDataset"].split("/")[2],  # s3://<bucket>/<key>
     }
     for stem, arn in machines.items():
         logical_id = "".join(part.capitalize() for part in stem.split("_"))  # case_workflow -> CaseWorkflow

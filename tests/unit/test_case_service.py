@@ -148,6 +148,26 @@ class TestCreate:
         assert repo.cases == {}
 
 
+    def test_a_create_whose_retried_write_finds_its_own_item_answers_the_case(self, repo, alice):
+        # botocore retries a write whose answer a timeout lost; the retry's condition fails on its own item.
+        class RetriedAfterTimeout(InMemoryCaseRepository):
+            def create_case(self, case, event, record):
+                super().create_case(case, event, record)
+                raise StaleWrite("the case already exists")
+
+        retried = RetriedAfterTimeout()
+        created = make_service(retried).create(alice, body())
+        assert retried.get_case(created.id) == created and len(retried.cases) == 1
+
+    def test_a_create_that_finds_another_case_under_its_id_is_not_hidden(self, alice):
+        class Taken(InMemoryCaseRepository):
+            def create_case(self, case, event, record):
+                raise StaleWrite("the case already exists")
+
+        with pytest.raises(StaleWrite):
+            make_service(Taken()).create(alice, body())
+
+
 class TestCreateValidation:
     @pytest.mark.parametrize(
         "payload, field",

@@ -522,3 +522,31 @@ def test_who_may_export(service):
     with pytest.raises(NotFound):  # a supervisor of another team does not see the case
         service.export(principal("sue", "supervisor", team="complaints"), "case-1", {"reason": "court"})
     assert service.export(ada, "case-1", {"reason": "court"}).documents
+
+
+def test_the_processor_container_gets_the_version_and_the_workflow_execution_to_log(setup):
+    from chalicelib.adapters.document_results import InMemoryProcessingResults
+    from chalicelib.services.document_processing import DocumentProcessing
+
+    service = setup[0]
+    doc = _uploaded(service, "claim-form")
+    processing = DocumentProcessing(service, None, InMemoryProcessingResults(), MAX_DOCUMENT_BYTES)
+    execution = "arn:aws:states:us-east-1:1:execution:cms-documents:run-1"
+    environment = {e["Name"]: e["Value"] for e in processing.prepare("case-1", doc, "v1", execution)["environment"]}
+    assert (environment["CASE_ID"], environment["DOCUMENT_ID"], environment["VERSION_ID"]) == ("case-1", doc, "v1")
+    assert environment["EXECUTION_ID"] == execution
+    assert "EXECUTION_ID" not in {e["Name"] for e in processing.prepare("case-1", doc, "v1")["environment"]}
+
+
+def test_each_verdict_is_counted_once_as_a_business_metric(setup):
+    from chalicelib import metrics
+
+    service = setup[0]
+    ready, bad = _uploaded(service, "claim-form"), _uploaded(service, "proof-of-loss", version="v2", sequencer="02")
+    metrics.metrics.clear_metrics()
+    service.record_processing_result("case-1", ready, "v1", {"status": "READY", "sha256": SHA, "size": len(CONTENT)})
+    service.record_processing_result("case-1", ready, "v1", {"status": "READY", "sha256": SHA, "size": len(CONTENT)})
+    service.record_processing_result("case-1", bad, "v2", {"status": "QUARANTINED", "reasons": ["macro"]})
+    counted = {name: sum(m["Value"]) for name, m in metrics.metrics.metric_set.items()}
+    metrics.metrics.clear_metrics()
+    assert counted == {metrics.DOCUMENTS_PROCESSED: 1, metrics.DOCUMENTS_QUARANTINED: 1}

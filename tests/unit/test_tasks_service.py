@@ -540,3 +540,14 @@ def test_due_dates_follow_the_case_types_sla(service, cases, staff, clock):
     clock.advance(minutes=30)
     [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))
     assert task.due_at == (clock.now + timedelta(hours=8)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_overdue_tasks_escalated_are_counted_as_sla_breaches(service, clock, alices):
+    from chalicelib import metrics
+
+    metrics.metrics.clear_metrics()
+    clock.advance(hours=73)  # past both of alice's CLAIM HIGH tasks (due after 72 hours)
+    escalated = service.escalate_overdue()
+    counted = {name: sum(m["Value"]) for name, m in metrics.metrics.metric_set.items()}
+    metrics.metrics.clear_metrics()
+    assert escalated and counted == {metrics.SLA_BREACHES: len(escalated)}

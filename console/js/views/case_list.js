@@ -58,8 +58,8 @@ export function caseList(ctx, params, query) {
       h("td", {}, badge(c.status, { prefix: "Status" })),
       h("td", {}, badge(c.priority, { prefix: "Priority" })),
       h("td", {}, label(c.caseType)),
-      h("td", {}, c.customerId),
-      h("td", {}, c.assignee || h("span", { class: "muted" }, "Unassigned")),
+      h("td", { class: "nowrap" }, c.customerId),
+      h("td", { class: "nowrap" }, c.assignee || h("span", { class: "muted" }, c.team ? `team ${c.team}` : "—")),
       h("td", {}, dueCell(c.dueAt, !["CLOSED", "RESOLVED"].includes(c.status))),
       h("td", {}, timeElement(c.createdAt)))));
     if (!rows.length) replace(results, h("p", { class: "empty" }, "No cases match these filters."));
@@ -71,7 +71,7 @@ export function caseList(ctx, params, query) {
 
   const table = h("div", { class: "table-wrap" }, h("table", {},
     h("caption", { class: "visually-hidden" }, "Cases, newest first"),
-    h("thead", {}, h("tr", {}, ["Number", "Title", "Status", "Priority", "Type", "Customer", "Assignee", "Due", "Opened"].map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", {}, h("tr", {}, ["Number", "Title", "Status", "Priority", "Type", "Customer", "With", "Due", "Opened"].map((c) => h("th", { scope: "col" }, c)))),
     tbody));
 
   async function loadPage() {

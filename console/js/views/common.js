@@ -59,6 +59,7 @@ export function taskActions(ctx, task, onDone) {
   const user = ctx.session.user;
   if (task.status !== "OPEN") return badge(task.status);
   if (!task.assignee) {
+    if (!ctx.session.can("caseworker", "supervisor")) return h("span", { class: "muted small" }, "In the queue");
     return actionButton("Claim", async () => {
       await ctx.api.post(`/tasks/${encodeURIComponent(task.id)}/claim`);
       announce(`Task “${task.title}” claimed`);

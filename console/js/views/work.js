@@ -41,7 +41,7 @@ export function inboxPage(ctx) {
           h("td", {}, `Level ${a.level}`),
           h("td", {}, money(a.amount, a.currency)),
           h("td", {}, timeElement(a.createdAt)),
-          h("td", { class: "cell-actions" }, h("a", { class: "btn btn-small btn-primary", href: `#/approvals/${encodeURIComponent(a.id)}`, "aria-label": `Review the approval of ${data.cases.has(a.caseId) ? data.cases.get(a.caseId).number : a.caseId}` }, "Review")))),
+          h("td", { class: "cell-actions" }, reviewLink(a, data.cases.get(a.caseId))))),
         { empty: "No approvals are waiting for you.", captionHidden: true }));
     }
     return h("div", { class: "stack" }, tasks, decides ? approvals : null);
@@ -83,6 +83,13 @@ export function queuePage(ctx) {
   return h("section", { class: "page" },
     pageHeader("Team queue", team ? `Tasks for team ${team} that nobody has claimed yet. Claim one to work on it.` : null),
     body);
+}
+
+// To the case page when the approver may read the case, else to the approval itself.
+function reviewLink(approval, visibleCase) {
+  const href = visibleCase ? `#/cases/${encodeURIComponent(approval.caseId)}` : `#/approvals/${encodeURIComponent(approval.id)}`;
+  const name = visibleCase ? visibleCase.number : approval.caseId;
+  return h("a", { class: "btn btn-small btn-primary", href, "aria-label": `Review the approval of ${name}` }, "Review");
 }
 
 function stat(name, value, tone) {
