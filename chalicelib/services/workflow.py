@@ -84,8 +84,10 @@ class WorkflowService:
                     case_id = keys["PK"]["S"].removeprefix("CASE#")
                     self._engine().start(case_id, {"caseId": case_id})
             except Exception:  # a poison record must not block the others
-                log.exception("could not start the workflow for stream record %s", record.get("eventID"))
-                failed.append(str(record.get("eventID")))
+                # A DynamoDB stream's partial batch response names records by their SequenceNumber.
+                sequence = (record.get("dynamodb") or {}).get("SequenceNumber") or record.get("eventID")
+                log.exception("could not start the workflow for stream record %s", sequence)
+                failed.append(str(sequence))
         return failed
 
     # -- steps (Lambda tasks) ----------------------------------------------------------------
