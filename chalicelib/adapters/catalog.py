@@ -15,6 +15,7 @@ from ..cache import Cache
 from ..cache.read_through import ReadThrough
 from ..domain.data_products import DataProductDescriptor
 from ..mesh_ports import SourceUnavailable
+from .lazy_client import LazyClient
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class GlueCatalog:
         self, database: str, client_factory: Callable[[], Any], cache: Optional[Cache] = None, cache_ttl: int = 60,
     ) -> None:
         self.database = database
-        self._factory = client_factory
-        self._client: Any = None
+        self._client = LazyClient(client_factory)
         self._cached: Optional[ReadThrough[list[DataProductDescriptor]]] = None
         if cache is not None:
             self._cached = ReadThrough(
@@ -72,11 +72,9 @@ class GlueCatalog:
         return self._cached.get(f"mesh:glue:{self.database}", self._read) or []
 
     def _read(self) -> list[DataProductDescriptor]:
-        if self._client is None:
-            self._client = self._factory()
         products = []
         try:
-            for page in self._client.get_paginator("get_tables").paginate(DatabaseName=self.database):
+            for page in self._client().get_paginator("get_tables").paginate(DatabaseName=self.database):
                 for table in page["TableList"]:
                     if f"{_PARAM}id" not in (table.get("Parameters") or {}):
                         continue  # a table that is not a data product

@@ -8,21 +8,17 @@ from typing import Any, Callable, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import DependencyUnavailable
+from .lazy_client import LazyClient
 
 
 class S3ObjectStore:
     def __init__(self, bucket: str, client_factory: Callable[[], Any]) -> None:
         self.bucket = bucket
-        self._factory = client_factory
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(client_factory)
 
     @property
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._factory()
-            return self._client
+        return self._client()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)

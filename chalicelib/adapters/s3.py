@@ -3,13 +3,13 @@ version, and S3 Object Lock legal holds. The client is built on first use, never
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Callable, Mapping, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.documents import UploadForm
 from ..errors import DependencyUnavailable
+from .lazy_client import LazyClient
 
 log = logging.getLogger(__name__)
 _NO_OBJECT_LOCK = {"ObjectLockConfigurationNotFoundError", "InvalidRequest"}
@@ -28,17 +28,12 @@ def upload_conditions(content_type: str, max_size: int, metadata: Mapping[str, s
 class S3DocumentStorage:
     def __init__(self, bucket: str, client_factory: Callable[[], Any]) -> None:
         self.bucket = bucket
-        self._factory = client_factory
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(client_factory)
         self._object_lock: Optional[bool] = None  # whether the bucket has Object Lock, once asked
 
     @property
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._factory()
-            return self._client
+        return self._client()
 
     def upload_form(
         self, key: str, content_type: str, max_size: int, expires_in: int, metadata: Mapping[str, str],
