@@ -59,3 +59,24 @@ class TestUserPool:
             TokenVerifier(JwksCache(JWKS_URL, fetch=self.jwks), self.issuer, self.client_id)
         )
         return built
+
+    def call(self, client: Any, method: str, path: str, user: Optional[str] = None, body: Any = None,
+             raw: Optional[str] = None, headers: Optional[dict[str, str]] = None) -> tuple[int, Any, Any]:
+        """(status, JSON body, headers) of one request through chalice's test client, signed in as `user`."""
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if user:
+            all_headers["Authorization"] = f"Bearer {self.token(user)}"
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
+        return response.status_code, (json.loads(response.body) if response.body else None), response.headers
+
+
+def expect(result: tuple[Any, ...], status: int, code: Optional[str] = None, field: Optional[str] = None) -> Any:
+    """The body of a response that must have `status` (and, for an error, its code and a detail naming `field`)."""
+    got, data = result[0], result[1]
+    assert got == status, data
+    if code is not None:
+        assert data["error"]["code"] == code
+    if field is not None:
+        assert field in [d["field"] for d in data["error"]["details"]], data
+    return data

@@ -2,7 +2,6 @@
 in-memory repository. Every bad input is a 4xx in the one error format, never a 500."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -10,7 +9,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from tests.api_support import TestUserPool
+from tests.api_support import TestUserPool, expect
 
 USERS = {
     "alice": (["caseworker"], "claims"),
@@ -31,13 +30,7 @@ def client():
 
 
 def call(client, method, path, user=None, body=None, headers=None, raw=None):
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
-    if user:
-        all_headers["Authorization"] = f"Bearer {token(user)}"
-    payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    response = getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
-    data = json.loads(response.body) if response.body else None
-    return response.status_code, data, response.headers
+    return POOL.call(client, method, path, user, body, raw, headers)
 
 
 NEW_CASE = {"title": "Burst pipe", "caseType": "GENERAL", "priority": "HIGH", "customerId": "CUST-1"}
@@ -50,12 +43,7 @@ def create(client, user="alice", **fields):
 
 
 def assert_error(result, status, code, field=None):
-    got_status, data, _ = result
-    assert got_status == status, data
-    assert data["error"]["code"] == code
-    assert data["error"]["message"]
-    if field is not None:
-        assert field in [d["field"] for d in data["error"]["details"]], data
+    assert expect(result, status, code, field)["error"]["message"]
 
 
 def test_health_and_openapi_need_no_token(client):

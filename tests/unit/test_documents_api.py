@@ -3,7 +3,6 @@ a test key, the container's in-memory stores and object storage. Roles are 403, 
 is 404, a quarantined download or a delete under legal hold is 409."""
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs, quote_plus, urlparse
 
 import pytest
@@ -11,7 +10,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from tests.api_support import TestUserPool
+from tests.api_support import TestUserPool, expect
 
 USERS = {
     "alice": (["caseworker"], "claims"),
@@ -39,23 +38,8 @@ def client(container):
         yield test_client
 
 
-def call(client, method, path, user=None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if user:
-        headers["Authorization"] = f"Bearer {token(user)}"
-    payload = json.dumps(body) if body is not None else None
-    response = getattr(client.http, method.lower())(path, headers=headers, body=payload)
-    return response.status_code, (json.loads(response.body) if response.body else None)
-
-
-def expect(result, status, code=None, field=None):
-    got, data = result
-    assert got == status, data
-    if code is not None:
-        assert data["error"]["code"] == code
-    if field is not None:
-        assert field in [d["field"] for d in data["error"]["details"]], data
-    return data
+def call(client, method, path, user=None, body=None, raw=None, headers=None):
+    return POOL.call(client, method, path, user, body, raw, headers)[:2]
 
 
 def uploaded(client, case_id, document_id, version_id, sequencer):

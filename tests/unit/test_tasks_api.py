@@ -2,14 +2,12 @@
 test key, in-memory repositories. Roles are 403, what the caller may not see is 404, races are 409."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from tests.api_support import TestUserPool
+from tests.api_support import TestUserPool, expect
 
 USERS = {
     "alice": (["caseworker"], "claims"),
@@ -43,22 +41,7 @@ def client(container):
 
 
 def call(client, method, path, user=None, body=None, raw=None, headers=None):
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
-    if user:
-        all_headers["Authorization"] = f"Bearer {token(user)}"
-    payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    response = getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
-    return response.status_code, (json.loads(response.body) if response.body else None)
-
-
-def expect(result, status, code=None, field=None):
-    got, data = result
-    assert got == status, data
-    if code is not None:
-        assert data["error"]["code"] == code
-    if field is not None:
-        assert field in [d["field"] for d in data["error"]["details"]], data
-    return data
+    return POOL.call(client, method, path, user, body, raw, headers)[:2]
 
 
 @pytest.fixture
