@@ -268,12 +268,12 @@ class DocumentService:
                 export_id=export_id, case_id=case_id, created_at=now, created_by=principal.username,
                 reason=request.reason, head=head, versions=exported, kinds=kinds, excluded=excluded,
             )
-            key = manifest_key(case_id, export_id)
+            key, digest = manifest_key(case_id, export_id), sha256_hex(body)
             manifest_version = self._storage.put_object(key, body, MANIFEST_CONTENT_TYPE)
             change = _Change(case, principal.username, now)
             change.event("DOCUMENTS_EXPORTED", {
                 "exportId": export_id, "reason": request.reason, "by": principal.username, "manifestKey": key,
-                "manifestVersionId": manifest_version, "manifestSha256": sha256_hex(body),
+                "manifestVersionId": manifest_version, "manifestSha256": digest,
                 "versions": [
                     {"documentId": v.document_id, "versionId": v.version_id, "sha256": v.sha256} for v in exported
                 ],
@@ -287,7 +287,7 @@ class DocumentService:
             return EvidenceExport(
                 export_id=export_id, case_id=case_id, created_at=now, created_by=principal.username,
                 reason=request.reason, history_head=head, manifest_key=key, manifest_version_id=manifest_version,
-                manifest_sha256=sha256_hex(body), expires_in=expires,
+                manifest_sha256=digest, expires_in=expires,
                 manifest_url=self._storage.download_url(
                     key, manifest_version or "null", MANIFEST_CONTENT_TYPE,
                     content_disposition(f"export-{export_id}.json"), expires,
