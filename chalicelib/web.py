@@ -1,14 +1,15 @@
-"""The HTTP edge: one route decorator that parses, authenticates, logs, and maps every
-error to the API's error format in one place. It also records each route for OpenAPI."""
+"""The HTTP edge: areas declare routes (`Routes.route`), and one handler authenticates, parses the body into
+the declared model, logs, and maps every error to the API's error format. It also records each route, with
+the errors it can answer, for OpenAPI."""
 from __future__ import annotations
 
 import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Generic, Iterable, Mapping, Optional, TypeVar
 
-from chalice import Chalice, CORSConfig, Response
+from chalice import Blueprint, Chalice, CORSConfig, Response
 from pydantic import BaseModel
 
 from .domain.access import Principal
@@ -17,6 +18,7 @@ from .errors import (
     PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
 )
 from .observability import logger
+from .services.validation import parse
 
 MAX_BODY_BYTES = 64 * 1024
 # Chalice answers other content types with its own 415 body; these common mistakes (curl -d without
@@ -35,6 +37,8 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 _PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PATH_PARAMS = re.compile(r"{\w+}")
+B = TypeVar("B")  # the route's body model; None for routes without a body
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -46,8 +50,9 @@ CORS = CORSConfig(
 
 @dataclass
 class Reply:
+    """A body with response headers; a view with no headers to add returns the body alone. The status is the
+    one the route declares."""
     body: Any
-    status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,25 +70,33 @@ class RouteSpec:
     headers: tuple[str, ...]  # request headers the route reads
     errors: tuple[int, ...]
     etag: bool  # the response carries the resource's version as ETag
+    optional_body: bool = False  # an absent body reads as {} (every field of `body` optional)
 
 
-class ApiRequest:
-    """What a view needs from the request, already checked."""
+class ApiRequest(Generic[B]):
+    """What a view needs from the request, already checked: the query names, and the body parsed into the
+    route's model with the same field-level 400s the services give."""
 
-    def __init__(self, request: Any, principal: Optional[Principal], allowed_query: tuple[str, ...]) -> None:
+    def __init__(self, request: Any, principal: Optional[Principal], spec: RouteSpec) -> None:
         self._request = request
         self._principal = principal
         self._query: Mapping[str, str] = request.query_params or {}
-        unknown = sorted(set(self._query) - set(allowed_query))
+        unknown = sorted(set(self._query) - set(spec.query))
         if unknown:
             raise InvalidInput(
                 "unknown query parameter", [FieldIssue(name, "unknown query parameter") for name in unknown]
             )
+        self._body = parse(spec.body, _json_body(request, spec.optional_body)) if spec.body else None
 
     @property
     def principal(self) -> Principal:
         assert self._principal is not None, "public routes have no principal"
         return self._principal
+
+    @property
+    def body(self) -> B:
+        assert self._body is not None, "the route declares no body"
+        return self._body  # type: ignore[return-value]  # parsed as the route's `body` model, which B names
 
     def query(self, name: str) -> Optional[str]:
         return self._query.get(name)
@@ -99,30 +112,51 @@ class ApiRequest:
     def header(self, name: str) -> Optional[str]:
         return self._request.headers.get(name)
 
-    def json(self, optional: bool = False) -> Any:
-        """The JSON body; with `optional`, an absent body (every field optional) reads as {}."""
-        if optional and not (self._request.raw_body or b"").strip():
-            return {}
-        content_type = (self._request.headers.get("content-type") or "application/json").split(";")[0].strip()
-        if content_type.lower() != "application/json":
-            raise UnsupportedMediaType(
-                f"send the body as JSON with `Content-Type: application/json`, not {content_type}",
-                [FieldIssue("Content-Type", "must be application/json")],
-            )
-        raw = self._request.raw_body or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        if not raw.strip():
-            raise InvalidInput("a JSON body is required", [FieldIssue("body", "required")])
-        try:
-            return json.loads(raw)
-        except RecursionError:
-            raise InvalidInput("the JSON body is nested too deeply", [FieldIssue("body", "nested too deeply")]) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput("the body is not valid JSON", [FieldIssue("body", str(exc)[:200])]) from None
+
+def _json_body(request: Any, optional: bool) -> Any:
+    """The JSON body; with `optional`, an absent body reads as {}."""
+    if optional and not (request.raw_body or b"").strip():
+        return {}
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip()
+    if content_type.lower() != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as JSON with `Content-Type: application/json`, not {content_type}",
+            [FieldIssue("Content-Type", "must be application/json")],
+        )
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise InvalidInput("a JSON body is required", [FieldIssue("body", "required")])
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidInput("the JSON body is nested too deeply", [FieldIssue("body", "nested too deeply")]) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON", [FieldIssue("body", str(exc)[:200])]) from None
 
 
-def error_body(code: str, message: str, details: list[FieldIssue] = ()) -> dict[str, Any]:
+def answers(
+    path: str, *, body: bool, public: bool, query: tuple[str, ...], headers: tuple[str, ...],
+    validated_params: tuple[str, ...], raises: tuple[type[DomainError], ...],
+) -> tuple[int, ...]:
+    """Every status but success a route can answer: what its declaration implies (the edge's own checks),
+    plus the domain errors its service raises, each through the one table of statuses."""
+    kinds: set[type[DomainError]] = set(raises)
+    if not public:
+        kinds.add(Unauthenticated)
+    if body:
+        kinds |= {InvalidInput, PayloadTooLarge, UnsupportedMediaType}
+    if query or validated_params:
+        kinds.add(InvalidInput)
+    if "If-Match" in headers:
+        kinds |= {InvalidInput, PreconditionFailed}  # absent or malformed; stale
+    if _PATH_PARAMS.search(path):
+        kinds.add(NotFound)  # an id that cannot exist, or a record the caller may not see
+    return tuple(sorted({_status_of(kind)[0] for kind in kinds}))
+
+
+def error_body(code: str, message: str, details: Iterable[FieldIssue] = ()) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": [d.__dict__ for d in details]}}
 
 
@@ -132,64 +166,105 @@ def _json_response(body: Any, status: int, headers: Optional[dict[str, str]] = N
     return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
 
 
+def _status_of(kind: type[Exception]) -> tuple[int, str]:
+    for known, status_and_code in _STATUS.items():
+        if issubclass(kind, known):
+            return status_and_code
+    return 500, "INTERNAL_ERROR"
+
+
 def error_response(exc: Exception) -> Response:
-    for kind, (status, code) in _STATUS.items():
-        if isinstance(exc, kind):
-            headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, DependencyUnavailable) else {}
-            if status == 401:
-                headers["WWW-Authenticate"] = "Bearer"
-            return _json_response(error_body(code, exc.message, exc.details), status, headers)
+    status, code = _status_of(type(exc))
+    if isinstance(exc, DomainError) and status != 500:
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, DependencyUnavailable) else {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return _json_response(error_body(code, exc.message, exc.details), status, headers)
     logger.exception("unhandled error")
     return _json_response(error_body("INTERNAL_ERROR", "an unexpected error occurred; it has been logged"), 500)
 
 
+@dataclass(frozen=True)
+class _Declared:
+    spec: RouteSpec
+    view: Callable[..., Any]
+    validated_params: tuple[str, ...]
+
+
+class Routes:
+    """One area of the API: its Chalice blueprint and the routes it declares. The `Api` registers them, so the
+    authorizer the app chose and one edge (authentication, parsing, error mapping, logging) apply to each."""
+
+    def __init__(self, blueprint: Blueprint) -> None:
+        self.blueprint = blueprint
+        self.declared: list[_Declared] = []
+
+    def route(
+        self, path: str, method: str, *, summary: str, body: Optional[type[BaseModel]] = None,
+        optional_body: bool = False, response: Optional[type[BaseModel]] = None, status: int = 200,
+        public: bool = False, query: tuple[str, ...] = (), headers: tuple[str, ...] = (),
+        raises: tuple[type[DomainError], ...] = (), etag: bool = False, validated_params: tuple[str, ...] = (),
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`body`: the model the view receives parsed as `req.body`. `raises`: the domain errors the service can
+        raise beyond what the declaration implies (see `answers`). `validated_params`: path parameters the view
+        checks itself, answering a bad one with its own 400 instead of the generic 404 for an id that cannot
+        exist."""
+        errors = answers(
+            path, body=body is not None, public=public, query=query, headers=headers,
+            validated_params=validated_params, raises=raises,
+        )
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            spec = RouteSpec(
+                path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag,
+                optional_body,
+            )
+            self.declared.append(_Declared(spec, view, validated_params))
+            return view
+
+        return decorator
+
+
 class Api:
-    """Wraps a Chalice app so every route is authenticated, logged and error-mapped the same way."""
+    """Registers each area's routes on the Chalice app so every route is authenticated, parsed, logged and
+    error-mapped the same way; keeps their specs for the OpenAPI document."""
 
     def __init__(self, app: Chalice, authorizer: Any, authenticate: Callable[[Any], Principal]) -> None:
         self.app, self._authorizer, self._authenticate = app, authorizer, authenticate
         self.specs: list[RouteSpec] = []
 
-    def route(
-        self, path: str, method: str, *, summary: str, body: Optional[type[BaseModel]] = None,
-        response: Optional[type[BaseModel]] = None, status: int = 200, public: bool = False,
-        query: tuple[str, ...] = (), headers: tuple[str, ...] = (), errors: tuple[int, ...] = (),
-        etag: bool = False, validated_params: tuple[str, ...] = (),
-    ) -> Callable[[Callable[..., Reply]], Callable[..., Response]]:
-        """`validated_params`: path parameters the view checks itself, answering a bad one with its own 400
-        instead of the generic 404 for an id that cannot exist."""
-        def decorator(view: Callable[..., Reply]) -> Callable[..., Response]:
-            self.specs.append(
-                RouteSpec(
-                    path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag
-                )
-            )
+    def register(self, *areas: Routes) -> None:
+        for area in areas:
+            for declared in area.declared:
+                self._add(area.blueprint, declared)
+            self.app.register_blueprint(area.blueprint)
 
-            def handler(**path_params: str) -> Response:
-                return self._handle(view, public, query, path_params, validated_params)
+    def _add(self, blueprint: Blueprint, declared: _Declared) -> None:
+        spec = declared.spec
 
-            handler.__name__ = view.__name__
-            options: dict[str, Any] = {"methods": [method], "cors": CORS}
-            if body is not None:
-                options["content_types"] = _ACCEPTED_CONTENT_TYPES
-            if not public and self._authorizer is not None:
-                options["authorizer"] = self._authorizer
-            self.app.route(path, **options)(handler)
-            return handler
+        def handler(**path_params: str) -> Response:
+            return self._handle(declared.view, spec, path_params, declared.validated_params)
 
-        return decorator
+        handler.__name__ = spec.operation_id
+        options: dict[str, Any] = {"methods": [spec.method], "cors": CORS}
+        if spec.body is not None:
+            options["content_types"] = _ACCEPTED_CONTENT_TYPES
+        if not spec.public and self._authorizer is not None:
+            options["authorizer"] = self._authorizer
+        blueprint.route(spec.path, **options)(handler)
+        self.specs.append(spec)
 
     def _handle(
-        self, view: Callable[..., Reply], public: bool, query: tuple[str, ...], params: dict[str, str],
-        validated_params: tuple[str, ...] = (),
+        self, view: Callable[..., Any], spec: RouteSpec, params: dict[str, str], validated_params: tuple[str, ...],
     ) -> Response:
         request = self.app.current_request
+        assert request is not None, "Chalice sets the request before it calls a route"
         started = time.perf_counter()
         context = request.context or {}
         request_id = context.get("requestId") or getattr(self.app.lambda_context, "aws_request_id", None)
         logger.thread_safe_append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
         try:
-            principal = None if public else self._authenticate(request)
+            principal = None if spec.public else self._authenticate(request)
             if principal is not None:
                 logger.thread_safe_append_keys(user=principal.username)
             for name, value in params.items():
@@ -197,8 +272,10 @@ class Api:
                     raise NotFound(f"no {name} {value[:64]!r}")
             if "case_id" in params:
                 logger.thread_safe_append_keys(case_id=params["case_id"])
-            reply = view(ApiRequest(request, principal, query), **params)
-            response = _json_response(reply.body, reply.status, reply.headers)
+            reply = view(ApiRequest(request, principal, spec), **params)
+            if not isinstance(reply, Reply):
+                reply = Reply(reply)
+            response = _json_response(reply.body, spec.status, reply.headers)
         except Exception as exc:  # one place maps every error to HTTP
             response = error_response(exc)
         if request_id:

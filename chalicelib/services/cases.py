@@ -74,6 +74,8 @@ class ListFilters:
 
 
 def _request_hash(payload: Any) -> str:
+    if isinstance(payload, CaseCreate):  # parsed at the HTTP edge: hash the fields the client sent
+        payload = payload.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

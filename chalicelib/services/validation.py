@@ -15,6 +15,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def parse(model: type[M], payload: Any) -> M:
+    if isinstance(payload, model):  # already parsed by the HTTP edge
+        return payload
     if not isinstance(payload, dict):
         raise InvalidInput("the request body must be a JSON object", [FieldIssue("body", "expected an object")])
     try:

@@ -1,0 +1,58 @@
+"""Approvals (the decisions a case's workflow waits for) and compensation (amounts, payment, ledger)."""
+from __future__ import annotations
+
+from ..bootstrap import container
+from ..domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
+from ..domain.compensation import Compensation, PaymentConfirmation
+from ..errors import Conflict, Forbidden
+from ..web import ApiRequest, Routes
+from . import blueprint
+
+routes = Routes(blueprint())
+
+APPROVAL_FILTERS = ("assignee", "status", "caseId")
+
+
+@routes.route(
+    "/approvals", "GET",
+    summary="Approvals you may see: your inbox (pending, assigned to you or in the approvers' queue; "
+            "assignee=me the same), or every approval of a case (caseId)",
+    response=ApprovalList, query=APPROVAL_FILTERS, raises=(Forbidden,),
+)
+def list_approvals(req: ApiRequest[None]) -> ApprovalList:
+    items = container().approvals.list(
+        req.principal, assignee=req.query("assignee"), status=req.query("status"), case_id=req.query("caseId"),
+    )
+    return ApprovalList(items=items)
+
+
+@routes.route(
+    "/approvals/{approval_id}", "GET", summary="Read an approval, with what a rejection would undo",
+    response=ApprovalDetail, raises=(Forbidden,),
+)
+def get_approval(req: ApiRequest[None], approval_id: str) -> ApprovalDetail:
+    return container().approvals.get(req.principal, approval_id)
+
+
+@routes.route(
+    "/approvals/{approval_id}/decision", "POST", summary="Approve or reject (approvers; four-eyes applies)",
+    body=DecisionRequest, response=Approval, raises=(Forbidden, Conflict),
+)
+def decide_approval(req: ApiRequest[DecisionRequest], approval_id: str) -> Approval:
+    return container().approvals.decide(req.principal, approval_id, req.body)
+
+
+@routes.route(
+    "/cases/{case_id}/compensation", "GET", summary="The case's compensation: amounts, payment instruction, ledger",
+    response=Compensation,
+)
+def get_compensation(req: ApiRequest[None], case_id: str) -> Compensation:
+    return container().compensation.get(req.principal, case_id)
+
+
+@routes.route(
+    "/cases/{case_id}/compensation/payment", "POST", summary="Confirm the compensation was paid (finance)",
+    body=PaymentConfirmation, response=Compensation, raises=(Forbidden, Conflict),
+)
+def confirm_payment(req: ApiRequest[PaymentConfirmation], case_id: str) -> Compensation:
+    return container().compensation.confirm_payment(req.principal, case_id, req.body)

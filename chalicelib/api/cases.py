@@ -1,0 +1,116 @@
+"""Cases: open, list, read, edit, comment, their audit history and their workflow (view, reopen, resume)."""
+from __future__ import annotations
+
+from ..bootstrap import container
+from ..domain.case_types import CaseTypeList
+from ..domain.models import (
+    Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
+    WorkflowView,
+)
+from ..errors import Conflict, Forbidden
+from ..web import ApiRequest, Reply, Routes, logger
+from . import blueprint
+
+routes = Routes(blueprint())
+
+CASE_FILTERS = ("status", "assignee", "priority", "customerId", "caseType", "limit", "cursor")
+
+
+def _case_reply(case: Case, created: bool = False) -> Reply:
+    headers = {"ETag": f'"{case.version}"'}
+    if created:
+        headers["Location"] = f"/cases/{case.id}"
+    return Reply(case, headers)
+
+
+@routes.route("/case-types", "GET", summary="The configured case types", response=CaseTypeList)
+def list_case_types(req: ApiRequest[None]) -> CaseTypeList:
+    return CaseTypeList(items=container().cases.case_types())
+
+
+@routes.route(
+    "/cases", "POST", summary="Open a case", body=CaseCreate, response=Case, status=201,
+    headers=("Idempotency-Key",), raises=(Forbidden, Conflict), etag=True,
+)
+def create_case(req: ApiRequest[CaseCreate]) -> Reply:
+    case = container().cases.create(req.principal, req.body, req.header("Idempotency-Key"))
+    logger.thread_safe_append_keys(case_id=case.id)
+    return _case_reply(case, created=True)
+
+
+@routes.route(
+    "/cases", "GET", summary="List the cases you may see, newest first", response=CasePage, query=CASE_FILTERS,
+    raises=(Forbidden,),
+)
+def list_cases(req: ApiRequest[None]) -> CasePage:
+    from ..services.cases import ListFilters  # services load with the container, on the first request
+
+    filters = ListFilters(
+        status=req.query("status"), assignee=req.query("assignee"), priority=req.query("priority"),
+        customer_id=req.query("customerId"), case_type=req.query("caseType"),
+    )
+    return container().cases.list(req.principal, filters, req.int_query("limit", 25), req.query("cursor"))
+
+
+@routes.route("/cases/{case_id}", "GET", summary="Read a case", response=Case, etag=True)
+def get_case(req: ApiRequest[None], case_id: str) -> Reply:
+    return _case_reply(container().cases.read(req.principal, case_id))
+
+
+@routes.route(
+    "/cases/{case_id}", "PATCH", summary="Edit a case's title, description, priority or tags", body=CasePatch,
+    response=Case, headers=("If-Match",), raises=(Forbidden, Conflict), etag=True,
+)
+def update_case(req: ApiRequest[CasePatch], case_id: str) -> Reply:
+    return _case_reply(container().cases.update(req.principal, case_id, req.body, req.header("If-Match")))
+
+
+@routes.route(
+    "/cases/{case_id}/comments", "POST", summary="Comment on a case", body=CommentCreate, response=Comment,
+    status=201, raises=(Forbidden, Conflict),
+)
+def add_comment(req: ApiRequest[CommentCreate], case_id: str) -> Comment:
+    return container().cases.add_comment(req.principal, case_id, req.body)
+
+
+@routes.route("/cases/{case_id}/comments", "GET", summary="A case's comments, oldest first", response=CommentList)
+def list_comments(req: ApiRequest[None], case_id: str) -> CommentList:
+    return CommentList(items=container().cases.comments(req.principal, case_id))
+
+
+@routes.route("/cases/{case_id}/history", "GET", summary="A case's hash-chained audit events", response=History)
+def case_history(req: ApiRequest[None], case_id: str) -> History:
+    return History(items=container().cases.history(req.principal, case_id))
+
+
+@routes.route(
+    "/cases/{case_id}/history/verify", "GET", summary="Recompute the audit chain", response=HistoryVerification,
+)
+def verify_history(req: ApiRequest[None], case_id: str) -> HistoryVerification:
+    return container().cases.verify_history(req.principal, case_id)
+
+
+@routes.route(
+    "/cases/{case_id}/workflow", "GET", summary="The case's workflow: stage, runs and state history",
+    response=WorkflowView,
+)
+def case_workflow(req: ApiRequest[None], case_id: str) -> WorkflowView:
+    case = container().cases.get(req.principal, case_id)
+    return WorkflowView.model_validate(container().workflow.view(req.principal, case))
+
+
+@routes.route(
+    "/cases/{case_id}/reopen", "POST", summary="Reopen a closed case: a new workflow run, audited",
+    response=Case, raises=(Forbidden, Conflict), etag=True,
+)
+def reopen_case(req: ApiRequest[None], case_id: str) -> Reply:
+    return _case_reply(container().workflow.reopen(req.principal, container().cases.get(req.principal, case_id)))
+
+
+@routes.route(
+    "/cases/{case_id}/workflow/resume", "POST",
+    summary="Start a new run for a case whose run failed or was lost (supervisors, admins)",
+    response=Case, raises=(Forbidden, Conflict), etag=True,
+)
+def resume_workflow(req: ApiRequest[None], case_id: str) -> Reply:
+    return _case_reply(container().workflow.resume(req.principal, container().cases.get(req.principal, case_id)))
