@@ -203,7 +203,7 @@ def expect(response: Any, status: int, what: str) -> Any:
     return response
 
 
-def client_for(container: Any) -> Any:  # noqa: ARG001 - one test client per container, for clarity
+def client_for(container: Any) -> Any:
     return Client(app_module.app, stage_name="dev", project_dir=REPO_ROOT)
 
 

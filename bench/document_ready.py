@@ -29,12 +29,12 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workflow_throughput import Api, LocalProcess, login_all, log, percentile  # noqa: E402
+from workflow_throughput import Api, LocalProcess, login_all, log, percentile
 
 BURST_POLL = 0.25  # B pollers at --poll would load the one-process system more than the uploads do
 CASE = {"title": "Evidence upload benchmark", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-BENCH"}

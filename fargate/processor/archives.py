@@ -117,7 +117,7 @@ def inspect_archive(path: Path, detected: str, findings: Findings, limits: Limit
             archive_format = _inspect_gzip(path, entries, limits, deadline)
     except ArchiveLimit as error:
         findings.quarantine("archive-too-large", str(error))
-    except Exception as error:  # corrupt archives are a verdict, not a crash
+    except Exception as error:  # noqa: BLE001 - corrupt archives are a verdict, not a crash
         findings.quarantine("archive-unreadable", f"{type(error).__name__}: {error}"[:300])
     entries.report(findings, limits, size)
     inspection.fields.update(entries.fields(archive_format, size))

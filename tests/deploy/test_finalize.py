@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy"))
-import finalize  # noqa: E402
+import finalize
 
 BUCKET_NAME = {"Fn::Sub": "cms-${Stage}-documents-${AWS::AccountId}-${AWS::Region}"}
 

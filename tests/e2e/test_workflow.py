@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-WF"}
 COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-WF",

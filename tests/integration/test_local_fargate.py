@@ -9,7 +9,6 @@ import urllib.request
 
 import boto3
 import moto
-import pytest
 
 from local.fargate import FargateRunner, patch_ecs_integration, provision_ecs
 

@@ -68,7 +68,7 @@ def recorder(tmp_path: Path) -> Iterator[ActionRecorder]:
         recorder.uninstall()
 
 
-def client(service: str):  # type: ignore[no-untyped-def]
+def client(service: str):
     # A session of its own, created after install(), as the app's are.
     return boto3.session.Session(
         region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing",
