@@ -21,7 +21,8 @@ def _definition(res: dict[str, str]) -> str:
         "States": {"Process": {
             "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "TimeoutSeconds": 60,
             "Parameters": {
-                "Cluster": res["ClusterArn"], "TaskDefinition": res["ProcessorTaskDefinitionArn"], "LaunchType": "FARGATE",
+                "Cluster": res["ClusterArn"], "TaskDefinition": res["ProcessorTaskDefinitionArn"],
+                "LaunchType": "FARGATE",
                 "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [res["SubnetId"]],
                                                                  "SecurityGroups": [res["SecurityGroupId"]]}},
                 "Overrides": {"ContainerOverrides": [{"Name": "processor", "Environment": [
