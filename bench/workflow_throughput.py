@@ -224,35 +224,39 @@ class Driver:
         run.close_s = time.perf_counter() - t0
 
     def general(self, index: int) -> CaseRun:
-        run = CaseRun(index, "GENERAL")
+        return self._reported(CaseRun(index, "GENERAL"), self._general)
+
+    def complaint(self, index: int) -> CaseRun:
+        return self._reported(CaseRun(index, "COMPLAINT"), self._complaint)
+
+    @staticmethod
+    def _reported(run: CaseRun, work: Callable[[CaseRun], None]) -> CaseRun:
         try:
-            t0 = self._create(run, "alice", GENERAL)
-            self._wait_stage(run, t0, "TASKS")
-            self._complete_tasks(run, t0)
-            self._finish(run, t0)
+            work(run)
         except Exception as exc:  # noqa: BLE001 - any failure of one case is reported, the batch goes on
             run.error = f"{type(exc).__name__}: {exc}"
         return run
 
-    def complaint(self, index: int) -> CaseRun:
-        run = CaseRun(index, "COMPLAINT")
-        try:
-            t0 = self._create(run, "bob", COMPLAINT)
-            self._wait_stage(run, t0, "APPROVAL")
-            self._approve(run, t0)
-            self._wait_stage(run, t0, "PAYMENT")
-            paid = self.users["fin"].call("POST", f"/cases/{run.case_id}/compensation/payment",
-                                          "POST /cases/{id}/compensation/payment",
-                                          json={"reference": f"PAY-BENCH-{index}"})
-            if paid.status_code != 200:
-                raise CaseFailed(f"payment -> {paid.status_code}: {paid.text[:200]}")
-            run.marks["paid"] = time.perf_counter() - t0
-            self._wait_stage(run, t0, "TASKS")
-            self._complete_tasks(run, t0)
-            self._finish(run, t0)
-        except Exception as exc:  # noqa: BLE001 - any failure of one case is reported, the batch goes on
-            run.error = f"{type(exc).__name__}: {exc}"
-        return run
+    def _general(self, run: CaseRun) -> None:
+        t0 = self._create(run, "alice", GENERAL)
+        self._wait_stage(run, t0, "TASKS")
+        self._complete_tasks(run, t0)
+        self._finish(run, t0)
+
+    def _complaint(self, run: CaseRun) -> None:
+        t0 = self._create(run, "bob", COMPLAINT)
+        self._wait_stage(run, t0, "APPROVAL")
+        self._approve(run, t0)
+        self._wait_stage(run, t0, "PAYMENT")
+        paid = self.users["fin"].call("POST", f"/cases/{run.case_id}/compensation/payment",
+                                      "POST /cases/{id}/compensation/payment",
+                                      json={"reference": f"PAY-BENCH-{run.index}"})
+        if paid.status_code != 200:
+            raise CaseFailed(f"payment -> {paid.status_code}: {paid.text[:200]}")
+        run.marks["paid"] = time.perf_counter() - t0
+        self._wait_stage(run, t0, "TASKS")
+        self._complete_tasks(run, t0)
+        self._finish(run, t0)
 
     def _approve(self, run: CaseRun, t0: float) -> None:
         """The approval opens just after the case shows stage APPROVAL: poll for it, approve what is pending."""
