@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STATE_DIR ?= .local
 
-.PHONY: install run token test test-unit test-integration test-e2e test-browser screenshots bench package check clean distclean
+.PHONY: install run token lint test test-unit test-integration test-e2e test-browser screenshots bench package check clean distclean
 
 install: $(STAMP)
 
@@ -22,7 +22,11 @@ run: $(STAMP)
 token: $(STAMP)
 	@$(PY) -m local token $(if $(filter command line,$(origin USER)),$(USER),alice) --state-dir $(STATE_DIR)
 
-test: $(STAMP) check
+# ruff (pyproject.toml: rules and line length) and mypy (strict on chalicelib/domain and chalicelib/services).
+lint: $(STAMP)
+	@status=0; $(VENV)/bin/ruff check . || status=1; $(VENV)/bin/mypy || status=1; exit $$status
+
+test: $(STAMP) lint check
 	VENV=$(VENV) scripts/test.sh tests
 
 test-unit: $(STAMP)

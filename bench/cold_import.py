@@ -13,8 +13,8 @@ import statistics
 import subprocess
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+from harness import ROOT
+from harness.stats import percentile, spread_row
 
 PY = sys.executable
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 21
@@ -63,23 +63,17 @@ def _env() -> dict[str, str]:
 
 def run(code: str, *extra: str) -> str:
     out = subprocess.run(
-        [PY, *extra, "-c", code], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, check=False
+        [PY, *extra, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
         raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return out.stdout.strip()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def importtime_rows() -> list[tuple[int, int, int, str]]:
     """(self us, cumulative us, depth, module) for one `python -X importtime -c "import app"`."""
     out = subprocess.run(
-        [PY, "-X", "importtime", "-c", "import app"], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True
+        [PY, "-X", "importtime", "-c", "import app"], cwd=ROOT, env=_env(), capture_output=True, text=True
     )
     rows = []
     for line in out.stderr.splitlines():
@@ -107,10 +101,7 @@ def main() -> None:
 
     print("\n| variant | median (s) | p90 (s) | min (s) | max (s) |\n|---|---|---|---|---|")
     for name, values in times.items():
-        print(
-            f"| `{name}` | {statistics.median(values):.3f} | {pct(values, 0.9):.3f} | {min(values):.3f} "
-            f"| {max(values):.3f} |"
-        )
+        print(spread_row(f"`{name}`", values))
     ratio = statistics.median(times["import app"]) / statistics.median(times["import boto3"])
     print(f"\nratio of medians app/boto3: {ratio:.2f}x (goal <= 1.5x)")
 
@@ -127,16 +118,16 @@ def main() -> None:
     print(f"\nfirst request's container build, {build_runs} fresh processes (median / p90, s):")
     print("| step | median (s) | p90 (s) |\n|---|---|---|")
     for label, col in zip(labels, cols):
-        print(f"| {label} | {statistics.median(col):.3f} | {pct(list(col), 0.9):.3f} |")
+        print(f"| {label} | {statistics.median(col):.3f} | {percentile(list(col), 0.9):.3f} |")
     totals = [sum(r) for r in rows]
-    print(f"| **total** | {statistics.median(totals):.3f} | {pct(totals, 0.9):.3f} |")
+    print(f"| **total** | {statistics.median(totals):.3f} | {percentile(totals, 0.9):.3f} |")
 
-    rows = importtime_rows()
+    imports = importtime_rows()
     print("\n`python -X importtime -c 'import app'` (one run): direct imports of app, cumulative ms")
-    for self_us, cum_us, depth, name in sorted((r for r in rows if r[2] == 1), key=lambda r: -r[1])[:10]:
+    for _, cum_us, _, name in sorted((r for r in imports if r[2] == 1), key=lambda r: -r[1])[:10]:
         print(f"  {cum_us / 1000:7.1f}  {name}")
     print("heaviest single modules (self time, ms):")
-    for self_us, cum_us, depth, name in sorted(rows, key=lambda r: -r[0])[:10]:
+    for self_us, _, _, name in sorted(imports, key=lambda r: -r[0])[:10]:
         print(f"  {self_us / 1000:7.1f}  {name}")
 
 

@@ -9,6 +9,7 @@ on the totals), and every other figure is an assumption named below. Free tiers 
 """
 from __future__ import annotations
 
+import collections
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ MEASURED = {
 }
 
 # --- assumptions (not measured on AWS) ------------------------------------------------------------------------
-ASSUME = {
+ASSUME: dict[str, Any] = {
     # Request units per operation. Items are small (< 1 KB): a transaction writes ~2.5 items at 2 WRU each plus
     # ~3 index updates (a case item is in 3 GSIs with projection ALL); other writes 1 WRU + 1 index update;
     # pynamodb reads are eventually consistent (0.5 RRU per 4 KB); a Query page reads ~6 KB.
@@ -101,18 +102,21 @@ DOCUMENT = {
 def fixed_per_month(template: dict[str, Any]) -> dict[str, float]:
     """What the stack costs whatever the number of cases, with the template's default parameters."""
     resources = template["Resources"].values()
-    endpoints = [r for r in resources if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"]["VpcEndpointType"] == "Interface"]
+    endpoints = [r for r in resources
+                 if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"]["VpcEndpointType"] == "Interface"]
     az_hours = sum(len(r["Properties"]["SubnetIds"]) for r in endpoints) * HOURS_PER_MONTH
     alarms = [r for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"]
     metrics = sum(len([m for m in a["Properties"].get("Metrics", []) if "MetricStat" in m]) or 1 for a in alarms)
-    count = lambda kind: sum(1 for r in resources if r["Type"] == kind)  # noqa: E731
+    kinds = collections.Counter(r["Type"] for r in resources)
+    keys, secrets, dashboards = (kinds[k] for k in ("AWS::KMS::Key", "AWS::SecretsManager::Secret",
+                                                     "AWS::CloudWatch::Dashboard"))
     return {
         f"{len(endpoints)} interface endpoints in 2 AZs": az_hours * PRICE["interface_endpoint_az_hour"],
         "ElastiCache cache.t4g.micro x1": HOURS_PER_MONTH * PRICE["cache_t4g_micro_hour"],
-        f"{count('AWS::KMS::Key')} KMS key": count("AWS::KMS::Key") * PRICE["kms_key_month"],
-        f"{count('AWS::SecretsManager::Secret')} secret": count("AWS::SecretsManager::Secret") * PRICE["secret_month"],
+        f"{keys} KMS key": keys * PRICE["kms_key_month"],
+        f"{secrets} secret": secrets * PRICE["secret_month"],
         f"{len(alarms)} alarms on {metrics} metrics": metrics * PRICE["alarm_metric_month"],
-        f"{count('AWS::CloudWatch::Dashboard')} dashboard": count("AWS::CloudWatch::Dashboard") * PRICE["dashboard_month"],
+        f"{dashboards} dashboard": dashboards * PRICE["dashboard_month"],
     }
 
 
@@ -120,11 +124,13 @@ def stream_invocations(counts: dict[str, float]) -> float:
     return counts["stream_records"] * ASSUME["stream_invocations_per_record"] * ASSUME["stream_consumers"]
 
 
-def per_case(counts: dict[str, float]) -> dict[str, float]:
+def per_case(counts: dict[str, float]) -> tuple[dict[str, float], float, float, float]:
+    """The cost of each item for one case; the case's Lambda invocations, write units and read units."""
     invocations = counts["task_invocations"] + stream_invocations(counts) + counts["api_requests"]
     wru = sum(counts[op] * units for op, units in ASSUME["wru"].items())
     rru = sum(counts[op] * units for op, units in ASSUME["rru"].items())
-    log_gb = (invocations * ASSUME["log_kb_per_invocation"] + counts["transitions"] * ASSUME["log_kb_per_transition"]) / 1024 / 1024
+    log_kb = invocations * ASSUME["log_kb_per_invocation"] + counts["transitions"] * ASSUME["log_kb_per_transition"]
+    log_gb = log_kb / 1024 / 1024
     return {
         "Step Functions transitions": counts["transitions"] * PRICE["sfn_transition"],
         "Lambda requests": invocations * PRICE["lambda_request"],
@@ -135,16 +141,19 @@ def per_case(counts: dict[str, float]) -> dict[str, float]:
         "CloudFront requests": counts["api_requests"] * PRICE["cloudfront_request"],
         "X-Ray traces": counts["api_requests"] * ASSUME["traced_fraction_of_api_requests"] * PRICE["xray_trace"],
         "CloudWatch Logs": log_gb * PRICE["logs_gb"],
-        "S3 (data product rows)": counts["TransactWriteItems"] * ASSUME["data_product_puts_per_transaction"] * PRICE["s3_put"],
+        "S3 (data product rows)":
+            counts["TransactWriteItems"] * ASSUME["data_product_puts_per_transaction"] * PRICE["s3_put"],
     }, invocations, wru, rru
 
 
 def per_document() -> float:
     d = DOCUMENT
+    lambda_call = PRICE["lambda_request"] + ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"]
+    fargate_hour = d["fargate_vcpu"] * PRICE["fargate_vcpu_hour"] + d["fargate_gb"] * PRICE["fargate_gb_hour"]
     return (
         d["transitions"] * PRICE["sfn_transition"]
-        + d["invocations"] * (PRICE["lambda_request"] + ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"])
-        + d["fargate_seconds"] / 3600 * (d["fargate_vcpu"] * PRICE["fargate_vcpu_hour"] + d["fargate_gb"] * PRICE["fargate_gb_hour"])
+        + d["invocations"] * lambda_call
+        + d["fargate_seconds"] / 3600 * fargate_hour
         + d["s3_puts"] * PRICE["s3_put"] + d["s3_gets"] * PRICE["s3_get"]
         + d["ddb_wru"] * PRICE["ddb_write_unit"] + d["trail_data_events"] * PRICE["trail_data_event"]
     )
@@ -162,7 +171,8 @@ def main() -> None:
         rows[case_type] = costs
         totals[case_type] = sum(costs.values()) * 1000
         print(f"{case_type}: per case {counts['transitions']} transitions, {invocations:.1f} Lambda invocations "
-              f"({counts['task_invocations']} tasks, <= {stream_invocations(counts):.1f} stream, {counts['api_requests']} API), "
+              f"({counts['task_invocations']} tasks, <= {stream_invocations(counts):.1f} stream, "
+              f"{counts['api_requests']} API), "
               f"{wru:.1f} WRU, {rru:.1f} RRU")
     print()
     print("| per 1,000 cases | " + " | ".join(MEASURED) + " |")
@@ -171,7 +181,8 @@ def main() -> None:
         print(f"| {item} | " + " | ".join(f"${rows[t][item] * 1000:.3f}" for t in MEASURED) + " |")
     print("| **total** | " + " | ".join(f"**${totals[t]:.2f}**" for t in MEASURED) + " |")
     print(f"\nper uploaded document (Fargate {DOCUMENT['fargate_seconds']} s at {DOCUMENT['fargate_vcpu']} vCPU / "
-          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document():.5f}; 1,000 documents: ${per_document() * 1000:.2f}")
+          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document():.5f}; "
+          f"1,000 documents: ${per_document() * 1000:.2f}")
     print("\nfixed per month (template defaults, whatever the volume):")
     for item, cost in fixed.items():
         print(f"- {item}: ${cost:.2f}")

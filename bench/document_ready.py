@@ -4,7 +4,7 @@ Run from the repo root:  .venv/bin/python bench/document_ready.py [N]     (N upl
 Options: --burst B (default 8: B uploads posted at once after the sequential runs), --poll S (default 0.05).
 
 What it does
-- starts a fresh local system as `make run` does (a subprocess, as bench/workflow_throughput.py does), logs
+- starts a fresh local system as `make run` does (a subprocess: bench/harness/local_system.py), logs
   alice in with Cognito, opens one GENERAL case;
 - for each kind of file (a 1 KiB text file, a 1 MiB text file, a 3-page PDF made with pypdf), N times one
   after another: POST /cases/{id}/documents (the presigned form), POST the file to S3 with that form, and poll
@@ -29,12 +29,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workflow_throughput import Api, LocalProcess, login_all, log, percentile  # noqa: E402
+from harness import log
+from harness.local_system import Api, LocalProcess, login_all
+from harness.stats import spread_row
 
 BURST_POLL = 0.25  # B pollers at --poll would load the one-process system more than the uploads do
 CASE = {"title": "Evidence upload benchmark", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-BENCH"}
@@ -79,11 +80,6 @@ def upload_and_wait(alice: Api, case_id: str, content: bytes, filename: str, con
     raise RuntimeError(f"{path} was not processed within {timeout:.0f}s")
 
 
-def row(name: str, seconds: list[float]) -> str:
-    return (f"| {name} | {len(seconds)} | {statistics.median(seconds):.2f} | {percentile(seconds, 90):.2f} | "
-            f"{min(seconds):.2f} | {max(seconds):.2f} |")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=10)
@@ -109,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     seconds, status = upload_and_wait(alice, case_id, content, filename, content_type, args.poll)
                     times.append(seconds)
                     statuses[status] = statuses.get(status, 0) + 1
-                lines.append(row(f"{name} ({len(content):,} B)", times))
+                lines.append(spread_row(f"{name} ({len(content):,} B)", times, digits=2, count=True))
                 log(f"{name}: p50 {statistics.median(times):.2f} s")
 
             make, filename, content_type = KINDS["text 1 KiB"]

@@ -30,21 +30,23 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT
+
 MiB = 1 << 20
 ROUNDS = 5
 
 
 def make_file(path: Path, mebibytes: int) -> None:
     rng = random.Random(7)
-    line = lambda: base64.b64encode(rng.randbytes(57)).decode() + "\n"  # noqa: E731  # 77 bytes a line
-    block = "".join(line() for _ in range(MiB // 77 + 1)).encode()[:MiB]
+    lines = (base64.b64encode(rng.randbytes(57)).decode() + "\n" for _ in range(MiB // 77 + 1))  # 77 bytes each
+    block = "".join(lines).encode()[:MiB]
     with path.open("wb") as out:
         for _ in range(mebibytes):
             out.write(block)
 
 
-def baseline(path: Path) -> float:
+def baseline(path: Path) -> tuple[float, str]:
+    """Seconds to hash the file, and its SHA-256."""
     digest = hashlib.sha256()
     buffer = bytearray(MiB)
     view = memoryview(buffer)
@@ -52,14 +54,12 @@ def baseline(path: Path) -> float:
     with path.open("rb", buffering=0) as handle:
         while count := handle.readinto(buffer):
             digest.update(view[:count])
-    elapsed = time.perf_counter() - started
-    baseline.digest = digest.hexdigest()  # type: ignore[attr-defined]
-    return elapsed
+    return time.perf_counter() - started, digest.hexdigest()
 
 
 def child(path: Path) -> None:
     """One processor pass, in a process of its own so that its peak RSS is the processor's."""
-    sys.path.insert(0, str(REPO_ROOT / "fargate"))
+    sys.path.insert(0, str(ROOT / "fargate"))
     from processor.config import Job, Limits
     from processor.pipeline import process
     from processor.sink import MemoryArtifacts, MemorySink
@@ -89,11 +89,12 @@ def main() -> None:
         baseline(path)  # warm-up: the whole file in the page cache before anything is timed
         base_times, proc_times, rss = [], [], []
         for _ in range(ROUNDS):
-            base_times.append(baseline(path))
+            seconds, sha256 = baseline(path)
+            base_times.append(seconds)
             done = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True,
                                   text=True, check=True)
             report = json.loads(done.stdout.strip().splitlines()[-1])
-            assert report["sha256"] == baseline.digest and report["size"] == size, report  # type: ignore[attr-defined]
+            assert report["sha256"] == sha256 and report["size"] == size, report
             proc_times.append(report["seconds"])
             rss.append(report["rss_kib"] / 1024)
         base_mbs = size / statistics.median(base_times) / 1e6
@@ -101,8 +102,9 @@ def main() -> None:
         print(f"rounds: {ROUNDS} (interleaved); result status {report['status']}, flags {report['flags']}")
         print("| pass | median (s) | min (s) | MB/s (median) |")
         print("|---|---|---|---|")
-        print(f"| hashlib.sha256 (readinto, 1 MiB) | {statistics.median(base_times):.3f} | {min(base_times):.3f} | {base_mbs:.0f} |")
-        print(f"| processor (process(), LocalFileSource) | {statistics.median(proc_times):.3f} | {min(proc_times):.3f} | {proc_mbs:.0f} |")
+        for label, times, mbs in (("hashlib.sha256 (readinto, 1 MiB)", base_times, base_mbs),
+                                  ("processor (process(), LocalFileSource)", proc_times, proc_mbs)):
+            print(f"| {label} | {statistics.median(times):.3f} | {min(times):.3f} | {mbs:.0f} |")
         print(f"ratio processor/hashlib: {proc_mbs / base_mbs:.2f}x of medians, "
               f"{min(base_times) / min(proc_times):.2f}x of minimums (goal >= 0.8x)")
         print(f"processor peak RSS: {max(rss):.1f} MiB (max of {ROUNDS} child processes; goal <= 64 MiB)")

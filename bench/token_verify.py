@@ -8,28 +8,21 @@ JwksCache), so no network is involved. Prints figures only (no assertions on tim
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
+from typing import Any
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from harness.stats import percentile, timed_ms  # harness first: it makes chalicelib importable
 
-import jwt  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-
-from chalicelib.auth import Authenticator  # noqa: E402
-from chalicelib.jwt_verifier import JwksCache, TokenVerifier  # noqa: E402
+from chalicelib.auth import Authenticator
+from chalicelib.jwt_verifier import JwksCache, TokenVerifier
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench"
 CLIENT_ID = "bench-client"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -38,7 +31,7 @@ def main() -> None:
     jwks = {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}
     fetches = []
 
-    def fetch(url: str) -> dict:
+    def fetch(url: str) -> dict[str, Any]:
         fetches.append(url)
         return jwks
 
@@ -56,20 +49,11 @@ def main() -> None:
     verifier.verify(token)  # first call fetches and parses the JWKS
     first_ms = (time.perf_counter() - t) * 1000
 
-    def measure(fn) -> list[float]:  # type: ignore[no-untyped-def]
-        for _ in range(100):
-            fn()
-        out = []
-        for _ in range(RUNS):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
-    verify_ms = measure(lambda: verifier.verify(token))
-    auth_ms = measure(lambda: authenticator.authenticate(headers, {}))
-    decode_ms = measure(  # PyJWT alone, the floor under TokenVerifier
-        lambda: jwt.decode(token, key.public_key(), algorithms=["RS256"], audience=CLIENT_ID, issuer=ISSUER)
+    verify_ms = timed_ms(lambda _: verifier.verify(token), RUNS, warmup=100)
+    auth_ms = timed_ms(lambda _: authenticator.authenticate(headers, {}), RUNS, warmup=100)
+    decode_ms = timed_ms(  # PyJWT alone, the floor under TokenVerifier
+        lambda _: jwt.decode(token, key.public_key(), algorithms=["RS256"], audience=CLIENT_ID, issuer=ISSUER),
+        RUNS, warmup=100,
     )
 
     print(f"RSA-2048 / RS256, in-memory JWKS, {RUNS} timed calls each after 100 warm-up; PyJWT {jwt.__version__}")
@@ -80,7 +64,8 @@ def main() -> None:
         ("Authenticator.authenticate (Bearer header -> Principal)", auth_ms),
         ("jwt.decode alone (floor)", decode_ms),
     ):
-        print(f"| {label} | {pct(ms, 0.5):.3f} | {pct(ms, 0.9):.3f} | {pct(ms, 0.99):.3f} | {statistics.mean(ms):.3f} |")
+        cells = [percentile(ms, q) for q in (0.5, 0.9, 0.99)] + [statistics.mean(ms)]
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
 
 
 if __name__ == "__main__":

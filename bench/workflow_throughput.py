@@ -11,7 +11,7 @@ What it does
 - for each batch, starts a fresh local system (empty table) as `make run` does, as a subprocess:
   `python -m local run --port <free> --moto-port <free> --state-dir <tmp> --no-seed`, waits for
   stack.json and GET /health, and logs the demo users in with Cognito InitiateAuth (USER_PASSWORD_AUTH)
-  against the stack's awsEndpoint, as tests/e2e/conftest.py does. Every request goes to loopback.
+  against the stack's awsEndpoint, as tests/local_system.py does. Every request goes to loopback.
 - GENERAL happy path: T client threads work N cases, one case at a time per thread (a closed loop, so at
   most T cases are in flight): alice POSTs the case; the thread polls GET /cases/{id} (as ada, every
   --poll seconds) until the workflow waits for its tasks (stage TASKS, as tests/e2e/test_workflow.py
@@ -59,10 +59,7 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -77,291 +74,20 @@ from typing import Any, Callable, Optional
 import boto3
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, log
+from harness.local_system import EXIT_GRACE, REQUESTS, Api, LocalProcess, login_all, requests_lock
+from harness.stats import percentile
+
 ASL_FILE = ROOT / "stepfunctions" / "case_workflow.asl.json"
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0  # SIGINT -> "stopped" (snapshot written)
-EXIT_GRACE = 10.0  # "stopped" -> the process has exited (it should be at once)
 COMPLAINT_WINDOW = 75.0  # the COMPLAINT batch (run first) starts no case later than this after the script started
 HARD_LIMIT_AFTER_LAST_START = 25.0  # a case still open this long after the last start time gives up
-HTTP_TIMEOUT = 30.0
 
 GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-BENCH"}
 COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-BENCH",
              "compensation": {"amount": "120.00", "currency": "EUR"}}
 
-# Put on the subprocess's PYTHONPATH. BENCH_DUMP_STACKS: SIGUSR1 dumps every thread's stack into the log (to
-# see why a stop hangs). BENCH_AWS_CALLS_FILE: count and time every botocore call made in the subprocess.
-SITECUSTOMIZE = r'''
-import os as _os
-
-if _os.environ.get("BENCH_DUMP_STACKS"):  # SIGUSR1 prints every thread's stack to the log (a hung stop)
-    import faulthandler as _faulthandler
-    import signal as _signal
-
-    _faulthandler.register(_signal.SIGUSR1, all_threads=True)
-
-if _os.environ.get("BENCH_AWS_CALLS_FILE"):
-    import collections as _collections
-    import json as _json
-    import sys as _sys
-    import threading as _threading
-
-    import botocore.session as _botocore_session
-
-    _OUT = _os.environ["BENCH_AWS_CALLS_FILE"]
-    _counts = _collections.Counter()
-    _seconds = _collections.Counter()  # time from before-call to after-call (lock and GIL waits included)
-    _lock = _threading.Lock()
-    _clock = __import__("time").perf_counter
-
-    def _origin():
-        frame = _sys._getframe(2)
-        while frame is not None:
-            module = frame.f_globals.get("__name__")
-            if module == "local.lambdas":
-                function = frame.f_locals.get("function")
-                name = getattr(function, "function_name", "?")
-                return ("stream:" if frame.f_code.co_name == "_run_async" else "lambda:") + name
-            if module == "chalice.local":
-                return "api"
-            frame = frame.f_back
-        return "other"
-
-    def _on_call(event_name=None, context=None, **_):
-        parts = (event_name or "").split(".")  # before-call.<service>.<Operation>
-        key = _origin() + "|" + ".".join(parts[1:3])
-        with _lock:
-            _counts[key] += 1
-        if context is not None:
-            context["bench_call"] = (key, _clock())
-
-    def _after_call(context=None, **_):
-        started = (context or {}).get("bench_call")
-        if started is not None:
-            with _lock:
-                _seconds[started[0]] += _clock() - started[1]
-
-    _create_client = _botocore_session.Session.create_client
-
-    def _counting_create_client(self, *args, **kwargs):
-        client = _create_client(self, *args, **kwargs)
-        client.meta.events.register("before-call", _on_call)
-        client.meta.events.register("after-call", _after_call)
-        return client
-
-    _botocore_session.Session.create_client = _counting_create_client
-
-    def _writer():
-        import time
-        last = None
-        while True:
-            time.sleep(0.2)
-            with _lock:
-                snapshot = {"counts": dict(_counts), "seconds": dict(_seconds)}
-            if snapshot != last:
-                tmp = _OUT + ".tmp"
-                with open(tmp, "w") as handle:
-                    _json.dump(snapshot, handle)
-                _os.replace(tmp, _OUT)
-                last = snapshot
-
-    _threading.Thread(target=_writer, name="bench-aws-calls", daemon=True).start()
-'''
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-# -- the local system as a subprocess -------------------------------------------------------------
-
-class LocalProcess:
-    def __init__(self, state_dir: Path, count_calls: bool) -> None:
-        self.state_dir = state_dir
-        self.log_file = state_dir / "local.log"
-        self.calls_file: Optional[Path] = None
-        env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}  # always our own moto
-        env["PYTHONUNBUFFERED"] = "1"
-        env["BENCH_DUMP_STACKS"] = "1"
-        hook_dir = state_dir / "hook"
-        hook_dir.mkdir()
-        (hook_dir / "sitecustomize.py").write_text(SITECUSTOMIZE)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook_dir), env.get("PYTHONPATH", "")) if p)
-        if count_calls:
-            self.calls_file = state_dir / "aws_calls.json"
-            env["BENCH_AWS_CALLS_FILE"] = str(self.calls_file)
-        self.command = [sys.executable, "-m", "local", "run", "--port", str(free_port()),
-                        "--moto-port", str(free_port()), "--state-dir", str(state_dir / "state"), "--no-seed"]
-        self._log_handle = self.log_file.open("wb")  # a file, not a pipe: a full pipe would block the server
-        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log_handle,
-                                     stderr=subprocess.STDOUT)
-
-    def output_tail(self, lines: int = 40, max_bytes: int = 65536) -> str:
-        """The last lines of the subprocess's log (reads at most the last `max_bytes`)."""
-        if not self._log_handle.closed:
-            self._log_handle.flush()
-        with self.log_file.open("rb") as handle:
-            handle.seek(max(0, self.log_file.stat().st_size - max_bytes))
-            return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])
-
-    def wait_ready(self) -> dict[str, Any]:
-        deadline = time.monotonic() + START_TIMEOUT
-        stack_file = self.state_dir / "state" / "stack.json"
-        with requests.Session() as http:
-            http.trust_env = False  # loopback only: no proxy
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the local system exited early ({self.proc.returncode}):\n{self.output_tail()}")
-                if stack_file.is_file():
-                    try:
-                        stack = json.loads(stack_file.read_text())
-                        if http.get(f"{stack['apiUrl']}/health", timeout=2).status_code == 200:
-                            return dict(stack)
-                    except (ValueError, KeyError, requests.RequestException):
-                        pass  # half-written file or server not listening yet
-                time.sleep(0.2)
-        raise RuntimeError(f"the local system was not ready within {START_TIMEOUT:.0f}s:\n{self.output_tail()}")
-
-    def memory_mb(self) -> dict[str, float]:
-        """The subprocess's resident memory now and at its peak (Linux /proc), in MB."""
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return {}
-        values = {}
-        for line in status.splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0]) / 1024
-        return values
-
-    def begin_stop(self) -> None:
-        """SIGINT, as Ctrl-C: the system stops, writes its snapshot and prints "stopped"; returns then (or when
-        the process has exited, or after STOP_TIMEOUT). The process should exit right after "stopped"."""
-        self._stop: dict[str, Any] = {"sent": time.perf_counter()}
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            deadline = self._stop["sent"] + STOP_TIMEOUT
-            while self.proc.poll() is None and time.perf_counter() < deadline:
-                if re.search(r"^stopped\b", self.output_tail(5, 4096), re.MULTILINE):
-                    self._stop["stopped"] = time.perf_counter() - self._stop["sent"]
-                    break
-                time.sleep(0.1)
-
-    def finish_stop(self) -> dict[str, Any]:
-        """Wait for the exit: up to EXIT_GRACE after "stopped" (STOP_TIMEOUT after SIGINT without it); a process
-        still alive then gets SIGUSR1 (its threads' stacks go to the log) and is killed. May run a while
-        after begin_stop (the next batch's system starts meanwhile): "exited within" is then an upper bound."""
-        result = dict(self._stop)
-        sent = result.pop("sent")
-        limit = sent + (result["stopped"] + EXIT_GRACE if "stopped" in result else STOP_TIMEOUT)
-        try:
-            self.proc.wait(max(0.0, limit - time.perf_counter()))
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGUSR1)
-            time.sleep(1.0)
-            stack = self.output_tail(400)
-            self.kill()
-            result["killed"] = True
-            current = stack.rsplit("Current thread", 1)
-            result["main_thread"] = (" / ".join(line.strip() for line in current[1].splitlines()[1:4])
-                                     if len(current) == 2 else "?")
-            log(f"the local system had not exited {time.perf_counter() - sent - 1:.0f}s after SIGINT "
-                f"(\"stopped\" printed after {result.get('stopped', float('nan')):.1f}s; main thread: "
-                f"{result['main_thread']}): killed it")
-        self._log_handle.close()
-        result["seconds"] = time.perf_counter() - sent
-        result["exit_code"] = self.proc.returncode
-        return result
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def error_lines(self, limit: int = 6) -> list[str]:
-        """Distinct ERROR/exception lines of the subprocess's log (Powertools JSON or logging), first seen first."""
-        self._log_handle.flush()
-        seen: dict[str, int] = {}
-        lines = self.log_file.read_text(errors="replace").splitlines()
-        for number, line in enumerate(lines):
-            text = line.strip()
-            if text.startswith("{"):
-                try:
-                    entry = json.loads(text)
-                except ValueError:
-                    continue
-                if str(entry.get("level", "")).upper() not in ("ERROR", "CRITICAL"):
-                    continue
-                exc = str(entry.get("exception", "")).strip().splitlines()
-                text = f"{entry.get('message')} ({entry.get('method', '')} {entry.get('path', '')}".rstrip() + ")"
-                if exc:
-                    text += f": {exc[-1]}"
-            elif " ERROR " in text:
-                # logging format: the traceback follows; its last line names the exception
-                tail = next((l for l in lines[number + 1:number + 80] if l and not l.startswith((" ", "Traceback"))), "")
-                text = text.split(" ERROR ", 1)[1] + (f": {tail.strip()}" if tail else "")
-            else:
-                continue
-            seen[text[:300]] = seen.get(text[:300], 0) + 1
-        return [f"{count}x {text}" for text, count in list(seen.items())[:limit]]
-
-    def aws_calls(self) -> tuple[collections.Counter[str], collections.Counter[str]]:
-        """(calls, seconds spent in them) by "origin|service.Operation", as the hook last wrote them."""
-        if self.calls_file is None or not self.calls_file.is_file():
-            return collections.Counter(), collections.Counter()
-        data = json.loads(self.calls_file.read_text())
-        return collections.Counter(data["counts"]), collections.Counter(data["seconds"])
-
 
 # -- HTTP clients ---------------------------------------------------------------------------------
-
-REQUESTS: collections.Counter[str] = collections.Counter()  # what the benchmark sent, by kind
-_requests_lock = threading.Lock()
-
-
-class Api:
-    """One user's session (one per thread: requests.Session is not meant to be shared across threads)."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def call(self, method: str, path: str, kind: str, **kwargs: Any) -> requests.Response:
-        with _requests_lock:
-            REQUESTS[kind] += 1
-        return self.session.request(method, self.base_url + path, timeout=HTTP_TIMEOUT, **kwargs)
-
-
-def login_all(stack: dict[str, Any]) -> dict[str, str]:
-    idp = boto3.client("cognito-idp", endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    tokens = {}
-    for user in stack["users"]:
-        result = idp.initiate_auth(
-            AuthFlow="USER_PASSWORD_AUTH", ClientId=stack["userPoolClientId"],
-            AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-        )
-        tokens[user["username"]] = result["AuthenticationResult"]["IdToken"]
-    return tokens
-
 
 class Users:
     """Per-thread sessions for every demo user."""
@@ -429,7 +155,8 @@ class Driver:
     def _deadline(self, t0: float) -> float:
         return min(t0 + self.timeout, self.hard_deadline)
 
-    def _wait_case(self, run: CaseRun, t0: float, predicate: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    def _wait_case(self, run: CaseRun, t0: float, predicate: Callable[[dict[str, Any]], bool],
+                   what: str) -> dict[str, Any]:
         deadline = self._deadline(t0)
         admin = self.users["ada"]
         while True:
@@ -497,35 +224,39 @@ class Driver:
         run.close_s = time.perf_counter() - t0
 
     def general(self, index: int) -> CaseRun:
-        run = CaseRun(index, "GENERAL")
+        return self._reported(CaseRun(index, "GENERAL"), self._general)
+
+    def complaint(self, index: int) -> CaseRun:
+        return self._reported(CaseRun(index, "COMPLAINT"), self._complaint)
+
+    @staticmethod
+    def _reported(run: CaseRun, work: Callable[[CaseRun], None]) -> CaseRun:
         try:
-            t0 = self._create(run, "alice", GENERAL)
-            self._wait_stage(run, t0, "TASKS")
-            self._complete_tasks(run, t0)
-            self._finish(run, t0)
+            work(run)
         except Exception as exc:  # noqa: BLE001 - any failure of one case is reported, the batch goes on
             run.error = f"{type(exc).__name__}: {exc}"
         return run
 
-    def complaint(self, index: int) -> CaseRun:
-        run = CaseRun(index, "COMPLAINT")
-        try:
-            t0 = self._create(run, "bob", COMPLAINT)
-            self._wait_stage(run, t0, "APPROVAL")
-            self._approve(run, t0)
-            self._wait_stage(run, t0, "PAYMENT")
-            paid = self.users["fin"].call("POST", f"/cases/{run.case_id}/compensation/payment",
-                                          "POST /cases/{id}/compensation/payment",
-                                          json={"reference": f"PAY-BENCH-{index}"})
-            if paid.status_code != 200:
-                raise CaseFailed(f"payment -> {paid.status_code}: {paid.text[:200]}")
-            run.marks["paid"] = time.perf_counter() - t0
-            self._wait_stage(run, t0, "TASKS")
-            self._complete_tasks(run, t0)
-            self._finish(run, t0)
-        except Exception as exc:  # noqa: BLE001 - any failure of one case is reported, the batch goes on
-            run.error = f"{type(exc).__name__}: {exc}"
-        return run
+    def _general(self, run: CaseRun) -> None:
+        t0 = self._create(run, "alice", GENERAL)
+        self._wait_stage(run, t0, "TASKS")
+        self._complete_tasks(run, t0)
+        self._finish(run, t0)
+
+    def _complaint(self, run: CaseRun) -> None:
+        t0 = self._create(run, "bob", COMPLAINT)
+        self._wait_stage(run, t0, "APPROVAL")
+        self._approve(run, t0)
+        self._wait_stage(run, t0, "PAYMENT")
+        paid = self.users["fin"].call("POST", f"/cases/{run.case_id}/compensation/payment",
+                                      "POST /cases/{id}/compensation/payment",
+                                      json={"reference": f"PAY-BENCH-{run.index}"})
+        if paid.status_code != 200:
+            raise CaseFailed(f"payment -> {paid.status_code}: {paid.text[:200]}")
+        run.marks["paid"] = time.perf_counter() - t0
+        self._wait_stage(run, t0, "TASKS")
+        self._complete_tasks(run, t0)
+        self._finish(run, t0)
 
     def _approve(self, run: CaseRun, t0: float) -> None:
         """The approval opens just after the case shows stage APPROVAL: poll for it, approve what is pending."""
@@ -558,7 +289,7 @@ class Batch:
     wall_s: float
     histories: dict[str, list[str]]  # case id -> states entered
     workflow_status: collections.Counter[str]
-    dispatch: dict[str, int]  # delta of the dispatcher's counters over the batch
+    dispatch: dict[str, Any]  # delta of the dispatcher's counters over the batch, its drained flag and errors
     aws_calls: collections.Counter[str]  # delta of origin|service.Operation over the batch
     requests: collections.Counter[str]  # what the benchmark sent
     windows: dict[str, tuple[collections.Counter[str], collections.Counter[str]]]  # "first"/"last": (calls, seconds)
@@ -581,7 +312,7 @@ def run_batch(kind: str, n: int, work: Callable[[int], CaseRun], threads: int, s
     """Work n cases on `threads` threads; no case starts after `start_deadline` (perf_counter time)."""
     before_dispatch = drain_stats(stack)
     before_calls = local.aws_calls()
-    with _requests_lock:
+    with requests_lock:
         before_requests = REQUESTS.copy()
     log(f"{kind}: {n} cases on {threads} threads ...")
 
@@ -637,14 +368,14 @@ def run_batch(kind: str, n: int, work: Callable[[int], CaseRun], threads: int, s
     after_dispatch = drain_stats(stack)
     time.sleep(0.6)  # the counting hook writes its file every 0.2 s
     calls, _ = _delta(local.aws_calls(), before_calls)
-    with _requests_lock:
+    with requests_lock:
         sent = REQUESTS.copy()
     sent.subtract(before_requests)
-    dispatch = {k: int(after_dispatch[k]) - int(before_dispatch[k])
+    dispatch: dict[str, Any] = {k: int(after_dispatch[k]) - int(before_dispatch[k])
                 for k in ("invoked", "delivered", "duplicates", "failures")}
     dispatch["drained"] = bool(after_dispatch.get("drained"))
     if after_dispatch.get("errors"):
-        dispatch["errors"] = after_dispatch["errors"][-5:]  # type: ignore[assignment]
+        dispatch["errors"] = after_dispatch["errors"][-5:]
     return Batch(kind, runs, wall, histories, statuses, dispatch, calls, +sent, windows)
 
 
@@ -670,35 +401,39 @@ def report(batch: Batch, task_states: set[str], lines: list[str]) -> dict[str, A
     figures: dict[str, Any] = {"n": len(batch.runs), "closed": n_closed, "failed": len(failed),
                                "skipped": len(batch.skipped),
                                "wall": batch.wall_s, "rate": n_closed / batch.wall_s if batch.wall_s else 0.0,
-                               "p50": percentile(times, 50), "p95": percentile(times, 95),
+                               "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
                                "max": max(times) if times else float("nan")}
     lines.append(f"### {batch.kind}: {len(batch.runs)} cases")
     skipped = f", NOT STARTED (time budget used up) {len(batch.skipped)}" if batch.skipped else ""
     lines.append(f"- wall time {batch.wall_s:.1f} s; closed {n_closed}, failed {len(failed)}{skipped}; "
                  f"{figures['rate']:.2f} cases closed/s")
-    lines.append(f"- time to close (POST -> CLOSED seen): p50 {fmt_s(figures['p50'])} s, p95 {fmt_s(figures['p95'])} s, "
+    lines.append(f"- time to close (POST -> CLOSED seen): p50 {fmt_s(figures['p50'])} s, "
+                 f"p95 {fmt_s(figures['p95'])} s, "
                  f"max {fmt_s(figures['max'])} s, mean {fmt_s(statistics.fmean(times) if times else float('nan'))} s")
     posts = [r.post_s for r in batch.runs if r.post_s is not None]
-    lines.append(f"- POST /cases latency: p50 {percentile(posts, 50) * 1000:.0f} ms, p95 {percentile(posts, 95) * 1000:.0f} ms")
+    lines.append(f"- POST /cases latency: p50 {percentile(posts, 0.5) * 1000:.0f} ms, "
+                 f"p95 {percentile(posts, 0.95) * 1000:.0f} ms")
     # Where the time goes: the first time each mark was reached, median over closed cases.
     mark_names = list(dict.fromkeys(m for r in closed for m in r.marks))
     if mark_names:
         parts = [f"{m} {statistics.median([r.marks[m] for r in closed if m in r.marks]):.2f}" for m in mark_names]
-        lines.append(f"- median seconds since POST when first seen/done: {', '.join(parts)}, CLOSED {fmt_s(figures['p50'])}")
+        lines.append(f"- median seconds since POST when first seen/done: {', '.join(parts)}, "
+                     f"CLOSED {fmt_s(figures['p50'])}")
     # Does it slow down as the table grows? Compare the first and the last fifth (in order of start).
     ordered = sorted(closed, key=lambda r: r.index)
     fifth = max(1, len(ordered) // 5)
     if len(ordered) >= 10:
         first, last = ordered[:fifth], ordered[-fifth:]
+        # Closed cases have both times.
+        close_first, close_last = (statistics.median([r.close_s or 0.0 for r in part]) for part in (first, last))
+        post_first, post_last = (statistics.median([r.post_s or 0.0 for r in part]) for part in (first, last))
         lines.append(
-            f"- first {fifth} vs last {fifth} cases: time to close p50 "
-            f"{statistics.median([r.close_s for r in first]):.2f} s vs {statistics.median([r.close_s for r in last]):.2f} s; "
-            f"POST /cases p50 {statistics.median([r.post_s for r in first]) * 1000:.0f} ms vs "
-            f"{statistics.median([r.post_s for r in last]) * 1000:.0f} ms")
-        figures["first_last"] = (statistics.median([r.close_s for r in first]),
-                                 statistics.median([r.close_s for r in last]))
+            f"- first {fifth} vs last {fifth} cases: time to close p50 {close_first:.2f} s vs {close_last:.2f} s; "
+            f"POST /cases p50 {post_first * 1000:.0f} ms vs {post_last * 1000:.0f} ms")
+        figures["first_last"] = (close_first, close_last)
     assignees = collections.Counter(a for r in batch.runs for a in r.assignees)
-    lines.append(f"- tasks completed: {sum(assignees.values())} ({', '.join(f'{k} {v}' for k, v in sorted(assignees.items()))})")
+    by_assignee = ", ".join(f"{k} {v}" for k, v in sorted(assignees.items()))
+    lines.append(f"- tasks completed: {sum(assignees.values())} ({by_assignee})")
     if failed:
         reasons = collections.Counter((r.error or "?").split(";")[0][:160] for r in failed)
         lines.append(f"- FAILURES ({len(failed)}):")
@@ -719,7 +454,8 @@ def report(batch: Batch, task_states: set[str], lines: list[str]) -> dict[str, A
         lines.append(f"  - one case: {len(histories[0])} states: {' -> '.join(histories[0])}")
         for shape, count in shapes.most_common()[1:4]:
             lines.append(f"  - other path ({count}x): {shape}")
-        lines.append(f"- Lambda invocations per case from the history (Task states entered): median {figures['lambdas']:g}")
+        lines.append("- Lambda invocations per case from the history (Task states entered): "
+                     f"median {figures['lambdas']:g}")
     n_all = len([r for r in batch.runs if r.case_id])
     if batch.windows:
         lines.extend(latency_table(batch))
@@ -740,23 +476,29 @@ def report(batch: Batch, task_states: set[str], lines: list[str]) -> dict[str, A
         for key, count in batch.aws_calls.items():
             origin, op = key.split("|", 1)
             by_origin[origin][op] += count
-        ddb = lambda ops: sum(c for op, c in ops.items() if op.startswith("dynamodb."))  # noqa: E731
+
+        def ddb(ops: collections.Counter[str]) -> int:
+            return sum(c for op, c in ops.items() if op.startswith("dynamodb."))
+
         workflow_ddb = sum(ddb(ops) for origin, ops in by_origin.items() if origin != "api")
         api_ddb = ddb(by_origin.get("api", collections.Counter()))
         figures["ddb_workflow"] = workflow_ddb / n_all
         figures["ddb_api"] = api_ddb / n_all
-        lines.append(f"- DynamoDB requests per case: workflow (Lambda tasks + stream handler) {workflow_ddb / n_all:.1f}; "
+        lines.append(f"- DynamoDB requests per case: workflow (Lambda tasks + stream handler) "
+                     f"{workflow_ddb / n_all:.1f}; "
                      f"API routes {api_ddb / n_all:.1f} (includes this benchmark's polling: "
                      f"{sum(batch.requests.values()) / n_all:.1f} HTTP requests/case)")
         lines.append("")
         lines.append("| where | DynamoDB requests / case | operations / case | other AWS calls / case |")
         lines.append("|---|---|---|---|")
+        def per_case(ops: dict[str, int]) -> str:
+            return ", ".join(f"{k} {v / n_all:.2f}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1])) or "-"
+
         for origin in sorted(by_origin, key=lambda o: (o == "api", o == "other", o)):
             ops = by_origin[origin]
             dyn = {op.split(".", 1)[1]: c for op, c in ops.items() if op.startswith("dynamodb.")}
             rest = {op: c for op, c in ops.items() if not op.startswith("dynamodb.")}
-            fmt = lambda d: ", ".join(f"{k} {v / n_all:.2f}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "-"  # noqa: E731
-            lines.append(f"| {origin} | {sum(dyn.values()) / n_all:.2f} | {fmt(dyn)} | {fmt(rest)} |")
+            lines.append(f"| {origin} | {sum(dyn.values()) / n_all:.2f} | {per_case(dyn)} | {per_case(rest)} |")
         lines.append("")
     lines.append(f"- HTTP requests sent by the benchmark: "
                  f"{', '.join(f'{k} {v}' for k, v in sorted(batch.requests.items()))}")
@@ -873,7 +615,8 @@ def batch_on_fresh_system(kind: str, n: int, args: argparse.Namespace, tmp: Path
         batch = run_batch(kind, n, work, args.threads, stack, users, local, start_deadline)
         items = table_items(stack)
         if local.proc.poll() is not None:
-            raise RuntimeError(f"the local system died during the run ({local.proc.returncode}):\n{local.output_tail()}")
+            raise RuntimeError(f"the local system died during the run ({local.proc.returncode}):\n"
+                               f"{local.output_tail()}")
         figures = report(batch, task_states, lines)
         errors = local.error_lines()
         users.close()

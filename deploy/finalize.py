@@ -63,7 +63,8 @@ def finalize(template: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[
     resources = template["Resources"]
     for required in (KEY, PLATFORM_POLICY, *BY_NAME):
         if required not in resources:
-            raise FinalizeError(f"the template has no {required}: was it packaged with --merge-template deploy/template.yml?")
+            raise FinalizeError(f"the template has no {required}: "
+                                "was it packaged with --merge-template deploy/template.yml?")
     by_name = {var: resources[logical]["Properties"]["BucketName"] for logical, var in BY_NAME.items()}
     for logical_id, handler in functions(template).items():
         function = resources[logical_id]
@@ -171,8 +172,8 @@ def _skip_function_checks(function: dict[str, Any], handler: str, called_by_work
             "Invoked synchronously by Step Functions (lambda:invoke): the workflow's Retry and Catch handle "
             "failures" if called_by_workflow else
             "Invoked by an event source mapping, whose failed batches go to its OnFailure destination (a DLQ "
-            "applies only to asynchronous invocations)" if polled and len(polled) == len(function["Properties"]["Events"])
-            else None
+            "applies only to asynchronous invocations)"
+            if polled and len(polled) == len(function["Properties"]["Events"]) else None
         )
         if reason:
             skips.append({"id": "CKV_AWS_116", "comment": reason})

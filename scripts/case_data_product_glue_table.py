@@ -13,8 +13,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.adapters.catalog import glue_table_input  # noqa: E402
-from chalicelib.services.case_data_product import descriptor_for  # noqa: E402
+from chalicelib.adapters.catalog import glue_table_input
+from chalicelib.services.case_data_product import descriptor_for
 
 BUCKET_PLACEHOLDER = "${DataProductBucket}"
 

@@ -71,6 +71,20 @@ class TestUserPool:
         return response.status_code, (json.loads(response.body) if response.body else None), response.headers
 
 
+# The people of the API tests: username -> (Cognito groups, team).
+STAFF: dict[str, tuple[list[str], Optional[str]]] = {
+    "alice": (["caseworker"], "claims"),
+    "amy": (["caseworker"], "claims"),
+    "bob": (["caseworker"], "complaints"),
+    "sam": (["supervisor"], "claims"),
+    "sid": (["supervisor"], "complaints"),
+    "ava": (["approver"], "claims"),
+    "aud": (["auditor"], "audit"),
+    "ada": (["admin"], "ops"),
+}
+POOL = TestUserPool(STAFF)
+
+
 def expect(result: tuple[Any, ...], status: int, code: Optional[str] = None, field: Optional[str] = None) -> Any:
     """The body of a response that must have `status` (and, for an error, its code and a detail naming `field`)."""
     got, data = result[0], result[1]

@@ -1,10 +1,14 @@
-"""Builders shared by the unit and integration suites: a settable clock, predictable ids,
-principals, and cases with a valid first audit event."""
+"""Builders shared by the test suites: a settable clock, predictable ids, principals, cases with a valid first
+audit event; a free port and a bounded wait."""
 from __future__ import annotations
 
 import itertools
+import socket
+import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
+
+import pytest
 
 from chalicelib.domain import audit
 from chalicelib.domain.access import Principal
@@ -86,3 +90,19 @@ def comment_on(case: Case, comment_id: str, text: str = "Called the customer", *
         actor=author, at=comment.created_at, data={"commentId": comment_id, "text": text},
     )
     return comment, event
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """The first truthy value of `condition()`, polled every 50 ms; the test fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")

@@ -85,7 +85,8 @@ class _Entries:
         if self.count > limits.archive_max_entries:
             findings.quarantine("archive-too-many-entries", f"{self.count} entries, limit {limits.archive_max_entries}")
         if self.total > limits.archive_max_total_bytes:
-            findings.quarantine("archive-too-large", f"{self.total} bytes uncompressed, limit {limits.archive_max_total_bytes}")
+            findings.quarantine("archive-too-large",
+                                f"{self.total} bytes uncompressed, limit {limits.archive_max_total_bytes}")
         overall = self.total / max(archive_size, 1)
         if self.total >= limits.archive_ratio_min_bytes and overall > limits.archive_max_ratio:
             findings.quarantine("archive-ratio", f"{self.total} bytes from {archive_size} (ratio {overall:.0f})")
@@ -117,7 +118,7 @@ def inspect_archive(path: Path, detected: str, findings: Findings, limits: Limit
             archive_format = _inspect_gzip(path, entries, limits, deadline)
     except ArchiveLimit as error:
         findings.quarantine("archive-too-large", str(error))
-    except Exception as error:  # corrupt archives are a verdict, not a crash
+    except Exception as error:  # noqa: BLE001 - corrupt archives are a verdict, not a crash
         findings.quarantine("archive-unreadable", f"{type(error).__name__}: {error}"[:300])
     entries.report(findings, limits, size)
     inspection.fields.update(entries.fields(archive_format, size))

@@ -40,7 +40,7 @@ def inspect_image(path: Path, detected: str, findings: Findings, limits: Limits,
                 inspection.thumbnail = _thumbnail(image, limits.thumbnail_px)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         findings.quarantine("image-decompression-bomb", str(error)[:300])
-    except Exception as error:  # truncated or malformed: a verdict on the file, not a crash
+    except Exception as error:  # noqa: BLE001 - truncated or malformed: a verdict on the file, not a crash
         findings.quarantine("image-unreadable", f"{type(error).__name__}: {error}"[:300])
     finally:
         Image.MAX_IMAGE_PIXELS = previous

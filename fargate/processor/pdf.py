@@ -56,7 +56,7 @@ def inspect_pdf(path: Path, findings: Findings, limits: Limits, deadline: Deadli
             inspection.text = _extract_text(reader, pages, findings, limits, deadline)
     except (InflationLimit, LimitReachedError) as error:
         findings.quarantine("pdf-decompression-limit", str(error))
-    except Exception as error:  # a parser failure is a verdict on the file, not a crash
+    except Exception as error:  # noqa: BLE001 - a parser failure is a verdict on the file, not a crash
         findings.quarantine("pdf-unreadable", f"{type(error).__name__}: {error}"[:300])
     return inspection
 
@@ -80,7 +80,7 @@ def _streams(reader: Any) -> Iterator[Any]:
         for number in list(numbers):
             try:
                 obj = reader.get_object(IndirectObject(number, generation, reader))
-            except Exception:  # an unreadable object is pypdf's problem later, not a bomb
+            except Exception:  # noqa: BLE001 - an unreadable object is pypdf's problem later, not a bomb
                 continue
             if isinstance(obj, StreamObject):
                 yield obj
@@ -123,7 +123,7 @@ def _document_info(reader: Any) -> dict[str, str]:
     try:
         info = reader.metadata or {}
         return {str(k).lstrip("/"): str(v)[:500] for k, v in list(info.items())[:50]}
-    except Exception:
+    except Exception:  # noqa: BLE001 - metadata is optional: unreadable means none
         return {}
 
 

@@ -57,7 +57,8 @@ def process(
     return result
 
 
-def _read(source: ObjectSource, workdir: Path, limits: Limits, findings: Findings) -> tuple[Optional[Scanned], Optional[Path]]:
+def _read(source: ObjectSource, workdir: Path, limits: Limits,
+          findings: Findings) -> tuple[Optional[Scanned], Optional[Path]]:
     spools: list[IO[bytes]] = []
     local = source.local_path()
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.e2e.conftest import Api, LocalProcess, login_to
+from tests.local_system import Api, LocalProcess, login_to, stopped_after
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium keeps calling Google's hosts, which this network refuses.
@@ -26,14 +26,8 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright i
 @pytest.fixture(scope="session")
 def console_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A local system of the browser tests' own (fresh capacity for the demo people); its stack."""
-    process = LocalProcess(tmp_path_factory.mktemp("console-system"))
-    try:
+    with stopped_after(LocalProcess(tmp_path_factory.mktemp("console-system")), "the browser tests") as process:
         yield process.wait_ready()
-    finally:
-        crashed = process.proc.poll() is not None
-        process.stop()
-    if crashed:
-        pytest.fail(f"the local system died during the browser tests:\n{process.output()}")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +72,8 @@ def console_api(console_system: dict[str, Any]) -> Callable[[str], Api]:
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Any, str], Path]:
     """`screenshots(page, "inbox")`: a PNG of the page, into $SCREENSHOTS_DIR (`make screenshots` sets
     docs/screenshots) or a temporary folder."""
-    folder = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else tmp_path_factory.mktemp("shots")
+    given = os.environ.get("SCREENSHOTS_DIR")
+    folder = Path(given) if given else tmp_path_factory.mktemp("shots")
     folder.mkdir(parents=True, exist_ok=True)
 
     def take(page: Any, name: str, full_page: bool = True) -> Path:

@@ -43,7 +43,8 @@ def test_a_wrong_password_is_refused_with_a_visible_error(open_console, screensh
 def test_an_expiring_session_is_refreshed_and_a_rejected_one_signs_out(open_console):
     page = open_console()
     sign_in(page, "alice")
-    expire = "s => { const v = JSON.parse(sessionStorage.getItem('cms.session')); v.expiresAt = Date.now() - 1000; %s; sessionStorage.setItem('cms.session', JSON.stringify(v)); }"
+    expire = ("s => { const v = JSON.parse(sessionStorage.getItem('cms.session')); v.expiresAt = Date.now() - 1000; "
+              "%s; sessionStorage.setItem('cms.session', JSON.stringify(v)); }")
     page.evaluate(expire % "")
     page.reload()  # the next call refreshes the ID token with Cognito's REFRESH_TOKEN_AUTH
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, alice")
@@ -99,7 +100,8 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
     tasks = alice.locator("#tasks")
     expect(tasks).to_contain_text("Check the claim documents")
     expect(tasks).to_contain_text("Assigned to alice")
-    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitDocuments", timeout=WORKFLOW_TIMEOUT)
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitDocuments",
+                                                                       timeout=WORKFLOW_TIMEOUT)
     # The customer view renders, or says plainly that it is unavailable; it never stays loading.
     expect(alice.locator("#customer")).not_to_contain_text("Loading customer data", timeout=20_000)
 
@@ -125,7 +127,8 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
     entry.locator("summary").click()  # its versions: one, READY, with its SHA-256
     expect(entry.locator("table.versions")).to_contain_text("v1")
     expect(entry.get_by_role("button", name="Download invoice.txt")).to_be_visible()
-    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitApproval", timeout=WORKFLOW_TIMEOUT)
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitApproval",
+                                                                       timeout=WORKFLOW_TIMEOUT)
 
     screenshots(alice, "case-page")
 
@@ -150,7 +153,8 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
     expect(alice.locator("#compensation")).to_contain_text("Payment instruction", timeout=WORKFLOW_TIMEOUT)
     paid = console_api("fin").post(f"/cases/{case_id}/compensation/payment", json={"reference": "PAY-BROWSER-1"})
     assert paid.status_code == 200, paid.text
-    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitTasks", timeout=WORKFLOW_TIMEOUT)
+    expect(alice.locator("#workflow .node-current")).to_have_attribute("data-state", "AwaitTasks",
+                                                                       timeout=WORKFLOW_TIMEOUT)
     for _ in range(5):  # the claim's tasks, each completed from the case page
         buttons = tasks.get_by_role("button", name=re.compile("^Complete task"))
         remaining = buttons.count()
@@ -189,7 +193,8 @@ def test_the_customer_view_shows_sources_and_freshness_and_says_when_it_is_unava
     (the endpoint itself is the data mesh's, issue #6): a merged view, then a 404 and a 501."""
     page = open_console()
     sign_in(page, "alice")
-    answers = [(200, MESH_VIEW), (404, {"error": {"code": "NOT_FOUND", "message": "no customer CUST-1002", "details": []}}),
+    answers = [(200, MESH_VIEW),
+               (404, {"error": {"code": "NOT_FOUND", "message": "no customer CUST-1002", "details": []}}),
                (501, {"error": {"code": "NOT_IMPLEMENTED", "message": "no data mesh here", "details": []}})]
     cors = {"Access-Control-Allow-Origin": "*"}
     page.route("**/customers/*", lambda route: route.fulfill(status=answers[0][0], json=answers[0][1], headers=cors))
@@ -206,4 +211,5 @@ def test_the_customer_view_shows_sources_and_freshness_and_says_when_it_is_unava
         answers.pop(0)
         page.reload()
         expect(customer).to_contain_text("Customer data unavailable")
-        expect(customer).to_contain_text("directory has no record" if status == 404 else "not available in this deployment")
+        expect(customer).to_contain_text(
+            "directory has no record" if status == 404 else "not available in this deployment")

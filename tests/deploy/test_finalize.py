@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy"))
-import finalize  # noqa: E402
+import finalize
 
 BUCKET_NAME = {"Fn::Sub": "cms-${Stage}-documents-${AWS::AccountId}-${AWS::Region}"}
 
@@ -24,8 +24,8 @@ def template(policy: list[dict[str, Any]], events: dict[str, Any] | None = None,
             {"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": policy}},
         ]}},
         "Sweep": {"Type": "AWS::Serverless::Function", "Properties": {
-            "Handler": "app.sweep", "Role": {"Fn::GetAtt": ["SweepRole", "Arn"]}, **({"Events": events} if events else {}),
-            **function,
+            "Handler": "app.sweep", "Role": {"Fn::GetAtt": ["SweepRole", "Arn"]},
+            **({"Events": events} if events else {}), **function,
         }},
     }}
 
@@ -78,9 +78,10 @@ def test_an_asynchronously_invoked_function_without_a_dead_letter_queue_is_not_e
 def machine_template(tmp_path: Path, asl: dict[str, Any]) -> dict[str, Any]:
     (tmp_path / "flow.asl.json").write_text(json.dumps(asl))
     base = template([])
-    base["Resources"]["StatesRole"] = {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "p", "PolicyDocument": {
-        "Statement": [{"Sid": "InvokeWorkflowFunctions", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": []}],
-    }}]}}
+    invoke = {"Sid": "InvokeWorkflowFunctions", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": []}
+    base["Resources"]["StatesRole"] = {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
+        {"PolicyName": "p", "PolicyDocument": {"Statement": [invoke]}},
+    ]}}
     base["Resources"]["Flow"] = {
         "Type": "AWS::StepFunctions::StateMachine", "Metadata": {"DefinitionFile": "flow.asl.json"},
         "Properties": {"RoleArn": {"Fn::GetAtt": ["StatesRole", "Arn"]}, "DefinitionSubstitutions": {"Cluster": "c"}},
@@ -89,8 +90,10 @@ def machine_template(tmp_path: Path, asl: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_state_machine_gets_its_asl_and_calls_functions_by_their_names(tmp_path):
-    asl = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                                            "Parameters": {"FunctionName": "${SweepFunctionArn}", "C": "${Cluster}"}, "End": True}}}
+    asl = {"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "${SweepFunctionArn}", "C": "${Cluster}"}, "End": True,
+    }}}
     res = finalize.finalize(machine_template(tmp_path, asl), tmp_path)["Resources"]
     arn = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:cms-${Stage}-sweep"}
     assert res["Flow"]["Properties"]["Definition"] == asl

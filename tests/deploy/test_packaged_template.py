@@ -105,8 +105,10 @@ def test_the_table_matches_the_pynamodb_models(template):
     schema = table_models("t", "us-east-1").case._get_schema()
     assert sorted(table["KeySchema"], key=str) == sorted(schema["key_schema"], key=str)
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(schema["attribute_definitions"], key=str)
-    deployed = {i["IndexName"]: (sorted(i["KeySchema"], key=str), i["Projection"]) for i in table["GlobalSecondaryIndexes"]}
-    modelled = {i["index_name"]: (sorted(i["key_schema"], key=str), i["projection"]) for i in schema["global_secondary_indexes"]}
+    deployed = {i["IndexName"]: (sorted(i["KeySchema"], key=str), i["Projection"])
+                for i in table["GlobalSecondaryIndexes"]}
+    modelled = {i["index_name"]: (sorted(i["key_schema"], key=str), i["projection"])
+                for i in schema["global_secondary_indexes"]}
     assert deployed == modelled
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
@@ -126,7 +128,8 @@ def test_every_stream_handler_reads_the_tables_stream_and_reports_partial_batch_
             assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["CasesTable", "StreamArn"]}
             # The handlers return batchItemFailures: without this, Lambda would ignore them and retry whole batches.
             assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-            assert event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
+            assert event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+                "Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}
     assert found == handlers and {"on_case_stream", "publish_case_data"} <= found
 
 
@@ -149,14 +152,16 @@ def test_the_documents_bucket_keeps_evidence_and_calls_the_upload_function_for_u
     assert bucket["BucketName"] == DOCUMENTS_BUCKET_NAME
     assert bucket["ObjectLockEnabled"] is True
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert res["DocumentsBucket"]["DeletionPolicy"] == "Retain"
     [notification] = bucket["NotificationConfiguration"]["LambdaConfigurations"]
     assert notification["Function"] == {"Fn::GetAtt": ["OnDocumentUploaded", "Arn"]}
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": UPLOAD_PREFIX}]
     permission = res["DocumentUploadPermission"]["Properties"]
-    assert permission["SourceArn"] == {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Name}", {"Name": DOCUMENTS_BUCKET_NAME}]}
+    assert permission["SourceArn"] == {
+        "Fn::Sub": ["arn:${AWS::Partition}:s3:::${Name}", {"Name": DOCUMENTS_BUCKET_NAME}]}
     assert "DocumentUploadPermission" in _as_list(res["DocumentsBucket"]["DependsOn"])
     [deny] = res["DocumentsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -165,7 +170,8 @@ def test_the_documents_bucket_keeps_evidence_and_calls_the_upload_function_for_u
 
 def test_every_bucket_denies_plain_http_and_blocks_public_access(template):
     res = template["Resources"]
-    policies = {p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"] for p in resources(template, "AWS::S3::BucketPolicy").values()}
+    policies = {p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]
+                for p in resources(template, "AWS::S3::BucketPolicy").values()}
     for name, bucket in resources(template, "AWS::S3::Bucket").items():
         assert all(bucket["Properties"]["PublicAccessBlockConfiguration"].values()), name
         denies = [s for s in policies[name]["Statement"] if s["Effect"] == "Deny"]
@@ -254,9 +260,11 @@ def test_the_dashboard_shows_the_business_metrics_the_code_emits(template):
     from chalicelib import metrics
 
     body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
-    [widget] = [w for w in json.loads(body.replace("${", "{"))["widgets"] if w["properties"]["metrics"][0][0] == metrics.NAMESPACE]
+    [widget] = [w for w in json.loads(body.replace("${", "{"))["widgets"]
+                if w["properties"]["metrics"][0][0] == metrics.NAMESPACE]
     shown = {row[1] for row in widget["properties"]["metrics"]}
-    emitted = {value for name, value in vars(metrics).items() if name.isupper() and name not in ("NAMESPACE", "SERVICE")}
+    emitted = {value for name, value in vars(metrics).items()
+               if name.isupper() and name not in ("NAMESPACE", "SERVICE")}
     assert shown == emitted - {metrics.COMPENSATION_PAID_AMOUNT}  # an amount in mixed currencies: not summed here
     assert widget["properties"]["metrics"][0][2:] == ["service", metrics.SERVICE]
 

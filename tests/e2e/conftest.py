@@ -1,90 +1,23 @@
 """The running local system, started exactly as `make run` starts it, driven over HTTP as a client would."""
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-import boto3
 import pytest
 import requests
 
-from local.iam_recorder import ENV_VAR as RECORD_IAM
-
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LocalProcess:
-    record_iam_to: Optional[Path] = None  # set by the `iam_records` fixture for the whole session
-
-    def __init__(self, state_dir: Path, env: Optional[dict[str, str]] = None, seed: bool = True) -> None:
-        """`env`: extra environment for the system (e.g. WAIT_SECONDS_APPROVAL); the local stage's
-        `.chalice/config.json` variables still win for the keys it defines. `seed=False`: no demo cases."""
-        self.state_dir = state_dir
-        self.log = state_dir / "local.log"
-        process_env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}  # always our own moto
-        process_env.update(env or {})
-        process_env["PYTHONUNBUFFERED"] = "1"
-        if LocalProcess.record_iam_to is not None:  # every system records its functions' AWS calls
-            process_env[RECORD_IAM] = str(LocalProcess.record_iam_to)
-        self._log_handle = self.log.open("wb")  # a file, not a pipe: a full pipe would block the server
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "local", "run", "--port", str(free_port()), "--moto-port", str(free_port()),
-             "--console-port", str(free_port()),
-             "--state-dir", str(state_dir), *([] if seed else ["--no-seed"])],
-            cwd=ROOT, env=process_env, stdout=self._log_handle, stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        if not self._log_handle.closed:  # closed once stopped
-            self._log_handle.flush()
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self) -> dict[str, Any]:
-        deadline = time.monotonic() + START_TIMEOUT
-        stack_file = self.state_dir / "stack.json"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the local system exited early ({self.proc.returncode}):\n{self.output()}")
-            if stack_file.is_file():
-                try:
-                    stack = json.loads(stack_file.read_text())
-                    if requests.get(f"{stack['apiUrl']}/health", timeout=2).status_code == 200:
-                        return dict(stack)
-                except (ValueError, requests.RequestException):
-                    pass  # half-written file or server not listening yet
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"the local system was not ready within {START_TIMEOUT:.0f}s:\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # as Ctrl-C: stops cleanly and writes the snapshot
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log_handle.close()
+from tests.local_system import Api, LocalProcess, login_to, stopped_after
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The IAM <-> code test reads what every other test made the functions call: it runs last."""
-    items.sort(key=lambda item: item.module is not None and item.module.__name__.endswith("test_iam_policies"))
+
+    def runs_last(item: pytest.Item) -> bool:
+        module = getattr(item, "module", None)
+        return module is not None and module.__name__.endswith("test_iam_policies")
+
+    items.sort(key=runs_last)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -97,14 +30,8 @@ def iam_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def local_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
-    process = LocalProcess(tmp_path_factory.mktemp("local-system"))
-    try:
+    with stopped_after(LocalProcess(tmp_path_factory.mktemp("local-system")), "the tests") as process:
         yield process
-    finally:
-        crashed = process.proc.poll() is not None
-        process.stop()
-    if crashed:
-        pytest.fail(f"the local system died during the tests ({process.proc.returncode}):\n{process.output()}")
 
 
 @pytest.fixture(scope="session")
@@ -116,41 +43,6 @@ def local_stack(local_process: LocalProcess) -> dict[str, Any]:
 def token(local_stack: dict[str, Any]) -> Callable[[str], str]:
     """`token("alice")`: an ID token from the local user pool, logged in as a front end does."""
     return login_to(local_stack)
-
-
-def login_to(local_stack: dict[str, Any]) -> Callable[[str], str]:
-    """The `token` fixture's login for any running local system's stack."""
-    passwords = {u["username"]: u["password"] for u in local_stack["users"]}
-    idp = boto3.client(
-        "cognito-idp", endpoint_url=local_stack["awsEndpoint"], region_name=local_stack["region"],
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )
-    cache: dict[str, str] = {}
-
-    def login(username: str) -> str:
-        if username not in cache:
-            result = idp.initiate_auth(
-                AuthFlow="USER_PASSWORD_AUTH", ClientId=local_stack["userPoolClientId"],
-                AuthParameters={"USERNAME": username, "PASSWORD": passwords[username]},
-            )
-            cache[username] = result["AuthenticationResult"]["IdToken"]
-        return cache[username]
-
-    return login
-
-
-class Api(requests.Session):
-    """A session whose paths are relative to the API and which sends the user's token, if any."""
-
-    def __init__(self, base_url: str, token: Optional[str] = None) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        if token is not None:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", 30)
-        return super().request(method, self.base_url + url if url.startswith("/") else url, *args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -191,9 +83,11 @@ class LambdaFaults:
     def __init__(self, local_stack: dict[str, Any]) -> None:
         self.url = local_stack["lambdaFaultsUrl"]
 
-    def inject(self, function: str, times: int = 1, error: str = "DependencyUnavailable", **more: Any) -> dict[str, Any]:
+    def inject(self, function: str, times: int = 1, error: str = "DependencyUnavailable",
+               **more: Any) -> dict[str, Any]:
         """`more`: `caseId` (only that case's invocations), `when` ("before"/"after" the handler), `message`."""
-        response = requests.post(self.url, json={"function": function, "times": times, "error": error, **more}, timeout=10)
+        fault = {"function": function, "times": times, "error": error, **more}
+        response = requests.post(self.url, json=fault, timeout=10)
         assert response.status_code == 201, response.text
         return dict(response.json())
 

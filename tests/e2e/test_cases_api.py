@@ -25,6 +25,10 @@ def _claims(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def _pool_private_key() -> dict:
     """moto signs every pool's tokens with the one key it ships; we use it to forge tokens that are
     correctly signed but wrong in one claim, so the signature check alone cannot save us."""
@@ -72,7 +76,8 @@ def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
     assert read.status_code == 200 and read.headers["ETag"] == f'"{version}"' and read.headers.get("X-Request-Id")
     assert read.json()["status"] == "PENDING_DOCUMENTS" and version > 1  # the workflow moved it
 
-    patched = alice.patch(f"/cases/{case['id']}", json={"priority": "CRITICAL"}, headers={"If-Match": read.headers["ETag"]})
+    patched = alice.patch(f"/cases/{case['id']}", json={"priority": "CRITICAL"},
+                          headers={"If-Match": read.headers["ETag"]})
     assert patched.status_code == 200 and patched.json()["version"] == version + 1
     assert patched.headers["ETag"] == f'"{version + 1}"'
 
@@ -170,7 +175,8 @@ def test_every_bad_token_is_401(api, token, local_stack):
         "malformed": "not-a-token",
         "alg none": jwt.encode(_claims(good), None, algorithm="none"),
         "forged signature": jwt.encode(_claims(good), forger, algorithm="RS256", headers={"kid": "dummy"}),
-        "tampered payload": f"{header}.{base64.urlsafe_b64encode(json.dumps({**_claims(good), 'cognito:groups': ['admin']}).encode()).decode().rstrip('=')}.{good.split('.')[2]}",
+        "tampered payload": f"{header}.{_b64(json.dumps({**_claims(good), 'cognito:groups': ['admin']}))}"
+                            f".{good.split('.')[2]}",
         "expired": _resign(good, exp=int(time.time()) - 600, iat=int(time.time()) - 4000),
         "wrong issuer": _resign(good, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"),
         "access token": tokens["AccessToken"],

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.conftest import ROOT, free_port
+from tests.local_system import ROOT
+from tests.support import free_port
 
 
 def test_chalice_local_serves_the_api_with_real_token_checks(local_stack, token, tmp_path):
@@ -43,7 +44,8 @@ def test_chalice_local_serves_the_api_with_real_token_checks(local_stack, token,
                 time.sleep(0.2)
         assert requests.get(f"{base}/cases", timeout=10).status_code == 401
         forged = token("alice")[:-4] + "AAAA"
-        assert requests.get(f"{base}/cases", headers={"Authorization": f"Bearer {forged}"}, timeout=10).status_code == 401
+        forged_request = requests.get(f"{base}/cases", headers={"Authorization": f"Bearer {forged}"}, timeout=10)
+        assert forged_request.status_code == 401
         response = requests.get(f"{base}/cases", headers={"Authorization": f"Bearer {token('alice')}"}, timeout=10)
         assert response.status_code == 200, response.text
         assert response.json()["items"], "the local system's demo cases are visible through chalice local"

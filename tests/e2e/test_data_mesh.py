@@ -29,7 +29,8 @@ def case_rows(local_stack: dict[str, Any], case_id: str) -> list[dict[str, Any]]
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="cases/v1/"):
         for obj in page.get("Contents", []):
             if f"/{case_id}-" in obj["Key"]:
-                rows += [json.loads(line) for line in client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().splitlines()]
+                body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                rows += [json.loads(line) for line in body.splitlines()]
     return sorted(rows, key=lambda r: r["auditSeq"])
 
 

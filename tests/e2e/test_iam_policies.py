@@ -136,7 +136,8 @@ def test_every_call_is_allowed_by_its_functions_policy(
         for record in records:
             if not any(action == record["action"] and arns.match(record["resource"]) for action, _, arns in allowed):
                 missing.append(f"{function}: {record['action']} on {record['resource']} ({record['operation']})")
-    assert not missing, "called but not allowed by .chalice/policies/<function>.json:\n" + "\n".join(sorted(set(missing)))
+    assert not missing, ("called but not allowed by .chalice/policies/<function>.json:\n"
+                         + "\n".join(sorted(set(missing))))
 
 
 def test_every_grant_is_called_or_cannot_be_here(
@@ -154,10 +155,12 @@ def test_every_grant_is_called_or_cannot_be_here(
                 continue
             if not any(call["action"] == action and arns.match(call["resource"]) for call in calls):
                 unused.append(f"{function}: {action} on {resource}")
-    assert not unused, "granted but never called during the e2e tests (remove it, or exercise it):\n" + "\n".join(unused)
+    assert not unused, ("granted but never called during the e2e tests (remove it, or exercise it):\n"
+                        + "\n".join(unused))
 
 
 def test_nothing_is_excused_that_the_suite_calls(recorded: dict[str, list[dict[str, Any]]]) -> None:
     called = {(function, record["action"]) for function, records in recorded.items() for record in records}
-    assert not {action for _, action in called} & set(NOT_EXERCISED), "called locally after all: take it off NOT_EXERCISED"
+    assert not {action for _, action in called} & set(NOT_EXERCISED), \
+        "called locally after all: take it off NOT_EXERCISED"
     assert not called & set(NOT_EXERCISED_BY), "called locally after all: take it off NOT_EXERCISED_BY"

@@ -56,7 +56,7 @@ def _read_until_cached(api: Any, server: RedisServer, stack: dict[str, Any], cas
 def _cached(server: RedisServer, stack: dict[str, Any], case_id: str) -> bool:
     """Whether Redis holds the case itself (not absent, not a deleted key's hold marker)."""
     raw = redis.Redis.from_url(server.url).get(f"{stack['cacheKeyPrefix']}case:{case_id}")
-    return raw is not None and raw.startswith(b"{") and json.loads(raw)["id"] == case_id
+    return isinstance(raw, bytes) and raw.startswith(b"{") and json.loads(raw)["id"] == case_id
 
 
 def test_the_system_says_it_uses_the_given_redis(system: Any, redis_server: RedisServer) -> None:
@@ -65,7 +65,8 @@ def test_the_system_says_it_uses_the_given_redis(system: Any, redis_server: Redi
 
 def test_reads_fill_redis_and_a_patch_empties_it(system: Any, redis_server: RedisServer) -> None:
     alice = system.api("alice")
-    case = alice.post("/cases", json={"title": "Leak", "caseType": "GENERAL", "priority": "LOW", "customerId": "C-1"}).json()
+    case = alice.post("/cases", json={"title": "Leak", "caseType": "GENERAL", "priority": "LOW",
+                                      "customerId": "C-1"}).json()
     _read_until_cached(alice, redis_server, system.stack, case["id"])
     assert _patch(alice, f"/cases/{case['id']}", {"title": "Leak fixed"}).status_code == 200
     assert not _cached(redis_server, system.stack, case["id"])  # held: reads do not refill it for a moment
@@ -74,7 +75,8 @@ def test_reads_fill_redis_and_a_patch_empties_it(system: Any, redis_server: Redi
 
 def test_redis_killed_mid_test_then_restarted(system: Any, redis_server: RedisServer) -> None:
     alice = system.api("alice")
-    case = alice.post("/cases", json={"title": "Outage", "caseType": "GENERAL", "priority": "LOW", "customerId": "C-2"}).json()
+    case = alice.post("/cases", json={"title": "Outage", "caseType": "GENERAL", "priority": "LOW",
+                                      "customerId": "C-2"}).json()
     path = f"/cases/{case['id']}"
     _read_until_cached(alice, redis_server, system.stack, case["id"])
 

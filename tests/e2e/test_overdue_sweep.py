@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import boto3
 
+from tests.local_system import aws_client
 from tests.e2e.test_workflow import GENERAL, complete_all_tasks, open_tasks, stage_is, wait_until
 
 SCHEDULED_EVENT = {"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -14,23 +14,18 @@ SCHEDULED_EVENT = {"version": "0", "id": "sweep-1", "detail-type": "Scheduled Ev
                    "resources": [], "detail": {}}
 
 
-def aws(local_stack, service):  # type: ignore[no-untyped-def]
-    return boto3.client(service, endpoint_url=local_stack["awsEndpoint"], region_name=local_stack["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def sweep(local_stack) -> list[str]:  # type: ignore[no-untyped-def]
-    response = aws(local_stack, "lambda").invoke(FunctionName="escalate_overdue_tasks",
+def sweep(local_stack) -> list[str]:
+    response = aws_client(local_stack, "lambda").invoke(FunctionName="escalate_overdue_tasks",
                                                  Payload=json.dumps(SCHEDULED_EVENT).encode())
     assert "FunctionError" not in response, response["Payload"].read()
     return list(json.loads(response["Payload"].read())["escalated"])
 
 
-def make_overdue(local_stack, task) -> None:  # type: ignore[no-untyped-def]
+def make_overdue(local_stack, task) -> None:
     """Tasks are due days after they open: put a due marker (what the sweep reads) a minute in the past, as
     the clock would after those days."""
     due = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    aws(local_stack, "dynamodb").put_item(TableName=local_stack["tableName"], Item={
+    aws_client(local_stack, "dynamodb").put_item(TableName=local_stack["tableName"], Item={
         "PK": {"S": f"DUE#{due[:10]}"}, "SK": {"S": f"{due}#{task['id']}"},
         "caseId": {"S": task["caseId"]}, "taskId": {"S": task["id"]}, "dueAt": {"S": due},
     })

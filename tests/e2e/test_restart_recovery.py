@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import Api, LocalProcess
+from tests.local_system import Api, LocalProcess, login_to
 from tests.e2e.test_workflow import GENERAL, open_tasks, stage_is, wait_until
 
 
 def _session(stack, username):
-    import boto3
-
-    password = next(u["password"] for u in stack["users"] if u["username"] == username)
-    idp = boto3.client("cognito-idp", endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    token = idp.initiate_auth(AuthFlow="USER_PASSWORD_AUTH", ClientId=stack["userPoolClientId"],
-                              AuthParameters={"USERNAME": username, "PASSWORD": password})["AuthenticationResult"]["IdToken"]
-    return Api(stack["apiUrl"], token)
+    return Api(stack["apiUrl"], login_to(stack)(username))
 
 
 def test_a_case_whose_run_was_lost_resumes_after_a_restart_and_closes_once(tmp_path):
@@ -32,8 +25,9 @@ def test_a_case_whose_run_was_lost_resumes_after_a_restart_and_closes_once(tmp_p
     try:
         stack = second.wait_ready()
         alice, ada = _session(stack, "alice"), _session(stack, "ada")
-        resumed = wait_until(ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
-                             "resumed its run")
+        resumed = wait_until(
+            ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
+            "resumed its run")
         assert resumed["status"] == "IN_PROGRESS"
         tasks_after = open_tasks(ada, case["id"])
         assert [t["id"] for t in tasks_after] == [t["id"] for t in tasks_before]  # the same work, not a second set

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-WF"}
 COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-WF",
@@ -53,7 +52,8 @@ def test_a_general_case_is_assigned_worked_and_closed(api):
     case = alice.post("/cases", json=GENERAL).json()
     wait_until(ada, case["id"], stage_is("TASKS"), "waited for its tasks")
     tasks = open_tasks(ada, case["id"])
-    assert tasks and all(t["team"] == "claims" and t["assignee"] == "alice" for t in tasks)  # alice's team, its caseworker
+    # alice's team, its caseworker
+    assert tasks and all(t["team"] == "claims" and t["assignee"] == "alice" for t in tasks)
     mine = api("alice").get("/tasks", params={"assignee": "me"}).json()["items"]
     assert {t["id"] for t in tasks} <= {t["id"] for t in mine}  # visible in her inbox
     complete_all_tasks(api, ada, case["id"])
@@ -128,8 +128,9 @@ def test_reopening_a_closed_case_starts_a_new_run(api):
     assert api("aud").post(f"/cases/{case['id']}/reopen").status_code == 403
     reopened = sam.post(f"/cases/{case['id']}/reopen")
     assert reopened.status_code == 200 and reopened.json()["status"] == "REOPENED"
-    again = wait_until(ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
-                       "started its second run")
+    again = wait_until(
+        ada, case["id"], lambda c: len(c["workflow"]["executions"]) == 2 and c["workflow"]["stage"] == "TASKS",
+        "started its second run")
     assert again["workflow"]["run"] == 2 and open_tasks(ada, case["id"])  # fresh work for the new run
     complete_all_tasks(api, ada, case["id"])
     wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed again")

@@ -13,10 +13,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Callable
 
-import boto3
 import pytest
 import requests
 
+from tests.local_system import aws_client
 from tests.e2e.test_workflow import (
     COMPLAINT, GENERAL, approvals_of, complete_all_tasks, open_tasks, stage_is, wait_until,
 )
@@ -35,13 +35,9 @@ def quiet(local_system_with: Callable[..., Any]) -> Any:
     return local_system_with(QUIET_ENV, seed=False)
 
 
-def aws(stack: dict[str, Any], service: str) -> Any:
-    return boto3.client(service, endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def raw_history(stack: dict[str, Any], execution_arn: str) -> list[dict[str, Any]]:
-    return list(aws(stack, "stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)["events"])
+    history = aws_client(stack, "stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
+    return list(history["events"])
 
 
 def events_of(session: Any, case_id: str, kind: str) -> list[dict[str, Any]]:
@@ -92,7 +88,8 @@ def test_the_fault_route_checks_what_it_is_given(local_stack, lambda_faults):
     assert requests.post(url, data=b"{", timeout=10).status_code == 400
     lambda_faults.inject("wf_assign", times=2, caseId="no-such-case")
     lambda_faults.inject("wf_complete", times=-1, caseId="no-such-case")
-    assert [(f["function"], f["times"]) for f in lambda_faults.state()["faults"]] == [("wf_assign", 2), ("wf_complete", -1)]
+    assert [(f["function"], f["times"]) for f in lambda_faults.state()["faults"]] == [
+        ("wf_assign", 2), ("wf_complete", -1)]
     assert requests.delete(url, params={"function": "wf_assign"}, timeout=10).json()["removed"] == 1
     assert [f["function"] for f in lambda_faults.state()["faults"]] == ["wf_complete"]
     lambda_faults.clear()
@@ -111,7 +108,8 @@ def test_a_transient_lambda_failure_is_retried_and_the_case_still_closes(quiet, 
     assert fired_for(quiet.faults, case["id"], "wf_assign") == 1 and quiet.faults.state()["faults"] == []
     assigned = events_of(ada, case["id"], "TASKS_ASSIGNED")
     tasks = ada.get("/tasks", params={"caseId": case["id"]}).json()["items"]
-    assert len(assigned) == 1 and len(tasks) == assigned[0]["data"]["tasks"] == len(events_of(ada, case["id"], "TASK_CREATED"))
+    assert len(assigned) == 1
+    assert len(tasks) == assigned[0]["data"]["tasks"] == len(events_of(ada, case["id"], "TASK_CREATED"))
 
     # Step Functions saw the failure and retried the same state: one failed attempt, then success.
     execution = ada.get(f"/cases/{case['id']}/workflow").json()["executionId"]
@@ -168,7 +166,8 @@ def test_a_failed_compensation_is_undone_and_nothing_is_paid(api, lambda_faults,
 
     data = assert_saga_ran(ada, case["id"], "PaymentSystemError")
     assert fired_for(lambda_faults, case["id"], "wf_compensate") == 1  # not a retried error: caught at once
-    assert {line.removeprefix("cancelled task ") for line in data["undone"] if line.startswith("cancelled task ")} == tasks
+    assert {line.removeprefix("cancelled task ") for line in data["undone"]
+            if line.startswith("cancelled task ")} == tasks
     assert not open_tasks(ada, case["id"])
     assert fin.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "PAY-X"}).status_code in (404, 409)
     compensation = fin.get(f"/cases/{case['id']}/compensation")
@@ -196,10 +195,12 @@ def test_an_approval_that_times_out_is_escalated_and_the_run_still_resumes(quiet
     # WAIT_SECONDS_APPROVAL from the process environment reached the run (the Chalice stage config does not set it).
     execution = waiting["workflow"]["executionId"]
     initiated = next(e for e in raw_history(quiet.stack, execution) if e["type"] == "TaskStateExited")
-    assert json.loads(initiated["stateExitedEventDetails"]["output"])["facts"]["timeouts"]["approval"] == APPROVAL_TIMEOUT
+    facts = json.loads(initiated["stateExitedEventDetails"]["output"])["facts"]
+    assert facts["timeouts"]["approval"] == APPROVAL_TIMEOUT
 
     escalations = poll(
-        lambda: [t for t in ada.get("/tasks", params={"caseId": case["id"]}).json()["items"] if t["type"] == "ESCALATION"],
+        lambda: [t for t in ada.get("/tasks", params={"caseId": case["id"]}).json()["items"]
+                 if t["type"] == "ESCALATION"],
         bool, "an escalation task", timeout=APPROVAL_TIMEOUT + 15,
     )
     escalation = escalations[0]
@@ -208,7 +209,8 @@ def test_an_approval_that_times_out_is_escalated_and_the_run_still_resumes(quiet
     people = ada.get("/personnel", params={"team": case["team"]}).json()["items"]
     supervisors = {p["username"] for p in people if p["supervisor"]}
     # The team's supervisor, or its queue when it has none present (complaints has none in the demo data).
-    assert escalation["assignee"] in supervisors if supervisors else escalation["assignee"] is None, (escalation, people)
+    assert escalation["assignee"] in supervisors if supervisors else escalation["assignee"] is None, \
+        (escalation, people)
     assert events_of(ada, case["id"], "WORKFLOW_ESCALATED")[0]["data"]["stage"] == "APPROVAL"
     still = ada.get(f"/cases/{case['id']}").json()
     assert still["status"] == "PENDING_APPROVAL" and still["workflow"]["stage"] == "APPROVAL"
@@ -249,8 +251,9 @@ def test_a_duplicate_stream_record_starts_no_second_execution(api, local_stack, 
     execution = before["workflow"]["executionId"]
     assert before["workflow"]["executions"] == [execution]
 
-    stream_arn = aws(local_stack, "dynamodb").describe_table(TableName=local_stack["tableName"])["Table"]["LatestStreamArn"]
-    lam = aws(local_stack, "lambda")
+    table = aws_client(local_stack, "dynamodb").describe_table(TableName=local_stack["tableName"])["Table"]
+    stream_arn = table["LatestStreamArn"]
+    lam = aws_client(local_stack, "lambda")
     baseline, event_ids = drain_lambdas(), []
     for _ in range(2):  # two fresh event IDs: the dispatcher's de-duplication does not hide them
         record = {
@@ -271,7 +274,7 @@ def test_a_duplicate_stream_record_starts_no_second_execution(api, local_stack, 
 
     view = ada.get(f"/cases/{case['id']}/workflow").json()
     assert view["executions"] == [execution] and view["status"] == "RUNNING"
-    sfn = aws(local_stack, "stepfunctions")
+    sfn = aws_client(local_stack, "stepfunctions")
     machine = sfn.describe_execution(executionArn=execution)["stateMachineArn"]
     names = [e["name"] for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
              for e in page["executions"]]

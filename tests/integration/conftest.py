@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import socket
 import uuid
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
+import boto3
 import botocore.loaders
 import botocore.session
 import pytest
@@ -47,6 +48,12 @@ def moto_endpoint() -> Iterator[str]:
             yield f"http://{host}:{port}"
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws(moto_endpoint: str) -> Callable[[str], Any]:
+    """`aws("s3")`: a boto3 client on the session's moto server."""
+    return lambda service: boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
 
 
 @pytest.fixture

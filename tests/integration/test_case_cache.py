@@ -72,7 +72,8 @@ def test_redis_killed_mid_test_then_back(system: Any, redis_server: RedisServer)
 
     redis_server.kill()
     statuses = [call(client, "GET", path, "alice")[0] for _ in range(5)]
-    status, patched, _ = call(client, "PATCH", path, "alice", {"title": "Written while Redis was down"}, {"If-Match": '"1"'})
+    status, patched, _ = call(client, "PATCH", path, "alice", {"title": "Written while Redis was down"},
+                              {"If-Match": '"1"'})
     statuses.append(status)
     status, body, _ = call(client, "GET", path, "alice")
     statuses.append(status)

@@ -49,7 +49,8 @@ def cases(dynamo_models, moto_endpoint):
         "title": PERSONAL[0], "description": PERSONAL[1], "caseType": "CLAIM", "priority": "HIGH",
         "customerId": "CUST-1001", "compensation": {"amount": "1250.00", "currency": "EUR"}, "tags": [PERSONAL[7]],
     })
-    second = service.create(SAM, {"title": "Late refund", "caseType": "COMPLAINT", "priority": "LOW", "customerId": "CUST-2002"})
+    second = service.create(SAM, {"title": "Late refund", "caseType": "COMPLAINT", "priority": "LOW",
+                                  "customerId": "CUST-2002"})
     service.update(ALICE, first.id, {"priority": "CRITICAL"}, '"1"')
     service.add_comment(SAM, first.id, {"text": PERSONAL[6]})
     return repo, [first.id, second.id]
@@ -61,7 +62,8 @@ def stream_records(models, endpoint: str) -> list[dict[str, Any]]:
     streams = client("dynamodbstreams", endpoint)
     records: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         page = streams.get_records(ShardIterator=iterator, Limit=1000)
         records += page["Records"]
     return json.loads(json.dumps(records, default=str))  # as the Lambda event carries them: plain JSON
@@ -125,7 +127,8 @@ def test_each_rows_hash_is_the_hash_of_its_event_in_the_case_history(cases, dyna
     for row in rows(store).values():
         history = repo.list_events(row["caseId"])
         event = history[row["auditSeq"] - 1]
-        assert (event.seq, event.hash, event.type, event.at) == (row["auditSeq"], row["auditHash"], row["eventType"], row["eventAt"])
+        assert (event.seq, event.hash, event.type, event.at) == (
+            row["auditSeq"], row["auditHash"], row["eventType"], row["eventAt"])
         assert row["auditEventId"] == f"{row['caseId']}:{event.seq}"
         assert audit.verify_chain(history[: row["auditSeq"]]).valid
 

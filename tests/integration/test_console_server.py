@@ -72,5 +72,6 @@ def test_responses_carry_a_content_security_policy_limited_to_the_api_and_cognit
     assert "script-src 'self'" in policy and "default-src 'self'" in policy
     assert "connect-src 'self' http://127.0.0.1:4566 http://127.0.0.1:8000" in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert content_security_policy({"apiBaseUrl": "/api", "cognitoEndpoint": "https://cognito-idp.eu-west-1.amazonaws.com/"}) \
+    config = {"apiBaseUrl": "/api", "cognitoEndpoint": "https://cognito-idp.eu-west-1.amazonaws.com/"}
+    assert content_security_policy(config) \
         .count("connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com;") == 1

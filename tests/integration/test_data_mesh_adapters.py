@@ -121,10 +121,12 @@ def test_s3_dataset_source_reads_a_customer_and_sees_a_new_dataset(dataset, moto
 
 def test_s3_dataset_missing_or_unreachable_is_source_unavailable(dataset, moto_endpoint, down_endpoint):
     _, bucket, _ = dataset
-    missing = S3JsonLinesCustomerSource(f"s3://{bucket}/nothing.jsonl", mesh_s3_client_factory(REGION, moto_endpoint, 2), lambda: NOW)
+    missing = S3JsonLinesCustomerSource(f"s3://{bucket}/nothing.jsonl",
+                                        mesh_s3_client_factory(REGION, moto_endpoint, 2), lambda: NOW)
     with pytest.raises(SourceUnavailable):
         missing.fetch("CUST-1")
-    down = S3JsonLinesCustomerSource(f"s3://{bucket}/accounts.jsonl", mesh_s3_client_factory(REGION, down_endpoint, 1), lambda: NOW)
+    down = S3JsonLinesCustomerSource(f"s3://{bucket}/accounts.jsonl", mesh_s3_client_factory(REGION, down_endpoint, 1),
+                                     lambda: NOW)
     with pytest.raises(SourceUnavailable):
         down.fetch("CUST-1")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import unquote_plus
 
 import boto3
@@ -93,7 +93,7 @@ def test_the_filler_names_the_version_just_written_and_orders_them(moto_endpoint
 
 
 @pytest.fixture
-def notified(moto_endpoint: str, bucket: str) -> Iterator[tuple[list[dict], LambdaDispatcher]]:
+def notified(aws: Callable[[str], Any], bucket: str) -> Iterator[tuple[list[dict], LambdaDispatcher]]:
     app = Chalice(app_name="documents-it")
     seen: list[dict] = []
 
@@ -102,7 +102,6 @@ def notified(moto_endpoint: str, bucket: str) -> Iterator[tuple[list[dict], Lamb
         seen.append(event)
         return {"ok": True}
 
-    aws = lambda service: boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)  # noqa: E731
     dispatcher = LambdaDispatcher(app)
     dispatcher.install()
     try:

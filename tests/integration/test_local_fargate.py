@@ -9,7 +9,6 @@ import urllib.request
 
 import boto3
 import moto
-import pytest
 
 from local.fargate import FargateRunner, patch_ecs_integration, provision_ecs
 
@@ -22,7 +21,8 @@ def _definition(res: dict[str, str]) -> str:
         "States": {"Process": {
             "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "TimeoutSeconds": 60,
             "Parameters": {
-                "Cluster": res["ClusterArn"], "TaskDefinition": res["ProcessorTaskDefinitionArn"], "LaunchType": "FARGATE",
+                "Cluster": res["ClusterArn"], "TaskDefinition": res["ProcessorTaskDefinitionArn"],
+                "LaunchType": "FARGATE",
                 "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [res["SubnetId"]],
                                                                  "SecurityGroups": [res["SecurityGroupId"]]}},
                 "Overrides": {"ContainerOverrides": [{"Name": "processor", "Environment": [

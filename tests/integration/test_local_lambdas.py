@@ -13,31 +13,21 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
-import boto3
 import pytest
 
 from local.functions import map_streams, register_functions, service_role
 from local.lambdas import INVOKE_PARAMETERS, MOTO_PIN, LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from local.statemachines import SubstitutionError, asl_files, deploy, function_substitutions, substitute
 from tests.integration.lambda_app import Recorder, build_app
+from tests.support import wait_for
 
 REGION = "us-east-1"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stepfunctions"
 TIMEOUT = 20.0
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
-def wired(moto_endpoint: str) -> Iterator[SimpleNamespace]:
-    aws = lambda service: boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)  # noqa: E731
+def wired(moto_endpoint: str, aws: Callable[[str], Any]) -> Iterator[SimpleNamespace]:
     request = urllib.request.Request(
         f"{moto_endpoint}/moto-api/config", method="POST", headers={"Content-Type": "application/json"},
         data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),

@@ -42,7 +42,7 @@ def endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def provisioned(endpoint: str) -> tuple[Resources, Resources]:
-    names = dict(table_name=NAME, bucket_name=NAME, pool_name=NAME)
+    names: dict[str, Any] = {"table_name": NAME, "bucket_name": NAME, "pool_name": NAME}
     return provision(endpoint, **names), provision(endpoint, **names)
 
 

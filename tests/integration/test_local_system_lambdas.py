@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,24 +14,10 @@ import pytest
 
 from local.system import LocalSystem
 from tests.integration.lambda_app import Recorder, build_app
+from tests.support import free_port, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stepfunctions"
 TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Any, what: str) -> Any:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

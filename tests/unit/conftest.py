@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-import pytest
+from typing import Any, Iterator
 
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
 from chalicelib.adapters.memory import InMemoryCaseRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.cases import CaseNumbers, CaseService
+from tests.api_support import POOL
 from tests.support import FixedClock, SequentialIds, principal
 
 
@@ -46,3 +51,19 @@ def auditor():
 @pytest.fixture
 def approver():
     return principal("ann", "approver")
+
+
+@pytest.fixture
+def container() -> Any:
+    """The app's container on in-memory stores, verifying the tokens of tests/api_support.py's POOL; a module
+    that needs other settings defines its own `container` fixture."""
+    return POOL.container()
+
+
+@pytest.fixture
+def client(container: Any) -> Iterator[Client]:
+    """chalice's test client on the app, with `container` in place of the one the app would build."""
+    from app import app  # here, not at the top: most unit tests never need the app
+
+    with bootstrap.override(container), Client(app) as test_client:
+        yield test_client

@@ -5,28 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from chalice.test import Client
 
 from app import app
-from chalicelib import bootstrap
-from tests.api_support import TestUserPool, expect
+from tests.api_support import POOL, expect
 
-USERS = {
-    "alice": (["caseworker"], "claims"),
-    "bob": (["caseworker"], "complaints"),
-    "sam": (["supervisor"], "claims"),
-    "ava": (["approver"], "claims"),
-    "aud": (["auditor"], "audit"),
-    "ada": (["admin"], "ops"),
-}
-POOL = TestUserPool(USERS)
 token = POOL.token
-
-
-@pytest.fixture
-def client():
-    with bootstrap.override(POOL.container()), Client(app) as test_client:
-        yield test_client
 
 
 def call(client, method, path, user=None, body=None, headers=None, raw=None):
@@ -88,7 +71,8 @@ def test_bad_case_bodies_are_400_naming_the_field(client, body, field):
 
 @pytest.mark.parametrize(
     "raw",
-    ["not json", "[" * 10_000 + "]" * 10_000, '{"a":' * 5_000 + "1" + "}" * 5_000, "[1, 2]", '"text"', "null", "", "\xff"],
+    ["not json", "[" * 10_000 + "]" * 10_000, '{"a":' * 5_000 + "1" + "}" * 5_000, "[1, 2]", '"text"', "null", "",
+     "\xff"],
     ids=["non-json", "deep-array", "deep-object", "array", "string", "null", "empty", "bad-bytes"],
 )
 def test_bodies_that_are_not_a_json_object_are_400(client, raw):
@@ -103,7 +87,8 @@ def test_a_body_over_64_kib_is_413(client):
 @pytest.mark.parametrize(
     "query, field",
     [("limit=100000", "limit"), ("limit=0", "limit"), ("limit=abc", "limit"), ("cursor=abc", "cursor"),
-     ("cursor=" + "A" * 3000, "cursor"), ("status=DONE", "status"), ("priority=x", "priority"), ("colour=red", "colour")],
+     ("cursor=" + "A" * 3000, "cursor"), ("status=DONE", "status"), ("priority=x", "priority"),
+     ("colour=red", "colour")],
 )
 def test_bad_list_queries_are_400_naming_the_parameter(client, query, field):
     assert_error(call(client, "GET", f"/cases?{query}", "alice"), 400, "VALIDATION_ERROR", field)
@@ -149,12 +134,15 @@ def test_patch_with_if_match(client):
     case = create(client, "alice")
     path = f"/cases/{case['id']}"
     assert_error(call(client, "PATCH", path, "alice", {"title": "A"}), 400, "VALIDATION_ERROR", "If-Match")
-    assert_error(call(client, "PATCH", path, "alice", {"title": "A"}, {"If-Match": "v1"}), 400, "VALIDATION_ERROR", "If-Match")
-    status, updated, headers = call(client, "PATCH", path, "alice", {"title": "A", "tags": ["vip"]}, {"If-Match": '"1"'})
+    assert_error(call(client, "PATCH", path, "alice", {"title": "A"}, {"If-Match": "v1"}),
+                 400, "VALIDATION_ERROR", "If-Match")
+    status, updated, headers = call(client, "PATCH", path, "alice", {"title": "A", "tags": ["vip"]},
+                                    {"If-Match": '"1"'})
     assert status == 200 and updated["version"] == 2 and headers["ETag"] == '"2"'
     assert_error(call(client, "PATCH", path, "alice", {"title": "B"}, {"If-Match": '"1"'}), 412, "PRECONDITION_FAILED")
     assert call(client, "GET", path, "alice")[1]["title"] == "A"  # the stale write changed nothing
-    assert_error(call(client, "PATCH", path, "alice", {"status": "CLOSED"}, {"If-Match": '"2"'}), 400, "VALIDATION_ERROR", "status")
+    assert_error(call(client, "PATCH", path, "alice", {"status": "CLOSED"}, {"If-Match": '"2"'}),
+                 400, "VALIDATION_ERROR", "status")
     assert_error(call(client, "PATCH", path, "alice", {}, {"If-Match": '"2"'}), 400, "VALIDATION_ERROR")
     assert_error(call(client, "PATCH", path, "bob", {"title": "C"}, {"If-Match": '"2"'}), 404, "NOT_FOUND")
 
@@ -164,7 +152,8 @@ def test_idempotency_key(client):
     first = call(client, "POST", "/cases", "alice", NEW_CASE, headers)
     again = call(client, "POST", "/cases", "alice", NEW_CASE, headers)
     assert first[0] == again[0] == 201 and first[1]["id"] == again[1]["id"]
-    assert_error(call(client, "POST", "/cases", "alice", {**NEW_CASE, "title": "Other"}, headers), 409, "CONFLICT", "Idempotency-Key")
+    assert_error(call(client, "POST", "/cases", "alice", {**NEW_CASE, "title": "Other"}, headers),
+                 409, "CONFLICT", "Idempotency-Key")
     assert_error(call(client, "POST", "/cases", "alice", NEW_CASE, {"Idempotency-Key": "x" * 200}), 400,
                  "VALIDATION_ERROR", "Idempotency-Key")
     assert len(call(client, "GET", "/cases", "alice")[1]["items"]) == 1
@@ -190,7 +179,8 @@ def test_comments_and_history_chain(client):
     case = create(client, "alice")
     status, comment, _ = call(client, "POST", f"/cases/{case['id']}/comments", "alice", {"text": "Called the customer"})
     assert status == 201 and comment["author"] == "alice"
-    assert_error(call(client, "POST", f"/cases/{case['id']}/comments", "alice", {"text": ""}), 400, "VALIDATION_ERROR", "text")
+    assert_error(call(client, "POST", f"/cases/{case['id']}/comments", "alice", {"text": ""}),
+                 400, "VALIDATION_ERROR", "text")
     assert call(client, "GET", f"/cases/{case['id']}/comments", "alice")[1]["items"] == [comment]
     events = call(client, "GET", f"/cases/{case['id']}/history", "alice")[1]["items"]
     assert [e["type"] for e in events] == ["CASE_CREATED", "COMMENT_ADDED"]
@@ -219,4 +209,5 @@ def test_a_body_that_is_not_declared_json_is_415(client):
     for content_type in ("application/x-www-form-urlencoded", "text/plain"):
         result = call(client, "POST", "/cases", "alice", NEW_CASE, {"Content-Type": content_type})
         assert_error(result, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type")
-    assert call(client, "POST", "/cases", "alice", NEW_CASE, {"Content-Type": "application/json; charset=utf-8"})[0] == 201
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    assert call(client, "POST", "/cases", "alice", NEW_CASE, charset)[0] == 201

@@ -34,7 +34,8 @@ token = POOL.token
 
 class Harness:
     def __init__(self, client, container, workflow, engine, tokens):
-        self.client, self.container, self.workflow, self.engine, self.tokens = client, container, workflow, engine, tokens
+        self.client, self.container, self.workflow = client, container, workflow
+        self.engine, self.tokens = engine, tokens
         self.bodies: list[str] = []  # every response body, to prove no task token ever leaves
 
     def call(self, method, path, user=None, body=None):
@@ -113,7 +114,8 @@ def test_the_whole_way_through_approval_and_payment(api):
 
     status, record = api.call("POST", f"/cases/{case_id}/compensation/payment", "fay", {"reference": "SEPA-1"})
     assert status == 200, record
-    assert record["instruction"]["status"] == "PAID" and record["paid"] == "800.00" and record["ledger"][-1]["type"] == "PAID"
+    assert record["instruction"]["status"] == "PAID" and record["paid"] == "800.00"
+    assert record["ledger"][-1]["type"] == "PAID"
     error(api.call("POST", f"/cases/{case_id}/compensation/payment", "fay", {"reference": "SEPA-2"}), 409, "CONFLICT")
     assert api.engine.resumed[-1] == (PAYMENT_TOKEN, {}) and len(api.engine.resumed) == 2
 
@@ -136,7 +138,8 @@ def test_rejection_shows_what_it_would_undo_and_resumes_rejected(api):
 
 def test_two_levels_and_four_eyes(api):
     case_id = api.awaiting_approval(creator="cara", compensation={"amount": "4000.00", "currency": "EUR"})
-    err = error(api.call("POST", f"/approvals/{case_id}-a1/decision", "cara", {"decision": "APPROVE"}), 403, "FORBIDDEN")
+    err = error(api.call("POST", f"/approvals/{case_id}-a1/decision", "cara", {"decision": "APPROVE"}),
+                403, "FORBIDDEN")
     assert "four-eyes" in err["message"]
     assert api.call("POST", f"/approvals/{case_id}-a1/decision", "ava", {"decision": "APPROVE"})[0] == 200
     assert api.engine.resumed == []
@@ -223,4 +226,5 @@ def test_openapi_documents_the_new_routes(api):
     assert set(decision["responses"]) >= {"200", "400", "401", "403", "404", "409"}
     ref = decision["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     schema = doc["components"]["schemas"][ref]
-    assert schema["additionalProperties"] is False and set(schema["properties"]) == {"decision", "comment", "onBehalfOf"}
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == {"decision", "comment", "onBehalfOf"}

@@ -88,7 +88,8 @@ def test_valid_id_token_gives_the_principal(verifier):
         (_token(_claims(aud=None, client_id=CLIENT, token_use="access")), "invalid"),
         (_token(_claims(sub=None)), "invalid"),
     ],
-    ids=["garbage", "three-parts", "expired", "issuer", "audience", "forged", "kid", "access-use", "access-token", "no-sub"],
+    ids=["garbage", "three-parts", "expired", "issuer", "audience", "forged", "kid", "access-use", "access-token",
+         "no-sub"],
 )
 def test_bad_tokens_are_refused(verifier, token, reason):
     with pytest.raises(Unauthenticated, match=reason):
@@ -113,7 +114,8 @@ def test_hs256_signed_with_the_public_key_is_refused(verifier):
 def test_unknown_kid_refreshes_the_keys_once_then_waits():
     fetch = FakeFetch(_jwks(("k1", POOL_KEY)))
     clock = [0.0]
-    verifier = TokenVerifier(JwksCache("u", fetch=fetch, min_refresh_seconds=30, clock=lambda: clock[0]), ISSUER, CLIENT)
+    jwks = JwksCache("u", fetch=fetch, min_refresh_seconds=30, clock=lambda: clock[0])
+    verifier = TokenVerifier(jwks, ISSUER, CLIENT)
     verifier.verify(_token())
     assert fetch.calls == 1
     for _ in range(5):
@@ -159,7 +161,8 @@ def test_groups_in_every_shape_api_gateway_sends(value, groups):
 
 def test_apigateway_mode_reads_the_authorizer_claims():
     auth = Authenticator(verifier=None)
-    context = {"authorizer": {"claims": {"cognito:username": "bob", "cognito:groups": "caseworker", "custom:team": "x"}}}
+    claims = {"cognito:username": "bob", "cognito:groups": "caseworker", "custom:team": "x"}
+    context = {"authorizer": {"claims": claims}}
     principal = auth.authenticate({}, context)
     assert (principal.username, principal.groups, principal.team) == ("bob", frozenset({"caseworker"}), "x")
     with pytest.raises(Unauthenticated):

@@ -83,18 +83,25 @@ def test_in_process_returns_copies_not_the_stored_object(ticks: Ticks) -> None:
     value = {"tags": ["a"]}
     cache.set("k", value, 30)
     value["tags"].append("b")
-    cache.get("k")["tags"].append("c")
+    copy = cache.get("k")
+    assert copy is not None
+    copy["tags"].append("c")
     assert cache.get("k") == {"tags": ["a"]}
 
 
-def test_in_process_add_respects_values_and_held_deletes(ticks: Ticks) -> None:
-    cache = InProcessCache(clock=ticks, delete_hold_seconds=5)
+def add_twice_then_add_after_a_delete(cache: InProcessCache | RedisCache) -> None:
+    """`add` keeps the first value, and a delete's hold turns away the fill of a read that raced the write."""
     cache.add("k", "first", 60)
     cache.add("k", "second", 60)
     assert cache.get("k") == "first"
     cache.delete("k")
     cache.add("k", "from a read that raced the write", 60)
     assert cache.get("k") is None
+
+
+def test_in_process_add_respects_values_and_held_deletes(ticks: Ticks) -> None:
+    cache = InProcessCache(clock=ticks, delete_hold_seconds=5)
+    add_twice_then_add_after_a_delete(cache)
     ticks.now += 5
     cache.add("k", "after the hold", 60)
     assert cache.get("k") == "after the hold"
@@ -186,12 +193,7 @@ def test_redis_round_trip_with_prefix_and_ttl(ticks: Ticks) -> None:
 def test_redis_add_leaves_a_value_and_a_held_delete_alone(ticks: Ticks) -> None:
     client = FlakyRedis()
     cache = _redis_cache(client, ticks)
-    cache.add("k", "first", 60)
-    cache.add("k", "second", 60)
-    assert cache.get("k") == "first"
-    cache.delete("k")
-    cache.add("k", "from a read that raced the write", 60)
-    assert cache.get("k") is None
+    add_twice_then_add_after_a_delete(cache)
     cache.set("k", "a write may overwrite", 60)
     assert cache.get("k") == "a write may overwrite"
     assert cache.stats["sets"] == 2

@@ -22,7 +22,8 @@ CASE_IMAGE = {
     "tags": ["vip"], "requiredDocuments": ["claim-form", "proof-of-loss"],
     "compensation": '{"amount": "1250.00", "currency": "EUR"}', "workflow": '{"stage": "ASSIGNED", "run": 1}',
     "customerSnapshot": '{"fields": {"name": {"value": "Ada Costa"}}}',
-    "createdAt": "2026-03-01T12:00:00.000Z", "updatedAt": "2026-03-01T12:05:00.000Z", "dueAt": "2026-03-06T12:00:00.000Z",
+    "createdAt": "2026-03-01T12:00:00.000Z", "updatedAt": "2026-03-01T12:05:00.000Z",
+    "dueAt": "2026-03-06T12:00:00.000Z",
     "auditSeq": 2, "auditHash": "",
 }
 
@@ -61,7 +62,8 @@ def test_the_object_key_is_the_events_and_its_date():
 
 @pytest.mark.parametrize("value, expected", [
     ({"S": "x"}, "x"), ({"N": "3"}, 3), ({"N": "2.5"}, 2.5), ({"BOOL": True}, True), ({"NULL": True}, None),
-    ({"L": [{"S": "a"}, {"N": "1"}]}, ["a", 1]), ({"M": {"k": {"S": "v"}}}, {"k": "v"}), ({"SS": ["a", "b"]}, ["a", "b"]),
+    ({"L": [{"S": "a"}, {"N": "1"}]}, ["a", 1]), ({"M": {"k": {"S": "v"}}}, {"k": "v"}),
+    ({"SS": ["a", "b"]}, ["a", "b"]),
 ])
 def test_dynamodb_json_is_read_as_plain_values(value, expected):
     assert from_dynamodb_json(value) == expected

@@ -26,7 +26,8 @@ def test_the_bundle_holds_the_console_the_asl_and_the_deployments_config(tmp_pat
         "apiBaseUrl": "/api", "region": "eu-west-1", "userPoolId": "eu-west-1_AbC", "userPoolClientId": "client123",
         "cognitoEndpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
     }
-    assert (out / "asl" / "case_workflow.asl.json").read_bytes() == (ROOT / "stepfunctions" / "case_workflow.asl.json").read_bytes()
+    bundled, source = out / "asl" / "case_workflow.asl.json", ROOT / "stepfunctions" / "case_workflow.asl.json"
+    assert bundled.read_bytes() == source.read_bytes()
 
 
 def test_every_module_the_console_imports_is_in_the_console(tmp_path):

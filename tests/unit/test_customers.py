@@ -7,10 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from chalice.test import Client
 
-from app import app
-from chalicelib import bootstrap
 from chalicelib.adapters.last_known import InMemoryLastKnownStore
 from chalicelib.cache.memory import InProcessCache
 from chalicelib.domain.customers import SourceRecord, SourceState, StaleReason, ViewStatus
@@ -19,7 +16,8 @@ from chalicelib.errors import DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.mesh_ports import SourceUnavailable
 from chalicelib.services.customers import CustomerDirectory
 from tests.support import START, FixedClock, principal
-from tests.unit.test_api import POOL, call
+from tests.api_support import POOL
+from tests.unit.test_api import call
 
 CRM, RISK = "crm.customer-profile", "risk.customer-accounts"
 
@@ -103,7 +101,8 @@ def test_one_source_down_serves_its_last_known_value_flagged_stale(mesh):
     view = directory.view(ALICE, "CUST-1")
     assert view.status == ViewStatus.PARTIAL
     band = view.fields["riskBand"]
-    assert (band.value, band.stale, band.stale_reason, band.source) == ("LOW", True, StaleReason.SOURCE_UNAVAILABLE, RISK)
+    assert (band.value, band.stale, band.stale_reason, band.source) == (
+        "LOW", True, StaleReason.SOURCE_UNAVAILABLE, RISK)
     assert view.fields["name"].stale is False
     assert view.sources[1].status == SourceState.STALE and "refused" in view.sources[1].error
     # Stale values lose against fresh ones: the CRM's live segment now wins over risk's last known one.
@@ -161,9 +160,8 @@ def test_snapshots_never_raise(mesh):
 # -- over HTTP ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(mesh):
-    with bootstrap.override(POOL.container(customers=mesh[0])), Client(app) as test_client:
-        yield test_client
+def container(mesh):
+    return POOL.container(customers=mesh[0])
 
 
 NEW_CASE = {"title": "Burst pipe", "caseType": "GENERAL", "priority": "HIGH", "customerId": "CUST-1"}

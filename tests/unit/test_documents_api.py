@@ -6,36 +6,18 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote_plus, urlparse
 
 import pytest
-from chalice.test import Client
 
-from app import app
-from chalicelib import bootstrap
-from tests.api_support import TestUserPool, expect
+from tests.api_support import POOL, expect
 
-USERS = {
-    "alice": (["caseworker"], "claims"),
-    "bob": (["caseworker"], "complaints"),
-    "sam": (["supervisor"], "claims"),
-    "ava": (["approver"], "claims"),
-    "ada": (["admin"], "ops"),
-    "aud": (["auditor"], "audit"),
-}
 BUCKET = "cms-test-documents"
 CLAIM = {"title": "Water damage", "caseType": "CLAIM", "priority": "HIGH", "customerId": "CUST-1"}
 PDF = {"filename": "claim form.pdf", "contentType": "application/pdf", "size": 2048, "kind": "claim-form"}
-POOL = TestUserPool(USERS, pool="us-east-1_documents", client_id="documents-client")
 token = POOL.token
 
 
 @pytest.fixture
 def container():
     return POOL.container(env={"BUCKET_NAME": BUCKET})
-
-
-@pytest.fixture
-def client(container):
-    with bootstrap.override(container), Client(app) as test_client:
-        yield test_client
 
 
 def call(client, method, path, user=None, body=None, raw=None, headers=None):

@@ -58,7 +58,7 @@ class FakeS3:
         self.objects, self.fail_reads_after, self.fail_puts = objects, fail_reads_after, fail_puts
         self.puts: dict[str, dict[str, Any]] = {}
 
-    def get_object(self, Bucket: str, Key: str, VersionId: str) -> dict[str, Any]:
+    def get_object(self, Bucket: str, Key: str, VersionId: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         data = self.objects.get((Bucket, Key, VersionId))
         if data is None:
             raise ClientError({"Error": {"Code": "NoSuchVersion", "Message": "gone"}}, "GetObject")
@@ -75,7 +75,7 @@ class FakeDynamo:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def put_item(self, TableName: str, Item: dict[str, Any]) -> dict[str, Any]:
+    def put_item(self, TableName: str, Item: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         self.items.append({"table": TableName, **Item})
         return {}
 

@@ -18,7 +18,7 @@ import threading
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import pytest
 
@@ -86,9 +86,11 @@ def zeros_deflate(mebibytes: int) -> bytes:
 def pypdf_pdf(pages: int = 1, password: Optional[str] = None, owner_only: bool = False) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes([text_page(f"Page {i + 1} of the claim") for i in range(pages)]))))
+    plain = pdf_bytes([text_page(f"Page {i + 1} of the claim") for i in range(pages)])
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(plain)))
     if password is not None or owner_only:
-        writer.encrypt(user_password="" if owner_only else password, owner_password="owner-secret", algorithm="AES-128")
+        writer.encrypt(user_password="" if owner_only else (password or ""), owner_password="owner-secret",
+                       algorithm="AES-128")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -108,7 +110,8 @@ def png_claiming(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+    pixels = zlib.compress(b"\x00" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def zip_bytes(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -182,7 +185,7 @@ def zip_bomb() -> bytes:
     return out.getvalue()
 
 
-def tar_bytes(members: list[tarfile.TarInfo], data: dict[str, bytes], mode: str = "w") -> bytes:
+def tar_bytes(members: list[tarfile.TarInfo], data: dict[str, bytes], mode: Literal["w", "w:gz"] = "w") -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode=mode) as archive:
         for member in members:
@@ -581,8 +584,8 @@ def test_text_in_the_result_is_truncated_and_said_to_be():
 
 
 def test_a_damaged_pdf_is_quarantined_not_a_crash():
-    quarantined(run(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\n" + b"\xff" * 300, "a.pdf", "application/pdf"),
-                "pdf-unreadable")
+    damaged = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\n" + b"\xff" * 300
+    quarantined(run(damaged, "a.pdf", "application/pdf"), "pdf-unreadable")
 
 
 def test_an_inspection_over_its_wall_time_is_quarantined():
@@ -607,7 +610,7 @@ def test_time_limit_interrupts_code_that_swallows_exceptions():
             while True:
                 try:
                     sum(range(1000))
-                except Exception:  # a parser's broad handler must not absorb the limit
+                except Exception:  # noqa: BLE001 - a parser's broad handler must not absorb the limit
                     pass
     with pytest.raises(TimeLimitExceeded):
         Deadline(0).check()

@@ -51,7 +51,8 @@ def test_s3_operations_are_authorised_by_their_iam_names() -> None:
 def test_step_functions_resources_are_the_machine_the_execution_or_none() -> None:
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m"
     execution = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e"
-    assert needed("states", "StartExecution", {"stateMachineArn": machine}) == [Permission("states:StartExecution", machine)]
+    assert needed("states", "StartExecution", {"stateMachineArn": machine}) == [
+        Permission("states:StartExecution", machine)]
     assert needed("states", "DescribeExecution", {"executionArn": execution}) == [
         Permission("states:DescribeExecution", execution),
     ]
@@ -68,7 +69,7 @@ def recorder(tmp_path: Path) -> Iterator[ActionRecorder]:
         recorder.uninstall()
 
 
-def client(service: str):  # type: ignore[no-untyped-def]
+def client(service: str):
     # A session of its own, created after install(), as the app's are.
     return boto3.session.Session(
         region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing",

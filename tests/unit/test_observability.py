@@ -6,7 +6,7 @@ import io
 import json
 import logging
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -84,14 +84,16 @@ def test_a_rejection_is_counted_as_one(api, capsys):  # noqa: F811
 def log_output() -> Any:
     """What the app's log handler writes (it holds the stdout of its import time, not the test's)."""
     buffer = io.StringIO()
-    previous = logger.registered_handler.setStream(buffer)
+    handler = cast(logging.StreamHandler, logger.registered_handler)  # Powertools logs to a stream
+    previous = handler.setStream(buffer)
     yield buffer
-    logger.registered_handler.setStream(previous)
+    handler.setStream(previous)
 
 
 def test_every_log_line_of_an_invocation_carries_its_correlation_ids(log_output):
     context = SimpleNamespace(function_name="wf_escalate", aws_request_id="req-7")
-    event = SimpleNamespace(event={"caseId": "case-9", "executionId": "arn:exec:9", "stage": "APPROVAL"}, context=context)
+    event = SimpleNamespace(event={"caseId": "case-9", "executionId": "arn:exec:9", "stage": "APPROVAL"},
+                            context=context)
 
     def handler(_: Any) -> str:
         logger.info("from the Powertools logger")

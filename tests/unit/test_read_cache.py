@@ -147,6 +147,7 @@ def test_the_stream_handler_deletes_what_a_write_elsewhere_left_stale(system: An
     case = create(client)
     _get(client, case["id"])
     stored = InMemoryCaseRepository.get_case(repository, case["id"])
+    assert stored is not None
     repository.cases[case["id"]] = stored.model_copy(update={"title": "Changed elsewhere", "version": 2})
     assert _get(client, case["id"])[1]["title"] == case["title"]  # stale until the stream record arrives
     record = {

@@ -3,21 +3,9 @@ test key, in-memory repositories. Roles are 403, what the caller may not see is 
 from __future__ import annotations
 
 import pytest
-from chalice.test import Client
 
-from app import app
-from chalicelib import bootstrap
-from tests.api_support import TestUserPool, expect
+from tests.api_support import POOL, STAFF, expect
 
-USERS = {
-    "alice": (["caseworker"], "claims"),
-    "amy": (["caseworker"], "claims"),
-    "bob": (["caseworker"], "complaints"),
-    "sam": (["supervisor"], "claims"),
-    "sid": (["supervisor"], "complaints"),
-    "ada": (["admin"], "ops"),
-    "aud": (["auditor"], "audit"),
-}
 DIRECTORY = {
     "alice": {"team": "claims", "skills": ["claims"], "capacity": 5},
     "amy": {"team": "claims", "skills": ["claims"], "capacity": 5},
@@ -25,19 +13,7 @@ DIRECTORY = {
     "bob": {"team": "complaints", "skills": ["complaints"], "capacity": 5},
     "sid": {"team": "complaints", "skills": ["complaints"], "capacity": 5, "supervisor": True},
 }
-POOL = TestUserPool(USERS, pool="us-east-1_tasks", client_id="tasks-client")
 token = POOL.token
-
-
-@pytest.fixture
-def container():
-    return POOL.container()
-
-
-@pytest.fixture
-def client(container):
-    with bootstrap.override(container), Client(app) as test_client:
-        yield test_client
 
 
 def call(client, method, path, user=None, body=None, raw=None, headers=None):
@@ -63,7 +39,7 @@ def claim_case(client, container, staffed):
 def _principal(username):
     from chalicelib.domain.access import Principal
 
-    groups, team = USERS[username]
+    groups, team = STAFF[username]
     return Principal(username, frozenset(groups), team)
 
 
@@ -84,7 +60,8 @@ def test_admins_manage_the_directory(client, staffed):
 @pytest.mark.parametrize(
     "body, field",
     [({"skills": ["x"], "capacity": 2}, "team"), ({"team": "claims", "capacity": 0}, "capacity"),
-     ({"team": "claims", "capacity": 2.5}, "capacity"), ({"team": "claims", "capacity": 2, "openTasks": 0}, "openTasks"),
+     ({"team": "claims", "capacity": 2.5}, "capacity"),
+     ({"team": "claims", "capacity": 2, "openTasks": 0}, "openTasks"),
      ({"team": "claims", "capacity": 2, "outOfOffice": {"from": "2026-03-05", "to": "2026-03-01"}}, "outOfOffice"),
      ({"team": "claims", "capacity": 2, "supervisor": "yes"}, "supervisor")],
     ids=["no-team", "zero-capacity", "fractional", "counter", "window-backwards", "supervisor-string"],
@@ -192,7 +169,8 @@ def test_bulk_reassignment(client, claim_case):
     case, tasks = claim_case
     result = expect(call(client, "POST", "/tasks/reassign", "sam", {"from": "amy", "to": "alice"}), 200)
     assert [t["id"] for t in result["reassigned"]] == [tasks[1]["id"]] and result["failed"] == []
-    result = expect(call(client, "POST", "/tasks/reassign", "sam", {"taskIds": [tasks[0]["id"], "nope-t2"], "to": "amy"}), 200)
+    reassign = {"taskIds": [tasks[0]["id"], "nope-t2"], "to": "amy"}
+    result = expect(call(client, "POST", "/tasks/reassign", "sam", reassign), 200)
     assert [t["id"] for t in result["reassigned"]] == [tasks[0]["id"]]
     assert result["failed"] == [{"id": "nope-t2", "code": "NOT_FOUND", "message": "task nope-t2 not found"}]
     expect(call(client, "POST", "/tasks/reassign", "alice", {"from": "amy", "to": "alice"}), 403, "FORBIDDEN")
