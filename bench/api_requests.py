@@ -4,7 +4,7 @@ Run from the repo root:  .venv/bin/python bench/api_requests.py
 
 What it does
 - starts moto's ThreadedMotoServer on a free loopback port, creates the table with
-  chalicelib.adapters.dynamodb.table_models + create_table, builds the real container with
+  chalicelib.adapters.dynamo.models.table_models + create_table, builds the real container with
   bootstrap.build(Settings.from_env({... AUTH_MODE=apigateway ...})) and installs it with
   bootstrap.override;
 - drives the app in-process with chalice.test.Client(app). AUTH_MODE=apigateway is set before
@@ -127,7 +127,7 @@ from chalice.test import Client  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib import bootstrap  # noqa: E402
-from chalicelib.adapters.dynamodb import create_table, table_models  # noqa: E402
+from chalicelib.adapters.dynamo.models import create_table, table_models  # noqa: E402
 from chalicelib.domain.access import Principal  # noqa: E402
 from chalicelib.services.cases import iso  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
@@ -417,7 +417,7 @@ def latency(lat: list[str]) -> None:
             post_ms += timed(lambda i: http.post("/cases", headers=ALICE, body=case_body(n=i)), 4, 40)
     lat.append(lat_row("**POST /cases** (fresh table per 40 creates)", post_ms))
 
-    from chalicelib.adapters.memory import InMemoryCaseRepository
+    from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 
     memory = fresh_container("unused", repository=InMemoryCaseRepository())
     with bootstrap.override(memory), client_for(memory) as client:

@@ -95,7 +95,7 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib import bootstrap  # noqa: E402
-from chalicelib.adapters.dynamodb import create_table, table_models  # noqa: E402
+from chalicelib.adapters.dynamo.models import create_table, table_models  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*CognitoUserPoolAuthorizer is not a supported in local mode.*")

@@ -28,7 +28,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from chalicelib.adapters.memory import InMemoryCaseRepository  # noqa: E402
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository  # noqa: E402
 from chalicelib.bootstrap import customer_directory  # noqa: E402
 from chalicelib.cache.memory import InProcessCache  # noqa: E402
 from chalicelib.domain.access import Principal  # noqa: E402

@@ -1,5 +1,5 @@
 """Builders shared by the unit and integration suites: a settable clock, predictable ids,
-principals, and cases with a valid first audit event."""
+principals, cases with a valid first audit event, and the writes of cases, comments and events."""
 from __future__ import annotations
 
 import itertools
@@ -8,7 +8,9 @@ from typing import Any
 
 from chalicelib.domain import audit
 from chalicelib.domain.access import Principal
+from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.models import AuditEvent, Case, Comment
+from chalicelib.domain.records import IdempotencyRecord
 from chalicelib.errors import DomainError
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -86,3 +88,36 @@ def comment_on(case: Case, comment_id: str, text: str = "Called the customer", *
         actor=author, at=comment.created_at, data={"commentId": comment_id, "text": text},
     )
     return comment, event
+
+
+# -- writes as the services make them: one CaseChange each, through the repository's `apply` ---------
+
+
+def as_read(case: Case, version: int, audit_seq: int, audit_hash: str = "") -> Case:
+    """`case` as a writer read it: at that version and audit head."""
+    return case.model_copy(update={"version": version, "audit_seq": audit_seq, "audit_hash": audit_hash})
+
+
+def events_change(case_id: str, expected_audit_seq: int, events: list[AuditEvent], actor: str = "alice") -> CaseChange:
+    """A change appending `events` to the case's chain, if its head is still at `expected_audit_seq`."""
+    read = as_read(new_case(case_id)[0], 1, expected_audit_seq, events[0].prev_hash if events else "")
+    return CaseChange(read, actor, events[-1].at if events else iso_at(0), events=list(events))
+
+
+def create_case(repo: Any, case: Case, event: AuditEvent, record: IdempotencyRecord | None = None) -> None:
+    change = CaseChange(as_read(case, case.version, 0), case.created_by, case.created_at, new=True, events=[event])
+    if record is not None:
+        change.put(record)
+    repo.apply(change)
+
+
+def save_case(repo: Any, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
+    """Replace the case (at its next version) and append its event, if still at the version and head given."""
+    read = as_read(case, expected_version, expected_audit_seq, event.prev_hash)
+    repo.apply(CaseChange(read, case.updated_by, case.updated_at, events=[event], moved=True))
+
+
+def add_comment(repo: Any, comment: Comment, expected_audit_seq: int, event: AuditEvent) -> None:
+    change = events_change(comment.case_id, expected_audit_seq, [event], comment.author)
+    change.put(comment)
+    repo.apply(change)

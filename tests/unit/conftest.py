@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.cases import CaseNumbers, CaseService
 from tests.support import FixedClock, SequentialIds, principal
