@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.documents import (
     ALLOWED_CONTENT_TYPES, DOWNLOAD_EXPIRES_SECONDS, FINAL_STATUSES, MAX_DOCUMENT_BYTES, UPLOAD_EXPIRES_SECONDS,
-    Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink,
-    InvalidFilename, LegalHold, LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket, VersionRecord, VersionStatus, content_disposition, detail_view,
-    document_status, document_view, is_newer, object_created_records, object_key, parse_object_key,
-    processing_outcome, sanitise_filename,
+    Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink, InvalidFilename, LegalHold,
+    LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket, VersionRecord, VersionStatus,
+    content_disposition, detail_view, document_status, document_view, is_newer, object_created_records, object_key,
+    parse_object_key, processing_outcome, sanitise_filename,
 )
 from ..domain.exports import (
     MANIFEST_CONTENT_TYPE, EvidenceExport, ExportedVersion, ExportRequest, HistoryHead, manifest, manifest_key,

@@ -207,9 +207,9 @@ class TestMemoryDecisionContract:
         else:
             next_level = second
         before = (store.list_case_approvals(case.id), cases.get_case(case.id), len(cases.list_events(case.id)))
+        rejected = decided(first, Decision.REJECT, "ann", None, AT, None, True)
         with pytest.raises(StaleWrite):
-            update_approval(cases, decided(first, Decision.REJECT, "ann", None, AT, None, True), expected_version, write,
-                                  next_level)
+            update_approval(cases, rejected, expected_version, write, next_level)
         assert (store.list_case_approvals(case.id), cases.get_case(case.id), len(cases.list_events(case.id))) == before
 
     def test_two_deciders_racing_on_one_approval_one_wins(self, cases, store, case):
@@ -219,7 +219,9 @@ class TestMemoryDecisionContract:
                                     status=CaseStatus.REJECTED)
         results = race(
             lambda: update_approval(cases, decided(first, Decision.APPROVE, "ann", None, AT, None, True), 1, write),
-            lambda: update_approval(cases, decided(first, Decision.REJECT, "bea", None, AT, None, True), 1, rejected_write),
+            lambda: update_approval(
+                cases, decided(first, Decision.REJECT, "bea", None, AT, None, True), 1, rejected_write,
+            ),
         )
         assert sorted(results) == ["ok", "stale"]
         winner = store.get_approval(case.id, first.id)

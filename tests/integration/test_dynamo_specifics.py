@@ -19,7 +19,9 @@ from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.errors import DependencyUnavailable, InvalidInput
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
-from tests.support import FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case
+from tests.support import (
+    FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case,
+)
 
 REGION = "us-east-1"
 EVERYTHING = CaseQuery(visibility=Visibility(everything=True, team=None, username="root"))

@@ -14,7 +14,9 @@ from chalicelib.domain.models import Case, CaseStatus, Priority
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from chalicelib.ports import StaleWrite
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
-from tests.support import FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case
+from tests.support import (
+    FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case,
+)
 
 
 def body(drop: tuple[str, ...] = (), **overrides):

@@ -174,7 +174,8 @@ def test_a_lost_race_on_the_round_robin_cursor_is_decided_again(cases, work, sta
             return getattr(cases, name)
 
         def apply(self, change):
-            cursor = next((w.record for w in change.writes if isinstance(getattr(w, "record", None), RoundRobinCursor)), None)
+            moved = [getattr(w, "record", None) for w in change.writes]
+            cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
             if cursor is not None and not self.raced:
                 self.raced = True  # another container assigns first and moves the cursor to alice
                 work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)

@@ -3,8 +3,8 @@ failed condition in a transaction → StaleWrite (or IdempotencyKeyTaken), never
 the read of one item, a missing one being None."""
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
@@ -21,17 +21,12 @@ def failed_conditions(exc: TransactWriteError) -> list[bool]:
     return [bool(r and r.code == "ConditionalCheckFailed") for r in (exc.cancellation_reasons or [])]
 
 
-class translated:
+@contextmanager
+def translated() -> Iterator[None]:
     """Map unreachable or throttled DynamoDB to 503, so clients know to retry, never a 500."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType],
-    ) -> None:
-        if not isinstance(exc, PynamoDBException):
-            return
+    try:
+        yield
+    except PynamoDBException as exc:
         code = exc.cause_response_code
         if code in _UNAVAILABLE or (code is None and exc.cause is not None):  # no code: never reached DynamoDB
             raise DependencyUnavailable("the case store is unavailable; retry shortly") from exc
@@ -39,6 +34,7 @@ class translated:
             r and r.code in _UNAVAILABLE | {"TransactionConflict"} for r in (exc.cancellation_reasons or [])
         ):
             raise DependencyUnavailable("the case store is busy; retry shortly") from exc
+        raise
 
 
 def stored(model: Any, pk: str, sk: str) -> Optional[Any]:

@@ -63,10 +63,10 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     BaseMeta.stream_view_type = "NEW_AND_OLD_IMAGES"
     BaseMeta.connect_timeout_seconds, BaseMeta.read_timeout_seconds, BaseMeta.max_retry_attempts = 2, 5, 2
 
-    ByCreated = _index("cases-by-created", ("list_pk", "listPk"), ("list_sk", "listSk"))
-    ByAssignee = _index("cases-by-assignee", ("assignee", "assignee"), ("list_sk", "listSk"))
-    ByCustomer = _index("cases-by-customer", ("customer_id", "customerId"), ("list_sk", "listSk"))
-    Inbox = _index(INBOX_INDEX, ("inbox_pk", "inboxPk"), ("inbox_sk", "inboxSk"))  # "my work" (docs/workflow.md)
+    by_created_index = _index("cases-by-created", ("list_pk", "listPk"), ("list_sk", "listSk"))
+    by_assignee_index = _index("cases-by-assignee", ("assignee", "assignee"), ("list_sk", "listSk"))
+    by_customer_index = _index("cases-by-customer", ("customer_id", "customerId"), ("list_sk", "listSk"))
+    inbox_index = _index(INBOX_INDEX, ("inbox_pk", "inboxPk"), ("inbox_sk", "inboxSk"))  # "my work" (docs/workflow.md)
 
     class Item(Model):
         Meta = BaseMeta
@@ -78,7 +78,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
 
         inbox_pk = UnicodeAttribute(attr_name="inboxPk", null=True)
         inbox_sk = UnicodeAttribute(attr_name="inboxSk", null=True)
-        inbox = Inbox()
+        inbox = inbox_index()
 
     class CaseItem(InboxItem):  # declares every index, so create_table creates them; cases carry no inbox keys
         list_pk = UnicodeAttribute(attr_name="listPk")
@@ -107,9 +107,9 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         customer_snapshot = JSONAttribute(attr_name="customerSnapshot", null=True)
         audit_seq = NumberAttribute(attr_name="auditSeq")
         audit_hash = UnicodeAttribute(attr_name="auditHash")
-        by_created = ByCreated()
-        by_assignee = ByAssignee()
-        by_customer = ByCustomer()
+        by_created = by_created_index()
+        by_assignee = by_assignee_index()
+        by_customer = by_customer_index()
 
     class BodyItem(Item):
         """An item kept as its model's JSON."""

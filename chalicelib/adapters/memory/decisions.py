@@ -25,7 +25,9 @@ class InMemoryDecisionStore:
 
     def list_inbox(self, key: str) -> list[Approval]:
         with self._lock:
-            found = [a for per_case in self.approvals.values() for a in per_case.values() if approval_inbox_pk(a) == key]
+            found = [
+                a for per_case in self.approvals.values() for a in per_case.values() if approval_inbox_pk(a) == key
+            ]
         return sorted(found, key=approval_inbox_sk)
 
     def get_compensation(self, case_id: str) -> Optional[Compensation]:
