@@ -104,6 +104,15 @@ def events_change(case_id: str, expected_audit_seq: int, events: list[AuditEvent
     return CaseChange(read, actor, events[-1].at if events else iso_at(0), events=list(events))
 
 
+def chained(repo: Any, case_id: str, count: int, type: str = "TASK_CREATED") -> tuple[int, list[AuditEvent]]:
+    """`count` events following the case's stored head; returns (expected head seq, events)."""
+    head = repo.get_case(case_id)
+    change = CaseChange(head, "system", iso_at(0))
+    for _ in range(count):
+        change.append(type, {})
+    return head.audit_seq, change.events
+
+
 def create_case(repo: Any, case: Case, event: AuditEvent, record: IdempotencyRecord | None = None) -> None:
     change = CaseChange(as_read(case, case.version, 0), case.created_by, case.created_at, new=True, events=[event])
     if record is not None:

@@ -23,7 +23,7 @@ from chalicelib.domain.documents import (
 )
 from chalicelib.ports import StaleWrite
 from chalicelib.services.documents import DocumentService
-from tests.support import FixedClock, SequentialIds, create_case, events_change, new_case, principal
+from tests.support import FixedClock, SequentialIds, chained, create_case, events_change, new_case, principal
 
 AT = "2026-03-01T12:00:00.000Z"
 alice = principal("alice", "caseworker", team="claims")
@@ -67,14 +67,8 @@ class HoldWrite:
 
 def change(cases, case_id: str = "case-1", events: int = 1, documents=(), versions=(), hold=None,
            requires_no_hold=False) -> CaseChange:
-    head = cases.get_case(case_id)
-    seq, prev, chained = head.audit_seq, head.audit_hash, []
-    for _ in range(events):
-        event = audit.next_event(case_id=case_id, prev_seq=seq, prev_hash=prev, type="DOCUMENT_TEST", actor="system",
-                                 at=AT, data={})
-        chained.append(event)
-        seq, prev = event.seq, event.hash
-    built = events_change(case_id, head.audit_seq, chained, "system")
+    expected, following = chained(cases, case_id, events, "DOCUMENT_TEST")
+    built = events_change(case_id, expected, following, "system")
     for write in documents:
         built.put(write.document, expected=write.expected_revision)
     for write in versions:

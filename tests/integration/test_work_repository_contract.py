@@ -23,7 +23,7 @@ from chalicelib.errors import Conflict
 from chalicelib.domain.changes import CaseChange, LoadChange
 from chalicelib.ports import DueMarker, RoundRobinCursor, StaleWrite
 from chalicelib.services.tasks import TaskService
-from tests.support import FixedClock, create_case, events_change, new_case, principal, save_case
+from tests.support import FixedClock, chained, create_case, events_change, new_case, principal, save_case
 
 
 @dataclass(frozen=True)
@@ -69,18 +69,6 @@ def a_task(case_id: str, seq: int, **fields) -> Task:
 
 def marker(task: Task) -> DueMarker:
     return DueMarker(case_id=task.case_id, task_id=task.id, due_at=task.due_at)
-
-
-def chained(cases, case_id: str, count: int, type: str = "TASK_CREATED") -> tuple[int, list]:
-    """`count` events following the case's stored head; returns (expected head seq, events)."""
-    head = cases.get_case(case_id)
-    seq, prev, events = head.audit_seq, head.audit_hash, []
-    for _ in range(count):
-        event = audit.next_event(case_id=case_id, prev_seq=seq, prev_hash=prev, type=type, actor="system",
-                                 at="2026-03-01T12:00:00.000Z", data={})
-        events.append(event)
-        seq, prev = event.seq, event.hash
-    return head.audit_seq, events
 
 
 def create(cases, work, *tasks: Task, loads=(), cursor=None, markers=True) -> None:
