@@ -4,7 +4,7 @@ Run from the repo root:  .venv/bin/python bench/api_requests.py
 
 What it does
 - (bench/harness/inprocess.py) starts moto's ThreadedMotoServer on a free loopback port, creates the table with
-  chalicelib.adapters.dynamodb.table_models + create_table, builds the real container with
+  chalicelib.adapters.dynamo.models.table_models + create_table, builds the real container with
   bootstrap.build(Settings.from_env({... AUTH_MODE=apigateway ...})) and installs it with
   bootstrap.override;
 - drives the app in-process with chalice.test.Client(app). AUTH_MODE=apigateway is set before
@@ -42,6 +42,7 @@ from harness.inprocess import (
 )
 from harness.stats import QUANTILES_HEADER, percentile, quantiles_row, timed_ms
 
+from chalicelib.adapters.dynamo.changes import case_item
 from chalicelib.domain.access import Principal
 from chalicelib.services.cases import iso
 
@@ -217,12 +218,12 @@ def count_requests(table_rows: list[str]) -> None:
         # 100 newer cases of another team, written in batches (clones of one created through the API).
         bobs = expect(http.post("/cases", headers=BOB, body=case_body("COMPLAINT")), 201, "bob")
         template = container.cases.get(BOB_PRINCIPAL, bobs.json_body["id"])
-        repo = container.cases._repo
-        with repo._m.case.batch_write() as batch:
+        models = container.cases._repo._m
+        with models.case.batch_write() as batch:
             for i in range(99):
                 created = datetime.fromisoformat(template.created_at.replace("Z", "+00:00")) + timedelta(seconds=i + 1)
                 clone = template.model_copy(update={"id": uuid.uuid4().hex, "created_at": iso(created)})
-                batch.save(repo._case_item(clone))
+                batch.save(case_item(models, clone))
         with DYNAMODB.counting() as c:
             page = expect(http.get("/cases?limit=25", headers=ALICE), 200, "list").json_body
         report(
@@ -285,7 +286,7 @@ def latency(lat: list[str]) -> None:
             post_ms += timed_ms(lambda i: http.post("/cases", headers=ALICE, body=case_body(n=i)), 40, warmup=4)
     lat.append(quantiles_row("**POST /cases** (fresh table per 40 creates)", post_ms))
 
-    from chalicelib.adapters.memory import InMemoryCaseRepository
+    from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 
     memory = fresh_container("unused", repository=InMemoryCaseRepository())
     with serving(app_module, memory) as client:

@@ -19,7 +19,7 @@ from harness import free_port  # harness first: it makes chalicelib and local im
 from harness.inprocess import start_moto
 from harness.stats import percentile, timed_ms
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.bootstrap import customer_directory
 from chalicelib.cache.memory import InProcessCache
 from chalicelib.domain.access import Principal

@@ -1,33 +1,58 @@
-"""The composition root: builds adapters and services from settings on first use (never at
-import), once per Lambda container. Tests swap the whole container with `override`."""
+"""The composition root: builds adapters and services from settings on first use (never at import), once
+per Lambda container, each with its collaborators passed to its constructor. Tests swap the whole container
+with `override`. Implementations are imported inside the builders to keep cold starts short; their types only
+for the checker."""
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from chalice.app import Request
+
+    from .auth import Authenticator
+    from .cache import Cache
+    from .domain.access import Principal
+    from .ports import (
+        CaseRepository, DecisionStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore, ProcessingResults,
+        TokenStore, WorkflowEngine, WorkRepository,
+    )
+    from .services.approvals import ApprovalService
+    from .services.case_data_product import CaseDataProduct
+    from .services.cases import CaseService
+    from .services.compensation import CompensationService
+    from .services.customers import CustomerDirectory
+    from .services.document_processing import DocumentProcessing
+    from .services.documents import DocumentService
+    from .services.personnel import PersonnelService
+    from .services.tasks import TaskService
+    from .services.workflow import WorkflowService
+
+EngineFactory = Callable[[], "WorkflowEngine"]
 
 
 @dataclass
 class Container:
     settings: Settings
-    cases: Any
-    authenticator: Any  # auth.Authenticator
-    # The services are imported lazily to keep cold starts short, hence Any.
-    tasks: Any = None
-    personnel: Any = None
-    approvals: Any = None
-    compensation: Any = None
-    workflow: Any = None
-    processing: Any = None
-    documents: Any = None
-    cache: Any = None  # chalicelib.cache.Cache: read-through data for the services, shared by them
-    customers: Any = None  # services.customers.CustomerDirectory
-    case_data: Any = None  # services.case_data_product.CaseDataProduct
+    cases: CaseService
+    authenticator: Authenticator
+    tasks: TaskService
+    personnel: PersonnelService
+    approvals: ApprovalService
+    compensation: CompensationService
+    workflow: WorkflowService
+    processing: DocumentProcessing
+    documents: DocumentService
+    cache: Cache  # read-through data for the services, shared by them
+    customers: CustomerDirectory
+    case_data: CaseDataProduct
 
-    def authenticate(self, request: Any) -> Any:
+    def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
 
 
@@ -55,39 +80,58 @@ def override(replacement: Container) -> Iterator[Container]:
             _container = previous
 
 
-def build(settings: Settings, repository: Any = None, engine: Any = None, customers: Any = None) -> Container:
-    """Wire every service. With an in-memory case repository (tests) every store is in memory too:
-    a task, decision or payment moves the case's audit head in the same write as its own change.
+@dataclass(frozen=True)
+class Stores:
+    """One backend's stores: the table's (DynamoDB, or its in-memory twin) and the buckets'."""
+
+    cases: CaseRepository
+    work: WorkRepository
+    decisions: DecisionStore
+    documents: DocumentStore
+    storage: ObjectStorage
+    tokens: TokenStore
+    results: ProcessingResults
+    last_known: LastKnownStore
+    data_product: ObjectStore
+
+
+def build(
+    settings: Settings, repository: Optional[CaseRepository] = None, engine: Optional[EngineFactory] = None,
+    customers: Optional[CustomerDirectory] = None,
+) -> Container:
+    """Wire every service. With an in-memory case repository (tests) every store is in memory too: a task,
+    decision, payment or document moves the case's audit head in the same write as its own change.
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
     customer directory (default: over the catalog the settings name)."""
-    from .adapters.memory import InMemoryCaseRepository
-    from .cache.invalidation import CASE_WRITES, DECISION_WRITES, WORK_WRITES, InvalidatingStore
+    from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
+    from .domain.documents import MAX_DOCUMENT_BYTES
     from .services.approvals import ApprovalService
+    from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
+    from .services.document_processing import DocumentProcessing, start_processing
+    from .services.documents import DocumentService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
-    from .services.workflow import Stage, WorkflowService
+    from .services.workflow import Stage, WorkflowResumer, WorkflowService
 
-    if repository is None or not isinstance(repository, InMemoryCaseRepository):
-        repository, work, decisions, tokens = _dynamo_stores(settings, repository)
-    else:
-        repository, work, decisions, tokens = _memory_stores(repository)
+    stores = _memory_stores(settings, repository) if _in_memory(repository) else _dynamo_stores(settings, repository)
     # Reads of cases and people go through the cache; every write to them deletes what it made stale.
     cache = build_cache(settings)
-    store = repository  # unwrapped: its type tells which kind of store the document stores must be
-    repository = InvalidatingStore(repository, cache, CASE_WRITES)
-    work = InvalidatingStore(work, cache, WORK_WRITES)
-    decisions = InvalidatingStore(decisions, cache, DECISION_WRITES)
+    cases = cast("CaseRepository", InvalidatingStore(stores.cases, cache, CASE_WRITES))
+    work = cast("WorkRepository", InvalidatingStore(stores.work, cache, WORK_WRITES))
 
-    # The services below resume the workflow, which needs them to exist first: bind it late.
-    late: dict[str, WorkflowService] = {}
+    # The services a wait stage waits on resume it through the workflow, which is built after them.
+    resumer = WorkflowResumer()
 
-    def resume(case_id: str, stage: str) -> bool:
-        return late["workflow"].resume_if_ready(case_id, stage)
+    def resume(stage: str) -> Callable[[str], None]:
+        def resume_case(case_id: str) -> None:
+            resumer.resume_if_ready(case_id, stage)
 
-    tasks = TaskService(repository, work, work, TYPES, on_task_completed=lambda case_id: resume(case_id, Stage.TASKS))
+        return resume_case
+
+    tasks = TaskService(cases, work, work, TYPES, on_task_completed=resume(Stage.TASKS))
 
     def task_people(case_id: str) -> list[str]:  # four-eyes: whoever was given or did the case's tasks
         return [name for t in tasks.case_tasks(case_id) for name in (t.assignee, t.completed_by) if name]
@@ -95,24 +139,35 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
     def open_tasks(case_id: str) -> list[str]:  # what a rejection would cancel
         return [f"cancel open task {t.id} ({t.title})" for t in tasks.case_tasks(case_id) if t.status == "OPEN"]
 
-    approvals = ApprovalService(repository, decisions, TYPES, resume=resume, task_assignees=task_people, on_reject=open_tasks)
-    compensation = CompensationService(repository, decisions, TYPES, approved_amount=approvals.approved_amount, resume=resume)
-    workflow = WorkflowService(repository, engine or _engine_factory(settings, "case_workflow_arn"), tokens, tasks, TYPES, settings.wait_seconds)
-    approvals.register(workflow)
-    compensation.register(workflow)
-    workflow.undo_steps = [approvals.expire_pending, compensation.void_unpaid]  # in the order the stages run
-    late["workflow"] = workflow
-    documents = _documents(settings, store, cache)
-    processing = _document_processing(settings, store, documents)
-    documents.on_version_registered = processing.start
-    documents.on_version_processed = lambda case_id: resume(case_id, Stage.DOCUMENTS)
-    workflow.conditions[Stage.DOCUMENTS] = lambda case: {} if documents.required_documents_ready(case) else None
-    customers = customers or customer_directory(settings, store, cache)
+    approvals = ApprovalService(
+        cases, stores.decisions, TYPES, resume=resumer.resume_if_ready, task_assignees=task_people,
+        on_reject=open_tasks,
+    )
+    compensation = CompensationService(
+        cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, resume=resumer.resume_if_ready,
+    )
+    document_engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
+    documents = DocumentService(
+        cases, stores.documents, stores.storage, on_version_registered=partial(start_processing, document_engine),
+        on_version_processed=resume(Stage.DOCUMENTS),
+    )
+    workflow = WorkflowService(
+        cases, engine or _engine_factory(settings, "case_workflow_arn"), stores.tokens, tasks, TYPES,
+        settings.wait_seconds,
+        conditions={
+            Stage.APPROVAL: approvals.decision_if_final,
+            Stage.PAYMENT: compensation.payment_if_confirmed,
+            Stage.DOCUMENTS: lambda case: {} if documents.required_documents_ready(case) else None,
+        },
+        undo_steps=[approvals.expire_pending, compensation.void_unpaid],  # in the order the stages run
+        resumer=resumer,
+    )
+    customers = customers or _customer_directory(settings, stores.last_known, cache)
     return Container(
         settings=settings,
         cache=cache,
         cases=CaseService(
-            repository, TYPES, CaseNumbers(repository, settings.case_number_block),
+            cases, TYPES, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
         authenticator=build_authenticator(settings),
@@ -122,19 +177,35 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
         compensation=compensation,
         workflow=workflow,
         documents=documents,
-        processing=processing,
+        processing=DocumentProcessing(documents, document_engine, stores.results, MAX_DOCUMENT_BYTES),
         customers=customers,
-        case_data=_case_data_product(settings, store),
+        case_data=CaseDataProduct(
+            stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
+        ),
     )
 
 
-def customer_directory(settings: Settings, repository: Any, cache: Any = None) -> Any:
-    """The customer directory over the configured catalog (a Glue database, else a folder of descriptor
-    files, else none), with last known records kept next to the cases (in memory for a memory repository);
-    products' answers are cached for CUSTOMER_CACHE_TTL_SECONDS when a cache is given."""
+def customer_directory(
+    settings: Settings, repository: CaseRepository, cache: Optional[Cache] = None,
+) -> CustomerDirectory:
+    """The customer directory over the configured catalog, with last known records kept next to the cases
+    (in memory for a memory repository)."""
+    if _in_memory(repository):
+        from .adapters.memory.last_known import InMemoryLastKnownStore
+
+        return _customer_directory(settings, InMemoryLastKnownStore(), cache)
+    from .adapters.dynamo.last_known import DynamoLastKnownStore
+    from .adapters.dynamo.models import table_models
+
+    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+    return _customer_directory(settings, DynamoLastKnownStore(models), cache)
+
+
+def _customer_directory(settings: Settings, last_known: LastKnownStore, cache: Optional[Cache]) -> CustomerDirectory:
+    """Over a Glue database, else a folder of descriptor files, else no catalog; products' answers are cached
+    for CUSTOMER_CACHE_TTL_SECONDS when a cache is given."""
     from .adapters.catalog import EmptyCatalog, FileCatalog, GlueCatalog
     from .adapters.customer_sources import mesh_s3_client_factory, source_for
-    from .adapters.memory import InMemoryCaseRepository
     from .services.customers import CustomerDirectory, utc_now
 
     catalog: Any
@@ -150,15 +221,6 @@ def customer_directory(settings: Settings, repository: Any, cache: Any = None) -
         catalog = FileCatalog(settings.data_catalog_dir)
     else:
         catalog = EmptyCatalog()
-    if isinstance(repository, InMemoryCaseRepository):
-        from .adapters.last_known import InMemoryLastKnownStore
-
-        last_known: Any = InMemoryLastKnownStore()
-    else:
-        from .adapters.dynamodb import table_models
-        from .adapters.last_known import DynamoLastKnownStore
-
-        last_known = DynamoLastKnownStore(table_models(settings.table_name, settings.region, settings.endpoint_url))
     timeout = settings.mesh_timeout_seconds
     s3 = mesh_s3_client_factory(settings.region, settings.endpoint_url, timeout)
     return CustomerDirectory(
@@ -167,98 +229,70 @@ def customer_directory(settings: Settings, repository: Any, cache: Any = None) -
     )
 
 
-def _case_data_product(settings: Settings, repository: Any) -> Any:
-    from .adapters.memory import InMemoryCaseRepository
+def _in_memory(repository: Optional[CaseRepository]) -> bool:
+    from .adapters.memory.cases import InMemoryCaseRepository
+
+    return isinstance(repository, InMemoryCaseRepository)
+
+
+def _memory_stores(settings: Settings, repository: Any) -> Stores:
+    from .adapters.memory.decisions import InMemoryDecisionStore
+    from .adapters.memory.documents import InMemoryDocumentStore
+    from .adapters.memory.last_known import InMemoryLastKnownStore
+    from .adapters.memory.results import InMemoryProcessingResults
+    from .adapters.memory.storage import InMemoryObjectStorage
+    from .adapters.memory.tokens import InMemoryTokenStore
+    from .adapters.memory.work import InMemoryWorkRepository
+    from .adapters.object_store import InMemoryObjectStore
+
+    return Stores(
+        cases=repository, work=InMemoryWorkRepository(repository), decisions=InMemoryDecisionStore(repository),
+        documents=InMemoryDocumentStore(repository), storage=InMemoryObjectStorage(settings.bucket_name),
+        tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
+        data_product=InMemoryObjectStore(),
+    )
+
+
+def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
+    from .adapters.dynamo.cases import DynamoCaseRepository
+    from .adapters.dynamo.decisions import DynamoDecisionStore
+    from .adapters.dynamo.documents import DynamoDocumentStore
+    from .adapters.dynamo.last_known import DynamoLastKnownStore
+    from .adapters.dynamo.models import table_models
+    from .adapters.dynamo.results import DynamoProcessingResults
+    from .adapters.dynamo.tokens import DynamoTokenStore
+    from .adapters.dynamo.work import DynamoWorkRepository
+    from .adapters.object_store import S3ObjectStore
+    from .adapters.s3 import S3DocumentStorage, s3_client_factory
+
+    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
+    s3 = s3_client_factory(settings.region, settings.endpoint_url)  # each store builds its client on first use
+    return Stores(
+        cases=repository or DynamoCaseRepository(models), work=DynamoWorkRepository(models),
+        decisions=DynamoDecisionStore(models), documents=DynamoDocumentStore(models),
+        storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
+        results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
+        data_product=S3ObjectStore(settings.data_product_bucket, s3),
+    )
+
+
+def _pseudonym_key(settings: Settings) -> Callable[[], bytes]:
     from .adapters.secrets import pseudonym_key
-    from .services.case_data_product import CaseDataProduct
-
-    if isinstance(repository, InMemoryCaseRepository):
-        from .adapters.object_store import InMemoryObjectStore
-
-        store: Any = InMemoryObjectStore()
-    else:
-        from .adapters.object_store import S3ObjectStore
-        from .adapters.s3 import s3_client_factory
-
-        store = S3ObjectStore(settings.data_product_bucket, s3_client_factory(settings.region, settings.endpoint_url))
 
     def secrets_client() -> Any:
         import boto3
 
         return boto3.client("secretsmanager", region_name=settings.region, endpoint_url=settings.endpoint_url)
 
-    key = pseudonym_key(settings.pseudonym_key, settings.pseudonym_key_secret_arn, secrets_client)
-    return CaseDataProduct(store, settings.data_product_bucket, key, repository.get_event)
+    return pseudonym_key(settings.pseudonym_key, settings.pseudonym_key_secret_arn, secrets_client)
 
 
-def _dynamo_stores(settings: Settings, repository: Any) -> tuple[Any, Any, Any, Any]:
-    from .adapters.dynamodb import DynamoCaseRepository, table_models
-    from .adapters.dynamodb_decisions import DynamoDecisionStore
-    from .adapters.dynamodb_work import DynamoWorkRepository
-    from .adapters.tokens import DynamoTokenStore
-
-    models = table_models(settings.table_name, settings.region, settings.endpoint_url)
-    return (
-        repository or DynamoCaseRepository(models), DynamoWorkRepository(models), DynamoDecisionStore(models),
-        DynamoTokenStore(models),
-    )
-
-
-def _memory_stores(repository: Any) -> tuple[Any, Any, Any, Any]:
-    from .adapters.memory_decisions import InMemoryDecisionStore
-    from .adapters.memory_work import InMemoryWorkRepository
-    from .adapters.tokens import InMemoryTokenStore
-
-    return repository, InMemoryWorkRepository(repository), InMemoryDecisionStore(repository), InMemoryTokenStore()
-
-
-def _document_processing(settings: Settings, repository: Any, documents: Any) -> Any:
-    from .adapters.memory import InMemoryCaseRepository
-    from .domain.documents import MAX_DOCUMENT_BYTES
-    from .services.document_processing import DocumentProcessing
-
-    if isinstance(repository, InMemoryCaseRepository):
-        from .adapters.document_results import InMemoryProcessingResults
-
-        results: Any = InMemoryProcessingResults()
-    else:
-        from .adapters.document_results import DynamoProcessingResults
-        from .adapters.dynamodb import table_models
-
-        results = DynamoProcessingResults(table_models(settings.table_name, settings.region, settings.endpoint_url))
-    engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
-    return DocumentProcessing(documents, engine, results, MAX_DOCUMENT_BYTES)
-
-
-def _documents(settings: Settings, repository: Any, cache: Any) -> Any:
-    """The document service over the case repository's kind of store: in memory (with an in-memory object
-    storage) for an in-memory repository, else the table and the documents bucket (S3 client built lazily)."""
-    from .adapters.memory import InMemoryCaseRepository
-    from .cache.invalidation import DOCUMENT_WRITES, InvalidatingStore
-    from .services.documents import DocumentService
-
-    if isinstance(repository, InMemoryCaseRepository):
-        from .adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
-
-        store: Any = InMemoryDocumentStore(repository)
-        storage: Any = InMemoryObjectStorage(settings.bucket_name)
-    else:
-        from .adapters.dynamodb import table_models
-        from .adapters.dynamodb_documents import DynamoDocumentStore
-        from .adapters.s3 import S3DocumentStorage, s3_client_factory
-
-        models = table_models(settings.table_name, settings.region, settings.endpoint_url)
-        store = DynamoDocumentStore(models)
-        storage = S3DocumentStorage(settings.bucket_name, s3_client_factory(settings.region, settings.endpoint_url))
-    return DocumentService(repository, InvalidatingStore(store, cache, DOCUMENT_WRITES), storage)
-
-
-def _engine_factory(settings: Settings, arn_setting: str) -> Any:
+def _engine_factory(settings: Settings, arn_setting: str) -> EngineFactory:
     """A Step Functions engine for the state machine named by a setting, its client built on first use."""
     from .adapters.stepfunctions import StepFunctionsEngine
     from .errors import DependencyUnavailable
 
-    def engine() -> Any:
+    def engine() -> WorkflowEngine:
         arn = getattr(settings, arn_setting)
         if not arn:
             raise DependencyUnavailable(f"no state machine is configured ({arn_setting.upper()})")
@@ -270,11 +304,11 @@ def _engine_factory(settings: Settings, arn_setting: str) -> Any:
             )
         return cache["engine"]
 
-    cache: dict[str, Any] = {}
+    cache: dict[str, WorkflowEngine] = {}
     return engine
 
 
-def build_cache(settings: Settings) -> Any:
+def build_cache(settings: Settings) -> Cache:
     """Redis when REDIS_URL is set; else an in-process cache in the local stage (one process serves
     every reader and writer there); else none, since each Lambda container would hold its own copy
     that other containers' writes never invalidate."""
@@ -297,7 +331,7 @@ def build_cache(settings: Settings) -> Any:
     return NoCache()
 
 
-def build_authenticator(settings: Settings) -> Any:
+def build_authenticator(settings: Settings) -> Authenticator:
     from .auth import Authenticator
 
     if settings.auth_mode == "apigateway":

@@ -1,15 +1,30 @@
-"""The small interfaces services depend on; adapters implement them for AWS and in memory."""
+"""The small interfaces services depend on, all in one place; adapters implement them for AWS
+(`adapters.dynamo`, S3, Step Functions, the data mesh) and in memory (`adapters.memory`).
+
+Every write to a case goes through one port, `CaseRepository.apply(CaseChange)`: the case's audit events,
+its new state and the conditional writes of its tasks, approvals, compensation and documents, atomically.
+The other stores only read."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Optional, Protocol
 
 from .domain.access import Visibility
+from .domain.approvals import Approval
+from .domain.changes import CaseChange
+from .domain.compensation import Compensation
+from .domain.customers import SourceRecord
+from .domain.data_products import DataProductDescriptor
+from .domain.documents import DocumentRecord, LegalHold, UploadForm, VersionRecord
 from .domain.models import AuditEvent, Case, Comment
 from .domain.personnel import Person
+from .domain.records import DueMarker, IdempotencyRecord, RoundRobinCursor
 from .domain.tasks import Task
 
 StartKey = Optional[dict[str, Any]]
+
+__all__ = ["DueMarker", "IdempotencyRecord", "RoundRobinCursor"]  # records the stores' ports exchange
 
 
 class StaleWrite(Exception):
@@ -24,16 +39,11 @@ class InvalidStartKey(Exception):
     """A pagination key the store cannot resume from."""
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    owner: str
-    key: str
-    request_hash: str
-    case_id: str
-    issued_at: int  # epoch seconds; a stored record that expired by then may be replaced
-    expires_at: int  # epoch seconds; the store deletes the record some time after this
+class SourceUnavailable(Exception):
+    """A data product's output port did not answer in time, or answered with an error."""
 
 
+# -- cases -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CaseQuery:
     visibility: Visibility
@@ -45,16 +55,11 @@ class CaseQuery:
 
 
 class CaseRepository(Protocol):
-    def create_case(self, case: Case, event: AuditEvent, idempotency: Optional[IdempotencyRecord]) -> None:
-        """Write the case, its first audit event and the idempotency record atomically."""
+    def apply(self, change: CaseChange) -> None:
+        """Write the change atomically, or raise StaleWrite when any of its conditions fails (IdempotencyKeyTaken
+        when its idempotency record's key is held) and write nothing."""
 
     def get_case(self, case_id: str) -> Optional[Case]: ...
-
-    def save_case(self, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
-        """Replace the case and append its audit event atomically, or raise StaleWrite."""
-
-    def add_comment(self, comment: Comment, expected_audit_seq: int, event: AuditEvent) -> None:
-        """Store the comment and append its audit event atomically, or raise StaleWrite."""
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         """Newest first; returns at most `limit` cases and the key to resume after them."""
@@ -71,62 +76,8 @@ class CaseRepository(Protocol):
         """Atomically advance the scope's counter by `count`; return the last number reserved."""
 
 
-# -- personnel and tasks ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TaskWrite:
-    task: Task
-    expected_version: Optional[int] = None  # None: a new task, which must not exist yet
-
-
-@dataclass(frozen=True)
-class LoadChange:
-    """Add `delta` to a person's openTasks; with `at_most`, only while openTasks <= at_most
-    (capacity minus delta: the change must not take the person over capacity)."""
-
-    username: str
-    delta: int
-    at_most: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class RoundRobinCursor:
-    team: str
-    last: Optional[str]  # the username given work last
-    version: int  # 0: no cursor stored yet
-
-
-@dataclass(frozen=True)
-class DueMarker:
-    """`DUE#<day>` / `<dueAt>#<taskId>`: an OPEN task due that day, removed once it is finished or escalated."""
-
-    case_id: str
-    task_id: str
-    due_at: str
-
-    @property
-    def day(self) -> str:
-        return self.due_at[:10]
-
-
-@dataclass(frozen=True)
-class TaskChange:
-    """Everything one task operation writes, applied atomically (one TransactWriteItems)."""
-
-    case_id: str
-    expected_audit_seq: int  # the case's audit head must still be here
-    events: list[AuditEvent]  # appended to the case's chain, in order; the last one becomes the head
-    tasks: list[TaskWrite] = field(default_factory=list)
-    loads: list[LoadChange] = field(default_factory=list)
-    cursor: Optional[RoundRobinCursor] = None  # the new cursor, written if the stored version is version - 1
-    add_markers: list[DueMarker] = field(default_factory=list)
-    remove_markers: list[DueMarker] = field(default_factory=list)
-    consume_marker: Optional[DueMarker] = None  # removed, and must exist: only one escalation per overdue task
-
-
+# -- personnel and tasks -----------------------------------------------------------------------------
 class TaskRepository(Protocol):
-    def apply(self, change: TaskChange) -> None:
-        """Write the change atomically, or raise StaleWrite when any of its conditions fails."""
-
     def get_task(self, task_id: str) -> Optional[Task]: ...
 
     def list_case_tasks(self, case_id: str) -> list[Task]:
@@ -157,3 +108,146 @@ class PersonnelRepository(Protocol):
 
     def list_teams(self) -> list[str]:
         """Every team a person was ever filed under, sorted."""
+
+
+class WorkRepository(TaskRepository, PersonnelRepository, Protocol):
+    """Tasks and the personnel directory, kept together (one table)."""
+
+
+# -- approvals and compensation ----------------------------------------------------------------------
+class ApprovalStore(Protocol):
+    def get_approval(self, case_id: str, approval_id: str) -> Optional[Approval]: ...
+
+    def list_case_approvals(self, case_id: str) -> list[Approval]:
+        """The case's approvals, oldest first."""
+
+    def list_inbox(self, key: str) -> list[Approval]:
+        """PENDING approvals listed under `USER#<username>` or the approvers' queue, oldest first."""
+
+
+class CompensationStore(Protocol):
+    def get_compensation(self, case_id: str) -> Optional[Compensation]:
+        """The case's record with its ledger, oldest entry first; None when the case has none."""
+
+
+class DecisionStore(ApprovalStore, CompensationStore, Protocol):
+    """Approvals and compensation, kept together (one table)."""
+
+
+# -- documents ---------------------------------------------------------------------------------------
+class DocumentStore(Protocol):
+    def get_document(self, case_id: str, document_id: str) -> Optional[DocumentRecord]: ...
+
+    def list_documents(self, case_id: str) -> tuple[list[DocumentRecord], list[VersionRecord]]:
+        """Every document of the case (deleted ones too) and every version of them."""
+
+    def list_versions(self, case_id: str, document_id: str) -> list[VersionRecord]: ...
+
+    def get_version(self, case_id: str, document_id: str, version_id: str) -> Optional[VersionRecord]: ...
+
+    def get_legal_hold(self, case_id: str) -> LegalHold:
+        """The case's hold; not enabled (revision 0) when none was ever set."""
+
+
+class ObjectStorage(Protocol):
+    bucket: str
+
+    def upload_form(
+        self, key: str, content_type: str, max_size: int, expires_in: int, metadata: Mapping[str, str],
+    ) -> UploadForm:
+        """A presigned POST for exactly `key`, `content_type` and 1..max_size bytes."""
+
+    def download_url(self, key: str, version_id: str, content_type: str, disposition: str, expires_in: int) -> str:
+        """A presigned GET of one version, answered with the given Content-Type and Content-Disposition."""
+
+    def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
+        """Put (or lift) the S3 Object Lock legal hold on one version; False when the bucket has no Object Lock."""
+
+    def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
+        """Store a small object the system writes itself (an export manifest); its version id."""
+
+
+class ProcessingResults(Protocol):
+    def get(self, case_id: str, document_id: str, version_id: str) -> Optional[dict[str, Any]]:
+        """The processor's result for one version, or None while there is none."""
+
+
+# -- the workflow ------------------------------------------------------------------------------------
+class WorkflowEngine(Protocol):
+    """The orchestration engine (Step Functions)."""
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        """Start a run named `name` (idempotent: an existing run of that name is returned); its id."""
+
+    def resume(self, token: str, output: dict[str, Any]) -> bool:
+        """Hand the waiting state its result; False when the token is no longer valid (timed out, done)."""
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        """The run's state history: [{"state", "enteredAt", "exitedAt"|None}], oldest first."""
+
+    def status(self, execution_id: str) -> Optional[str]:
+        """RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED, or None when the engine has no such run."""
+
+
+class TokenStore(Protocol):
+    """The task tokens a waiting stage hands out. Tokens never leave the server."""
+
+    def put(self, case_id: str, stage: str, token: str, execution_id: str) -> None:
+        """Remember the token of a waiting stage (a newer token for the same stage replaces it)."""
+
+    def take(self, case_id: str, stage: str) -> Optional[str]:
+        """Remove and return the stage's token atomically: of two concurrent takers, one gets it."""
+
+    def peek(self, case_id: str, stage: str) -> Optional[str]: ...
+
+
+class CaseWork(Protocol):
+    """What the workflow needs of the tasks service."""
+
+    def create_for_case(self, case: Case) -> list[Task]: ...
+
+    def open_required_tasks(self, case_id: str) -> int: ...
+
+    def cancel_open_tasks(self, case_id: str, actor: str) -> list[str]: ...
+
+    def escalate(self, case_id: str, team: Optional[str], reason: str) -> Task: ...
+
+
+class StageResumer(Protocol):
+    """Resumes a case's waiting workflow stage once its condition holds (the workflow service). Services the
+    workflow itself depends on (tasks, approvals, payments, documents) reach it through this port, which
+    breaks the cycle between them."""
+
+    def resume_if_ready(self, case_id: str, stage: str) -> bool: ...
+
+
+# -- the data mesh -----------------------------------------------------------------------------------
+class DataCatalog(Protocol):
+    def products(self) -> list[DataProductDescriptor]:
+        """Every registered data product, in a stable order."""
+
+
+class CustomerSource(Protocol):
+    def fetch(self, customer_id: str) -> Optional[SourceRecord]:
+        """The product's record of the customer; None when it has none. Raises SourceUnavailable."""
+
+
+class LastKnownStore(Protocol):
+    def load(self, customer_id: str) -> dict[str, SourceRecord]:
+        """The last record each product answered for the customer, by product id."""
+
+    def save(self, customer_id: str, product: str, record: SourceRecord) -> None:
+        """Keep `record` unless a newer one (by as_of) is kept already."""
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Write the object; writing the same key again replaces it (keys are deterministic)."""
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under the prefix, sorted."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def newest_write(self, prefix: str) -> Optional[datetime]:
+        """When the most recently written object under the prefix was written; None when there is none."""

@@ -12,9 +12,11 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import CASE_LIST_PK, DynamoCaseRepository, create_table, table_models
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.keys import CASE_LIST_PK
+from chalicelib.adapters.dynamo.models import create_table, table_models
+from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.access import Principal
-from chalicelib.adapters.dynamodb_work import DynamoWorkRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.personnel import seed_personnel
 from chalicelib.services.cases import CaseNumbers, CaseService

@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.settings import Settings
 
 JWKS_URL = "https://jwks.test"

@@ -1,5 +1,5 @@
 """Builders shared by the test suites: a settable clock, predictable ids, principals, cases with a valid first
-audit event; a free port and a bounded wait."""
+audit event, the writes of cases, comments and events as the services make them; a free port and a bounded wait."""
 from __future__ import annotations
 
 import itertools
@@ -12,7 +12,9 @@ import pytest
 
 from chalicelib.domain import audit
 from chalicelib.domain.access import Principal
+from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.models import AuditEvent, Case, Comment
+from chalicelib.domain.records import IdempotencyRecord
 from chalicelib.errors import DomainError
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -106,3 +108,43 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> 
             return value
         time.sleep(0.05)
     pytest.fail(f"timed out waiting for {what}")
+# -- writes as the services make them: one CaseChange each, through the repository's `apply` ---------
+
+
+def as_read(case: Case, version: int, audit_seq: int, audit_hash: str = "") -> Case:
+    """`case` as a writer read it: at that version and audit head."""
+    return case.model_copy(update={"version": version, "audit_seq": audit_seq, "audit_hash": audit_hash})
+
+
+def events_change(case_id: str, expected_audit_seq: int, events: list[AuditEvent], actor: str = "alice") -> CaseChange:
+    """A change appending `events` to the case's chain, if its head is still at `expected_audit_seq`."""
+    read = as_read(new_case(case_id)[0], 1, expected_audit_seq, events[0].prev_hash if events else "")
+    return CaseChange(read, actor, events[-1].at if events else iso_at(0), events=list(events))
+
+
+def chained(repo: Any, case_id: str, count: int, type: str = "TASK_CREATED") -> tuple[int, list[AuditEvent]]:
+    """`count` events following the case's stored head; returns (expected head seq, events)."""
+    head = repo.get_case(case_id)
+    change = CaseChange(head, "system", iso_at(0))
+    for _ in range(count):
+        change.append(type, {})
+    return head.audit_seq, change.events
+
+
+def create_case(repo: Any, case: Case, event: AuditEvent, record: IdempotencyRecord | None = None) -> None:
+    change = CaseChange(as_read(case, case.version, 0), case.created_by, case.created_at, new=True, events=[event])
+    if record is not None:
+        change.put(record)
+    repo.apply(change)
+
+
+def save_case(repo: Any, case: Case, expected_version: int, expected_audit_seq: int, event: AuditEvent) -> None:
+    """Replace the case (at its next version) and append its event, if still at the version and head given."""
+    read = as_read(case, expected_version, expected_audit_seq, event.prev_hash)
+    repo.apply(CaseChange(read, case.updated_by, case.updated_at, events=[event], moved=True))
+
+
+def add_comment(repo: Any, comment: Comment, expected_audit_seq: int, event: AuditEvent) -> None:
+    change = events_change(comment.case_id, expected_audit_seq, [event], comment.author)
+    change.put(comment)
+    repo.apply(change)

@@ -23,7 +23,7 @@ from chalice.test import Client
 from moto.server import ThreadedMotoServer
 
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb import create_table, table_models
+from chalicelib.adapters.dynamo.models import create_table, table_models
 from chalicelib.settings import Settings
 from harness import ROOT
 

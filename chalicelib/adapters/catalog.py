@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from ..cache import Cache
 from ..cache.read_through import ReadThrough
 from ..domain.data_products import DataProductDescriptor
-from ..mesh_ports import SourceUnavailable
+from ..ports import SourceUnavailable
 from .lazy_client import LazyClient
 
 log = logging.getLogger(__name__)

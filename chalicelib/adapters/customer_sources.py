@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.customers import SourceRecord, parse_time
 from ..domain.data_products import DataProductDescriptor
-from ..mesh_ports import CustomerSource, SourceUnavailable
+from ..ports import CustomerSource, SourceUnavailable
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 256 * 1024

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
-from ..domain.approvals import CaseWrite
+from ..adapters.dynamo import keys as dynamo_keys
+from ..adapters.dynamo.stream import item_key
+from ..domain.changes import CaseChange
 from . import Cache
 
 StaleKeys = Callable[..., Iterable[str]]
@@ -46,41 +48,30 @@ class InvalidatingStore:
         return write
 
 
-def _case_write(*args: Any, **kwargs: Any) -> list[str]:
-    """Approval and compensation writes carry the case's new state as a CaseWrite argument."""
-    write = next(arg for arg in (*args, *kwargs.values()) if isinstance(arg, CaseWrite))
-    return [case_key(write.case.id)]
-
-
-def _task_change(change: Any) -> list[str]:
-    """A task change moves the case's audit head and, through open-task counters, personnel entries."""
-    people = [person_key(load.username) for load in change.loads]
+def _change(change: CaseChange) -> list[str]:
+    """A change moves the case's audit head and, through open-task counters, personnel entries. A new case
+    was in no cache (and a delete would hold off the first reader's fill)."""
+    if change.new:
+        return []
+    people = [person_key(load.username) for load in change.load_changes]
     return [case_key(change.case_id), *people, *([PERSONNEL_DIRECTORY] if people else [])]
 
 
 # Every store method that writes a case item or a person item, and what it leaves stale.
-CASE_WRITES: dict[str, StaleKeys] = {
-    "save_case": lambda case, *_, **__: [case_key(case.id)],
-    "add_comment": lambda comment, *_, **__: [case_key(comment.case_id)],
-}
+CASE_WRITES: dict[str, StaleKeys] = {"apply": _change}
 WORK_WRITES: dict[str, StaleKeys] = {
-    "apply": _task_change,
     "save_person": lambda person, *_, **__: [person_key(person.username), PERSONNEL_DIRECTORY],
 }
-DECISION_WRITES: dict[str, StaleKeys] = {
-    name: _case_write for name in ("add_approval", "update_approval", "add_compensation", "update_compensation")
-}
-DOCUMENT_WRITES: dict[str, StaleKeys] = {"apply": lambda change, *_, **__: [case_key(change.case_id)]}
 
 
 def stale_keys_of_records(records: Iterable[Mapping[str, Any]]) -> list[str]:
     """The keys that DynamoDB stream records (inserts, changes, removals) of cases and people leave stale."""
     keys: list[str] = []
     for record in records:
-        item_keys = record.get("dynamodb", {}).get("Keys", {})
-        pk, sk = item_keys.get("PK", {}).get("S", ""), item_keys.get("SK", {}).get("S", "")
-        if sk == "CASE" and pk.startswith("CASE#"):
-            keys.append(case_key(pk.removeprefix("CASE#")))
-        elif sk == "PERSON" and pk.startswith("PERSON#"):
-            keys += [person_key(pk.removeprefix("PERSON#")), PERSONNEL_DIRECTORY]
+        pk, sk = item_key(record)
+        case_id, username = dynamo_keys.case_id_of(pk), dynamo_keys.username_of(pk)
+        if sk == dynamo_keys.CASE_SK and case_id is not None:
+            keys.append(case_key(case_id))
+        elif sk == dynamo_keys.PERSON_SK and username is not None:
+            keys += [person_key(username), PERSONNEL_DIRECTORY]
     return list(dict.fromkeys(keys))

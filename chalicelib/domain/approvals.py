@@ -9,8 +9,6 @@ unique per case, and the case id (and so the item's key) can be read back from i
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Iterable, Optional
@@ -18,15 +16,16 @@ from typing import Annotated, Any, Iterable, Optional
 from pydantic import Field, StringConstraints
 
 from ..errors import Conflict, Forbidden
-from . import audit
 from .access import Principal, Role, participants_of, sees_as_worker
+from .case_ids import CaseScopedIds
 from .case_types import CaseType
+from .changes import CaseChange
 from .lifecycle import check_move
-from .models import ApiModel, AuditEvent, Case, CaseStatus, RequestModel
+from .models import ApiModel, Case, CaseStatus, RequestModel
 from .personnel import Username
 
 APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"
-_APPROVAL_ID = re.compile(r"^(?P<case>[A-Za-z0-9_-]+)-a(?P<n>[0-9]{1,6})$")
+_IDS = CaseScopedIds("a", max_digits=6)
 _READERS = frozenset({Role.APPROVER, Role.ADMIN, Role.AUDITOR})
 
 
@@ -79,23 +78,13 @@ class DecisionRequest(RequestModel):
     )
 
 
-@dataclass(frozen=True)
-class CaseWrite:
-    """The case's next state and the audit event appended with it, written only if the case's version and
-    audit head are still those read (a lost race is StaleWrite; the service re-reads and retries)."""
-
-    case: Case
-    expected_version: int
-    expected_audit_seq: int
-    event: AuditEvent
-
-
 def case_write(
     case: Case, *, type: str, actor: str, at: str, data: dict[str, Any], status: Optional[CaseStatus] = None,
     stage: Optional[str] = None,
-) -> CaseWrite:
-    """Append `type` to the case's audit chain; with `status` (checked against the lifecycle) or `stage`, move
-    the case too (a new version). Data records the move as the workflow's own events do."""
+) -> CaseChange:
+    """A change appending `type` to the case's audit chain; with `status` (checked against the lifecycle) or
+    `stage`, moving the case too (a new version). Data records the move as the workflow's own events do."""
+    change = CaseChange(case, actor, at)
     updates: dict[str, Any] = {}
     body = dict(data)
     if status is not None and status != case.status:
@@ -105,40 +94,21 @@ def case_write(
     if stage is not None and case.workflow is not None and case.workflow.stage != stage:
         updates["workflow"] = case.workflow.model_copy(update={"stage": stage, "updated_at": at})
         body["stage"] = stage
+    change.append(type, body)
     if updates:
-        updates.update({"version": case.version + 1, "updated_at": at, "updated_by": actor})
-    event = audit.next_event(case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type=type,
-                             actor=actor, at=at, data=body)
-    moved = case.model_copy(update={**updates, "audit_seq": event.seq, "audit_hash": event.hash})
-    return CaseWrite(case=moved, expected_version=case.version, expected_audit_seq=case.audit_seq, event=event)
+        change.move(**updates)
+    return change
 
 
 # -- ids and keys ----------------------------------------------------------------------------------
 
 
-def approval_id(case_id: str, n: int) -> str:
-    return f"{case_id}-a{n}"
-
-
-def case_id_of(approval_id: str) -> Optional[str]:
-    match = _APPROVAL_ID.match(approval_id)
-    return match.group("case") if match else None
+approval_id = _IDS.make
+case_id_of = _IDS.case_of
 
 
 def approval_number(approval: Approval) -> int:
-    match = _APPROVAL_ID.match(approval.id)
-    return int(match.group("n")) if match else 0
-
-
-def inbox_key(approval: Approval) -> Optional[str]:
-    """The inbox partition a PENDING approval is listed in: its assignee's, or the approvers' queue."""
-    if approval.status != ApprovalStatus.PENDING:
-        return None
-    return f"USER#{approval.assignee}" if approval.assignee else APPROVER_QUEUE
-
-
-def inbox_sort_key(approval: Approval) -> str:
-    return f"APPROVAL#{approval.created_at}#{approval.id}"
+    return _IDS.number_of(approval.id)
 
 
 # -- policy ----------------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Iterable, Mapping, Optional
 from urllib.parse import quote, unquote_plus
 
 from pydantic import Field, StringConstraints
 
-from .models import ApiModel, AuditEvent, RequestModel
+from .models import ApiModel, RequestModel
 
 MiB = 1024 * 1024
 MAX_DOCUMENT_BYTES = 25 * MiB
@@ -29,7 +29,6 @@ UPLOAD_EXPIRES_SECONDS = 600  # the presigned POST: long enough to send 25 MiB o
 DOWNLOAD_EXPIRES_SECONDS = 300
 MAX_FILENAME_BYTES = 255
 ALLOWED_CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain", "application/zip")
-LEGAL_HOLD_SK = "LEGALHOLD"
 
 _KEY = re.compile(r"^cases/(?P<case>[A-Za-z0-9_-]{1,64})/documents/(?P<doc>[A-Za-z0-9_-]{1,64})$")
 _SEQUENCER = re.compile(r"^[0-9A-Fa-f]{1,64}$")
@@ -259,41 +258,6 @@ def document_status(document: DocumentRecord, versions: Iterable[VersionRecord])
     """The latest version's status; PENDING while no version is registered."""
     latest = latest_version(document, versions)
     return latest.status if latest else VersionStatus.PENDING
-
-
-# -- what the stores apply ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DocumentWrite:
-    document: DocumentRecord
-    expected_revision: Optional[int] = None  # None: a new document, which must not exist yet
-
-
-@dataclass(frozen=True)
-class VersionWrite:
-    version: VersionRecord
-    expected_revision: Optional[int] = None  # None: a new version, which must not exist yet
-
-
-@dataclass(frozen=True)
-class HoldWrite:
-    hold: LegalHold
-    expected_revision: int  # 0: none stored yet
-
-
-@dataclass(frozen=True)
-class DocumentChange:
-    """Everything one document operation writes, applied atomically (one TransactWriteItems): the case's
-    audit head moves from `expected_audit_seq` to the last event, or nothing is written."""
-
-    case_id: str
-    expected_audit_seq: int
-    events: list[AuditEvent]
-    documents: list[DocumentWrite] = field(default_factory=list)
-    versions: list[VersionWrite] = field(default_factory=list)
-    hold: Optional[HoldWrite] = None
-    requires_no_hold: bool = False  # refused while the case is under legal hold
 
 
 # -- the API's shapes -----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ since the case id (and so the item's key) can be read back from it.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Optional
@@ -14,12 +13,13 @@ from typing import Annotated, Optional
 from pydantic import Field, StringConstraints, model_validator
 
 from ..errors import Conflict
+from .case_ids import CaseScopedIds
 from .models import ApiModel, Priority, RequestModel
 from .personnel import Username
 
 ESCALATION = "ESCALATION"
 ESCALATION_DUE_HOURS = 8
-_TASK_ID = re.compile(r"^(?P<case>[A-Za-z0-9_-]+)-t(?P<seq>[0-9]{1,10})$")
+_IDS = CaseScopedIds("t", max_digits=10)
 
 
 class TaskStatus(str, Enum):
@@ -105,32 +105,16 @@ class BulkReassignmentResult(ApiModel):
 # -- ids and keys ----------------------------------------------------------------------------------
 
 
-def task_id(case_id: str, seq: int) -> str:
-    return f"{case_id}-t{seq}"
-
-
-def case_id_of(task_id: str) -> Optional[str]:
-    match = _TASK_ID.match(task_id)
-    return match.group("case") if match else None
+task_id = _IDS.make
+case_id_of = _IDS.case_of
 
 
 def task_number(task: Task) -> int:
-    match = _TASK_ID.match(task.id)
-    return int(match.group("seq")) if match else 0
-
-
-def inbox_key(task: Task) -> Optional[str]:
-    """The inbox partition an OPEN task is listed in: its assignee's, or its team's queue."""
-    if task.status != TaskStatus.OPEN:
-        return None
-    return f"USER#{task.assignee}" if task.assignee else f"TEAM#{task.team}"
-
-
-def inbox_sort_key(task: Task) -> str:
-    return f"TASK#{task.due_at}#{task.id}"
+    return _IDS.number_of(task.id)
 
 
 def user_inbox(username: str) -> str:
+    """The inbox of a person's own work (tasks and approvals assigned to them)."""
     return f"USER#{username}"
 
 

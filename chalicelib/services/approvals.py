@@ -8,45 +8,28 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Callable, Iterable, Optional
 
 from ..domain.access import Action, Principal, require
 from ..domain.approvals import (
-    APPROVER_QUEUE, Approval, ApprovalDetail, ApprovalStatus, CaseWrite, Decision, DecisionRequest,
+    APPROVER_QUEUE, Approval, ApprovalDetail, ApprovalStatus, Decision, DecisionRequest,
     approval_number, case_id_of, case_write, check_may_decide, decided, expired, involved, levels_required,
     may_see, new_approval, outcome, require_reader,
 )
 from ..domain.case_types import CaseType
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
 from ..domain.models import Case, CaseStatus
+from ..domain.tasks import user_inbox
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound
-from ..ports import CaseRepository, StaleWrite
-from .cases import Clock, iso, utc_now
+from ..ports import ApprovalStore, CaseRepository
 from .validation import parse
 from .workflow import Stage
-from .retry import attempts
+from .retry import Decided, retrying
 from .. import metrics
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class ApprovalStore(Protocol):
-    def get_approval(self, case_id: str, approval_id: str) -> Optional[Approval]: ...
-
-    def list_case_approvals(self, case_id: str) -> list[Approval]:
-        """The case's approvals, oldest first."""
-
-    def list_inbox(self, key: str) -> list[Approval]:
-        """PENDING approvals listed under `USER#<username>` or the approvers' queue, oldest first."""
-
-    def add_approval(self, approval: Approval, write: CaseWrite) -> None:
-        """Store a new approval with the case's audit event atomically, or raise StaleWrite."""
-
-    def update_approval(
-        self, approval: Approval, expected_version: int, write: CaseWrite, opened: Optional[Approval] = None
-    ) -> None:
-        """Replace a PENDING approval still at `expected_version`, write the case and its event, and store the
-        `opened` next-level approval, all atomically; or raise StaleWrite and write nothing."""
 
 
 class ApprovalService:
@@ -74,10 +57,6 @@ class ApprovalService:
         self._case_types = {t.id: t for t in case_types}
         self._resume, self._task_assignees, self._on_reject = resume, task_assignees, on_reject
         self._clock = clock
-
-    def register(self, workflow: Any) -> None:
-        """Make this service the condition of the workflow's APPROVAL wait stage."""
-        workflow.conditions[Stage.APPROVAL] = self.decision_if_final
 
     # -- the workflow's side -------------------------------------------------------------------------
 
@@ -124,7 +103,7 @@ class ApprovalService:
                     "only pending approvals are listed across cases",
                     [FieldIssue("caseId", "required to list approvals that are no longer PENDING")],
                 )
-            keys = [f"USER#{who or me}"] + ([APPROVER_QUEUE] if who in (None, me) else [])
+            keys = [user_inbox(who or me)] + ([APPROVER_QUEUE] if who in (None, me) else [])
             candidates = [approval for key in keys for approval in self._store.list_inbox(key)]
         cases: dict[str, Optional[Case]] = {}
         items = []
@@ -154,8 +133,9 @@ class ApprovalService:
     def decide(self, principal: Principal, approval_id: str, payload: Any) -> Approval:
         require(principal, Action.DECIDE_APPROVAL)
         request = parse(DecisionRequest, payload)
-        for _ in attempts():
-            case, approval = self._visible(principal, approval_id)
+
+        def decide(seen: tuple[Case, Approval]) -> Decided[Approval]:
+            case, approval = seen
             if approval.status != ApprovalStatus.PENDING:
                 by = f" by {approval.decided_by}" if approval.decided_by else ""
                 raise Conflict(f"approval {approval.id} is already {approval.status.value}{by}")
@@ -175,7 +155,7 @@ class ApprovalService:
             status = None
             if final:
                 status = CaseStatus.APPROVED if request.decision == Decision.APPROVE else CaseStatus.REJECTED
-            write = case_write(
+            change = case_write(
                 case, type="APPROVAL_DECIDED", actor=principal.username, at=now, status=status,
                 data={
                     "approvalId": approval.id, "level": approval.level, "decision": updated.status.value,
@@ -183,15 +163,20 @@ class ApprovalService:
                     "comment": request.comment, "final": final, "opened": opened.id if opened else None,
                 },
             )
-            try:
-                self._store.update_approval(updated, approval.version, write, opened)
-            except StaleWrite:
-                continue  # re-read: either the approval was decided meanwhile (409) or only the case moved
-            approved = request.decision == Decision.APPROVE
-            metrics.count(metrics.APPROVALS_APPROVED if approved else metrics.APPROVALS_REJECTED)
-            self._resume_safely(case.id)
-            return updated
-        raise Conflict(f"case of approval {approval_id} is changing too fast; retry")
+            _replace(change, updated, approval)
+            if opened is not None:
+                change.put(opened)
+            return change, updated
+
+        # A lost race is read again: either the approval was decided meanwhile (409) or only the case moved.
+        updated = retrying(
+            self._repo.apply, lambda: self._visible(principal, approval_id), decide,
+            f"case of approval {approval_id} is changing too fast; retry",
+        )
+        approved = request.decision == Decision.APPROVE
+        metrics.count(metrics.APPROVALS_APPROVED if approved else metrics.APPROVALS_REJECTED)
+        self._resume_safely(updated.case_id)
+        return updated
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -204,45 +189,45 @@ class ApprovalService:
         return case, approval
 
     def _open(self, case_id: str) -> None:
-        for _ in attempts():
-            case = self._repo.get_case(case_id)
+        def decide(case: Optional[Case]) -> Decided[None]:
             if case is None or case.status != CaseStatus.PENDING_APPROVAL:
-                return  # only a case waiting for approval gets one
+                return None, None  # only a case waiting for approval gets one
             run = _run(case)
             approvals = self._store.list_case_approvals(case_id)
             if outcome(approvals, run) is not None or _pending(approvals, run):
-                return  # decided, or opened by a concurrent caller
+                return None, None  # decided, or opened by a concurrent caller
             approved_levels = [a.level for a in approvals if a.run == run and a.status == ApprovalStatus.APPROVED]
             level = max(approved_levels, default=0) + 1
             now = iso(self._clock())
             approval = new_approval(case, _next_number(approvals), level, now)
-            write = case_write(
+            change = case_write(
                 case, type="APPROVAL_REQUESTED", actor="workflow", at=now,
                 data={"approvalId": approval.id, "level": level, "amount": approval.amount,
                       "currency": approval.currency},
             )
-            try:
-                self._store.add_approval(approval, write)
-                return
-            except StaleWrite:
-                continue
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change.put(approval)
+            return change, None
+
+        retrying(
+            self._repo.apply, lambda: self._repo.get_case(case_id), decide,
+            f"case {case_id} is changing too fast; retry",
+        )
 
     def _expire(self, case_id: str, approval_id: str, actor: str) -> bool:
-        for _ in attempts():
-            case = self._repo.get_case(case_id)
-            approval = self._store.get_approval(case_id, approval_id)
+        def read() -> tuple[Optional[Case], Optional[Approval]]:
+            return self._repo.get_case(case_id), self._store.get_approval(case_id, approval_id)
+
+        def decide(seen: tuple[Optional[Case], Optional[Approval]]) -> Decided[bool]:
+            case, approval = seen
             if case is None or approval is None or approval.status != ApprovalStatus.PENDING:
-                return False
+                return None, False
             now = iso(self._clock())
-            write = case_write(case, type="APPROVAL_EXPIRED", actor=actor, at=now,
-                               data={"approvalId": approval.id, "level": approval.level})
-            try:
-                self._store.update_approval(expired(approval, actor, now), approval.version, write)
-                return True
-            except StaleWrite:
-                continue
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change = case_write(case, type="APPROVAL_EXPIRED", actor=actor, at=now,
+                                data={"approvalId": approval.id, "level": approval.level})
+            _replace(change, expired(approval, actor, now), approval)
+            return change, True
+
+        return retrying(self._repo.apply, read, decide, f"case {case_id} is changing too fast; retry")
 
     def _resume_safely(self, case_id: str) -> None:
         # The decision is stored; if the engine cannot be reached now, the stage re-checks its condition
@@ -251,6 +236,11 @@ class ApprovalService:
             self._resume(case_id, Stage.APPROVAL)
         except Exception:
             log.exception("could not resume the approval stage of case %s", case_id)
+
+
+def _replace(change: CaseChange, updated: Approval, read: Approval) -> None:
+    """Write the approval only while it is still PENDING at the version read: a decision is taken once."""
+    change.put(updated, expected=read.version, status=ApprovalStatus.PENDING.value)
 
 
 def _run(case: Case) -> int:

@@ -9,12 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from ..adapters.dynamo import keys
+from ..adapters.dynamo.stream import item_key
 from ..domain.access import Action, Principal, require
 from ..domain.case_rows import PREFIX, build_row, image, object_key
 from ..domain.customers import iso
 from ..domain.data_products import DataProductDescriptor, DataProductView, Freshness
 from ..domain.models import AuditEvent
-from ..mesh_ports import ObjectStore
+from ..ports import ObjectStore
 
 log = logging.getLogger(__name__)
 CONTRACT_DIR = Path(__file__).resolve().parent.parent / "data_products" / "cases" / "v1"
@@ -76,7 +78,7 @@ class CaseDataProduct:
 
     def _row(self, record: dict[str, Any], events: dict[tuple[str, int], AuditEvent]) -> Optional[dict[str, Any]]:
         change = record.get("dynamodb") or {}
-        if record.get("eventName") not in ("INSERT", "MODIFY") or _sk(change) != "CASE":
+        if record.get("eventName") not in ("INSERT", "MODIFY") or item_key(record)[1] != keys.CASE_SK:
             return None
         new, old = image(change.get("NewImage")), image(change.get("OldImage"))
         seq = int(new["auditSeq"])
@@ -105,16 +107,12 @@ class CaseDataProduct:
         )
 
 
-def _sk(change: dict[str, Any]) -> Optional[str]:
-    return ((change.get("Keys") or {}).get("SK") or {}).get("S")
-
-
 def _events_in(records: list[dict[str, Any]]) -> dict[tuple[str, int], AuditEvent]:
     """The audit events inserted in this batch (a case change and its event are written together)."""
     events = {}
     for record in records:
         change = record.get("dynamodb") or {}
-        if record.get("eventName") != "INSERT" or not (_sk(change) or "").startswith("EVENT#"):
+        if record.get("eventName") != "INSERT" or not item_key(record)[1].startswith(keys.EVENT_PREFIX):
             continue
         try:
             event = AuditEvent.model_validate_json(image(change.get("NewImage"))["body"])

@@ -6,7 +6,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional
 
@@ -18,29 +18,24 @@ from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.case_types import CaseType, due_at
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
 from ..domain.customers import CustomerView
 from ..domain.models import (
     AuditEvent, Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, HistoryVerification,
     Priority,
 )
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
-from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
+from ..domain.records import IdempotencyRecord
+from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, InvalidStartKey, StaleWrite
 from . import cursor
 from .validation import parse
-from .retry import attempts
+from .retry import Decided, retrying
 from .. import metrics
 
-Clock = Callable[[], datetime]
+__all__ = ["CaseNumbers", "CaseService", "Clock", "ListFilters", "case_read_cache", "iso", "utc_now"]
 MAX_PAGE = 100
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class CaseNumbers:
@@ -203,20 +198,17 @@ class CaseService:
             due_at=iso(due_at(case_type, request.priority, now)),
             customer_snapshot=self._customer_snapshot(request.customer_id) if self._customer_snapshot else None,
         )
-        event = audit.next_event(
-            case_id=case.id, prev_seq=0, prev_hash="", type="CASE_CREATED", actor=principal.username,
-            at=case.created_at, data=_created_event_data(case),
-        )
-        case = case.model_copy(update={"audit_seq": event.seq, "audit_hash": event.hash})
-        record = None
+        change = CaseChange(case, principal.username, case.created_at, new=True)
+        change.append("CASE_CREATED", _created_event_data(case))
         if idempotency_key is not None:
-            record = IdempotencyRecord(
+            change.put(IdempotencyRecord(
                 owner=principal.username, key=idempotency_key, request_hash=_request_hash(payload),
                 case_id=case.id, issued_at=int(now.timestamp()),
                 expires_at=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
-            )
+            ))
+        case = change.case
         try:
-            self._repo.create_case(case, event, record)
+            self._repo.apply(change)
         except IdempotencyKeyTaken:
             # The key was used before (or by a concurrent twin of this request): answer as it was answered.
             return self._replay(principal, idempotency_key or "", payload)
@@ -234,8 +226,8 @@ class CaseService:
         require(principal, Action.UPDATE_CASE)
         expected_version = _parse_if_match(if_match)
         patch = parse(CasePatch, payload)
-        for _ in attempts():
-            case = self.get(principal, case_id)
+
+        def decide(case: Case) -> Decided[Case]:
             if case.version != expected_version:
                 raise PreconditionFailed(
                     f"case {case_id} is at version {case.version}, not {expected_version}; reload and retry"
@@ -246,49 +238,41 @@ class CaseService:
                 if getattr(case, name) != getattr(patch, name)
             }
             if not changes:
-                return case
-            now = iso(self._clock())
+                return None, case
+            change = CaseChange(case, principal.username, iso(self._clock()))
             derived: dict[str, Any] = {}
             if "priority" in changes:  # the SLA depends on priority: the due date moves with it
                 case_type = self._case_types[case.case_type]
                 derived["due_at"] = iso(due_at(case_type, patch.priority, datetime.fromisoformat(case.created_at)))
                 changes["dueAt"] = {"from": case.due_at, "to": derived["due_at"]}
-            event = audit.next_event(
-                case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="CASE_UPDATED",
-                actor=principal.username, at=now, data={"changes": changes, "version": case.version + 1},
-            )
-            updated = case.model_copy(
-                update={
-                    **{name: getattr(patch, name) for name in patch.model_fields_set}, **derived,
-                    "version": case.version + 1, "updated_at": now, "updated_by": principal.username,
-                    "audit_seq": event.seq, "audit_hash": event.hash,
-                }
-            )
-            try:
-                self._repo.save_case(updated, case.version, case.audit_seq, event)
-                return updated
-            except StaleWrite:
-                continue  # re-read: either the version moved (412) or only the audit head did (retry)
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change.append("CASE_UPDATED", {"changes": changes, "version": case.version + 1})
+            change.move(**{name: getattr(patch, name) for name in patch.model_fields_set}, **derived)
+            return change, change.case
+
+        # A lost race is read again: either the version moved (412) or only the audit head did (retry).
+        return retrying(
+            self._repo.apply, lambda: self.get(principal, case_id), decide,
+            f"case {case_id} is changing too fast; retry",
+        )
 
     def add_comment(self, principal: Principal, case_id: str, payload: Any) -> Comment:
         require(principal, Action.COMMENT)
         request = parse(CommentCreate, payload)
         comment_id = self._new_id()
-        for _ in attempts():
-            case = self.get(principal, case_id)
-            now = iso(self._clock())
-            comment = Comment(id=comment_id, case_id=case.id, text=request.text, author=principal.username, created_at=now)
-            event = audit.next_event(
-                case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type="COMMENT_ADDED",
-                actor=principal.username, at=now, data={"commentId": comment.id, "text": comment.text},
+
+        def decide(case: Case) -> Decided[Comment]:
+            change = CaseChange(case, principal.username, iso(self._clock()))
+            comment = Comment(
+                id=comment_id, case_id=case.id, text=request.text, author=principal.username, created_at=change.at,
             )
-            try:
-                self._repo.add_comment(comment, case.audit_seq, event)
-                return comment
-            except StaleWrite:
-                continue
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change.append("COMMENT_ADDED", {"commentId": comment.id, "text": comment.text})
+            change.put(comment)
+            return change, comment
+
+        return retrying(
+            self._repo.apply, lambda: self.get(principal, case_id), decide,
+            f"case {case_id} is changing too fast; retry",
+        )
 
     def _replay(self, principal: Principal, key: str, payload: Any) -> Case:
         record = self._repo.get_idempotency(principal.username, key)

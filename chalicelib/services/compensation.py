@@ -7,10 +7,10 @@ on the record's version and instruction status, so a payment is confirmed once a
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Callable, Iterable, Optional
 
 from ..domain.access import Action, Principal, require
-from ..domain.approvals import CaseWrite, case_write
+from ..domain.approvals import case_write
 from ..domain.case_types import CaseType
 from ..domain.compensation import (
     Compensation, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation, PaymentInstruction, capped,
@@ -18,30 +18,16 @@ from ..domain.compensation import (
 )
 from ..domain.models import Case, CaseStatus
 from ..errors import Conflict, NotFound
-from ..ports import CaseRepository, StaleWrite
-from .cases import Clock, iso, utc_now
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
+from ..ports import CaseRepository, CompensationStore
 from .validation import parse
 from .workflow import Stage
-from .retry import attempts
+from .retry import Decided, retrying
 from .. import metrics
 
 log = logging.getLogger(__name__)
 ACTOR = "workflow"
-
-
-class CompensationStore(Protocol):
-    def get_compensation(self, case_id: str) -> Optional[Compensation]:
-        """The case's record with its ledger, oldest entry first; None when the case has none."""
-
-    def add_compensation(self, record: Compensation, write: CaseWrite) -> None:
-        """Store a new record and its ledger with the case's write atomically, or raise StaleWrite."""
-
-    def update_compensation(
-        self, record: Compensation, expected_version: int, expected_status: InstructionStatus,
-        new_entries: list[LedgerEntry], write: CaseWrite,
-    ) -> None:
-        """Replace the record if it is still at `expected_version` with its instruction `expected_status`,
-        append `new_entries` and write the case, atomically; or raise StaleWrite and write nothing."""
 
 
 class CompensationService:
@@ -66,39 +52,37 @@ class CompensationService:
         self._case_types = {t.id: t for t in case_types}
         self._approved_amount, self._resume, self._clock = approved_amount, resume, clock
 
-    def register(self, workflow: Any) -> None:
-        """Make this service the condition of the workflow's PAYMENT wait stage."""
-        workflow.conditions[Stage.PAYMENT] = self.payment_if_confirmed
-
     # -- the workflow's side -------------------------------------------------------------------------
 
     def compensate(self, case_id: str) -> dict[str, Any]:
         """The Compensate step (idempotent): record, payment instruction and ledger; case → COMPENSATION."""
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[Optional[Compensation]]:
             if case.compensation is None:
-                return {"caseId": case_id, "compensation": None}
+                return None, None
             record = self._store.get_compensation(case_id)
             now = iso(self._clock())
-            try:
-                if record is None:
-                    record = self._create(case, now)
-                elif record.instruction.status == InstructionStatus.VOIDED:
-                    record = self._reinstruct(case, record, now)  # a new run after a failed one: pay it now
-                elif case.status != CaseStatus.COMPENSATION:
-                    write = case_write(case, type="COMPENSATION_RESUMED", actor=ACTOR, at=now,
-                                       status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
-                                       data={"instructionId": record.instruction.id,
-                                             "instructionStatus": record.instruction.status.value})
-                    self._repo.save_case(write.case, write.expected_version, write.expected_audit_seq, write.event)
-            except StaleWrite:
-                continue
-            return {
-                "caseId": case_id, "requested": record.requested, "approved": record.approved,
-                "currency": record.currency, "instructionId": record.instruction.id,
-                "instructionStatus": record.instruction.status.value,
-            }
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            if record is None:
+                return self._create(case, now)
+            if record.instruction.status == InstructionStatus.VOIDED:
+                return self._reinstruct(case, record, now)  # a new run after a failed one: pay it now
+            if case.status != CaseStatus.COMPENSATION:
+                return case_write(case, type="COMPENSATION_RESUMED", actor=ACTOR, at=now,
+                                  status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                                  data={"instructionId": record.instruction.id,
+                                        "instructionStatus": record.instruction.status.value}), record
+            return None, record
+
+        record = retrying(
+            self._repo.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
+        if record is None:
+            return {"caseId": case_id, "compensation": None}
+        return {
+            "caseId": case_id, "requested": record.requested, "approved": record.approved,
+            "currency": record.currency, "instructionId": record.instruction.id,
+            "instructionStatus": record.instruction.status.value,
+        }
 
     def payment_if_confirmed(self, case: Case) -> Optional[dict[str, Any]]:
         """The PAYMENT stage's condition: {} once the instruction is paid, else None."""
@@ -108,24 +92,25 @@ class CompensationService:
     def void_unpaid(self, case_id: str, actor: str) -> list[str]:
         """Saga step (idempotent): void a PENDING payment instruction; a paid one is never touched.
         Returns what was undone, for the rollback's audit event."""
-        for _ in attempts():
-            record = self._store.get_compensation(case_id)
-            case = self._repo.get_case(case_id)
+
+        def read() -> tuple[Optional[Compensation], Optional[Case]]:
+            return self._store.get_compensation(case_id), self._repo.get_case(case_id)
+
+        def decide(seen: tuple[Optional[Compensation], Optional[Case]]) -> Decided[list[str]]:
+            record, case = seen
             if record is None or case is None or record.instruction.status != InstructionStatus.PENDING:
-                return []
+                return None, []
             now = iso(self._clock())
-            updated = voided(record, actor, now)
-            ledger = [entry(len(record.ledger) + 1, LedgerType.VOIDED, record.instruction.amount, record.currency,
-                            now, actor, record.instruction.id)]
-            write = case_write(case, type="PAYMENT_VOIDED", actor=actor, at=now,
-                               data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
-                                     "currency": record.currency})
-            try:
-                self._store.update_compensation(updated, record.version, InstructionStatus.PENDING, ledger, write)
-                return [f"voided payment instruction {record.instruction.id}"]
-            except StaleWrite:
-                continue
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change = case_write(case, type="PAYMENT_VOIDED", actor=actor, at=now,
+                                data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
+                                      "currency": record.currency})
+            _replace(change, voided(record, actor, now), record, InstructionStatus.PENDING, [
+                entry(len(record.ledger) + 1, LedgerType.VOIDED, record.instruction.amount, record.currency, now,
+                      actor, record.instruction.id),
+            ])
+            return change, [f"voided payment instruction {record.instruction.id}"]
+
+        return retrying(self._repo.apply, read, decide, f"case {case_id} is changing too fast; retry")
 
     # -- people --------------------------------------------------------------------------------------
 
@@ -140,8 +125,8 @@ class CompensationService:
     def confirm_payment(self, principal: Principal, case_id: str, payload: Any) -> Compensation:
         require(principal, Action.CONFIRM_PAYMENT)
         request = parse(PaymentConfirmation, payload)
-        for _ in attempts():
-            case = self._visible_case(principal, case_id)
+
+        def decide(case: Case) -> Decided[tuple[Compensation, float]]:
             record = self._store.get_compensation(case_id)
             if record is None:
                 raise NotFound(f"case {case_id} has no compensation")
@@ -149,22 +134,26 @@ class CompensationService:
             updated = paid(record, principal.username, now, request.reference)  # Conflict unless PENDING
             ledger = [entry(len(record.ledger) + 1, LedgerType.PAID, record.instruction.amount, record.currency,
                             now, principal.username, record.instruction.id, note=request.reference)]
-            write = case_write(case, type="PAYMENT_CONFIRMED", actor=principal.username, at=now,
-                               data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
-                                     "currency": record.currency, "reference": request.reference})
-            try:
-                self._store.update_compensation(updated, record.version, InstructionStatus.PENDING, ledger, write)
-            except StaleWrite:
-                continue  # re-read: paid or voided meanwhile (409), or only the case's audit head moved
-            metrics.count(metrics.COMPENSATION_PAID)
-            metrics.amount(metrics.COMPENSATION_PAID_AMOUNT, float(record.instruction.amount))
-            self._resume_safely(case_id)
-            return updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change = case_write(case, type="PAYMENT_CONFIRMED", actor=principal.username, at=now,
+                                data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
+                                      "currency": record.currency, "reference": request.reference})
+            _replace(change, updated, record, InstructionStatus.PENDING, ledger)
+            shown = updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
+            return change, (shown, float(record.instruction.amount))
+
+        # A lost race is read again: paid or voided meanwhile (409), or only the case's audit head moved.
+        updated, amount = retrying(
+            self._repo.apply, lambda: self._visible_case(principal, case_id), decide,
+            f"case {case_id} is changing too fast; retry",
+        )
+        metrics.count(metrics.COMPENSATION_PAID)
+        metrics.amount(metrics.COMPENSATION_PAID_AMOUNT, amount)
+        self._resume_safely(case_id)
+        return updated
 
     # -- internals -----------------------------------------------------------------------------------
 
-    def _create(self, case: Case, now: str) -> Compensation:
+    def _create(self, case: Case, now: str) -> tuple[CaseChange, Compensation]:
         assert case.compensation is not None
         approved_raw = self._approved_amount(case)
         if approved_raw is None:
@@ -186,14 +175,16 @@ class CompensationService:
             currency=currency, cap=cap, instruction=instruction, ledger=ledger, created_at=now, updated_at=now,
             version=1,
         )
-        write = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
-                           status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
-                           data={"requested": record.requested, "approved": approved, "currency": currency,
-                                 "cap": cap, "instructionId": instruction.id})
-        self._store.add_compensation(record, write)
-        return record
+        change = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
+                            status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                            data={"requested": record.requested, "approved": approved, "currency": currency,
+                                  "cap": cap, "instructionId": instruction.id})
+        change.put(record)
+        for line in ledger:
+            change.put(line)
+        return change, record
 
-    def _reinstruct(self, case: Case, record: Compensation, now: str) -> Compensation:
+    def _reinstruct(self, case: Case, record: Compensation, now: str) -> tuple[CaseChange, Compensation]:
         n = sum(1 for e in record.ledger if e.type == LedgerType.INSTRUCTED) + 1
         instruction = PaymentInstruction(id=instruction_id(case.id, n), status=InstructionStatus.PENDING,
                                          amount=record.approved, currency=record.currency, created_at=now)
@@ -201,12 +192,12 @@ class CompensationService:
                                             "version": record.version + 1})
         ledger = [entry(len(record.ledger) + 1, LedgerType.INSTRUCTED, record.approved, record.currency, now,
                         ACTOR, instruction.id)]
-        write = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
-                           status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
-                           data={"approved": record.approved, "currency": record.currency,
-                                 "instructionId": instruction.id, "replaces": record.instruction.id})
-        self._store.update_compensation(updated, record.version, InstructionStatus.VOIDED, ledger, write)
-        return updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
+        change = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
+                            status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
+                            data={"approved": record.approved, "currency": record.currency,
+                                  "instructionId": instruction.id, "replaces": record.instruction.id})
+        _replace(change, updated, record, InstructionStatus.VOIDED, ledger)
+        return change, updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
 
     def _case(self, case_id: str) -> Case:
         case = self._repo.get_case(case_id)
@@ -227,3 +218,14 @@ class CompensationService:
             self._resume(case_id, Stage.PAYMENT)
         except Exception:
             log.exception("could not resume the payment stage of case %s", case_id)
+
+
+def _replace(
+    change: CaseChange, updated: Compensation, read: Compensation, status: InstructionStatus,
+    new_entries: list[LedgerEntry],
+) -> None:
+    """Write the record only while it is at the version read with its instruction in `status`, and append
+    the new ledger entries: a payment is confirmed once and nothing is paid twice."""
+    change.put(updated, expected=read.version, status=status.value)
+    for line in new_entries:
+        change.put(line)

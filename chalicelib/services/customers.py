@@ -21,7 +21,7 @@ from ..domain.customers import (
 )
 from ..domain.data_products import DataProductDescriptor
 from ..errors import DependencyUnavailable, FieldIssue, InvalidInput, NotFound
-from ..mesh_ports import CustomerSource, DataCatalog, LastKnownStore
+from ..ports import CustomerSource, DataCatalog, LastKnownStore
 
 log = logging.getLogger(__name__)
 CUSTOMER_ENTITY = "customer"

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import DependencyUnavailable
-from ..workflow_ports import WorkflowEngine
+from ..ports import ProcessingResults, WorkflowEngine
+
+if TYPE_CHECKING:
+    from .documents import DocumentService
 
 log = logging.getLogger(__name__)
-
-
-class ProcessingResults(Protocol):
-    def get(self, case_id: str, document_id: str, version_id: str) -> Optional[dict[str, Any]]:
-        """The processor's result for one version, or None while there is none."""
 
 
 class ProcessingResultMissing(DependencyUnavailable):
@@ -28,20 +26,29 @@ def execution_name(document_id: str, version_id: str) -> str:
     return f"{document_id}-{hashlib.sha256(version_id.encode()).hexdigest()[:24]}"
 
 
+def start_processing(
+    engine: Optional[Callable[[], WorkflowEngine]], case_id: str, document_id: str, version_id: str,
+) -> bool:
+    """Start the document workflow for one version; False when none is configured (the version stays PENDING).
+    The document service calls it when S3 reports a new version (`on_version_registered`)."""
+    if engine is None:
+        log.warning("no document workflow is configured: version %s of %s stays PENDING", version_id, document_id)
+        return False
+    ids = {"caseId": case_id, "documentId": document_id, "versionId": version_id}
+    engine().start(execution_name(document_id, version_id), ids)
+    return True
+
+
 class DocumentProcessing:
     def __init__(
-        self, documents: Any, engine: Optional[Callable[[], WorkflowEngine]], results: ProcessingResults, max_bytes: int,
+        self, documents: DocumentService, engine: Optional[Callable[[], WorkflowEngine]], results: ProcessingResults,
+        max_bytes: int,
     ) -> None:
         """`engine` None: no document workflow is configured (unit tests); versions then stay PENDING."""
         self._documents, self._engine, self._results, self._max_bytes = documents, engine, results, max_bytes
 
     def start(self, case_id: str, document_id: str, version_id: str) -> bool:
-        if self._engine is None:
-            log.warning("no document workflow is configured: version %s of %s stays PENDING", version_id, document_id)
-            return False
-        ids = {"caseId": case_id, "documentId": document_id, "versionId": version_id}
-        self._engine().start(execution_name(document_id, version_id), ids)
-        return True
+        return start_processing(self._engine, case_id, document_id, version_id)
 
     def prepare(
         self, case_id: str, document_id: str, version_id: str, execution_id: Optional[str] = None,

@@ -1,7 +1,7 @@
 """Document use cases: upload and download forms, the S3 event that registers object versions, processing
 results, soft deletion and legal hold. Pure Python over the ports.
 
-Every change is one atomic write (DocumentStore.apply) of the document and version records and the custody
+Every change is one atomic write (a CaseChange) of the document and version records and the custody
 events appended to the case's hash chain; the write is conditional on the records' revisions and the chain's
 head, and a lost race is re-read and decided again. S3 events arrive more than once and out of order: a
 version is registered once (its record may not exist yet), and only a newer `sequencer` moves a document's
@@ -12,67 +12,31 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional
 
-from ..domain import audit
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.documents import (
     ALLOWED_CONTENT_TYPES, DOWNLOAD_EXPIRES_SECONDS, FINAL_STATUSES, MAX_DOCUMENT_BYTES, UPLOAD_EXPIRES_SECONDS,
-    Document, DocumentChange, DocumentDetail, DocumentRecord, DocumentUpload, DocumentWrite, DownloadLink,
-    HoldWrite, InvalidFilename, LegalHold, LegalHoldRequest, LegalHoldView, ObjectCreated, UploadForm,
-    UploadRequest, UploadTicket, VersionRecord, VersionStatus, VersionWrite, content_disposition, detail_view,
-    document_status, document_view, is_newer, object_created_records, object_key, parse_object_key,
-    processing_outcome, sanitise_filename,
+    Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink, InvalidFilename, LegalHold,
+    LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket, VersionRecord, VersionStatus,
+    content_disposition, detail_view, document_status, document_view, is_newer, object_created_records, object_key,
+    parse_object_key, processing_outcome, sanitise_filename,
 )
 from ..domain.exports import (
     MANIFEST_CONTENT_TYPE, EvidenceExport, ExportedVersion, ExportRequest, HistoryHead, manifest, manifest_key,
     select_versions, sha256_hex,
 )
-from ..domain.models import AuditEvent, Case
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
+from ..domain.models import Case
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PayloadTooLarge
-from ..ports import CaseRepository, StaleWrite
-from .cases import Clock, iso, utc_now
+from ..ports import CaseRepository, DocumentStore, ObjectStorage
 from .validation import parse
-from .retry import attempts
+from .retry import Decided, retrying
 from .. import metrics
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
-
-
-class DocumentStore(Protocol):
-    def apply(self, change: DocumentChange) -> None:
-        """Write the change atomically, or raise StaleWrite when any of its conditions fails."""
-
-    def get_document(self, case_id: str, document_id: str) -> Optional[DocumentRecord]: ...
-
-    def list_documents(self, case_id: str) -> tuple[list[DocumentRecord], list[VersionRecord]]:
-        """Every document of the case (deleted ones too) and every version of them."""
-
-    def list_versions(self, case_id: str, document_id: str) -> list[VersionRecord]: ...
-
-    def get_version(self, case_id: str, document_id: str, version_id: str) -> Optional[VersionRecord]: ...
-
-    def get_legal_hold(self, case_id: str) -> LegalHold:
-        """The case's hold; not enabled (revision 0) when none was ever set."""
-
-
-class ObjectStorage(Protocol):
-    bucket: str
-
-    def upload_form(
-        self, key: str, content_type: str, max_size: int, expires_in: int, metadata: Mapping[str, str],
-    ) -> UploadForm:
-        """A presigned POST for exactly `key`, `content_type` and 1..max_size bytes."""
-
-    def download_url(self, key: str, version_id: str, content_type: str, disposition: str, expires_in: int) -> str:
-        """A presigned GET of one version, answered with the given Content-Type and Content-Disposition."""
-
-    def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
-        """Put (or lift) the S3 Object Lock legal hold on one version; False when the bucket has no Object Lock."""
-
-    def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
-        """Store a small object the system writes itself (an export manifest); its version id."""
 
 
 # (case id, document id, version id) -> whether processing was started.
@@ -135,25 +99,23 @@ class DocumentService:
             allowed = ", ".join(case.required_documents) or "none: the case requires no documents"
             raise InvalidInput("unknown document kind", [FieldIssue("kind", f"must be one of {allowed}")])
         document_id = self._new_id()
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[DocumentRecord]:
             record = DocumentRecord(
                 id=document_id, case_id=case.id, kind=request.kind, filename=upload.filename,
                 content_type=upload.content_type, created_at=upload.requested_at, created_by=principal.username,
                 updated_at=upload.requested_at, upload=upload,
             )
-            change = _Change(case, principal.username, upload.requested_at)
-            change.event(
+            change = CaseChange(case, principal.username, upload.requested_at)
+            change.append(
                 "DOCUMENT_UPLOAD_REQUESTED", {"documentId": document_id, **_declared(upload), "kind": request.kind}
             )
-            change.documents.append(DocumentWrite(record))
-            try:
-                self._store.apply(change.build())
-                break
-            except StaleWrite:
-                continue
-        else:
-            raise Conflict(f"case {case_id} is changing too fast; retry")
+            change.put(record)
+            return change, record
+
+        record = retrying(
+            self._cases.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
         return self._ticket(record, upload)
 
     def request_new_version(self, principal: Principal, case_id: str, document_id: str, payload: Any) -> UploadTicket:
@@ -162,8 +124,8 @@ class DocumentService:
         request = parse(DocumentUpload, payload)
         self._visible_case(principal, case_id)
         upload = self._upload_request(principal, request)
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[DocumentRecord]:
             document = self._visible_document(principal, case_id, document_id)
             if document.deleted:
                 raise Conflict(f"document {document_id} was deleted; upload a new document instead")
@@ -175,17 +137,18 @@ class DocumentService:
             updated = document.model_copy(update={
                 "upload": upload, "updated_at": upload.requested_at, "revision": document.revision + 1,
             })
-            change = _Change(case, principal.username, upload.requested_at)
-            change.event(
+            change = CaseChange(case, principal.username, upload.requested_at)
+            change.append(
                 "DOCUMENT_UPLOAD_REQUESTED", {"documentId": document_id, **_declared(upload), "newVersion": True}
             )
-            change.documents.append(DocumentWrite(updated, document.revision))
-            try:
-                self._store.apply(change.build())
-                return self._ticket(updated, upload)
-            except StaleWrite:
-                continue
-        raise Conflict(f"document {document_id} is changing too fast; retry")
+            change.put(updated, expected=document.revision)
+            return change, updated
+
+        updated = retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"document {document_id} is changing too fast; retry",
+        )
+        return self._ticket(updated, upload)
 
     def list(self, principal: Principal, case_id: str) -> list[Document]:
         require(principal, Action.READ_DOCUMENTS)
@@ -208,8 +171,8 @@ class DocumentService:
         self._visible_case(principal, case_id)
         if version_id is not None and not (0 < len(version_id) <= 1024 and version_id.isprintable()):
             raise InvalidInput("invalid versionId", [FieldIssue("versionId", "not a version id")])
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[VersionRecord]:
             document = self._visible_document(principal, case_id, document_id)
             wanted = version_id or document.latest_version_id
             if wanted is None:
@@ -223,21 +186,21 @@ class DocumentService:
                     f"version {wanted} is quarantined: {'; '.join(version.reasons) or 'see the document'}",
                     [FieldIssue("versionId", "quarantined")],
                 )
-            change = _Change(case, principal.username, iso(self._clock()))
-            change.event("DOCUMENT_DOWNLOADED", {
+            change = CaseChange(case, principal.username, iso(self._clock()))
+            change.append("DOCUMENT_DOWNLOADED", {
                 "documentId": document_id, "versionId": version.version_id, "by": principal.username,
                 "status": version.status.value, **({"quarantineOverride": True} if override else {}),
             })
-            try:
-                self._store.apply(change.build())
-            except StaleWrite:
-                continue
-            url = self._storage.download_url(
-                version.key, version.version_id, version.content_type, content_disposition(version.filename),
-                self._download_expires,
-            )
-            return DownloadLink(url=url, expires_in=self._download_expires, version_id=version.version_id)
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            return change, version
+
+        version = retrying(
+            self._cases.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
+        url = self._storage.download_url(
+            version.key, version.version_id, version.content_type, content_disposition(version.filename),
+            self._download_expires,
+        )
+        return DownloadLink(url=url, expires_in=self._download_expires, version_id=version.version_id)
 
     def export(self, principal: Principal, case_id: str, payload: Any) -> EvidenceExport:
         """Hand over the latest processed version of the case's documents (or of the ones named): a manifest
@@ -247,8 +210,8 @@ class DocumentService:
         request = parse(ExportRequest, payload)
         self._visible_case(principal, case_id)
         export_id = self._new_id()
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[EvidenceExport]:
             documents, versions = self._store.list_documents(case_id)
             visible = [d for d in documents if not d.deleted or _sees_deleted(principal)]
             exported, excluded, unknown = select_versions(visible, versions, request.document_ids)
@@ -270,8 +233,8 @@ class DocumentService:
             )
             key, digest = manifest_key(case_id, export_id), sha256_hex(body)
             manifest_version = self._storage.put_object(key, body, MANIFEST_CONTENT_TYPE)
-            change = _Change(case, principal.username, now)
-            change.event("DOCUMENTS_EXPORTED", {
+            change = CaseChange(case, principal.username, now)
+            change.append("DOCUMENTS_EXPORTED", {
                 "exportId": export_id, "reason": request.reason, "by": principal.username, "manifestKey": key,
                 "manifestVersionId": manifest_version, "manifestSha256": digest,
                 "versions": [
@@ -279,12 +242,10 @@ class DocumentService:
                 ],
                 "excluded": len(excluded),
             })
-            try:
-                self._store.apply(change.build())
-            except StaleWrite:
-                continue  # the history moved: the manifest must name the new head
             expires = self._download_expires
-            return EvidenceExport(
+            # Given out only once the change is applied; a lost race (the history moved) is decided again,
+            # since the manifest must name the new head.
+            return change, EvidenceExport(
                 export_id=export_id, case_id=case_id, created_at=now, created_by=principal.username,
                 reason=request.reason, history_head=head, manifest_key=key, manifest_version_id=manifest_version,
                 manifest_sha256=digest, expires_in=expires,
@@ -304,18 +265,21 @@ class DocumentService:
                 ],
                 excluded=excluded,
             )
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+
+        return retrying(
+            self._cases.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
 
     def delete(self, principal: Principal, case_id: str, document_id: str) -> Document:
         """Soft delete (admins): the document is marked deleted, its versions stay; refused under legal hold."""
         require(principal, Action.DELETE_DOCUMENTS)
         self._visible_case(principal, case_id)
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[Document]:
             document = self._visible_document(principal, case_id, document_id)
             versions = self._store.list_versions(case_id, document_id)
             if document.deleted:
-                return document_view(document, versions)
+                return None, document_view(document, versions)
             if self._store.get_legal_hold(case_id).enabled:
                 raise Conflict(f"case {case_id} is under legal hold: its documents cannot be deleted")
             now = iso(self._clock())
@@ -323,18 +287,18 @@ class DocumentService:
                 "deleted": True, "deleted_at": now, "deleted_by": principal.username, "updated_at": now,
                 "revision": document.revision + 1,
             })
-            change = _Change(case, principal.username, now)
-            change.event("DOCUMENT_DELETED", {
+            change = CaseChange(case, principal.username, now)
+            change.append("DOCUMENT_DELETED", {
                 "documentId": document_id, "versionsKept": [v.version_id for v in versions],
             })
-            change.documents.append(DocumentWrite(updated, document.revision))
-            change.requires_no_hold = True  # a hold set meanwhile wins
-            try:
-                self._store.apply(change.build())
-                return document_view(updated, versions)
-            except StaleWrite:
-                continue
-        raise Conflict(f"document {document_id} is changing too fast; retry")
+            change.put(updated, expected=document.revision)
+            change.require_no_hold()  # a hold set meanwhile wins
+            return change, document_view(updated, versions)
+
+        return retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"document {document_id} is changing too fast; retry",
+        )
 
     def legal_hold(self, principal: Principal, case_id: str) -> LegalHold:
         require(principal, Action.READ_DOCUMENTS)
@@ -349,27 +313,24 @@ class DocumentService:
         if request.enabled and not request.reason:
             raise InvalidInput("a legal hold needs a reason", [FieldIssue("reason", "required when enabled")])
         self._visible_case(principal, case_id)
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[LegalHold]:
             current = self._store.get_legal_hold(case_id)
             if current.enabled == request.enabled and (not request.enabled or current.reason == request.reason):
-                hold = current
-                break
+                return None, current
             now = iso(self._clock())
             hold = LegalHold(
                 case_id=case_id, enabled=request.enabled, reason=request.reason, updated_at=now,
                 updated_by=principal.username, revision=current.revision + 1,
             )
-            change = _Change(case, principal.username, now)
-            change.event("LEGAL_HOLD_SET" if request.enabled else "LEGAL_HOLD_RELEASED", {"reason": request.reason})
-            change.hold = HoldWrite(hold, current.revision)
-            try:
-                self._store.apply(change.build())
-                break
-            except StaleWrite:
-                continue
-        else:
-            raise Conflict(f"case {case_id} is changing too fast; retry")
+            change = CaseChange(case, principal.username, now)
+            change.append("LEGAL_HOLD_SET" if request.enabled else "LEGAL_HOLD_RELEASED", {"reason": request.reason})
+            change.put(hold, expected=current.revision or None)  # revision 0: none stored yet
+            return change, hold
+
+        hold = retrying(
+            self._cases.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
         _, versions = self._store.list_documents(case_id)
         return LegalHoldView(**hold.model_dump(), object_lock=self._apply_object_holds(versions, hold.enabled))
 
@@ -401,18 +362,19 @@ class DocumentService:
         if ids is None or record.version_id is None:
             raise ValueError(f"{record.key} (version {record.version_id}) is not a document version")
         case_id, document_id = ids
-        for _ in attempts():
-            case = self._case(case_id)
+        version_id = record.version_id
+
+        def decide(case: Case) -> Decided[tuple[VersionRecord, bool]]:
             document = self._store.get_document(case_id, document_id)
             if document is None:
                 raise NotFound(f"no document {document_id} in case {case_id}")
-            existing = self._store.get_version(case_id, document_id, record.version_id)
+            existing = self._store.get_version(case_id, document_id, version_id)
             if existing is not None:
-                return existing, False
+                return None, (existing, False)
             now = iso(self._clock())
             upload = document.upload
             version = VersionRecord(
-                version_id=record.version_id, document_id=document_id, case_id=case_id, bucket=record.bucket,
+                version_id=version_id, document_id=document_id, case_id=case_id, bucket=record.bucket,
                 key=record.key, sequencer=record.sequencer, size=record.size, etag=record.etag,
                 filename=upload.filename, content_type=upload.content_type, declared_sha256=upload.sha256,
                 uploaded_at=record.event_time or now, requested_by=upload.requested_by, registered_at=now,
@@ -423,41 +385,42 @@ class DocumentService:
             }
             if newest:
                 updates.update(
-                    latest_version_id=record.version_id, latest_sequencer=record.sequencer,
+                    latest_version_id=version_id, latest_sequencer=record.sequencer,
                     filename=upload.filename, content_type=upload.content_type,
                 )
-            change = _Change(case, SYSTEM, now)
-            change.event("DOCUMENT_UPLOADED", {
-                "documentId": document_id, "key": record.key, "versionId": record.version_id, "size": record.size,
+            change = CaseChange(case, SYSTEM, now)
+            change.append("DOCUMENT_UPLOADED", {
+                "documentId": document_id, "key": record.key, "versionId": version_id, "size": record.size,
                 "eTag": record.etag, "sequencer": record.sequencer, "declaredSha256": upload.sha256,
                 "requestedBy": upload.requested_by, "latest": newest,
             })
-            change.versions.append(VersionWrite(version))
-            change.documents.append(DocumentWrite(document.model_copy(update=updates), document.revision))
-            try:
-                self._store.apply(change.build())
-                return version, True
-            except StaleWrite:
-                continue  # a twin event registered it, or the chain moved: read again
-        raise Conflict(f"document {document_id} is changing too fast; retry")
+            change.put(version)
+            change.put(document.model_copy(update=updates), expected=document.revision)
+            return change, (version, True)
+
+        # A lost race (a twin event registered it, or the chain moved) is read again.
+        return retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"document {document_id} is changing too fast; retry",
+        )
 
     def mark_processing(self, case_id: str, document_id: str, version_id: str) -> VersionRecord:
         """PENDING → PROCESSING (the processor was started); any other status is kept. Idempotent."""
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[VersionRecord]:
             version = self._version(case_id, document_id, version_id)
             if version.status != VersionStatus.PENDING:
-                return version
+                return None, version
             updated = version.model_copy(update={"status": VersionStatus.PROCESSING, "revision": version.revision + 1})
-            change = _Change(case, SYSTEM, iso(self._clock()))
-            change.event("DOCUMENT_PROCESSING_STARTED", {"documentId": document_id, "versionId": version_id})
-            change.versions.append(VersionWrite(updated, version.revision))
-            try:
-                self._store.apply(change.build())
-                return updated
-            except StaleWrite:
-                continue
-        raise Conflict(f"version {version_id} is changing too fast; retry")
+            change = CaseChange(case, SYSTEM, iso(self._clock()))
+            change.append("DOCUMENT_PROCESSING_STARTED", {"documentId": document_id, "versionId": version_id})
+            change.put(updated, expected=version.revision)
+            return change, updated
+
+        return retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"version {version_id} is changing too fast; retry",
+        )
 
     # -- the workflow's API ------------------------------------------------------------------
 
@@ -468,11 +431,11 @@ class DocumentService:
         the extracted metadata, with a DOCUMENT_VERIFIED / DOCUMENT_QUARANTINED custody event. A result with a
         hash other than the declared one, or a malformed result, quarantines. Idempotent: the first verdict
         stays, later calls return it unchanged."""
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[tuple[VersionRecord, Optional[bool]]]:
             version = self._version(case_id, document_id, version_id)
             if version.status in FINAL_STATUSES:
-                return version
+                return None, (version, None)
             outcome = processing_outcome(result, version.declared_sha256)
             now = iso(self._clock())
             updated = version.model_copy(update={
@@ -480,24 +443,27 @@ class DocumentService:
                 "metadata": outcome.metadata, "processed_at": now, "revision": version.revision + 1,
             })
             verified = outcome.status == VersionStatus.READY
-            change = _Change(case, SYSTEM, now)
-            change.event("DOCUMENT_VERIFIED" if verified else "DOCUMENT_QUARANTINED", {
+            change = CaseChange(case, SYSTEM, now)
+            change.append("DOCUMENT_VERIFIED" if verified else "DOCUMENT_QUARANTINED", {
                 "documentId": document_id, "versionId": version_id, "sha256": outcome.sha256,
                 "size": outcome.size if outcome.size is not None else version.size,
                 **({} if verified else {"reasons": outcome.reasons}),
             })
-            change.versions.append(VersionWrite(updated, version.revision))
-            try:
-                self._store.apply(change.build())
-            except StaleWrite:
-                continue
-            metrics.count(metrics.DOCUMENTS_PROCESSED if verified else metrics.DOCUMENTS_QUARANTINED)
-            try:
-                self.on_version_processed(case_id)
-            except Exception:  # recorded either way; the workflow's own timeout catches a missed resume
-                log.exception("on_version_processed failed for case %s", case_id)
-            return updated
-        raise Conflict(f"version {version_id} is changing too fast; retry")
+            change.put(updated, expected=version.revision)
+            return change, (updated, verified)
+
+        recorded, verified = retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"version {version_id} is changing too fast; retry",
+        )
+        if verified is None:
+            return recorded  # the first verdict stays
+        metrics.count(metrics.DOCUMENTS_PROCESSED if verified else metrics.DOCUMENTS_QUARANTINED)
+        try:
+            self.on_version_processed(case_id)
+        except Exception:  # recorded either way; the workflow's own timeout catches a missed resume
+            log.exception("on_version_processed failed for case %s", case_id)
+        return recorded
 
     def required_documents_status(self, case: Case) -> dict[str, list[str]]:
         """Which of the case's required document kinds have a document whose latest version is READY."""
@@ -613,32 +579,6 @@ class DocumentService:
         if version is None:
             raise NotFound(f"document {document_id} of case {case_id} has no version {version_id}")
         return version
-
-
-@dataclass
-class _Change:
-    """Collects one atomic change to a case's documents, chaining its custody events as it goes."""
-
-    case: Case
-    actor: str
-    at: str
-    events: list[AuditEvent] = field(default_factory=list)
-    documents: list[DocumentWrite] = field(default_factory=list)
-    versions: list[VersionWrite] = field(default_factory=list)
-    hold: Optional[HoldWrite] = None
-    requires_no_hold: bool = False
-
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        audit.append_to_chain(
-            self.events, case_id=self.case.id, head_seq=self.case.audit_seq, head_hash=self.case.audit_hash,
-            type=type, actor=self.actor, at=self.at, data=data,
-        )
-
-    def build(self) -> DocumentChange:
-        return DocumentChange(
-            case_id=self.case.id, expected_audit_seq=self.case.audit_seq, events=self.events,
-            documents=self.documents, versions=self.versions, hold=self.hold, requires_no_hold=self.requires_no_hold,
-        )
 
 
 def _declared(upload: UploadRequest) -> dict[str, Any]:

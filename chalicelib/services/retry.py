@@ -1,14 +1,23 @@
-"""Attempts at an optimistic write: a lost race (StaleWrite) is read and decided again. Between attempts a
-short random pause (full jitter, doubling) spreads writers contending for one case's history head, e.g. a
-person dropping eight files at once, so they take turns instead of colliding again at once."""
+"""Optimistic writes: read, decide a change, apply it; a lost race (StaleWrite) is read and decided again.
+Between attempts a short random pause (full jitter, doubling) spreads writers contending for one case's
+history head, e.g. a person dropping eight files at once, so they take turns instead of colliding again at
+once. When every attempt lost, the caller gets a Conflict (409: retry later)."""
 from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional, TypeVar
+
+from ..domain.changes import CaseChange
+from ..errors import Conflict
+from ..ports import StaleWrite
 
 ATTEMPTS = 8
 FIRST_PAUSE = 0.01  # seconds; doubles each time: the last pause is at most 1.28 s, all of them at most ~2.5 s
+
+State = TypeVar("State")
+Result = TypeVar("Result")
+Decided = tuple[Optional[CaseChange], Result]  # (None: nothing to write, what the caller gets)
 
 
 def attempts(
@@ -18,3 +27,24 @@ def attempts(
         if attempt:
             sleep(random.uniform(0, first_pause * 2 ** attempt))
         yield attempt
+
+
+def retrying(
+    apply: Callable[[CaseChange], None],
+    read: Callable[[], State],
+    decide: Callable[[State], Decided[Result]],
+    conflict: str,
+    count: int = ATTEMPTS,
+) -> Result:
+    """`decide(read())` until its change applies (or it has nothing to write); `conflict` is the message of
+    the Conflict raised when every attempt lost a race. `decide` may raise (a refusal ends the attempts)."""
+    for _ in attempts(count):
+        change, result = decide(read())
+        if change is None:
+            return result
+        try:
+            apply(change)
+        except StaleWrite:
+            continue
+        return result
+    raise Conflict(conflict)

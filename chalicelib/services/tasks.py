@@ -1,7 +1,7 @@
 """Task use cases: the workflow creates, counts, cancels and escalates a case's tasks; people list,
 claim, complete and reassign them. Pure Python over the ports.
 
-Every change is one atomic write (TaskRepository.apply) of the task(s), the open-task counters of
+Every change is one atomic write (a CaseChange) of the task(s), the open-task counters of
 the people concerned, the due markers, and an audit event appended to the case's hash chain; the
 write is conditional on the task's version and the chain's head, and a lost race is re-read and
 re-decided, so two people completing one task at once leave one winner and one 409.
@@ -9,17 +9,16 @@ re-decided, so two people completing one task at once leave one winner and one 4
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Optional
 
 from pydantic.alias_generators import to_camel
 
-from ..domain import audit
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.assignment import AssignmentPolicy, pick_supervisor, plan_assignments, rule_for
 from ..domain.case_types import CaseType
-from ..domain.models import AuditEvent, Case
+from ..domain.models import Case
 from ..domain.personnel import Person, has_capacity, is_out_of_office
 from ..domain.tasks import (
     ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
@@ -27,20 +26,18 @@ from ..domain.tasks import (
     marked_escalated, reassigned, task_id, team_queue, user_inbox,
 )
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
-from ..ports import (
-    CaseRepository, DueMarker, LoadChange, PersonnelRepository, RoundRobinCursor, StaleWrite, TaskChange,
-    TaskRepository, TaskWrite,
-)
-from .cases import Clock, iso, utc_now
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
+from ..domain.records import DueMarker, RoundRobinCursor
+from ..ports import CaseRepository, PersonnelRepository, TaskRepository
 from .validation import parse
-from .retry import attempts
+from .retry import Decided, retrying
 from .. import metrics
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
 DEFAULT_TEAM = "general"  # for a case without a team (created by someone in none)
 SWEEP_LOOKBACK_DAYS = 31  # how far back the first overdue sweep looks
-_RETRIES = 5
 _CANCEL_CHUNK = 20  # tasks per transaction: 4 items each, under DynamoDB's 100
 _ERROR_CODES = {InvalidInput: "VALIDATION_ERROR", Forbidden: "FORBIDDEN", NotFound: "NOT_FOUND", Conflict: "CONFLICT"}
 
@@ -53,72 +50,30 @@ class TaskFilters:
     case_id: Optional[str] = None
 
 
-@dataclass
-class _Change:
-    """Collects one atomic change to one case's tasks, chaining its audit events as it goes."""
+def _create(change: CaseChange, task: Task, capacity: Optional[int] = None) -> None:
+    """A new task: `capacity` is its assignee's, when the assignment must respect it."""
+    change.append("TASK_CREATED", {"task": task.to_api()})
+    change.put(task)
+    if task.assignee:
+        change.add_load(task.assignee, +1, capacity)
+    if task.type != ESCALATION:  # escalations are not escalated again
+        change.overwrite(_marker(task))
 
-    case: Case
-    actor: str
-    at: str
-    events: list[AuditEvent] = field(default_factory=list)
-    tasks: list[TaskWrite] = field(default_factory=list)
-    loads: dict[str, list[int]] = field(default_factory=dict)  # username -> [delta, capped delta, capacity]
-    add_markers: list[DueMarker] = field(default_factory=list)
-    remove_markers: list[DueMarker] = field(default_factory=list)
-    cursor: Optional[RoundRobinCursor] = None
-    consume_marker: Optional[DueMarker] = None
 
-    @property
-    def next_seq(self) -> int:
-        return (self.events[-1].seq if self.events else self.case.audit_seq) + 1
-
-    def event(self, type: str, data: dict[str, Any]) -> None:
-        audit.append_to_chain(
-            self.events, case_id=self.case.id, head_seq=self.case.audit_seq, head_hash=self.case.audit_hash,
-            type=type, actor=self.actor, at=self.at, data=data,
-        )
-
-    def load(self, username: str, delta: int, capacity: Optional[int] = None) -> None:
-        entry = self.loads.setdefault(username, [0, 0, 0])
-        entry[0] += delta
-        if capacity is not None:
-            entry[1] += delta
-            entry[2] = capacity
-
-    def create(self, task: Task, capacity: Optional[int] = None) -> None:
-        """A new task: `capacity` is its assignee's, when the assignment must respect it."""
-        self.event("TASK_CREATED", {"task": task.to_api()})
-        self.tasks.append(TaskWrite(task))
-        if task.assignee:
-            self.load(task.assignee, +1, capacity)
-        if task.type != ESCALATION:  # escalations are not escalated again
-            self.add_markers.append(_marker(task))
-
-    def transition(
-        self, before: Task, after: Task, type: str, data: dict[str, Any], capacity: Optional[int] = None
-    ) -> None:
-        self.event(type, {"taskId": before.id, **data})
-        self.tasks.append(TaskWrite(after, expected_version=before.version))
-        was_open, is_open = before.status == TaskStatus.OPEN, after.status == TaskStatus.OPEN
-        if before.assignee != after.assignee or was_open != is_open:
-            if was_open and before.assignee:
-                self.load(before.assignee, -1)
-            if is_open and after.assignee:
-                self.load(after.assignee, +1, capacity)
-        if was_open and not is_open and before.type != ESCALATION:
-            self.remove_markers.append(_marker(before))
-
-    def build(self) -> TaskChange:
-        loads = [
-            LoadChange(username, delta, at_most=capacity - capped if capped > 0 else None)
-            for username, (delta, capped, capacity) in sorted(self.loads.items())
-            if delta != 0
-        ]
-        return TaskChange(
-            case_id=self.case.id, expected_audit_seq=self.case.audit_seq, events=self.events, tasks=self.tasks,
-            loads=loads, cursor=self.cursor, add_markers=self.add_markers, remove_markers=self.remove_markers,
-            consume_marker=self.consume_marker,
-        )
+def _transition(
+    change: CaseChange, before: Task, after: Task, type: str, data: dict[str, Any], capacity: Optional[int] = None,
+) -> None:
+    """A task moves on, if it is still at the version read; its people's loads and its due marker follow."""
+    change.append(type, {"taskId": before.id, **data})
+    change.put(after, expected=before.version)
+    was_open, is_open = before.status == TaskStatus.OPEN, after.status == TaskStatus.OPEN
+    if before.assignee != after.assignee or was_open != is_open:
+        if was_open and before.assignee:
+            change.add_load(before.assignee, -1)
+        if is_open and after.assignee:
+            change.add_load(after.assignee, +1, capacity)
+    if was_open and not is_open and before.type != ESCALATION:
+        change.delete(_marker(before))
 
 
 def _marker(task: Task) -> DueMarker:
@@ -152,14 +107,15 @@ class TaskService:
         A task nobody is eligible for waits in the team queue, with an escalation to the supervisor.
         Returns the template tasks (escalations are not included)."""
         case_type = self._case_type(case)
-        for _ in attempts():
-            current = self._case(case.id)  # the audit head (and run) as stored now, not as the caller read them
+
+        def decide(current: Case) -> Decided[list[Task]]:
+            # `current`: the audit head (and run) as stored now, not as the caller read them
             run = current.workflow.run if current.workflow else 1
             existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
             if existing or not case_type.tasks:
-                return existing
+                return None, existing
             now = self._clock()
-            change = _Change(current, SYSTEM, iso(now))
+            change = CaseChange(current, SYSTEM, iso(now))
             rule = rule_for(case_type.assignment, current.priority)
             team = rule.team or current.team or DEFAULT_TEAM
             people = self._people.list_people(team)
@@ -178,19 +134,22 @@ class TaskService:
                     required=template.required, due_at=iso(due_at(now, hours)), created_at=change.at, version=1,
                     run=run,
                 )
-                change.create(task, capacity.get(assignee or ""))
+                _create(change, task, capacity.get(assignee or ""))
                 created.append(task)
                 if assignee is None:
                     reason = f"no one in team {team} can take task {task.id}"
                     self._add_escalation(change, team, reason, people, now, task.id)
             if cursor is not None and plan.cursor is not None:
-                change.cursor = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
-            try:
-                self._tasks.apply(change.build())
-                return created
-            except StaleWrite:
-                continue  # the chain, a counter or the cursor moved: read again and decide again
-        raise Conflict(f"the tasks of case {case.id} are changing too fast; retry")
+                # the cursor moves only from the position read: a lost race assigns again
+                moved = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
+                change.put(moved, expected=cursor.version or None)
+            return change, created
+
+        # A lost race (the chain, a counter or the cursor moved) is read and decided again.
+        return retrying(
+            self._cases.apply, lambda: self._case(case.id), decide,
+            f"the tasks of case {case.id} are changing too fast; retry",
+        )
 
     def case_tasks(self, case_id: str) -> list[Task]:
         """All the case's tasks, oldest first, for other services (no principal: callers authorise)."""
@@ -203,41 +162,46 @@ class TaskService:
         """Cancel every OPEN task of the case (the saga's undo). Idempotent: returns the ids this call
         cancelled, none when there is nothing left to cancel."""
         done: list[str] = []
-        conflicts = 0
-        while True:
+
+        def read() -> tuple[Case, list[Task]]:
             case = self._case(case_id)
-            still_open = [t for t in self._tasks.list_case_tasks(case_id) if t.status == TaskStatus.OPEN]
-            if not still_open:
+            open_tasks = [t for t in self._tasks.list_case_tasks(case_id) if t.status == TaskStatus.OPEN]
+            return case, open_tasks[:_CANCEL_CHUNK]
+
+        def decide(seen: tuple[Case, list[Task]]) -> Decided[list[str]]:
+            case, chunk = seen
+            if not chunk:
+                return None, []
+            change = CaseChange(case, actor, iso(self._clock()))
+            for task in chunk:
+                _transition(change, task, cancelled(task, actor, change.at), "TASK_CANCELLED", {})
+            return change, [t.id for t in chunk]
+
+        while True:
+            cancelled_now = retrying(
+                self._cases.apply, read, decide, f"the tasks of case {case_id} are changing too fast; retry",
+            )
+            if not cancelled_now:
                 return done
-            change = _Change(case, actor, iso(self._clock()))
-            for task in still_open[:_CANCEL_CHUNK]:
-                change.transition(task, cancelled(task, actor, change.at), "TASK_CANCELLED", {})
-            try:
-                self._tasks.apply(change.build())
-                done += [t.id for t in still_open[:_CANCEL_CHUNK]]
-            except StaleWrite:
-                conflicts += 1
-                if conflicts > _RETRIES:
-                    raise Conflict(f"the tasks of case {case_id} are changing too fast; retry") from None
+            done += cancelled_now
 
     def escalate(self, case_id: str, team: Optional[str], reason: str) -> Task:
         """An escalation task for the team's supervisor (the team queue when none is present).
         Idempotent: an OPEN escalation of the case with the same team and reason is returned."""
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[Task]:
             target = team or case.team or DEFAULT_TEAM
             for task in self._tasks.list_case_tasks(case_id):
                 if (task.type, task.status, task.team, task.reason) == (ESCALATION, TaskStatus.OPEN, target, reason):
-                    return task
+                    return None, task
             now = self._clock()
-            change = _Change(case, SYSTEM, iso(now))
-            escalation = self._add_escalation(change, target, reason, self._people.list_people(target), now)
-            try:
-                self._tasks.apply(change.build())
-                return escalation
-            except StaleWrite:
-                continue
-        raise Conflict(f"the tasks of case {case_id} are changing too fast; retry")
+            change = CaseChange(case, SYSTEM, iso(now))
+            return change, self._add_escalation(change, target, reason, self._people.list_people(target), now)
+
+        return retrying(
+            self._cases.apply, lambda: self._case(case_id), decide,
+            f"the tasks of case {case_id} are changing too fast; retry",
+        )
 
     def escalate_overdue(self, now: Optional[datetime] = None) -> list[Task]:
         """Escalate every OPEN task past its due time, once (its due marker is consumed with the
@@ -312,12 +276,12 @@ class TaskService:
     def claim(self, principal: Principal, task_id: str) -> Task:
         require(principal, Action.WORK_TASKS)
 
-        def decide(task: Task, change: _Change) -> Task:
+        def decide(task: Task, change: CaseChange) -> Task:
             person = self._people.get_person(principal.username)
             if person is None or person.team != task.team:
                 raise Forbidden(f"only members of team {task.team} may claim its tasks")
             after = claimed(task, principal.username)
-            change.transition(task, after, "TASK_CLAIMED", {"assignee": principal.username})
+            _transition(change, task, after, "TASK_CLAIMED", {"assignee": principal.username})
             return after
 
         return self._act(principal, task_id, decide)
@@ -326,7 +290,7 @@ class TaskService:
         require(principal, Action.WORK_TASKS)
         request = parse(TaskCompletion, payload)
 
-        def decide(task: Task, change: _Change) -> Task:
+        def decide(task: Task, change: CaseChange) -> Task:
             if task.assignee != principal.username and not _supervises(principal, task.team):
                 raise Forbidden("only the assignee, the team's supervisor or an admin may complete this task")
             if _completed_as_asked(task, principal.username, request):
@@ -334,7 +298,7 @@ class TaskService:
                 # runs again, so a case whose first resume was lost moves on.
                 return task
             after = completed(task, principal.username, change.at, request.outcome, request.comment)
-            change.transition(task, after, "TASK_COMPLETED", {"outcome": request.outcome, "comment": request.comment})
+            _transition(change, task, after, "TASK_COMPLETED", {"outcome": request.outcome, "comment": request.comment})
             return after
 
         done = self._act(principal, task_id, decide)
@@ -371,7 +335,7 @@ class TaskService:
     # -- internals ---------------------------------------------------------------------------
 
     def _reassign(self, principal: Principal, task_id: str, to: Optional[str]) -> Task:
-        def decide(task: Task, change: _Change) -> Task:
+        def decide(task: Task, change: CaseChange) -> Task:
             if not _supervises(principal, task.team):
                 raise Forbidden(f"only team {task.team}'s supervisor or an admin may reassign its tasks")
             if task.status != TaskStatus.OPEN:
@@ -380,7 +344,7 @@ class TaskService:
                 return task
             capacity = self._eligible_target(to, task.team).capacity if to is not None else None
             after = reassigned(task, to)
-            change.transition(task, after, "TASK_REASSIGNED", {"from": task.assignee, "to": to}, capacity)
+            _transition(change, task, after, "TASK_REASSIGNED", {"from": task.assignee, "to": to}, capacity)
             return after
 
         return self._act(principal, task_id, decide)
@@ -400,20 +364,19 @@ class TaskService:
             )
         return person
 
-    def _act(self, principal: Principal, task_id: str, decide: Callable[[Task, _Change], Task]) -> Task:
+    def _act(self, principal: Principal, task_id: str, decide: Callable[[Task, CaseChange], Task]) -> Task:
         """Read, decide, write; on a lost race read again and decide again (which may now refuse)."""
-        for _ in attempts():
-            task, case = self._visible(principal, task_id)
-            change = _Change(case, principal.username, iso(self._clock()))
+
+        def attempt(seen: tuple[Task, Case]) -> Decided[Task]:
+            task, case = seen
+            change = CaseChange(case, principal.username, iso(self._clock()))
             after = decide(task, change)
-            if not change.events:
-                return after  # nothing to change
-            try:
-                self._tasks.apply(change.build())
-                return after
-            except StaleWrite:
-                continue
-        raise Conflict(f"task {task_id} is changing too fast; retry")
+            return (change if change.events else None), after  # no event: nothing to change
+
+        return retrying(
+            self._cases.apply, lambda: self._visible(principal, task_id), attempt,
+            f"task {task_id} is changing too fast; retry",
+        )
 
     def _visible(self, principal: Principal, task_id: str) -> tuple[Task, Case]:
         task = self._tasks.get_task(task_id)
@@ -423,39 +386,41 @@ class TaskService:
         return task, case
 
     def _add_escalation(
-        self, change: _Change, team: str, reason: str, people: list[Person], now: datetime,
+        self, change: CaseChange, team: str, reason: str, people: list[Person], now: datetime,
         escalates: Optional[str] = None,
     ) -> Task:
         supervisor = pick_supervisor(people, team=team, today=now.date())
         escalation = Task(
-            id=task_id(change.case.id, change.next_seq), case_id=change.case.id, type=ESCALATION,
+            id=task_id(change.case_id, change.next_seq), case_id=change.case_id, type=ESCALATION,
             title=f"Escalation: {reason}", assignee=supervisor.username if supervisor else None, team=team,
             status=TaskStatus.OPEN, required=False, due_at=iso(now + timedelta(hours=ESCALATION_DUE_HOURS)),
             created_at=change.at, version=1, reason=reason, escalates=escalates,
         )
-        change.create(escalation)
+        _create(change, escalation)
         return escalation
 
     def _escalate_overdue_task(self, marker: DueMarker, now: datetime) -> Optional[Task]:
-        for _ in attempts():
+        def read() -> tuple[Optional[Task], Optional[Case]]:
             task = self._tasks.get_task(marker.task_id)
             if task is None or task.status != TaskStatus.OPEN or task.escalation is not None:
-                return None  # finished or escalated meanwhile
-            case = self._case(task.case_id)
-            change = _Change(case, SYSTEM, iso(now))
+                return None, None  # finished or escalated meanwhile
+            return task, self._case(task.case_id)
+
+        def decide(seen: tuple[Optional[Task], Optional[Case]]) -> Decided[Optional[Task]]:
+            task, case = seen
+            if task is None or case is None:
+                return None, None
+            change = CaseChange(case, SYSTEM, iso(now))
             reason = f"task {task.id} is overdue (due {task.due_at})"
             people = self._people.list_people(task.team)
             escalation = self._add_escalation(change, task.team, reason, people, now, task.id)
-            change.transition(
-                task, marked_escalated(task, escalation.id), "TASK_ESCALATED", {"escalation": escalation.id}
+            _transition(
+                change, task, marked_escalated(task, escalation.id), "TASK_ESCALATED", {"escalation": escalation.id}
             )
-            change.consume_marker = marker
-            try:
-                self._tasks.apply(change.build())
-                return escalation
-            except StaleWrite:
-                continue
-        raise Conflict(f"task {marker.task_id} is changing too fast; retry")
+            change.delete(marker, must_exist=True)  # consumed: one escalation per overdue task
+            return change, escalation
+
+        return retrying(self._cases.apply, read, decide, f"task {marker.task_id} is changing too fast; retry")
 
     def _case(self, case_id: str) -> Case:
         case = self._cases.get_case(case_id)

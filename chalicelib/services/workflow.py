@@ -3,18 +3,18 @@ resume a waiting stage. Every step is idempotent: Step Functions retries, stream
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from ..domain import audit
+from ..adapters.dynamo.stream import inserted_case_id
 from ..domain.access import Action, Principal, require
 from ..domain.case_types import CaseType
+from ..domain.changes import CaseChange
+from ..domain.clock import Clock, iso, utc_now
 from ..domain.lifecycle import check_move
 from ..domain.models import Case, CaseStatus, WorkflowState
 from ..errors import Conflict, NotFound
-from ..ports import CaseRepository, StaleWrite
-from ..workflow_ports import TokenStore, WorkflowEngine
-from .cases import Clock, iso, utc_now
-from .retry import attempts
+from ..ports import CaseRepository, CaseWork, TokenStore, WorkflowEngine
+from .retry import Decided, retrying
 from .. import metrics
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,28 @@ WAIT_STAGES = (Stage.DOCUMENTS, Stage.APPROVAL, Stage.PAYMENT, Stage.TASKS)
 _WAIT_STATUS = {Stage.DOCUMENTS: CaseStatus.PENDING_DOCUMENTS, Stage.APPROVAL: CaseStatus.PENDING_APPROVAL}
 
 
-class CaseWork(Protocol):
-    """What the workflow needs of the tasks service."""
+# A wait stage's condition: the output to resume it with, or None while it must wait.
+Condition = Callable[[Case], Optional[dict[str, Any]]]
+# A compensating step of a stage: (case_id, actor) -> what it undid, for the audit.
+UndoStep = Callable[[str, str], list[str]]
 
-    def create_for_case(self, case: Case) -> list[Any]: ...
 
-    def open_required_tasks(self, case_id: str) -> int: ...
+class WorkflowResumer:
+    """The StageResumer the services a wait stage waits on (tasks, approvals, payments, documents) are built
+    with. They are built before the workflow, which takes their conditions; the workflow takes this resumer in
+    its constructor too and answers through it. It breaks the one cycle of the graph: a decision resumes the
+    stage that waits for it."""
 
-    def cancel_open_tasks(self, case_id: str, actor: str) -> list[str]: ...
+    def __init__(self) -> None:
+        self._workflow: Optional[WorkflowService] = None
 
-    def escalate(self, case_id: str, team: Optional[str], reason: str) -> Any: ...
+    def attach(self, workflow: WorkflowService) -> None:
+        self._workflow = workflow
+
+    def resume_if_ready(self, case_id: str, stage: str) -> bool:
+        if self._workflow is None:
+            raise RuntimeError("no workflow service was built with this resumer")
+        return self._workflow.resume_if_ready(case_id, stage)
 
 
 class WorkflowService:
@@ -60,17 +72,33 @@ class WorkflowService:
         case_types: Iterable[CaseType],
         wait_seconds: dict[str, int],
         clock: Clock = utc_now,
+        conditions: Optional[Mapping[str, Condition]] = None,
+        undo_steps: Sequence[UndoStep] = (),
+        resumer: Optional[WorkflowResumer] = None,
     ) -> None:
+        """
+        Parameters
+        ----------
+        conditions
+            What the wait stages wait for, by stage (approvals, payments, documents); TASKS waits for the case's
+            required tasks, a stage with no condition waits until its timeout.
+        undo_steps
+            The compensating steps of the later stages, in the order the stages run (the saga runs them in
+            reverse).
+        resumer
+            The resumer the services behind `conditions` were built with: it resumes through this service.
+        """
         self._repo, self._engine, self._tokens, self._work = repository, engine, tokens, work
         self._case_types = {t.id: t for t in case_types}
         self._wait_seconds, self._clock = wait_seconds, clock
-        # Conditions a wait stage waits for; other services (approvals, payments, documents) add theirs.
-        self.conditions: dict[str, Callable[[Case], Optional[dict[str, Any]]]] = {
+        self._conditions: dict[str, Condition] = {
             Stage.TASKS: lambda case: {} if self._work.open_required_tasks(case.id) == 0 else None,
-            Stage.DOCUMENTS: lambda case: None,  # the document processor (issue #4) will supply this one
+            Stage.DOCUMENTS: lambda case: None,
+            **(conditions or {}),
         }
-        # Compensating steps of later stages, registered in the order the stages run: (case_id, actor) -> undone.
-        self.undo_steps: list[Callable[[str, str], list[str]]] = []
+        self._undo_steps = list(undo_steps)
+        if resumer is not None:
+            resumer.attach(self)
 
     # -- trigger -----------------------------------------------------------------------------
 
@@ -79,9 +107,8 @@ class WorkflowService:
         failed = []
         for record in records:
             try:
-                keys = record.get("dynamodb", {}).get("Keys", {})
-                if record.get("eventName") == "INSERT" and keys.get("SK", {}).get("S") == "CASE":
-                    case_id = keys["PK"]["S"].removeprefix("CASE#")
+                case_id = inserted_case_id(record)
+                if case_id is not None:
                     self._engine().start(case_id, {"caseId": case_id})
             except Exception:  # a poison record must not block the others
                 # A DynamoDB stream's partial batch response names records by their SequenceNumber.
@@ -177,7 +204,7 @@ class WorkflowService:
         case = self._case(case_id)
         if case.workflow is None or case.workflow.stage != stage:
             return False
-        output = self.conditions[stage](case)
+        output = self._conditions[stage](case)
         if output is None:
             return False
         token = self._tokens.take(case_id, stage)
@@ -206,7 +233,7 @@ class WorkflowService:
     def rollback(self, case_id: str, error: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         """Saga: undo the run's partial work in reverse order (payments, approvals, then tasks), each
         step idempotent, and show on the case what was undone."""
-        undone = [line for undo in reversed(self.undo_steps) for line in undo(case_id, ACTOR)]
+        undone = [line for undo in reversed(self._undo_steps) for line in undo(case_id, ACTOR)]
         undone += [f"cancelled task {task_id}" for task_id in self._work.cancel_open_tasks(case_id, ACTOR)]
         for stage in WAIT_STAGES:
             self._tokens.take(case_id, stage)
@@ -245,33 +272,28 @@ class WorkflowService:
     ) -> Case:
         """Change status and/or workflow state with an audit event, re-reading on a lost race.
         A step repeated by a retry finds nothing left to change and writes nothing."""
-        for _ in attempts():
-            case = self._case(case_id)
+
+        def decide(case: Case) -> Decided[Case]:
             updates: dict[str, Any] = {}
             if status is not None and case.status != status and (only_from is None or case.status in only_from):
                 check_move(case.status, status)
                 updates["status"] = status
+            change = CaseChange(case, ACTOR, iso(self._clock()))
             new_state = workflow or (
-                case.workflow.model_copy(update={"stage": stage, "updated_at": iso(self._clock())})
+                case.workflow.model_copy(update={"stage": stage, "updated_at": change.at})
                 if stage and case.workflow and case.workflow.stage != stage else None
             )
             if new_state is not None and new_state != case.workflow:
                 updates["workflow"] = new_state
             if not updates and event not in ("WORKFLOW_ESCALATED",):
-                return case
-            now = iso(self._clock())
+                return None, case
             body = {**data, **({"from": case.status.value, "to": updates["status"].value} if "status" in updates else {})}
             if "workflow" in updates:
                 body["stage"] = updates["workflow"].stage
-            entry = audit.next_event(case_id=case.id, prev_seq=case.audit_seq, prev_hash=case.audit_hash, type=event,
-                                     actor=ACTOR, at=now, data=body)
-            moved = case.model_copy(update={
-                **updates, "version": case.version + 1, "updated_at": now, "updated_by": ACTOR,
-                "audit_seq": entry.seq, "audit_hash": entry.hash,
-            })
-            try:
-                self._repo.save_case(moved, case.version, case.audit_seq, entry)
-                return moved
-            except StaleWrite:
-                continue
-        raise Conflict(f"case {case_id} is changing too fast; retry")
+            change.append(event, body)
+            change.move(**updates)
+            return change, change.case
+
+        return retrying(
+            self._repo.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )

@@ -15,7 +15,7 @@ import yaml
 
 from app import app
 from chalicelib.adapters.catalog import descriptor_from_glue_table
-from chalicelib.adapters.dynamodb import table_models
+from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.services.case_data_product import descriptor_for
 from local.demo import ROLES
 from local.functions import UPLOAD_PREFIX

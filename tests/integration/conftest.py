@@ -11,7 +11,7 @@ import botocore.session
 import pytest
 from moto.server import ThreadedMotoServer
 
-from chalicelib.adapters.dynamodb import TableModels, create_table, table_models
+from chalicelib.adapters.dynamo.models import TableModels, create_table, table_models
 from local.moto_atomic import serialise_dynamodb
 
 REGION = "us-east-1"

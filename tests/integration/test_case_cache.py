@@ -12,7 +12,8 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb import DynamoCaseRepository, TableModels
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.models import TableModels
 from chalicelib.cache.breaker import CLOSED, OPEN
 from local.redis_server import RedisServer, redis_server_binary
 from tests.unit.test_api import POOL, call, create

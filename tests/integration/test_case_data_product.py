@@ -12,7 +12,7 @@ import boto3
 import jsonschema
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
 from chalicelib.adapters.object_store import S3ObjectStore
 from chalicelib.domain import audit
 from chalicelib.domain.case_rows import PREFIX, customer_key

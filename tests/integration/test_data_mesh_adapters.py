@@ -12,10 +12,11 @@ import pytest
 
 from chalicelib.adapters.catalog import FileCatalog, GlueCatalog, glue_table_input
 from chalicelib.adapters.customer_sources import HttpCustomerSource, S3JsonLinesCustomerSource, mesh_s3_client_factory
-from chalicelib.adapters.last_known import DynamoLastKnownStore, InMemoryLastKnownStore
+from chalicelib.adapters.dynamo.last_known import DynamoLastKnownStore
+from chalicelib.adapters.memory.last_known import InMemoryLastKnownStore
 from chalicelib.domain.customers import SourceRecord
 from chalicelib.domain.data_products import DataProductDescriptor
-from chalicelib.mesh_ports import SourceUnavailable
+from chalicelib.ports import SourceUnavailable
 from local.mesh import CUSTOMER_IDS, CrmServer, catalog_entries, crm_profile
 
 REGION = "us-east-1"

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
-from chalicelib.adapters.dynamodb_decisions import DynamoDecisionStore
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.memory_decisions import InMemoryDecisionStore
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.decisions import DynamoDecisionStore
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
 from chalicelib.domain import audit
 from chalicelib.domain.approvals import (
     APPROVER_QUEUE, ApprovalStatus, Decision, case_write, decided, new_approval,
@@ -20,7 +20,7 @@ from chalicelib.domain.compensation import (
 )
 from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.ports import StaleWrite
-from tests.support import iso_at, new_case
+from tests.support import add_comment, create_case, iso_at, new_case
 
 AT = iso_at(5)
 
@@ -30,12 +30,39 @@ def stored_case(cases, case_id="case-1", **overrides):
                   compensation={"amount": "800.00", "currency": "EUR"},
                   workflow=WorkflowState(stage="APPROVAL", execution_id="exec-1"))
     case, event = new_case(case_id, **{**values, **overrides})
-    cases.create_case(case, event, None)
+    create_case(cases, case, event, None)
     return case
 
 
 def write_for(cases, case_id="case-1", type="APPROVAL_REQUESTED", **kwargs):
     return case_write(cases.get_case(case_id), type=type, actor="ann", at=AT, data={"n": 1}, **kwargs)
+
+
+def add_approval(cases, approval, write):
+    write.put(approval)
+    cases.apply(write)
+
+
+def update_approval(cases, approval, expected_version, write, opened=None):
+    """Replace a PENDING approval still at `expected_version`, with the case's write (and the next level)."""
+    write.put(approval, expected=expected_version, status=ApprovalStatus.PENDING.value)
+    if opened is not None:
+        write.put(opened)
+    cases.apply(write)
+
+
+def add_compensation(cases, record, write):
+    write.put(record)
+    for line in record.ledger:
+        write.put(line)
+    cases.apply(write)
+
+
+def update_compensation(cases, record, expected_version, expected_status, new_entries, write):
+    write.put(record, expected=expected_version, status=expected_status.value)
+    for line in new_entries:
+        write.put(line)
+    cases.apply(write)
 
 
 def chain_valid(cases, case_id="case-1"):
@@ -45,7 +72,7 @@ def chain_valid(cases, case_id="case-1"):
 
 def opened(cases, store, n=1, level=1, case_id="case-1", minute=5, assignee=None):
     approval = new_approval(cases.get_case(case_id), n, level, iso_at(minute), assignee)
-    store.add_approval(approval, write_for(cases, case_id))
+    add_approval(cases, approval, write_for(cases, case_id))
     return approval
 
 
@@ -114,21 +141,21 @@ class TestMemoryDecisionContract:
         approval = opened(cases, store)
         events = len(cases.list_events(case.id))
         with pytest.raises(StaleWrite):
-            store.add_approval(approval.model_copy(update={"level": 2}), write_for(cases))
+            add_approval(cases, approval.model_copy(update={"level": 2}), write_for(cases))
         assert store.get_approval(case.id, approval.id).level == 1 and len(cases.list_events(case.id)) == events
 
     def test_a_stale_case_writes_no_approval(self, cases, store, case):
         stale = write_for(cases)
         opened(cases, store)  # moves the audit head
         with pytest.raises(StaleWrite):
-            store.add_approval(new_approval(case, 2, 1, AT), stale)
+            add_approval(cases, new_approval(case, 2, 1, AT), stale)
         assert [a.id for a in store.list_case_approvals(case.id)] == ["case-1-a1"]
 
     def test_approval_on_a_missing_case_is_stale(self, cases, store, case):
         other, _ = new_case("ghost", status="PENDING_APPROVAL")
         write = case_write(other, type="APPROVAL_REQUESTED", actor="ann", at=AT, data={})
         with pytest.raises(StaleWrite):
-            store.add_approval(new_approval(other, 1, 1, AT), write)
+            add_approval(cases, new_approval(other, 1, 1, AT), write)
         assert store.list_case_approvals("ghost") == []
 
     def test_inbox_lists_pending_approvals_by_key_oldest_first(self, cases, store, case):
@@ -140,18 +167,18 @@ class TestMemoryDecisionContract:
         assert store.list_inbox("USER#bea") == [mine]
         assert store.list_inbox("USER#ann") == []
         done = decided(late, Decision.APPROVE, "ann", None, AT, None, True)
-        store.update_approval(done, late.version, write_for(cases, type="APPROVAL_DECIDED"))
+        update_approval(cases, done, late.version, write_for(cases, type="APPROVAL_DECIDED"))
         assert [a.id for a in store.list_inbox(APPROVER_QUEUE)] == [early.id]  # decided: out of the inbox
 
     def test_decision_moves_the_case_and_opens_the_next_level_atomically(self, cases, store, case):
         first = opened(cases, store)
         done = decided(first, Decision.APPROVE, "ann", "bea", AT, "ok", False)
         level_2 = new_approval(cases.get_case(case.id), 2, 2, AT)
-        store.update_approval(done, first.version, write_for(cases, type="APPROVAL_DECIDED"), level_2)
+        update_approval(cases, done, first.version, write_for(cases, type="APPROVAL_DECIDED"), level_2)
         assert store.list_case_approvals(case.id) == [done, level_2]
         final = decided(level_2, Decision.APPROVE, "cal", None, AT, None, True)
         write = write_for(cases, type="APPROVAL_DECIDED", status=CaseStatus.APPROVED)
-        store.update_approval(final, level_2.version, write)
+        update_approval(cases, final, level_2.version, write)
         moved = cases.get_case(case.id)
         assert moved == write.case  # status, version, updatedAt/By, audit head, workflow: all stored
         assert (moved.status, moved.version, moved.updated_by) == (CaseStatus.APPROVED, case.version + 1, "ann")
@@ -160,7 +187,7 @@ class TestMemoryDecisionContract:
     def test_stage_moves_with_the_case(self, cases, store, case):
         first = opened(cases, store)
         write = write_for(cases, type="APPROVAL_DECIDED", status=CaseStatus.APPROVED, stage="COMPENSATION")
-        store.update_approval(decided(first, Decision.APPROVE, "ann", None, AT, None, True), first.version, write)
+        update_approval(cases, decided(first, Decision.APPROVE, "ann", None, AT, None, True), first.version, write)
         assert cases.get_case(case.id).workflow.stage == "COMPENSATION"
 
     @pytest.mark.parametrize("change", ["decided", "version", "case", "opened-exists"])
@@ -170,7 +197,7 @@ class TestMemoryDecisionContract:
         write = write_for(cases, type="APPROVAL_DECIDED", status=CaseStatus.REJECTED)
         expected_version, next_level = first.version, None
         if change == "decided":
-            store.update_approval(decided(first, Decision.REJECT, "x", None, AT, None, True), first.version,
+            update_approval(cases, decided(first, Decision.REJECT, "x", None, AT, None, True), first.version,
                                   write_for(cases, type="APPROVAL_DECIDED"))
             write = write_for(cases, type="APPROVAL_DECIDED", status=CaseStatus.REJECTED)
         elif change == "version":
@@ -180,9 +207,9 @@ class TestMemoryDecisionContract:
         else:
             next_level = second
         before = (store.list_case_approvals(case.id), cases.get_case(case.id), len(cases.list_events(case.id)))
+        rejected = decided(first, Decision.REJECT, "ann", None, AT, None, True)
         with pytest.raises(StaleWrite):
-            store.update_approval(decided(first, Decision.REJECT, "ann", None, AT, None, True), expected_version, write,
-                                  next_level)
+            update_approval(cases, rejected, expected_version, write, next_level)
         assert (store.list_case_approvals(case.id), cases.get_case(case.id), len(cases.list_events(case.id))) == before
 
     def test_two_deciders_racing_on_one_approval_one_wins(self, cases, store, case):
@@ -191,8 +218,10 @@ class TestMemoryDecisionContract:
         rejected_write = case_write(cases.get_case(case.id), type="APPROVAL_DECIDED", actor="bea", at=AT, data={},
                                     status=CaseStatus.REJECTED)
         results = race(
-            lambda: store.update_approval(decided(first, Decision.APPROVE, "ann", None, AT, None, True), 1, write),
-            lambda: store.update_approval(decided(first, Decision.REJECT, "bea", None, AT, None, True), 1, rejected_write),
+            lambda: update_approval(cases, decided(first, Decision.APPROVE, "ann", None, AT, None, True), 1, write),
+            lambda: update_approval(
+                cases, decided(first, Decision.REJECT, "bea", None, AT, None, True), 1, rejected_write,
+            ),
         )
         assert sorted(results) == ["ok", "stale"]
         winner = store.get_approval(case.id, first.id)
@@ -209,33 +238,33 @@ class TestMemoryDecisionContract:
         stored_case(cases, status="APPROVED")
         record = compensation_record()
         write = write_for(cases, type="COMPENSATION_INSTRUCTED", status=CaseStatus.COMPENSATION)
-        store.add_compensation(record, write)
+        add_compensation(cases, record, write)
         assert store.get_compensation("case-1") == record
         assert cases.get_case("case-1").status == CaseStatus.COMPENSATION and chain_valid(cases)
 
     def test_compensation_is_created_once(self, cases, store):
         stored_case(cases, status="APPROVED")
-        store.add_compensation(compensation_record(), write_for(cases, type="COMPENSATION_INSTRUCTED"))
+        add_compensation(cases, compensation_record(), write_for(cases, type="COMPENSATION_INSTRUCTED"))
         again = compensation_record().model_copy(update={"approved": "1.00"})
         with pytest.raises(StaleWrite):
-            store.add_compensation(again, write_for(cases, type="COMPENSATION_INSTRUCTED"))
+            add_compensation(cases, again, write_for(cases, type="COMPENSATION_INSTRUCTED"))
         assert store.get_compensation("case-1") == compensation_record()
 
     def test_compensation_on_a_stale_case_writes_nothing(self, cases, store):
         case = stored_case(cases, status="APPROVED")
         stale = case_write(case, type="COMPENSATION_INSTRUCTED", actor="workflow", at=AT, data={})
-        cases.add_comment(*_comment(case))
+        add_comment(cases, *_comment(case))
         with pytest.raises(StaleWrite):
-            store.add_compensation(compensation_record(), stale)
+            add_compensation(cases, compensation_record(), stale)
         assert store.get_compensation("case-1") is None
 
     def test_payment_updates_the_record_and_appends_to_the_ledger(self, cases, store):
         stored_case(cases, status="APPROVED")
         record = compensation_record()
-        store.add_compensation(record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
+        add_compensation(cases, record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
         done = paid(record, "fay", AT, "REF-1")
         paid_entry = entry(4, LedgerType.PAID, "800.00", "EUR", AT, "fay", record.instruction.id, "REF-1")
-        store.update_compensation(done, record.version, InstructionStatus.PENDING, [paid_entry],
+        update_compensation(cases, done, record.version, InstructionStatus.PENDING, [paid_entry],
                                   write_for(cases, type="PAYMENT_CONFIRMED"))
         stored = store.get_compensation("case-1")
         assert stored == done.model_copy(update={"ledger": [*record.ledger, paid_entry]}) and chain_valid(cases)
@@ -244,7 +273,7 @@ class TestMemoryDecisionContract:
     def test_a_lost_payment_condition_writes_nothing(self, cases, store, change):
         stored_case(cases, status="APPROVED")
         record = compensation_record()
-        store.add_compensation(record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
+        add_compensation(cases, record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
         expected_status, expected_version, seq = InstructionStatus.PENDING, record.version, 4
         write = write_for(cases, type="PAYMENT_CONFIRMED")
         if change == "status":
@@ -254,24 +283,24 @@ class TestMemoryDecisionContract:
         elif change == "ledger-seq":
             seq = 3
         else:
-            cases.add_comment(*_comment(cases.get_case("case-1")))
+            add_comment(cases, *_comment(cases.get_case("case-1")))
         before = (store.get_compensation("case-1"), cases.get_case("case-1"))
         with pytest.raises(StaleWrite):
-            store.update_compensation(paid(record, "fay", AT, "R"), expected_version, expected_status,
+            update_compensation(cases, paid(record, "fay", AT, "R"), expected_version, expected_status,
                                       [entry(seq, LedgerType.PAID, "800", "EUR", AT, "fay")], write)
         assert (store.get_compensation("case-1"), cases.get_case("case-1")) == before
 
     def test_pay_and_void_racing_one_wins(self, cases, store):
         case = stored_case(cases, status="APPROVED")
         record = compensation_record()
-        store.add_compensation(record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
+        add_compensation(cases, record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
         head = cases.get_case(case.id)
         pay_write = case_write(head, type="PAYMENT_CONFIRMED", actor="fay", at=AT, data={})
         void_write = case_write(head, type="PAYMENT_VOIDED", actor="workflow", at=AT, data={})
         results = race(
-            lambda: store.update_compensation(paid(record, "fay", AT, "R"), 1, InstructionStatus.PENDING,
+            lambda: update_compensation(cases, paid(record, "fay", AT, "R"), 1, InstructionStatus.PENDING,
                                               [entry(4, LedgerType.PAID, "800", "EUR", AT, "fay")], pay_write),
-            lambda: store.update_compensation(voided(record, "workflow", AT), 1, InstructionStatus.PENDING,
+            lambda: update_compensation(cases, voided(record, "workflow", AT), 1, InstructionStatus.PENDING,
                                               [entry(4, LedgerType.VOIDED, "800", "EUR", AT, "workflow")], void_write),
         )
         assert sorted(results) == ["ok", "stale"]

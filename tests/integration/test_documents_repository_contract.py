@@ -6,21 +6,24 @@ duplicate and out-of-order S3 events leave one version record and the newest as 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Optional
 
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
-from chalicelib.adapters.dynamodb_documents import DynamoDocumentStore
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.documents import DynamoDocumentStore
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.documents import InMemoryDocumentStore
+from chalicelib.adapters.memory.storage import InMemoryObjectStorage
 from chalicelib.domain import audit
+from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.documents import (
-    DocumentChange, DocumentRecord, DocumentWrite, HoldWrite, LegalHold, UploadRequest, VersionRecord, VersionStatus,
-    VersionWrite, object_key,
+    DocumentRecord, LegalHold, UploadRequest, VersionRecord, VersionStatus, object_key,
 )
 from chalicelib.ports import StaleWrite
 from chalicelib.services.documents import DocumentService
-from tests.support import FixedClock, SequentialIds, new_case, principal
+from tests.support import FixedClock, SequentialIds, chained, create_case, events_change, new_case, principal
 
 AT = "2026-03-01T12:00:00.000Z"
 alice = principal("alice", "caseworker", team="claims")
@@ -44,15 +47,37 @@ def a_version(version_id: str, case_id: str = "case-1", document_id: str = "doc-
     return VersionRecord(**values)
 
 
-def change(cases, case_id: str = "case-1", events: int = 1, **parts) -> DocumentChange:
-    head = cases.get_case(case_id)
-    seq, prev, chained = head.audit_seq, head.audit_hash, []
-    for _ in range(events):
-        event = audit.next_event(case_id=case_id, prev_seq=seq, prev_hash=prev, type="DOCUMENT_TEST", actor="system",
-                                 at=AT, data={})
-        chained.append(event)
-        seq, prev = event.seq, event.hash
-    return DocumentChange(case_id=case_id, expected_audit_seq=head.audit_seq, events=chained, **parts)
+@dataclass(frozen=True)
+class DocumentWrite:
+    document: DocumentRecord
+    expected_revision: Optional[int] = None  # None: a new document, which must not exist yet
+
+
+@dataclass(frozen=True)
+class VersionWrite:
+    version: VersionRecord
+    expected_revision: Optional[int] = None  # None: a new version, which must not exist yet
+
+
+@dataclass(frozen=True)
+class HoldWrite:
+    hold: LegalHold
+    expected_revision: int  # 0: none stored yet
+
+
+def change(cases, case_id: str = "case-1", events: int = 1, documents=(), versions=(), hold=None,
+           requires_no_hold=False) -> CaseChange:
+    expected, following = chained(cases, case_id, events, "DOCUMENT_TEST")
+    built = events_change(case_id, expected, following, "system")
+    for write in documents:
+        built.put(write.document, expected=write.expected_revision)
+    for write in versions:
+        built.put(write.version, expected=write.expected_revision)
+    if hold is not None:
+        built.put(hold.hold, expected=hold.expected_revision or None)
+    if requires_no_hold:
+        built.require_no_hold()
+    return built
 
 
 def s3_event(case_id, document_id, version_id, sequencer):
@@ -77,11 +102,11 @@ class TestMemoryDocumentContract:
     @pytest.fixture(autouse=True)
     def case(self, cases):
         case, event = new_case("case-1", team="claims", required_documents=["claim-form"])
-        cases.create_case(case, event, None)
+        create_case(cases, case, event, None)
         return case
 
     def test_a_document_and_its_event_are_written_together(self, cases, store):
-        store.apply(change(cases, documents=[DocumentWrite(a_document())]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())]))
         assert store.get_document("case-1", "doc-1") == a_document()
         assert cases.get_case("case-1").audit_seq == 2
         assert [e.type for e in cases.list_events("case-1")] == ["CASE_CREATED", "DOCUMENT_TEST"]
@@ -89,37 +114,37 @@ class TestMemoryDocumentContract:
 
     def test_a_stale_chain_head_writes_nothing(self, cases, store):
         stale = change(cases, documents=[DocumentWrite(a_document())])
-        store.apply(change(cases, documents=[DocumentWrite(a_document("case-1", "doc-0"))]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document("case-1", "doc-0"))]))
         with pytest.raises(StaleWrite):
-            store.apply(stale)
+            cases.apply(stale)
         assert store.get_document("case-1", "doc-1") is None
         assert len(cases.list_events("case-1")) == 2
 
     def test_a_document_is_created_once_and_changed_at_its_revision(self, cases, store):
-        store.apply(change(cases, documents=[DocumentWrite(a_document())]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())]))
         with pytest.raises(StaleWrite):
-            store.apply(change(cases, documents=[DocumentWrite(a_document(filename="other.pdf"))]))
+            cases.apply(change(cases, documents=[DocumentWrite(a_document(filename="other.pdf"))]))
         renamed = a_document(filename="v2.pdf", revision=2)
-        store.apply(change(cases, documents=[DocumentWrite(renamed, expected_revision=1)]))
+        cases.apply(change(cases, documents=[DocumentWrite(renamed, expected_revision=1)]))
         with pytest.raises(StaleWrite):
-            store.apply(change(cases, documents=[DocumentWrite(a_document(revision=3), expected_revision=1)]))
+            cases.apply(change(cases, documents=[DocumentWrite(a_document(revision=3), expected_revision=1)]))
         assert store.get_document("case-1", "doc-1").filename == "v2.pdf"
         assert audit.verify_chain(cases.list_events("case-1")).valid
 
     def test_a_version_is_registered_once(self, cases, store):
-        store.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
         with pytest.raises(StaleWrite):  # a duplicate event's write
-            store.apply(change(cases, versions=[VersionWrite(a_version("v1", size=99))]))
+            cases.apply(change(cases, versions=[VersionWrite(a_version("v1", size=99))]))
         assert store.get_version("case-1", "doc-1", "v1") == a_version("v1")
         done = a_version("v1", status=VersionStatus.READY, sha256="a" * 64, revision=2, reasons=[])
-        store.apply(change(cases, versions=[VersionWrite(done, expected_revision=1)]))
+        cases.apply(change(cases, versions=[VersionWrite(done, expected_revision=1)]))
         with pytest.raises(StaleWrite):
-            store.apply(change(cases, versions=[VersionWrite(a_version("v1", revision=3), expected_revision=1)]))
+            cases.apply(change(cases, versions=[VersionWrite(a_version("v1", revision=3), expected_revision=1)]))
         assert store.get_version("case-1", "doc-1", "v1").status == VersionStatus.READY
         assert store.get_version("case-1", "doc-1", "v9") is None
 
     def test_listing_a_cases_documents_and_versions(self, cases, store):
-        store.apply(change(cases, documents=[DocumentWrite(a_document("case-1", "doc-1")),
+        cases.apply(change(cases, documents=[DocumentWrite(a_document("case-1", "doc-1")),
                                              DocumentWrite(a_document("case-1", "doc-2", deleted=True))],
                            versions=[VersionWrite(a_version("v1")), VersionWrite(a_version("v2")),
                                      VersionWrite(a_version("v1", document_id="doc-2"))]))
@@ -132,25 +157,25 @@ class TestMemoryDocumentContract:
 
     def test_the_legal_hold_is_stored_apart_and_blocks_what_requires_none(self, cases, store):
         assert store.get_legal_hold("case-1") == LegalHold(case_id="case-1", enabled=False)
-        store.apply(change(cases, documents=[DocumentWrite(a_document())]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())]))
         hold = LegalHold(case_id="case-1", enabled=True, reason="court", updated_at=AT, updated_by="ada", revision=1)
-        store.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
+        cases.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
         stored = store.get_legal_hold("case-1")
         assert (stored.enabled, stored.reason, stored.revision) == (True, "court", 1)
         with pytest.raises(StaleWrite):  # a second first hold
-            store.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
+            cases.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
         deletion = [DocumentWrite(a_document(deleted=True, revision=2), expected_revision=1)]
         with pytest.raises(StaleWrite):
-            store.apply(change(cases, documents=deletion, requires_no_hold=True))
+            cases.apply(change(cases, documents=deletion, requires_no_hold=True))
         assert not store.get_document("case-1", "doc-1").deleted
         lifted = LegalHold(case_id="case-1", enabled=False, updated_at=AT, updated_by="ada", revision=2)
-        store.apply(change(cases, hold=HoldWrite(lifted, expected_revision=1)))
-        store.apply(change(cases, documents=deletion, requires_no_hold=True))
+        cases.apply(change(cases, hold=HoldWrite(lifted, expected_revision=1)))
+        cases.apply(change(cases, documents=deletion, requires_no_hold=True))
         assert store.get_document("case-1", "doc-1").deleted
         assert cases.get_case("case-1").version == 1  # the case item itself is untouched but for its audit head
 
     def test_requires_no_hold_passes_when_none_was_ever_set(self, cases, store):
-        store.apply(change(cases, documents=[DocumentWrite(a_document())], requires_no_hold=True))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())], requires_no_hold=True))
         assert store.get_document("case-1", "doc-1") is not None
 
     def test_the_service_registers_duplicate_and_late_events_once(self, cases, store):
@@ -203,9 +228,9 @@ class TestDynamoDocumentContract(TestMemoryDocumentContract):
     def test_items_have_the_documented_keys(self, cases, store, dynamo_models, moto_endpoint):
         import boto3
 
-        store.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
         hold = LegalHold(case_id="case-1", enabled=True, reason="r", revision=1)
-        store.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
+        cases.apply(change(cases, hold=HoldWrite(hold, expected_revision=0)))
         table = boto3.resource("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1").Table(
             dynamo_models.case.Meta.table_name)
         keys = sorted(item["SK"] for item in table.query(
@@ -217,7 +242,7 @@ class TestDynamoDocumentContract(TestMemoryDocumentContract):
     def test_other_items_of_the_case_are_not_taken_for_documents(self, cases, store, dynamo_models, moto_endpoint):
         import boto3
 
-        store.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
+        cases.apply(change(cases, documents=[DocumentWrite(a_document())], versions=[VersionWrite(a_version("v1"))]))
         boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1").put_item(
             TableName=dynamo_models.case.Meta.table_name,
             Item={"PK": {"S": "CASE#case-1"}, "SK": {"S": "DOCRESULT#doc-1#v1"}, "result": {"S": "{}"},

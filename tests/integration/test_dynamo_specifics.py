@@ -11,13 +11,17 @@ import boto3
 import pytest
 from pynamodb.signals import pre_dynamodb_send
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository, table_models
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+
+from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.domain.access import Visibility
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.errors import DependencyUnavailable, InvalidInput
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
-from tests.support import FixedClock, SequentialIds, changed, comment_on, fields_of, new_case, principal
+from tests.support import (
+    FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case,
+)
 
 REGION = "us-east-1"
 EVERYTHING = CaseQuery(visibility=Visibility(everything=True, team=None, username="root"))
@@ -89,36 +93,36 @@ def case_body(**overrides):
 
 class TestTransactions:
     def test_case_and_first_event_are_one_transact_write(self, repo, requests):
-        repo.create_case(*new_case("case-1"), None)
+        create_case(repo, *new_case("case-1"), None)
         assert requests.operations == ["TransactWriteItems"]
         assert requests.transactions == [["Put", "Put"]]
 
     def test_idempotency_record_joins_the_same_transaction(self, repo, requests):
-        repo.create_case(*new_case("case-1"), _record("case-1"))
+        create_case(repo, *new_case("case-1"), _record("case-1"))
         assert requests.operations == ["TransactWriteItems"]
         assert requests.transactions == [["Put", "Put", "Put"]]
 
     def test_save_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
         updated, update_event = changed(case, title="x")
-        repo.save_case(updated, 1, 1, update_event)
+        save_case(repo, updated, 1, 1, update_event)
         assert requests.operations == ["TransactWriteItems"] * 2
         assert requests.transactions[-1] == ["Put", "Put"]
 
     def test_comment_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
         comment, comment_event = comment_on(case, "cm-1")
-        repo.add_comment(comment, 1, comment_event)
+        add_comment(repo, comment, 1, comment_event)
         assert requests.operations == ["TransactWriteItems"] * 2
         assert sorted(requests.transactions[-1]) == ["Put", "Put", "Update"]
 
     def test_taken_idempotency_key_leaves_no_item_behind(self, repo, raw, dynamo_models):
-        repo.create_case(*new_case("case-1"), _record("case-1"))
+        create_case(repo, *new_case("case-1"), _record("case-1"))
         before = table_items(raw, dynamo_models)
         with pytest.raises(IdempotencyKeyTaken):
-            repo.create_case(*new_case("case-2"), _record("case-2"))
+            create_case(repo, *new_case("case-2"), _record("case-2"))
         after = table_items(raw, dynamo_models)
         assert after == before
         assert keys(after) == {("CASE#case-1", "CASE"), ("CASE#case-1", "EVENT#0000000001"),
@@ -154,7 +158,7 @@ class TestTransactions:
 @pytest.fixture
 def five_cases(repo):
     for minute in range(5):
-        repo.create_case(*new_case(f"c{minute}", minute=minute), None)
+        create_case(repo, *new_case(f"c{minute}", minute=minute), None)
 
 
 class TestResumeKeys:
@@ -230,12 +234,12 @@ class TestResumeKeys:
 
 def _save(repo) -> None:
     updated, event = changed(new_case("case-1")[0], title="x")
-    repo.save_case(updated, 1, 1, event)
+    save_case(repo, updated, 1, 1, event)
 
 
 def _comment(repo) -> None:
     comment, event = comment_on(new_case("case-1")[0], "cm-1")
-    repo.add_comment(comment, 1, event)
+    add_comment(repo, comment, 1, event)
 
 
 @pytest.fixture
@@ -263,7 +267,7 @@ class TestUnreachable:
     @pytest.mark.parametrize(
         "call",
         [
-            pytest.param(lambda r: r.create_case(*new_case("case-1"), None), id="create_case"),
+            pytest.param(lambda r: create_case(r, *new_case("case-1"), None), id="create_case"),
             pytest.param(_save, id="save_case"),
             pytest.param(_comment, id="add_comment"),
         ],
@@ -292,7 +296,7 @@ def test_table_has_ttl_on_idempotency_records_and_a_stream(raw, dynamo_models):
 
 
 def test_idempotency_expiry_is_stored_as_epoch_seconds(repo, raw, dynamo_models):
-    repo.create_case(*new_case("case-1"), _record("case-1"))
+    create_case(repo, *new_case("case-1"), _record("case-1"))
     item = raw.get_item(TableName=dynamo_models.case.Meta.table_name,
                         Key={"PK": {"S": "IDEMPOTENCY#alice#k"}, "SK": {"S": "IDEMPOTENCY"}})["Item"]
     assert item["expiresAt"] == {"N": "1772452800"}
@@ -306,7 +310,7 @@ def test_transactions_use_the_same_timeouts_as_the_models(dynamo_models):
 
 def test_get_case_reads_consistently(repo, dynamo_models):
     seen: list[Any] = []
-    repo.create_case(*new_case("case-1"), None)
+    create_case(repo, *new_case("case-1"), None)
     client = dynamo_models.case._get_connection().connection.client
     client.meta.events.register("before-parameter-build.dynamodb.GetItem", lambda params, **_: seen.append(params))
     repo.get_case("case-1")
@@ -319,6 +323,6 @@ def test_moto_keeps_no_copies_of_the_table_after_transactions(repo):
 
     for n in range(20):
         case, event = new_case(f"case-{n}")
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
     tracked = sum(len(model.instances_tracked) for model in model_data["dynamodb"].values())
     assert tracked == 0

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.domain.access import Visibility
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, StaleWrite
-from tests.support import changed, comment_on, new_case
+from tests.support import add_comment, changed, comment_on, create_case, new_case, save_case
 
 EVERYTHING = Visibility(everything=True, team=None, username="root")
 ISSUED, EXPIRES = 1772366400, 1772452800  # 2026-03-01T12:00Z and a day later
@@ -62,7 +62,7 @@ class TestMemoryContract:
     @pytest.fixture
     def stored(self, repo):
         case, event = new_case("case-1")
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
         return case
 
     @pytest.fixture
@@ -81,7 +81,7 @@ class TestMemoryContract:
                        assignee="alice"),
         }
         for minute, (case_id, spec) in enumerate(specs.items(), start=1):
-            repo.create_case(*new_case(case_id, minute=minute, **spec), None)
+            create_case(repo, *new_case(case_id, minute=minute, **spec), None)
         return specs
 
     # -- create / get ------------------------------------------------------------------------
@@ -97,7 +97,7 @@ class TestMemoryContract:
             tags=["water", "vip", "2nd floor"], team="claims", assignee="carol", participants=["dave", "erin"],
             due_at="2026-03-02T12:00:00.000Z",
         )
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
         loaded = repo.get_case("case-full")
         assert loaded == case
         assert loaded.model_dump() == case.model_dump()
@@ -108,7 +108,7 @@ class TestMemoryContract:
     def test_round_trip_of_a_minimal_case(self, repo):
         case, event = new_case("case-min", description="", tags=[], required_documents=[], participants=[],
                                team=None, assignee=None, compensation=None)
-        repo.create_case(case, event, None)
+        create_case(repo, case, event, None)
         loaded = repo.get_case("case-min")
         assert loaded == case
         assert (loaded.description, loaded.team, loaded.assignee, loaded.compensation) == ("", None, None, None)
@@ -120,55 +120,55 @@ class TestMemoryContract:
 
     def test_create_with_an_idempotency_record(self, repo):
         case, event = new_case("case-1")
-        repo.create_case(case, event, record("case-1"))
+        create_case(repo, case, event, record("case-1"))
         assert stored_record(repo) == expected_record("case-1")
         assert repo.get_case("case-1") == case
 
     def test_idempotency_record_round_trips_exactly(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1"))
+        create_case(repo, *new_case("case-1"), record("case-1"))
         assert repo.get_idempotency("alice", "key-1") == record("case-1")
 
     def test_unknown_idempotency_key_is_none(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1"))
+        create_case(repo, *new_case("case-1"), record("case-1"))
         assert repo.get_idempotency("alice", "key-2") is None
         assert repo.get_idempotency("bob", "key-1") is None
 
     def test_taken_idempotency_key_writes_nothing(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1"))
+        create_case(repo, *new_case("case-1"), record("case-1"))
         with pytest.raises(IdempotencyKeyTaken):
-            repo.create_case(*new_case("case-2", minute=1), record("case-2"))
+            create_case(repo, *new_case("case-2", minute=1), record("case-2"))
         assert repo.get_case("case-2") is None
         assert repo.list_events("case-2") == []
         assert stored_record(repo) == expected_record("case-1")
         assert [c.id for c in repo.list_cases(query(), 100, None)[0]] == ["case-1"]
 
     def test_expired_idempotency_record_no_longer_holds_the_key(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
-        repo.create_case(*new_case("case-2", minute=1), record("case-2", issued_at=EXPIRES + 1,
+        create_case(repo, *new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        create_case(repo, *new_case("case-2", minute=1), record("case-2", issued_at=EXPIRES + 1,
                                                                 expires_at=EXPIRES + 86400))
         assert stored_record(repo) == expected_record("case-2", expires_at=EXPIRES + 86400)
         assert repo.get_case("case-2") is not None
 
     def test_record_expiring_at_the_issue_instant_is_free(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
-        repo.create_case(*new_case("case-2"), record("case-2", issued_at=EXPIRES, expires_at=EXPIRES + 86400))
+        create_case(repo, *new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        create_case(repo, *new_case("case-2"), record("case-2", issued_at=EXPIRES, expires_at=EXPIRES + 86400))
         assert stored_record(repo)[3] == "case-2"
 
     def test_record_alive_at_the_issue_instant_holds_the_key(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1", expires_at=EXPIRES))
+        create_case(repo, *new_case("case-1"), record("case-1", expires_at=EXPIRES))
         with pytest.raises(IdempotencyKeyTaken):
-            repo.create_case(*new_case("case-2"), record("case-2", issued_at=EXPIRES - 1))
+            create_case(repo, *new_case("case-2"), record("case-2", issued_at=EXPIRES - 1))
         assert repo.get_case("case-2") is None
 
     def test_same_key_of_another_user_is_free(self, repo):
-        repo.create_case(*new_case("case-1"), record("case-1", owner="alice"))
-        repo.create_case(*new_case("case-2"), record("case-2", owner="bob"))
+        create_case(repo, *new_case("case-1"), record("case-1", owner="alice"))
+        create_case(repo, *new_case("case-2"), record("case-2", owner="bob"))
         assert repo.get_idempotency("bob", "key-1").case_id == "case-2"
 
     def test_existing_case_id_is_not_overwritten(self, repo, stored):
         other, other_event = new_case("case-1", title="Impostor", minute=9)
         with pytest.raises(StaleWrite):
-            repo.create_case(other, other_event, None)
+            create_case(repo, other, other_event, None)
         assert repo.get_case("case-1") == stored
         assert len(repo.list_events("case-1")) == 1
 
@@ -176,7 +176,7 @@ class TestMemoryContract:
 
     def test_save_replaces_the_case_and_appends_the_event(self, repo, stored):
         updated, event = changed(stored, title="Boiler leaking", status="OPEN", assignee="dave")
-        repo.save_case(updated, expected_version=1, expected_audit_seq=1, event=event)
+        save_case(repo, updated, expected_version=1, expected_audit_seq=1, event=event)
         assert repo.get_case(stored.id) == updated
         assert [e.seq for e in repo.list_events(stored.id)] == [1, 2]
         assert repo.list_events(stored.id)[1] == event
@@ -184,23 +184,23 @@ class TestMemoryContract:
     def test_stale_version_changes_nothing(self, repo, stored):
         updated, event = changed(stored, title="Lost update")
         with pytest.raises(StaleWrite):
-            repo.save_case(updated, expected_version=0, expected_audit_seq=1, event=event)
+            save_case(repo, updated, expected_version=0, expected_audit_seq=1, event=event)
         assert repo.get_case(stored.id) == stored
         assert len(repo.list_events(stored.id)) == 1
 
     def test_stale_audit_seq_changes_nothing(self, repo, stored):
         updated, event = changed(stored, title="Lost update")
         with pytest.raises(StaleWrite):
-            repo.save_case(updated, expected_version=1, expected_audit_seq=7, event=event)
+            save_case(repo, updated, expected_version=1, expected_audit_seq=7, event=event)
         assert repo.get_case(stored.id) == stored
         assert len(repo.list_events(stored.id)) == 1
 
     def test_second_writer_from_the_same_read_loses(self, repo, stored):
         mine, my_event = changed(stored, title="Mine")
         theirs, their_event = changed(stored, title="Theirs")
-        repo.save_case(mine, 1, 1, my_event)
+        save_case(repo, mine, 1, 1, my_event)
         with pytest.raises(StaleWrite):
-            repo.save_case(theirs, 1, 1, their_event)
+            save_case(repo, theirs, 1, 1, their_event)
         assert repo.get_case(stored.id).title == "Mine"
         assert repo.list_events(stored.id)[-1] == my_event
 
@@ -208,26 +208,26 @@ class TestMemoryContract:
         ghost, _ = new_case("ghost")
         updated, event = changed(ghost, title="x")
         with pytest.raises(StaleWrite):
-            repo.save_case(updated, 1, 1, event)
+            save_case(repo, updated, 1, 1, event)
         assert repo.get_case("ghost") is None
         assert repo.list_events("ghost") == []
 
     def test_listing_follows_saved_changes(self, repo, listed):
         current = repo.get_case("c1")
         updated, event = changed(current, assignee="dave", priority="CRITICAL", customer_id="cust-7")
-        repo.save_case(updated, current.version, current.audit_seq, event)
+        save_case(repo, updated, current.version, current.audit_seq, event)
         assert [c.id for c in repo.list_cases(query(assignee="dave"), 10, None)[0]] == ["c1"]
         assert [c.id for c in repo.list_cases(query(customer_id="cust-7"), 10, None)[0]] == ["c1"]
         assert [c.id for c in repo.list_cases(query(priority="CRITICAL"), 10, None)[0]] == ["c4", "c1"]
         unassigned, event = changed(updated, assignee=None)
-        repo.save_case(unassigned, updated.version, updated.audit_seq, event)
+        save_case(repo, unassigned, updated.version, updated.audit_seq, event)
         assert repo.list_cases(query(assignee="dave"), 10, None)[0] == []
 
     # -- comments ------------------------------------------------------------------------------
 
     def test_comment_is_stored_with_its_event_and_moves_the_audit_head(self, repo, stored):
         comment, event = comment_on(stored, "cm-1")
-        repo.add_comment(comment, expected_audit_seq=1, event=event)
+        add_comment(repo, comment, expected_audit_seq=1, event=event)
         assert repo.list_comments(stored.id) == [comment]
         assert repo.list_events(stored.id)[-1] == event
         head = repo.get_case(stored.id)
@@ -237,7 +237,7 @@ class TestMemoryContract:
     def test_comment_with_a_stale_audit_seq_writes_nothing(self, repo, stored):
         comment, event = comment_on(stored, "cm-1")
         with pytest.raises(StaleWrite):
-            repo.add_comment(comment, expected_audit_seq=5, event=event)
+            add_comment(repo, comment, expected_audit_seq=5, event=event)
         assert repo.list_comments(stored.id) == []
         assert len(repo.list_events(stored.id)) == 1
         assert repo.get_case(stored.id) == stored
@@ -246,20 +246,20 @@ class TestMemoryContract:
         ghost, _ = new_case("ghost")
         comment, event = comment_on(ghost, "cm-1")
         with pytest.raises(StaleWrite):
-            repo.add_comment(comment, 1, event)
+            add_comment(repo, comment, 1, event)
         assert repo.list_comments("ghost") == []
         assert repo.get_case("ghost") is None
 
     def test_comments_are_listed_oldest_first_per_case(self, repo, stored):
         other, other_event = new_case("case-2")
-        repo.create_case(other, other_event, None)
+        create_case(repo, other, other_event, None)
         head = stored
         for minute, comment_id in [(3, "cm-b"), (3, "cm-a"), (5, "cm-c")]:
             comment, event = comment_on(head, comment_id, f"text {comment_id}", minute=minute)
-            repo.add_comment(comment, head.audit_seq, event)
+            add_comment(repo, comment, head.audit_seq, event)
             head = repo.get_case(head.id)
         other_comment, other_comment_event = comment_on(other, "cm-other")
-        repo.add_comment(other_comment, 1, other_comment_event)
+        add_comment(repo, other_comment, 1, other_comment_event)
         assert [c.id for c in repo.list_comments(stored.id)] == ["cm-a", "cm-b", "cm-c"]
         assert [c.id for c in repo.list_comments("case-2")] == ["cm-other"]
         assert repo.list_comments("nope") == []
@@ -270,7 +270,7 @@ class TestMemoryContract:
         head = stored
         for n in range(11):
             updated, event = changed(head, title=f"Title {n}")
-            repo.save_case(updated, head.version, head.audit_seq, event)
+            save_case(repo, updated, head.version, head.audit_seq, event)
             head = updated
         events = repo.list_events(stored.id)
         assert [e.seq for e in events] == list(range(1, 13))
@@ -368,7 +368,7 @@ class TestMemoryContract:
 
     def test_pagination_over_cases_created_in_the_same_instant(self, repo):
         for n in range(7):
-            repo.create_case(*new_case(f"same-{n}", minute=0), None)
+            create_case(repo, *new_case(f"same-{n}", minute=0), None)
         seen, _ = all_pages(repo, query(), 3)
         assert seen == [f"same-{n}" for n in reversed(range(7))]
 

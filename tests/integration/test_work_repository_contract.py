@@ -6,21 +6,51 @@ test and runs it against DynamoWorkRepository on a fresh table in the moto serve
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Iterable, Optional
 
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
-from chalicelib.adapters.dynamodb_work import DynamoWorkRepository
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.memory_work import InMemoryWorkRepository
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.work import DynamoWorkRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain import audit
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.personnel import AbsenceWindow, Person
 from chalicelib.domain.tasks import Task, TaskStatus, completed, reassigned, task_id
 from chalicelib.errors import Conflict
-from chalicelib.ports import DueMarker, LoadChange, RoundRobinCursor, StaleWrite, TaskChange, TaskWrite
+from chalicelib.domain.changes import CaseChange, LoadChange
+from chalicelib.ports import DueMarker, RoundRobinCursor, StaleWrite
 from chalicelib.services.tasks import TaskService
-from tests.support import FixedClock, new_case, principal
+from tests.support import FixedClock, chained, create_case, events_change, new_case, principal, save_case
+
+
+@dataclass(frozen=True)
+class TaskWrite:
+    task: Task
+    expected_version: Optional[int] = None  # None: a new task, which must not exist yet
+
+
+def task_change(
+    *, case_id: str, expected_audit_seq: int, events: list, tasks: Iterable[TaskWrite] = (),
+    loads: Iterable[LoadChange] = (), cursor: Optional[RoundRobinCursor] = None, add_markers: Iterable[DueMarker] = (),
+    remove_markers: Iterable[DueMarker] = (), consume_marker: Optional[DueMarker] = None,
+) -> CaseChange:
+    """The writes of one task operation, as the task service makes them."""
+    change = events_change(case_id, expected_audit_seq, events, "system")
+    for write in tasks:
+        change.put(write.task, expected=write.expected_version)
+    change.writes.extend(loads)
+    if cursor is not None:
+        change.put(cursor, expected=cursor.version - 1 or None)
+    for due in remove_markers:
+        change.delete(due)
+    if consume_marker is not None:
+        change.delete(consume_marker, must_exist=True)
+    for due in add_markers:
+        change.overwrite(due)
+    return change
 
 
 def person(username: str, team: str = "claims", **fields) -> Person:
@@ -41,31 +71,19 @@ def marker(task: Task) -> DueMarker:
     return DueMarker(case_id=task.case_id, task_id=task.id, due_at=task.due_at)
 
 
-def chained(cases, case_id: str, count: int, type: str = "TASK_CREATED") -> tuple[int, list]:
-    """`count` events following the case's stored head; returns (expected head seq, events)."""
-    head = cases.get_case(case_id)
-    seq, prev, events = head.audit_seq, head.audit_hash, []
-    for _ in range(count):
-        event = audit.next_event(case_id=case_id, prev_seq=seq, prev_hash=prev, type=type, actor="system",
-                                 at="2026-03-01T12:00:00.000Z", data={})
-        events.append(event)
-        seq, prev = event.seq, event.hash
-    return head.audit_seq, events
-
-
 def create(cases, work, *tasks: Task, loads=(), cursor=None, markers=True) -> None:
     case_id = tasks[0].case_id
     expected, events = chained(cases, case_id, len(tasks))
-    work.apply(TaskChange(
+    cases.apply(task_change(
         case_id=case_id, expected_audit_seq=expected, events=events, tasks=[TaskWrite(t) for t in tasks],
         loads=list(loads), cursor=cursor, add_markers=[marker(t) for t in tasks] if markers else [],
     ))
 
 
-def change(cases, before: Task, after: Task, loads=(), **extra) -> TaskChange:
+def change(cases, before: Task, after: Task, loads=(), **extra) -> CaseChange:
     expected, events = chained(cases, before.case_id, 1, "TASK_CHANGED")
-    return TaskChange(case_id=before.case_id, expected_audit_seq=expected, events=events,
-                      tasks=[TaskWrite(after, expected_version=before.version)], loads=list(loads), **extra)
+    return task_change(case_id=before.case_id, expected_audit_seq=expected, events=events,
+                       tasks=[TaskWrite(after, expected_version=before.version)], loads=list(loads), **extra)
 
 
 def snapshot(cases, work, case_id: str = "case-1") -> tuple:
@@ -89,7 +107,7 @@ class TestMemoryWorkContract:
     @pytest.fixture
     def staffed(self, cases, work):
         """case-1 (CLAIM, team claims) and alice, amy, sam in the claims directory."""
-        cases.create_case(*new_case("case-1", case_type="CLAIM", team="claims", priority="HIGH"), None)
+        create_case(cases, *new_case("case-1", case_type="CLAIM", team="claims", priority="HIGH"), None)
         for name in ("alice", "amy"):
             work.save_person(person(name))
         work.save_person(person("sam", supervisor=True))
@@ -151,7 +169,7 @@ class TestMemoryWorkContract:
         expected, events = chained(cases, "case-1", 1)
         before = snapshot(cases, work)
         with pytest.raises(StaleWrite):
-            work.apply(TaskChange(case_id="case-1", expected_audit_seq=expected + 1, events=events,
+            cases.apply(task_change(case_id="case-1", expected_audit_seq=expected + 1, events=events,
                                   tasks=[TaskWrite(a_task("case-1", 2))], loads=[LoadChange("alice", 1)],
                                   add_markers=[marker(a_task("case-1", 2))]))
         assert snapshot(cases, work) == before
@@ -160,7 +178,7 @@ class TestMemoryWorkContract:
         event = audit.next_event(case_id="ghost", prev_seq=1, prev_hash="", type="TASK_CREATED", actor="system",
                                  at="2026-03-01T12:00:00.000Z", data={})
         with pytest.raises(StaleWrite):
-            work.apply(TaskChange(case_id="ghost", expected_audit_seq=1, events=[event],
+            cases.apply(task_change(case_id="ghost", expected_audit_seq=1, events=[event],
                                   tasks=[TaskWrite(a_task("ghost", 2))]))
         assert work.get_task("ghost-t2") is None
 
@@ -200,7 +218,7 @@ class TestMemoryWorkContract:
         task = a_task("case-1", 2)
         create(cases, work, task, loads=[LoadChange("alice", 1)])
         done = completed(task, "alice", "2026-03-02T08:00:00.000Z", "ok", None)
-        work.apply(change(cases, task, done, loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
+        cases.apply(change(cases, task, done, loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
         assert work.get_task(task.id) == done
         assert work.list_inbox("USER#alice") == [] and work.get_person("alice").open_tasks == 0
         assert work.due_markers("2026-03-04", "9999") == []
@@ -209,10 +227,10 @@ class TestMemoryWorkContract:
         task = a_task("case-1", 2)
         create(cases, work, task, loads=[LoadChange("alice", 1)])
         moved = reassigned(task, "amy")
-        work.apply(change(cases, task, moved, loads=[LoadChange("alice", -1), LoadChange("amy", 1)]))
+        cases.apply(change(cases, task, moved, loads=[LoadChange("alice", -1), LoadChange("amy", 1)]))
         before = snapshot(cases, work)
         with pytest.raises(StaleWrite):  # decided on the version before the reassignment
-            work.apply(change(cases, task, completed(task, "alice", "2026-03-02T08:00:00.000Z", None, None),
+            cases.apply(change(cases, task, completed(task, "alice", "2026-03-02T08:00:00.000Z", None, None),
                               loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
         assert snapshot(cases, work) == before
 
@@ -227,7 +245,7 @@ class TestMemoryWorkContract:
         assert work.list_inbox("TEAM#complaints") == [other]
         assert work.list_inbox("USER#amy") == [] and work.list_inbox("TEAM#nobody") == []
         claimed = queued.model_copy(update={"assignee": "amy", "version": 2})
-        work.apply(change(cases, queued, claimed, loads=[LoadChange("amy", 1)]))
+        cases.apply(change(cases, queued, claimed, loads=[LoadChange("amy", 1)]))
         assert work.list_inbox("TEAM#claims") == [] and work.list_inbox("USER#amy") == [claimed]
 
     def test_due_markers_are_per_day_and_strictly_before(self, cases, work, staffed):
@@ -245,12 +263,12 @@ class TestMemoryWorkContract:
         task = a_task("case-1", 2)
         create(cases, work, task)
         escalated = task.model_copy(update={"escalation": "case-1-t9", "version": 2})
-        work.apply(change(cases, task, escalated, consume_marker=marker(task)))
+        cases.apply(change(cases, task, escalated, consume_marker=marker(task)))
         assert work.due_markers("2026-03-04", "9999") == []
         before = snapshot(cases, work)
         again = escalated.model_copy(update={"version": 3})
         with pytest.raises(StaleWrite):
-            work.apply(change(cases, escalated, again, consume_marker=marker(task)))
+            cases.apply(change(cases, escalated, again, consume_marker=marker(task)))
         assert snapshot(cases, work) == before
 
     def test_sweep_day(self, work):
@@ -266,7 +284,7 @@ class TestMemoryWorkContract:
 
         updated, event = changed(stored, title="Lost update")
         with pytest.raises(StaleWrite):
-            cases.save_case(updated, stored.version, stored.audit_seq, event)
+            save_case(cases, updated, stored.version, stored.audit_seq, event)
         assert cases.get_case("case-1").title == stored.title
 
     # -- races ---------------------------------------------------------------------------------------
@@ -286,7 +304,7 @@ class TestMemoryWorkContract:
         def run(attempt):
             barrier.wait()
             try:
-                work.apply(attempt)
+                cases.apply(attempt)
                 results.append("won")
             except StaleWrite:
                 results.append("lost")
@@ -331,7 +349,7 @@ class TestMemoryWorkContract:
         work.save_person(person("amy", capacity=1))
         service = TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=FixedClock())
         for n in range(2, 5):
-            cases.create_case(*new_case(f"case-{n}", case_type="CLAIM", team="claims", priority="LOW"), None)
+            create_case(cases, *new_case(f"case-{n}", case_type="CLAIM", team="claims", priority="LOW"), None)
         barrier = threading.Barrier(3)
 
         def run(case_id):
@@ -377,7 +395,7 @@ class TestDynamoWorkContract(TestMemoryWorkContract):
             lambda params, **_: sent.append([next(iter(item)) for item in params["TransactItems"]]),
         )
         done = completed(task, "alice", "2026-03-02T08:00:00.000Z", None, None)
-        work.apply(change(cases, task, done, loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
+        cases.apply(change(cases, task, done, loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
         assert [sorted(ops) for ops in sent] == [["Delete", "Put", "Put", "Update", "Update"]]  # marker, event, task, head, counter
         stored = raw.get_item(TableName=table, Key=key)["Item"]
         assert "inboxPk" not in stored and "inboxSk" not in stored

@@ -6,7 +6,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.cases import CaseNumbers, CaseService
 from tests.api_support import POOL

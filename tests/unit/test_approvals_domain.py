@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.adapters.dynamo.keys import approval_inbox_pk as inbox_key, approval_inbox_sk as inbox_sort_key
 from chalicelib.domain.approvals import (
     APPROVER_QUEUE, Approval, ApprovalStatus, Decision, DecisionRequest, approval_id, case_id_of, case_write,
-    check_may_decide, decided, expired, inbox_key, inbox_sort_key, involved, levels_required, may_see,
+    check_may_decide, decided, expired, involved, levels_required, may_see,
     new_approval, outcome, require_reader,
 )
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, ApprovalPolicy, CaseType

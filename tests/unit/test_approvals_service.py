@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.memory_decisions import InMemoryDecisionStore
-from chalicelib.adapters.tokens import InMemoryTokenStore
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
+from chalicelib.adapters.memory.tokens import InMemoryTokenStore
 from chalicelib.domain import audit
 from chalicelib.domain.approvals import ApprovalStatus
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
@@ -19,7 +19,7 @@ from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.compensation import CompensationService
-from chalicelib.services.workflow import Stage, WorkflowService
+from chalicelib.services.workflow import Stage, WorkflowResumer, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.support import FixedClock, SequentialIds, principal
 
@@ -66,16 +66,14 @@ class NoWork:
 def system():
     repo, clock = InMemoryCaseRepository(), FixedClock()
     cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
-    engine, tokens = CountingEngine(), InMemoryTokenStore()
-    workflow = WorkflowService(repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS),
-                               clock)
+    engine, tokens, resumer = CountingEngine(), InMemoryTokenStore(), WorkflowResumer()
     store = InMemoryDecisionStore(repo)
     task_people: dict[str, list[str]] = {}
     resumes: list[tuple[str, str]] = []
 
     def resume(case_id, stage):  # the injected callback, counted
         resumes.append((case_id, stage))
-        return workflow.resume_if_ready(case_id, stage)
+        return resumer.resume_if_ready(case_id, stage)
 
     approvals = ApprovalService(
         repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
@@ -83,8 +81,11 @@ def system():
     )
     compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount, resume=resume,
                                        clock=clock)
-    approvals.register(workflow)
-    compensation.register(workflow)
+    workflow = WorkflowService(
+        repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
+        conditions={Stage.APPROVAL: approvals.decision_if_final, Stage.PAYMENT: compensation.payment_if_confirmed},
+        resumer=resumer,
+    )
     return SimpleNamespace(repo=repo, cases=cases, workflow=workflow, engine=engine, tokens=tokens, store=store,
                            approvals=approvals, compensation=compensation, task_people=task_people, resumes=resumes,
                            clock=clock)

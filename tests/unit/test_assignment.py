@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from chalicelib.adapters.dynamo.keys import task_inbox_pk as inbox_key, task_inbox_sk as inbox_sort_key
 from chalicelib.domain.assignment import (
     AssignmentPolicy, AssignmentRule, assign_by_skills, assign_least_loaded, assign_round_robin, choose, eligible,
     pick_supervisor, plan_assignments, rule_for,
@@ -13,7 +14,7 @@ from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import Priority
 from chalicelib.domain.personnel import AbsenceWindow, Person, PersonUpsert, has_capacity, is_out_of_office
 from chalicelib.domain.tasks import (
-    BulkReassignment, Task, TaskStatus, case_id_of, claimed, completed, inbox_key, inbox_sort_key, task_id,
+    BulkReassignment, Task, TaskStatus, case_id_of, claimed, completed, task_id,
 )
 from chalicelib.errors import Conflict
 from tests.support import START

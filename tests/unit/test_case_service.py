@@ -8,13 +8,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import Case, CaseStatus, Priority
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from chalicelib.ports import StaleWrite
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
-from tests.support import FixedClock, SequentialIds, changed, comment_on, fields_of, new_case, principal
+from tests.support import (
+    FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case,
+)
 
 
 def body(drop: tuple[str, ...] = (), **overrides):
@@ -39,7 +41,7 @@ def store_change(repo: InMemoryCaseRepository, case_id: str, **changes) -> Case:
     """What the workflow would do (status, assignment): a versioned, audited save through the port."""
     current = repo.get_case(case_id)
     updated, event = changed(current, actor="workflow", **changes)
-    repo.save_case(updated, current.version, current.audit_seq, event)
+    save_case(repo, updated, current.version, current.audit_seq, event)
     return updated
 
 
@@ -151,9 +153,10 @@ class TestCreate:
     def test_a_create_whose_retried_write_finds_its_own_item_answers_the_case(self, repo, alice):
         # botocore retries a write whose answer a timeout lost; the retry's condition fails on its own item.
         class RetriedAfterTimeout(InMemoryCaseRepository):
-            def create_case(self, case, event, record):
-                super().create_case(case, event, record)
-                raise StaleWrite("the case already exists")
+            def apply(self, change):
+                super().apply(change)
+                if change.new:
+                    raise StaleWrite("the case already exists")
 
         retried = RetriedAfterTimeout()
         created = make_service(retried).create(alice, body())
@@ -161,8 +164,10 @@ class TestCreate:
 
     def test_a_create_that_finds_another_case_under_its_id_is_not_hidden(self, alice):
         class Taken(InMemoryCaseRepository):
-            def create_case(self, case, event, record):
-                raise StaleWrite("the case already exists")
+            def apply(self, change):
+                if change.new:
+                    raise StaleWrite("the case already exists")
+                super().apply(change)
 
         with pytest.raises(StaleWrite):
             make_service(Taken()).create(alice, body())
@@ -661,13 +666,13 @@ class CommentLandsDuringUpdate(InMemoryCaseRepository):
         super().__init__()
         self.races_left = times
 
-    def save_case(self, case, expected_version, expected_audit_seq, event):
-        if self.races_left:
+    def apply(self, change):
+        if change.moved and self.races_left:
             self.races_left -= 1
-            current = self.cases[case.id]
+            current = self.cases[change.case_id]
             comment, comment_event = comment_on(current, f"race-{self.races_left}", author="bob")
-            self.add_comment(comment, current.audit_seq, comment_event)
-        super().save_case(case, expected_version, expected_audit_seq, event)
+            add_comment(self, comment, current.audit_seq, comment_event)
+        super().apply(change)
 
 
 class UpdateLandsDuringUpdate(InMemoryCaseRepository):
@@ -675,13 +680,13 @@ class UpdateLandsDuringUpdate(InMemoryCaseRepository):
 
     raced = False
 
-    def save_case(self, case, expected_version, expected_audit_seq, event):
-        if not self.raced:
+    def apply(self, change):
+        if change.moved and not self.raced:
             self.raced = True
-            current = self.cases[case.id]
+            current = self.cases[change.case_id]
             theirs, their_event = changed(current, actor="bob", title="Bob's title")
-            super().save_case(theirs, current.version, current.audit_seq, their_event)
-        super().save_case(case, expected_version, expected_audit_seq, event)
+            save_case(self, theirs, current.version, current.audit_seq, their_event)
+        super().apply(change)
 
 
 class TestConcurrentWrites:
@@ -897,7 +902,7 @@ def test_stale_write_is_what_the_port_raises():
     # The retry fakes above depend on the in-memory twin raising the port's StaleWrite.
     repo = InMemoryCaseRepository()
     case, event = new_case()
-    repo.create_case(case, event, None)
+    create_case(repo, case, event, None)
     updated, update_event = changed(case, title="x")
     with pytest.raises(StaleWrite):
-        repo.save_case(updated, expected_version=5, expected_audit_seq=1, event=update_event)
+        save_case(repo, updated, expected_version=5, expected_audit_seq=1, event=update_event)

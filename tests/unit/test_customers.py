@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.last_known import InMemoryLastKnownStore
+from chalicelib.adapters.memory.last_known import InMemoryLastKnownStore
 from chalicelib.cache.memory import InProcessCache
 from chalicelib.domain.customers import SourceRecord, SourceState, StaleReason, ViewStatus
 from chalicelib.domain.data_products import DataProductDescriptor
 from chalicelib.errors import DependencyUnavailable, InvalidInput, NotFound
-from chalicelib.mesh_ports import SourceUnavailable
+from chalicelib.ports import SourceUnavailable
 from chalicelib.services.customers import CustomerDirectory
 from tests.support import START, FixedClock, principal
 from tests.api_support import POOL

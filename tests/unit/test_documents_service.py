@@ -8,12 +8,14 @@ from urllib.parse import parse_qs, quote_plus, urlparse
 
 import pytest
 
-from chalicelib.adapters.memory_documents import InMemoryDocumentStore, InMemoryObjectStorage
+from chalicelib.adapters.memory.documents import InMemoryDocumentStore
+
+from chalicelib.adapters.memory.storage import InMemoryObjectStorage
 from chalicelib.domain import audit
 from chalicelib.domain.documents import MAX_DOCUMENT_BYTES, VersionStatus, object_key
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.services.documents import DocumentService
-from tests.support import FixedClock, SequentialIds, fields_of, new_case, principal
+from tests.support import FixedClock, SequentialIds, create_case, fields_of, new_case, principal
 
 CONTENT = b"%PDF-1.7 evidence"
 SHA = hashlib.sha256(CONTENT).hexdigest()
@@ -51,9 +53,9 @@ def clock() -> FixedClock:
 @pytest.fixture
 def setup(repo, clock):
     case, event = new_case("case-1", team="claims", required_documents=["claim-form", "proof-of-loss"])
-    repo.create_case(case, event, None)
+    create_case(repo, case, event, None)
     other, other_event = new_case("case-2", team="claims")
-    repo.create_case(other, other_event, None)
+    create_case(repo, other, other_event, None)
     store = InMemoryDocumentStore(repo)
     storage = InMemoryObjectStorage(BUCKET)
     started = Started(answer=False)
@@ -525,7 +527,7 @@ def test_who_may_export(service):
 
 
 def test_the_processor_container_gets_the_version_and_the_workflow_execution_to_log(setup):
-    from chalicelib.adapters.document_results import InMemoryProcessingResults
+    from chalicelib.adapters.memory.results import InMemoryProcessingResults
     from chalicelib.services.document_processing import DocumentProcessing
 
     service = setup[0]

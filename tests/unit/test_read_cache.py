@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.adapters.memory import InMemoryCaseRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.cache.invalidation import case_key, stale_keys_of_records
 from chalicelib.domain.models import Case
 from tests.unit.test_api import POOL, call, create

@@ -7,18 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.memory_work import InMemoryWorkRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain import audit
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import WorkflowState
 from chalicelib.domain.personnel import AbsenceWindow, Person
 from chalicelib.domain.tasks import ESCALATION, TaskStatus
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ports import StaleWrite
+from chalicelib.ports import RoundRobinCursor, StaleWrite
 from chalicelib.services.personnel import PersonnelService, seed_personnel
 from chalicelib.services.tasks import TaskFilters, TaskService
-from tests.support import FixedClock, changed, fields_of, new_case, principal
+from tests.support import FixedClock, changed, create_case, fields_of, new_case, principal, save_case
 
 ALICE = principal("alice", "caseworker", team="claims")
 AMY = principal("amy", "caseworker", team="claims")
@@ -70,7 +70,7 @@ def staff(work):
 def open_case(cases, case_id="case-1", **fields):
     defaults = dict(case_type="CLAIM", priority="HIGH", team="claims", created_by="alice")
     case, event = new_case(case_id, **{**defaults, **fields})
-    cases.create_case(case, event, None)
+    create_case(cases, case, event, None)
     return case
 
 
@@ -118,7 +118,7 @@ def test_create_for_case_is_idempotent_per_workflow_run(service, cases, work, st
     assert len(cases.list_events(case.id)) == 3 and load(work, "alice") + load(work, "amy") == 2
     stored = cases.get_case(case.id)
     rerun, event = changed(stored, workflow=WorkflowState(stage="ASSIGNED", run=2))  # the case was reopened
-    cases.save_case(rerun, stored.version, stored.audit_seq, event)
+    save_case(cases, rerun, stored.version, stored.audit_seq, event)
     second_run = service.create_for_case(rerun)
     assert {t.id for t in second_run}.isdisjoint({t.id for t in first}) and len(second_run) == 2
 
@@ -167,21 +167,24 @@ def test_round_robin_is_durable_across_service_instances(cases, work, staff, clo
 
 
 def test_a_lost_race_on_the_round_robin_cursor_is_decided_again(cases, work, staff, clock):
-    class RacingWork(InMemoryWorkRepository):
+    class RacingCases:
         raced = False
 
-        def apply(self, change):
-            if change.cursor is not None and not self.raced:
-                self.raced = True  # another container assigns first and moves the cursor to alice
-                self.cursors["claims"] = change.cursor.__class__("claims", "alice", change.cursor.version)
-                raise StaleWrite()
-            super().apply(change)
+        def __getattr__(self, name):
+            return getattr(cases, name)
 
-    racing = RacingWork(cases)
-    racing.people = work.people
-    service = TaskService(cases, racing, racing, DEFAULT_CASE_TYPES, clock=clock)
+        def apply(self, change):
+            moved = [getattr(w, "record", None) for w in change.writes]
+            cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
+            if cursor is not None and not self.raced:
+                self.raced = True  # another container assigns first and moves the cursor to alice
+                work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)
+                raise StaleWrite()
+            cases.apply(change)
+
+    service = TaskService(RacingCases(), work, work, DEFAULT_CASE_TYPES, clock=clock)
     [task] = service.create_for_case(open_case(cases, "g-1", case_type="GENERAL"))
-    assert task.assignee == "amy" and racing.get_cursor("claims").version == 2
+    assert task.assignee == "amy" and work.get_cursor("claims").version == 2
 
 
 def test_a_case_type_without_templates_creates_nothing(cases, work, clock):

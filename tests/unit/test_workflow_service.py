@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from chalicelib.adapters.memory import InMemoryCaseRepository
-from chalicelib.adapters.tokens import InMemoryTokenStore
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.tokens import InMemoryTokenStore
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden

@@ -5,38 +5,16 @@ A record is written only when it is newer than the one kept (a conditional put d
 writers), and a container remembers what it wrote, so unchanged data costs no write."""
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
-from functools import lru_cache
-from typing import Any
 
-from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
-from pynamodb.models import Model
 
-from ..domain.customers import SourceRecord, iso, parse_time
-from .dynamodb import TableModels
+from ...domain.customers import SourceRecord, iso, parse_time
+from . import keys
+from .models import TableModels
 
-log = logging.getLogger(__name__)
 _REMEMBERED = 10_000  # (customer, product) pairs a container remembers having written
-
-
-@lru_cache(maxsize=8)
-def _last_known_model(models: TableModels) -> Any:
-    class LastKnownItem(Model):
-        Meta = models.case.Meta
-        pk = UnicodeAttribute(hash_key=True, attr_name="PK")
-        sk = UnicodeAttribute(range_key=True, attr_name="SK")
-        fields = JSONAttribute()
-        as_of = UnicodeAttribute(attr_name="asOf")
-
-    LastKnownItem._connection = models.case._get_connection()
-    return LastKnownItem
-
-
-def _pk(customer_id: str) -> str:
-    return f"CUSTOMER#{customer_id}"
 
 
 class _WrittenMemo:
@@ -60,16 +38,16 @@ class _WrittenMemo:
 
 class DynamoLastKnownStore:
     def __init__(self, models: TableModels) -> None:
-        self._item = _last_known_model(models)
+        self._item = models.last_known
         self._memo = _WrittenMemo()
 
     def load(self, customer_id: str) -> dict[str, SourceRecord]:
         item = self._item
         records = {}
-        for row in item.query(_pk(customer_id), item.sk.startswith("SOURCE#")):
+        for row in item.query(keys.customer_pk(customer_id), item.sk.startswith(keys.SOURCE_PREFIX)):
             as_of = parse_time(row.as_of)
             if as_of is not None:
-                records[row.sk.removeprefix("SOURCE#")] = SourceRecord(fields=dict(row.fields), as_of=as_of)
+                records[row.sk.removeprefix(keys.SOURCE_PREFIX)] = SourceRecord(fields=dict(row.fields), as_of=as_of)
         return records
 
     def save(self, customer_id: str, product: str, record: SourceRecord) -> None:
@@ -77,27 +55,10 @@ class DynamoLastKnownStore:
         if not self._memo.is_news(key, as_of):
             return
         item = self._item
-        row = item(_pk(customer_id), f"SOURCE#{product}", fields=record.fields, as_of=as_of)
+        row = item(keys.customer_pk(customer_id), keys.source_sk(product), fields=record.fields, as_of=as_of)
         try:
             row.save(condition=item.pk.does_not_exist() | (item.as_of < as_of))
         except PutError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
         self._memo.remember(key, as_of)
-
-
-class InMemoryLastKnownStore:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.records: dict[tuple[str, str], SourceRecord] = {}
-
-    def load(self, customer_id: str) -> dict[str, SourceRecord]:
-        with self._lock:
-            return {product: record for (customer, product), record in self.records.items() if customer == customer_id}
-
-    def save(self, customer_id: str, product: str, record: SourceRecord) -> None:
-        with self._lock:
-            kept = self.records.get((customer_id, product))
-            if kept is None or kept.as_of < record.as_of:
-                self.records[(customer_id, product)] = record
-

@@ -1,0 +1,143 @@
+"""The one place that knows the table's key formats (PK / SK) and the inbox index's keys.
+
+  CASE#<id> / CASE                                 the case; GSIs list it newest first, by assignee, by customer
+  CASE#<id> / EVENT#<seq>                          audit events, hash-chained, in order
+  CASE#<id> / COMMENT#<at>#<id>                    comments
+  CASE#<id> / TASK#<taskId>                        a task; inboxPk = USER#<assignee> | TEAM#<team> while OPEN
+  CASE#<id> / APPROVAL#<approvalId>                an approval; inboxPk = USER#<assignee> | ROLE#approver while PENDING
+  CASE#<id> / COMPENSATION, LEDGER#<seq>           the compensation record, its append-only ledger
+  CASE#<id> / DOC#<docId>, DOCVER#<docId>#<verId>  a document, one S3 object version of it
+  CASE#<id> / LEGALHOLD                            the case's legal hold
+  CASE#<id> / TOKEN#<stage>                        the task token of a waiting workflow stage
+  CASE#<id> / DOCRESULT#<docId>#<verId>            the processor's result (written by fargate/, which keeps
+                                                   its own copy of this format: it ships without chalicelib)
+  PERSON#<username> / PERSON                       a directory entry; inboxPk = MEMBERS#<team>
+  TEAMS / TEAMS                                    every team a person was filed under
+  ROUNDROBIN#<team> / CURSOR                       the team's round-robin position
+  DUE#<yyyy-mm-dd> / <dueAt>#<taskId>              an OPEN task due that day; the overdue sweep reads these
+  SWEEP#OVERDUE / CURSOR                           the first day that may still hold due markers
+  COUNTER#<scope> / COUNTER                        atomic counters (case numbers)
+  IDEMPOTENCY#<user>#<key> / IDEMPOTENCY           replay records, deleted by TTL
+  CUSTOMER#<id> / SOURCE#<product>                 the last record a data product answered for a customer
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
+from ...domain.tasks import Task, TaskStatus, team_queue, user_inbox
+
+CASE_PREFIX = "CASE#"
+CASE_SK = "CASE"
+CASE_LIST_PK = "CASE"  # the cases-by-created index's one partition
+EVENT_PREFIX = "EVENT#"
+COMMENT_PREFIX = "COMMENT#"
+TASK_PREFIX = "TASK#"
+APPROVAL_PREFIX = "APPROVAL#"
+COMPENSATION_SK = "COMPENSATION"
+LEDGER_PREFIX = "LEDGER#"
+DOC_PREFIX = "DOC#"
+VERSION_PREFIX = "DOCVER#"
+LEGAL_HOLD_SK = "LEGALHOLD"
+PERSON_SK = "PERSON"
+TEAMS_KEY = "TEAMS"
+CURSOR_SK = "CURSOR"
+SWEEP_KEY = "SWEEP#OVERDUE"
+COUNTER_SK = "COUNTER"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+MEMBERS_PREFIX = "MEMBERS#"
+PERSON_PREFIX = "PERSON#"
+SOURCE_PREFIX = "SOURCE#"
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def key(value: str) -> str:
+        return f"{prefix}{value}"
+
+    return key
+
+
+def _unprefixed(prefix: str) -> Callable[[str], Optional[str]]:
+    """What follows `prefix` in a key; None for a key without it."""
+
+    def value(key: str) -> Optional[str]:
+        return key.removeprefix(prefix) if key.startswith(prefix) else None
+
+    return value
+
+
+case_pk = _prefixed(CASE_PREFIX)
+case_id_of = _unprefixed(CASE_PREFIX)
+task_sk = _prefixed(TASK_PREFIX)
+approval_sk = _prefixed(APPROVAL_PREFIX)
+document_sk = _prefixed(DOC_PREFIX)
+token_sk = _prefixed("TOKEN#")
+person_pk = _prefixed(PERSON_PREFIX)
+username_of = _unprefixed(PERSON_PREFIX)
+members_key = _prefixed(MEMBERS_PREFIX)
+cursor_pk = _prefixed("ROUNDROBIN#")
+due_pk = _prefixed("DUE#")
+counter_pk = _prefixed("COUNTER#")
+customer_pk = _prefixed("CUSTOMER#")
+source_sk = _prefixed(SOURCE_PREFIX)
+
+
+def case_list_sk(created_at: str, case_id: str) -> str:
+    return f"{created_at}#{case_id}"
+
+
+def event_sk(seq: int) -> str:
+    return f"{EVENT_PREFIX}{seq:010d}"
+
+
+def ledger_sk(seq: int) -> str:
+    return f"{LEDGER_PREFIX}{seq:06d}"
+
+
+def comment_sk(created_at: str, comment_id: str) -> str:
+    return f"{COMMENT_PREFIX}{created_at}#{comment_id}"
+
+
+def versions_prefix(document_id: str) -> str:
+    return f"{VERSION_PREFIX}{document_id}#"
+
+
+def version_sk(document_id: str, version_id: str) -> str:
+    return f"{versions_prefix(document_id)}{version_id}"
+
+
+def result_sk(document_id: str, version_id: str) -> str:
+    return f"DOCRESULT#{document_id}#{version_id}"
+
+
+def due_sk(due_at: str, task_id: str) -> str:
+    return f"{due_at}#{task_id}"
+
+
+def idempotency_pk(owner: str, key: str) -> str:
+    return f"IDEMPOTENCY#{owner}#{key}"
+
+
+# -- the inbox index: a record waiting for someone is listed under their inbox or its queue (sparse) --------
+
+
+def _waiting_in(waiting: bool, assignee: Optional[str], queue: str) -> Optional[str]:
+    return (user_inbox(assignee) if assignee else queue) if waiting else None
+
+
+def task_inbox_pk(task: Task) -> Optional[str]:
+    """An OPEN task's assignee's inbox, or its team's queue."""
+    return _waiting_in(task.status == TaskStatus.OPEN, task.assignee, team_queue(task.team))
+
+
+def task_inbox_sk(task: Task) -> str:
+    return f"{TASK_PREFIX}{task.due_at}#{task.id}"
+
+
+def approval_inbox_pk(approval: Approval) -> Optional[str]:
+    """A PENDING approval's assignee's inbox, or the approvers' queue."""
+    return _waiting_in(approval.status == ApprovalStatus.PENDING, approval.assignee, APPROVER_QUEUE)
+
+
+def approval_inbox_sk(approval: Approval) -> str:
+    return f"{APPROVAL_PREFIX}{approval.created_at}#{approval.id}"
