@@ -61,6 +61,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
     customer directory (default: over the catalog the settings name)."""
     from .adapters.memory import InMemoryCaseRepository
+    from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, DECISION_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .services.approvals import ApprovalService
@@ -115,7 +116,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
             repository, TYPES, CaseNumbers(repository, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
-        authenticator=build_authenticator(settings),
+        authenticator=authenticator_for(settings, PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl)),
         tasks=tasks,
         personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
         approvals=approvals,
@@ -296,17 +297,3 @@ def build_cache(settings: Settings) -> Any:
 
     return NoCache()
 
-
-def build_authenticator(settings: Settings) -> Any:
-    from .auth import Authenticator
-
-    if settings.auth_mode == "apigateway":
-        return Authenticator(verifier=None)
-    if not (settings.jwks_url and settings.issuer and settings.client_id):
-        raise RuntimeError(
-            "token verification needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID (or LOCAL_STACK_FILE); "
-            "start the local system with `make run`"
-        )
-    from .jwt_verifier import JwksCache, TokenVerifier
-
-    return Authenticator(TokenVerifier(JwksCache(settings.jwks_url), settings.issuer, settings.client_id))
