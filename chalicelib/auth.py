@@ -109,11 +109,15 @@ class Authenticator:
         return Principal(username=username, groups=parse_groups(claims.get("cognito:groups")), team=team)
 
 
-def authenticator_for(settings: Settings, people: PersonLookup) -> Authenticator:
+def authenticator_for(settings: Settings, people: Any, cache: Any) -> Authenticator:
     """On AWS API Gateway's Cognito authorizer verified the signature; elsewhere (local) the app verifies it
-    against the user pool's keys. Teams come from `people`, the personnel directory."""
+    against the user pool's keys. Teams come from the personnel directory (`people`, its repository), read
+    through the personnel service and so through its cache (`cache`), as every other personnel read."""
+    from .services.personnel import PersonnelService
+
+    team_of = directory_team(PersonnelService(people, cache=cache, cache_ttl=settings.personnel_cache_ttl))
     if settings.auth_mode == "apigateway":
-        return Authenticator(None, settings.client_id, directory_team(people))
+        return Authenticator(None, settings.client_id, team_of)
     if not (settings.jwks_url and settings.issuer and settings.client_id):
         raise RuntimeError(
             "token verification needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID (or LOCAL_STACK_FILE); "
@@ -122,4 +126,4 @@ def authenticator_for(settings: Settings, people: PersonLookup) -> Authenticator
     from .jwt_verifier import JwksCache, TokenVerifier
 
     verifier = TokenVerifier(JwksCache(settings.jwks_url), settings.issuer, settings.client_id)
-    return Authenticator(verifier, settings.client_id, directory_team(people))
+    return Authenticator(verifier, settings.client_id, team_of)

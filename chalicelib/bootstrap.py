@@ -116,7 +116,7 @@ def build(settings: Settings, repository: Any = None, engine: Any = None, custom
             repository, TYPES, CaseNumbers(repository, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
-        authenticator=authenticator_for(settings, PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl)),
+        authenticator=authenticator_for(settings, work, cache),
         tasks=tasks,
         personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
         approvals=approvals,

@@ -149,7 +149,9 @@ def _app_client(idp: Any, pool_id: str, name: str) -> str:
     for page in idp.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
         for app_client in page["UserPoolClients"]:
             if app_client["ClientName"] == name:  # a restored pool may predate these settings
-                idp.update_user_pool_client(UserPoolId=pool_id, ClientId=app_client["ClientId"], ClientName=name, **settings)
+                idp.update_user_pool_client(
+                    UserPoolId=pool_id, ClientId=app_client["ClientId"], ClientName=name, **settings,
+                )
                 return str(app_client["ClientId"])
     created = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName=name, GenerateSecret=False, **settings,

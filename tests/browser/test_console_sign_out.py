@@ -15,8 +15,10 @@ def test_signing_out_revokes_the_refresh_token(open_console, console_system):
     page = open_console()
     sign_in(page, "alice")
     refresh_token = page.evaluate("JSON.parse(sessionStorage.getItem('cms.session')).refreshToken")
-    idp = boto3.client("cognito-idp", endpoint_url=console_system["awsEndpoint"], region_name=console_system["region"],
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=console_system["awsEndpoint"], region_name=console_system["region"],
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
     refresh = dict(ClientId=console_system["userPoolClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
                    AuthParameters={"REFRESH_TOKEN": refresh_token})
     assert idp.initiate_auth(**refresh)["AuthenticationResult"]["IdToken"]  # a live session's token refreshes

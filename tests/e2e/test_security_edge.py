@@ -85,8 +85,8 @@ def test_an_id_token_of_another_app_client_is_refused(local_stack, idp, sign_in)
         response = Api(local_stack["apiUrl"], sign_in("alice", other["ClientId"])["IdToken"]).get("/cases")
     finally:
         idp.delete_user_pool_client(UserPoolId=local_stack["userPoolId"], ClientId=other["ClientId"])
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "UNAUTHORIZED" and "another app client" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert response.status_code == 401 and error["code"] == "UNAUTHORIZED" and "another app client" in error["message"]
 
 
 def test_an_access_token_is_refused_as_an_id_token(local_stack, sign_in):

@@ -72,7 +72,8 @@ DIRECTORY = {"alice": "claims", "bob": "complaints"}
 
 
 def test_valid_id_token_gives_the_principal(verifier):
-    principal = Authenticator(verifier, CLIENT, DIRECTORY.get).authenticate({"authorization": f"Bearer {_token()}"}, {})
+    auth = Authenticator(verifier, CLIENT, DIRECTORY.get)
+    principal = auth.authenticate({"authorization": f"Bearer {_token()}"}, {})
     assert principal.username == "alice"
     assert principal.groups == frozenset({"caseworker"})
     assert principal.team == "claims"

@@ -17,7 +17,9 @@ def deflated(data: bytes) -> bytes:
     return packer.compress(data) + packer.flush()
 
 
-def crafted_zip(name: str, stored: bytes, method: int, crc: int, declared_compressed: int, declared_size: int) -> bytes:
+def crafted_zip(
+    name: str, stored: bytes, method: int, crc: int, declared_compressed: int, declared_size: int,
+) -> bytes:
     """One entry whose local header and central directory both declare the given sizes, whatever `stored` is."""
     raw = name.encode()
     local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, declared_compressed, declared_size,
@@ -63,8 +65,9 @@ def test_inflating_stops_at_the_total_size_limit_whatever_the_headers_declare():
 
 def test_a_zip_declaring_more_than_it_holds_is_a_mismatch_not_a_size():
     payload = b"statement of claim\n" * 10
-    data = crafted_zip("claim.txt", deflated(payload), zipfile.ZIP_DEFLATED, zlib.crc32(payload), len(deflated(payload)),
-                       0xFFFF_FFFE)  # 4 GiB, the most a plain zip header can declare
+    stream = deflated(payload)
+    # 4 GiB, the most a plain zip header can declare.
+    data = crafted_zip("claim.txt", stream, zipfile.ZIP_DEFLATED, zlib.crc32(payload), len(stream), 0xFFFF_FFFE)
     outcome = run(data, "bundle.zip", "application/zip")
     quarantined(outcome, "archive-size-mismatch")
     assert "archive-too-large" not in outcome.codes and outcome.result["uncompressedSize"] == len(payload)

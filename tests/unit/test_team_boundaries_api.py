@@ -42,7 +42,8 @@ def client() -> Any:
 
 def call(client: Any, method: str, path: str, user: str, body: Any = None, **claims: Any) -> tuple[int, Any, Any]:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {POOL.token(user, **claims)}"}
-    response = getattr(client.http, method.lower())(path, headers=headers, body=None if body is None else json.dumps(body))
+    payload = None if body is None else json.dumps(body)
+    response = getattr(client.http, method.lower())(path, headers=headers, body=payload)
     return response.status_code, (json.loads(response.body) if response.body else None), response.headers
 
 
@@ -59,7 +60,8 @@ def test_a_rewritten_team_claim_opens_no_other_teams_cases(client: Any) -> None:
 def test_a_new_case_belongs_to_the_directory_team_not_the_claimed_one(client: Any) -> None:
     case = expect(call(client, "POST", "/cases", "bob", CASE, **{"custom:team": "claims"}), 201)
     assert case["team"] == "complaints"
-    assert expect(call(client, "GET", f"/cases/{case['id']}", "sam", **{"custom:team": "claims"}), 200)["id"] == case["id"]
+    seen = expect(call(client, "GET", f"/cases/{case['id']}", "sam", **{"custom:team": "claims"}), 200)
+    assert seen["id"] == case["id"]
     expect(call(client, "GET", f"/cases/{case['id']}", "alice"), 404, "NOT_FOUND")
 
 
