@@ -1,5 +1,6 @@
-"""Signing out in the console revokes the refresh token with Cognito (issue 12 item 16): a copy of the token
-taken from the tab before it signed out refreshes nothing afterwards."""
+"""The console and issue 12: signing out revokes the refresh token with Cognito (item 16), so a copy of the
+token taken from the tab before it signed out refreshes nothing afterwards; the team queue is the team the
+personnel directory names (item 1), whatever the token's custom:team says."""
 from __future__ import annotations
 
 import time
@@ -34,3 +35,17 @@ def test_signing_out_revokes_the_refresh_token(open_console, console_system):
         page.wait_for_timeout(100)
     with pytest.raises(idp.exceptions.NotAuthorizedException):
         idp.initiate_auth(**refresh)
+
+
+def test_the_team_queue_is_the_directorys_team(open_console):
+    page = open_console()
+    sign_in(page, "alice")  # filed under claims in the directory
+    page.get_by_role("link", name="Team queue").click()
+    expect(page.get_by_role("heading", name="Waiting in the claims queue")).to_be_visible()
+
+
+def test_someone_the_directory_does_not_know_has_no_team_queue(open_console):
+    page = open_console()
+    sign_in(page, "ava")  # an approver: her token says claims, the directory files only people who work tasks
+    page.get_by_role("link", name="Team queue").click()
+    expect(page.get_by_text("You belong to no team, so there is no team queue to show.")).to_be_visible()
