@@ -29,9 +29,9 @@ def patch_cognito() -> None:
         _check_write_attributes(self._get_param("AccessToken"), self._get_param("UserAttributes") or [])
         return original_update(self)
 
-    CognitoIdpResponse.update_user_attributes = update_user_attributes  # type: ignore[method-assign]
-    CognitoIdpResponse.revoke_token = _revoke_token  # type: ignore[attr-defined]
-    CognitoIdpResponse._cms_patched = True  # type: ignore[attr-defined]
+    CognitoIdpResponse.update_user_attributes = update_user_attributes
+    CognitoIdpResponse.revoke_token = _revoke_token
+    CognitoIdpResponse._cms_patched = True
 
 
 def _pools() -> Any:
