@@ -103,6 +103,7 @@ def build(
     decision, payment or document moves the case's audit head in the same write as its own change.
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
     customer directory (default: over the catalog the settings name)."""
+    from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
@@ -170,7 +171,7 @@ def build(
             cases, TYPES, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
-        authenticator=build_authenticator(settings),
+        authenticator=authenticator_for(settings, work, cache),
         tasks=tasks,
         personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
         approvals=approvals,
@@ -330,17 +331,3 @@ def build_cache(settings: Settings) -> Cache:
 
     return NoCache()
 
-
-def build_authenticator(settings: Settings) -> Authenticator:
-    from .auth import Authenticator
-
-    if settings.auth_mode == "apigateway":
-        return Authenticator(verifier=None)
-    if not (settings.jwks_url and settings.issuer and settings.client_id):
-        raise RuntimeError(
-            "token verification needs COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID (or LOCAL_STACK_FILE); "
-            "start the local system with `make run`"
-        )
-    from .jwt_verifier import JwksCache, TokenVerifier
-
-    return Authenticator(TokenVerifier(JwksCache(settings.jwks_url), settings.issuer, settings.client_id))

@@ -1,7 +1,8 @@
 """Cognito ID token verification for stages where no API Gateway authorizer runs (local).
 
-We accept ID tokens, as API Gateway's Cognito authorizer does without OAuth scopes; they carry
-the user's groups and `custom:team`. An access token is refused (token_use must be "id").
+We accept ID tokens, as API Gateway's Cognito authorizer does without OAuth scopes; they carry the user's
+groups. An access token is refused (`token_use` must be "id"), and so is an ID token issued to another app
+client (`aud`), by the same check the app applies to API Gateway's claims on AWS (auth.check_id_token_claims).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Callable, Optional
 
 import jwt
 
+from .auth import check_id_token_claims
 from .errors import DependencyUnavailable, Unauthenticated
 
 Fetch = Callable[[str], dict[str, Any]]
@@ -90,6 +92,5 @@ class TokenVerifier:
             raise Unauthenticated("the token's signature is invalid") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the token is invalid: {exc}") from None
-        if claims.get("token_use") != "id":
-            raise Unauthenticated("send the ID token, not the access token")
+        check_id_token_claims(claims, self._client_id)
         return claims

@@ -137,15 +137,26 @@ def _user_pool(idp: Any, name: str) -> str:
     return str(pool["Id"])
 
 
+# What a signed-in user may change about themselves with their own access token (as deploy/template.yml):
+# not `custom:team`, which only admins set (and the personnel directory, not the token, is what counts).
+APP_CLIENT_WRITE_ATTRIBUTES = ["email"]
+
+
 def _app_client(idp: Any, pool_id: str, name: str) -> str:
+    # No secret: a browser front end cannot keep one. Revocation: signing out revokes the refresh token.
+    settings = {
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "WriteAttributes": APP_CLIENT_WRITE_ATTRIBUTES, "EnableTokenRevocation": True,
+    }
     for page in idp.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
         for app_client in page["UserPoolClients"]:
-            if app_client["ClientName"] == name:
+            if app_client["ClientName"] == name:  # a restored pool may predate these settings
+                idp.update_user_pool_client(
+                    UserPoolId=pool_id, ClientId=app_client["ClientId"], ClientName=name, **settings,
+                )
                 return str(app_client["ClientId"])
-    # No secret: a browser front end cannot keep one.
     created = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName=name, GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        UserPoolId=pool_id, ClientName=name, GenerateSecret=False, **settings,
     )["UserPoolClient"]
     return str(created["ClientId"])
 

@@ -28,6 +28,7 @@ from .functions import (
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .mesh import CrmServer, MeshResources, provision_mesh
+from .cognito import patch_cognito
 from .moto_atomic import serialise_dynamodb
 from .recovery import resume_lost_runs
 from .redis_server import RedisServer, redis_server_binary
@@ -287,6 +288,7 @@ class LocalSystem:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         serialise_dynamodb(self._moto)
+        patch_cognito()  # RevokeToken and the app client's WriteAttributes, as Cognito
         endpoint = f"http://127.0.0.1:{self.moto_port}"
         _post_json(f"{endpoint}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         return endpoint

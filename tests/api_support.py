@@ -19,7 +19,9 @@ _KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # one per
 
 
 class TestUserPool:
-    """`users`: username -> (Cognito groups, team or None)."""
+    """`users`: username -> (Cognito groups, team or None). The teams stand in for the personnel directory's
+    (the app's source of a principal's team) and are also put in the tokens as `custom:team`, as the local pool
+    does; tests of the directory lookup itself build their authenticator over the container's directory."""
 
     __test__ = False  # not a test class, whatever its name
 
@@ -37,6 +39,9 @@ class TestUserPool:
             **({"custom:team": team} if team else {}), **overrides,
         }
         return jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": "test"})
+
+    def team_of(self, username: str) -> Optional[str]:
+        return self.users[username][1] if username in self.users else None
 
     def jwks(self, url: str) -> dict[str, Any]:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_KEY.public_key()))
@@ -56,7 +61,8 @@ class TestUserPool:
             repository = InMemoryCaseRepository()
         built = bootstrap.build(settings, repository=repository, **build)
         built.authenticator = Authenticator(
-            TokenVerifier(JwksCache(JWKS_URL, fetch=self.jwks), self.issuer, self.client_id)
+            TokenVerifier(JwksCache(JWKS_URL, fetch=self.jwks), self.issuer, self.client_id), self.client_id,
+            self.team_of,
         )
         return built
 

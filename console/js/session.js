@@ -1,7 +1,8 @@
 // Sign-in against the Cognito user pool (USER_PASSWORD_AUTH with the app client, as `python -m local token`
-// does). The API takes the ID token; it lives in sessionStorage, so closing the tab signs out.
+// does). The API takes the ID token; it lives in sessionStorage, so closing the tab signs out. Signing out
+// revokes the refresh token with Cognito (RevokeToken): a copy of it taken from this tab refreshes nothing.
 const KEY = "cms.session";
-const TARGET = "AWSCognitoIdentityProviderService.InitiateAuth";
+const SERVICE = "AWSCognitoIdentityProviderService";
 
 export class SignInError extends Error {}
 
@@ -40,10 +41,19 @@ export class Session {
     this.store(result, null);
   }
 
+  // Forgets the session at once; the refresh token's revocation follows (its promise is returned).
   signOut(reason) {
+    const refreshToken = this.state && this.state.refreshToken;
     this.state = null;
     sessionStorage.removeItem(KEY);
     this.listeners.forEach((listener) => listener(reason));
+    return refreshToken ? this.revoke(refreshToken) : Promise.resolve();
+  }
+
+  // Best effort: the tab has forgotten the token either way. Unreachable or refused (a token Cognito no
+  // longer knows), the outcome changes nothing here; a token never revoked lapses after RefreshTokenValidity.
+  async revoke(refreshToken) {
+    await this.call("RevokeToken", { Token: refreshToken, ClientId: this.config.userPoolClientId }).catch(() => null);
   }
 
   // A valid ID token, refreshed shortly before it expires (once, however many calls wait for it).
@@ -75,18 +85,26 @@ export class Session {
     sessionStorage.setItem(KEY, JSON.stringify(this.state));
   }
 
+  // One call of Cognito's user pool API: [response, its JSON body].
+  async call(action, payload) {
+    const response = await fetch(this.config.cognitoEndpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `${SERVICE}.${action}` },
+      body: JSON.stringify(payload),
+    });
+    const body = await response.json().catch(() => ({}));
+    return [response, body];
+  }
+
   async initiateAuth(flow, parameters) {
-    let response;
+    let response, body;
     try {
-      response = await fetch(this.config.cognitoEndpoint, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET },
-        body: JSON.stringify({ AuthFlow: flow, ClientId: this.config.userPoolClientId, AuthParameters: parameters }),
+      [response, body] = await this.call("InitiateAuth", {
+        AuthFlow: flow, ClientId: this.config.userPoolClientId, AuthParameters: parameters,
       });
     } catch {
       throw new SignInError("The sign-in service cannot be reached. Check your connection and try again.");
     }
-    const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const type = String(body.__type || "").split("#").pop();
       if (type === "NotAuthorizedException" || type === "UserNotFoundException") {

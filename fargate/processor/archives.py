@@ -2,8 +2,11 @@
 
 What is read: the zip central directory and each entry's local header (to find entries whose bytes
 overlap, the trick behind non-recursive zip bombs), tar headers, and the first bytes of each entry
-(bounded) to spot archives inside archives. Decompression, where a format forces it (gzip), counts
-every byte against the size limit and stops there.
+(bounded) to spot archives inside archives. Sizes are never taken from what an archive declares: every
+zip entry is inflated (into nothing: only counted) from its own data until its compressed stream ends, and a
+gzip stream as a whole; the inflated bytes count against the size limit, which stops the inflating there.
+A zip entry whose stream inflates to another size than its headers declare is quarantined: extractors
+disagree on such an entry (some trust the header, some the stream).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import stat
 import struct
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Optional, Protocol, cast
@@ -76,6 +80,14 @@ class _Entries:
                 ratio = size / max(compressed, 1)
                 if ratio > self.worst_ratio[0]:
                     self.worst_ratio = (ratio, name)
+
+    def measured(self, name: str, declared: int, size: int, compressed: int, limits: Limits) -> None:
+        """An entry's inflated size replaces the size its headers declared (added with the metadata)."""
+        self.total += size - declared
+        if size != declared:
+            self.problem("archive-size-mismatch", name)
+        if size >= limits.archive_ratio_min_bytes and size / max(compressed, 1) > self.worst_ratio[0]:
+            self.worst_ratio = (size / max(compressed, 1), name)
 
     def peeked(self, name: str, head: bytes) -> None:
         if detect(head) in _NESTED_TYPES and name not in self.problems.get("archive-nested", []):
@@ -149,12 +161,14 @@ def _inspect_zip(path: Path, entries: _Entries, findings: Findings, limits: Limi
                     entries.problem("archive-encrypted", info.filename)  # content hidden from inspection
             if overlapping:
                 return  # reading entries of a bomb is what it wants
+            inflated = _Inflated(limits.archive_max_total_bytes, deadline)
             for info in infos:
-                if info.is_dir() or not info.file_size or info.flag_bits & 0x1:
+                if info.is_dir() or info.flag_bits & 0x1:
                     continue
-                deadline.check()
-                with archive.open(info) as member:
-                    entries.peeked(info.filename, member.read(_PEEK))
+                size, compressed, head = _measure(handle, archive, info, inflated)
+                entries.measured(info.filename, info.file_size, size, compressed, limits)
+                if head:
+                    entries.peeked(info.filename, head)
 
 
 def declared_zip_entries(handle: IO[bytes]) -> Optional[int]:
@@ -178,6 +192,68 @@ def declared_zip_entries(handle: IO[bytes]) -> Optional[int]:
     if len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
         return None
     return int(_ZIP64_EOCD.unpack(record)[7])  # entries in total (index 6 counts this disk only)
+
+
+class _Inflated:
+    """The bytes inflated from every entry of one archive together, against the total size limit."""
+
+    def __init__(self, limit: int, deadline: Deadline) -> None:
+        self._limit, self._deadline = limit, deadline
+        self.count = 0
+
+    def add(self, size: int) -> None:
+        self.count += size
+        if self.count > self._limit:
+            raise ArchiveLimit(f"more than {self._limit} bytes after decompression")
+        self._deadline.check()
+
+
+def _measure(
+    handle: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo, inflated: _Inflated,
+) -> tuple[int, int, bytes]:
+    """(inflated size, compressed bytes it came from, its first bytes) of one zip entry, from its data.
+
+    A deflated entry is inflated from the start of its data until the deflate stream ends, whatever the
+    headers say its sizes are (the stream marks its own end, so a header that understates the sizes cannot
+    hide bytes an extractor that follows the stream would write). Stored data is its declared compressed
+    size; other methods are read through zipfile, which stops at the declared size and fails on the CRC."""
+    handle.seek(info.header_offset + 26)
+    name_length, extra_length = struct.unpack("<HH", handle.read(4))
+    start = info.header_offset + 30 + name_length + extra_length
+    handle.seek(start)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        end = getattr(archive, "start_dir", None)  # an entry's data lies before the central directory
+        return _inflate(handle, inflated, None if end is None else end - start)
+    if info.compress_type == zipfile.ZIP_STORED:
+        inflated.add(info.compress_size)
+        return info.compress_size, info.compress_size, handle.read(min(_PEEK, info.compress_size))
+    size, head = 0, b""
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            head += chunk[:_PEEK - len(head)]
+            size += len(chunk)
+            inflated.add(len(chunk))
+    return size, info.compress_size, head
+
+
+def _inflate(handle: IO[bytes], inflated: _Inflated, available: Optional[int]) -> tuple[int, int, bytes]:
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as zip stores it
+    size = consumed = read = 0
+    head = b""
+    while not inflater.eof:
+        chunk = handle.read(1 << 16 if available is None else min(1 << 16, available - read))
+        read += len(chunk)
+        if not chunk:
+            raise zipfile.BadZipFile("a deflate stream runs into the central directory or past the archive's end")
+        data = chunk
+        while data and not inflater.eof:
+            out = inflater.decompress(data, 1 << 20)  # bounded output: the input may be a bomb
+            head += out[:_PEEK - len(head)]
+            size += len(out)
+            inflated.add(len(out))
+            data = inflater.unconsumed_tail
+        consumed += len(chunk) - len(inflater.unused_data) - len(data)
+    return size, consumed, head
 
 
 def _overlapping(handle: IO[bytes], infos: list[zipfile.ZipInfo], central_directory: Optional[int]) -> str:

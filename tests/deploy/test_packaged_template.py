@@ -274,10 +274,76 @@ def test_cloudfront_sends_the_api_its_callers_tokens_and_keeps_the_console_priva
     config = res["Distribution"]["Properties"]["DistributionConfig"]
     [api] = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
     origin = {o["Id"]: o for o in config["Origins"]}[api["TargetOriginId"]]
-    assert origin["DomainName"]["Fn::Sub"].startswith("${RestAPI}.execute-api.")
+    _, _, default_endpoint = origin["DomainName"]["Fn::If"]  # [HasApiDomain, the API's domain, the default]
+    assert default_endpoint["Fn::Sub"].startswith("${RestAPI}.execute-api.")
     assert template["Resources"]["RestAPI"]["Properties"]["StageName"] == "api"  # /api/cases -> the stage's /cases
     policy = res[api["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
     assert policy["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"] == ["Authorization"]
     assert policy["DefaultTTL"] == 0 and policy["MaxTTL"] <= 1
     console = {o["Id"]: o for o in config["Origins"]}[config["DefaultCacheBehavior"]["TargetOriginId"]]
     assert console["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+
+
+def test_the_console_gets_the_local_servers_content_security_policy_from_cloudfront(template):
+    """Issue 12 item 16: the directives of local/console.py's policy, with the deployment's origins."""
+    from local.console import content_security_policy
+
+    res = template["Resources"]
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    policy_id = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    headers = res[policy_id["Ref"]]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    deployed = _directives(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"])
+    local = _directives(content_security_policy(
+        {"apiBaseUrl": "/api", "cognitoEndpoint": "https://cognito-idp.${AWS::Region}.amazonaws.com/"}))
+    assert headers["ContentSecurityPolicy"]["Override"] is True
+    assert deployed.keys() == local.keys()
+    assert all(deployed[name] == local[name] for name in local if name != "connect-src")
+    bucket = DOCUMENTS_BUCKET_NAME["Fn::Sub"]
+    assert deployed["connect-src"] == local["connect-src"] + [
+        f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.${{AWS::Region}}.amazonaws.com"]
+    assert headers["FrameOptions"]["FrameOption"] == "DENY" and headers["StrictTransportSecurity"]["Override"]
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    return {name: values for name, *values in (part.split() for part in policy.split(";") if part.strip())}
+
+
+def test_web_acls_guard_cloudfront_and_the_api_which_answers_only_cloudfront(template):
+    """Issue 12 item 13: managed rules and a rate rule on both; the API refuses what lacks CloudFront's header,
+    and its default endpoint is disabled once it has a domain of its own."""
+    res = template["Resources"]
+    edge, api = res["EdgeWebAcl"]["Properties"], res["ApiWebAcl"]["Properties"]
+    assert (edge["Scope"], api["Scope"]) == ("CLOUDFRONT", "REGIONAL")
+    managed = lambda acl: {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"]  # noqa: E731
+                           if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= managed(edge) & managed(api)
+    for acl in (edge, api):
+        [rate] = [r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+        assert rate["Statement"]["RateBasedStatement"]["Limit"] == {"Ref": "WafRateLimit"}
+        assert "Block" in rate["Action"]
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    edge_acl = {"Fn::GetAtt": ["EdgeWebAcl", "Arn"]}
+    assert config["WebACLId"] == {"Fn::If": ["InUsEast1", edge_acl, {"Ref": "AWS::NoValue"}]}
+    association = res["ApiWebAclAssociation"]["Properties"]
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    assert "/restapis/${RestAPI}/stages/api" in association["ResourceArn"]["Fn::Sub"]
+    [origin] = [o for o in config["Origins"] if o["Id"] == "api"]
+    [header] = origin["OriginCustomHeaders"]
+    [only_cloudfront] = [r for r in api["Rules"] if r["Name"] == "OnlyThroughCloudFront"]
+    match = only_cloudfront["Statement"]["NotStatement"]["Statement"]["ByteMatchStatement"]
+    assert match["FieldToMatch"]["SingleHeader"]["Name"] == header["HeaderName"].lower()
+    assert match["SearchString"] == header["HeaderValue"]
+    assert "OriginVerifySecret" in header["HeaderValue"]["Fn::Sub"]
+    assert "Block" in only_cloudfront["Action"] and only_cloudfront["Priority"] == 0
+    assert res["RestAPI"]["Properties"]["DisableExecuteApiEndpoint"] == {"Fn::If": ["HasApiDomain", True, False]}
+    assert res["ApiDomainMapping"]["Condition"] == "HasApiDomain"
+
+
+def test_users_cannot_write_their_team_attribute(template):
+    """Issue 12 item 1: the app client's WriteAttributes leave custom:team out (local/provision.py agrees)."""
+    from local.provision import APP_CLIENT_WRITE_ATTRIBUTES
+
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert client["WriteAttributes"] == APP_CLIENT_WRITE_ATTRIBUTES
+    assert "custom:team" not in client["WriteAttributes"]
+    assert client["EnableTokenRevocation"] is True

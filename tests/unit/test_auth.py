@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.auth import Authenticator, bearer_token, parse_groups, principal_from_claims
+from chalicelib.auth import Authenticator, bearer_token, directory_team, parse_groups
 from chalicelib.jwt_verifier import JwksCache, TokenVerifier
-from chalicelib.errors import DependencyUnavailable, Unauthenticated
+from chalicelib.errors import DependencyUnavailable, NotFound, Unauthenticated
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "client-1"
@@ -67,8 +68,12 @@ def verifier(fetch):
     return TokenVerifier(JwksCache("https://jwks", fetch=fetch), ISSUER, CLIENT)
 
 
+DIRECTORY = {"alice": "claims", "bob": "complaints"}
+
+
 def test_valid_id_token_gives_the_principal(verifier):
-    principal = principal_from_claims(verifier.verify(_token()))
+    auth = Authenticator(verifier, CLIENT, DIRECTORY.get)
+    principal = auth.authenticate({"authorization": f"Bearer {_token()}"}, {})
     assert principal.username == "alice"
     assert principal.groups == frozenset({"caseworker"})
     assert principal.team == "claims"
@@ -159,11 +164,99 @@ def test_groups_in_every_shape_api_gateway_sends(value, groups):
     assert parse_groups(value) == frozenset(groups)
 
 
+def _gateway_claims(**overrides):
+    claims = {"cognito:username": "bob", "cognito:groups": "caseworker", "custom:team": "complaints",
+              "token_use": "id", "aud": CLIENT, **overrides}
+    return {"authorizer": {"claims": {k: v for k, v in claims.items() if v is not None}}}
+
+
 def test_apigateway_mode_reads_the_authorizer_claims():
-    auth = Authenticator(verifier=None)
-    claims = {"cognito:username": "bob", "cognito:groups": "caseworker", "custom:team": "x"}
-    context = {"authorizer": {"claims": claims}}
-    principal = auth.authenticate({}, context)
-    assert (principal.username, principal.groups, principal.team) == ("bob", frozenset({"caseworker"}), "x")
+    auth = Authenticator(None, CLIENT, DIRECTORY.get)
+    principal = auth.authenticate({}, _gateway_claims())
+    assert (principal.username, principal.groups, principal.team) == ("bob", frozenset({"caseworker"}), "complaints")
     with pytest.raises(Unauthenticated):
         auth.authenticate({}, {})
+
+
+@pytest.mark.parametrize(
+    "overrides, reason",
+    [
+        ({"token_use": "access"}, "ID token"),
+        ({"token_use": None}, "ID token"),
+        ({"aud": "other-client"}, "another app client"),
+        ({"aud": None, "client_id": CLIENT}, "another app client"),  # an access token's shape
+    ],
+    ids=["access-use", "no-use", "other-client", "no-aud"],
+)
+def test_apigateway_mode_checks_the_claims_the_app_relies_on(overrides, reason):
+    """The authorizer checks signature and expiry; which token and which client are the app's to check."""
+    with pytest.raises(Unauthenticated, match=reason):
+        Authenticator(None, CLIENT, DIRECTORY.get).authenticate({}, _gateway_claims(**overrides))
+
+
+def test_an_authenticator_without_the_app_client_id_is_a_configuration_error():
+    with pytest.raises(RuntimeError, match="COGNITO_CLIENT_ID"):
+        Authenticator(None, None, DIRECTORY.get)
+
+
+class Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def mismatches():
+    """The team mismatch lines the auth logger writes (a handler on it: once the app is imported the
+    `chalicelib` loggers no longer propagate to the root logger pytest captures)."""
+    auth_logger, lines = logging.getLogger("chalicelib.auth"), Lines()
+    auth_logger.addHandler(lines)
+    yield lambda: [r for r in lines.records if getattr(r, "event", None) == "team_claim_mismatch"]
+    auth_logger.removeHandler(lines)
+
+
+def test_the_team_comes_from_the_directory_and_a_differing_claim_is_logged(verifier, mismatches):
+    """`custom:team` is a user attribute: the token's word is never taken for it."""
+    token = _token(_claims(**{"custom:team": "complaints"}))  # alice moved herself into another team
+    principal = Authenticator(verifier, CLIENT, DIRECTORY.get).authenticate({"authorization": token}, {})
+    assert principal.team == "claims"
+    [line] = mismatches()
+    assert (line.user, line.token_team, line.directory_team) == ("alice", "complaints", "claims")
+
+
+def test_someone_not_in_the_directory_has_no_team_whatever_the_token_says(mismatches):
+    principal = Authenticator(None, CLIENT, DIRECTORY.get).authenticate(
+        {}, _gateway_claims(**{"cognito:username": "mallory", "custom:team": "claims"})
+    )
+    assert principal.team is None
+    assert [line.directory_team for line in mismatches()] == [None]
+
+
+def test_a_matching_or_absent_claim_logs_nothing(mismatches):
+    auth = Authenticator(None, CLIENT, DIRECTORY.get)
+    auth.authenticate({}, _gateway_claims())
+    auth.authenticate({}, _gateway_claims(**{"custom:team": None}))
+    assert mismatches() == []
+
+
+class FakePeople:
+    """The personnel service's read as the authenticator uses it: who asked, and about whom."""
+
+    def __init__(self, teams):
+        self.teams, self.asked = teams, []
+
+    def get(self, principal, username):
+        self.asked.append((principal.username, principal.groups, username))
+        if username not in self.teams:
+            raise NotFound(f"no person {username} in the directory")
+        return type("Person", (), {"team": self.teams[username]})()
+
+
+def test_directory_team_reads_a_persons_own_entry_with_no_role():
+    people = FakePeople({"alice": "claims"})
+    team_of = directory_team(people)
+    assert (team_of("alice"), team_of("nobody")) == ("claims", None)
+    assert people.asked == [("alice", frozenset(), "alice"), ("nobody", frozenset(), "nobody")]

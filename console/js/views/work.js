@@ -57,16 +57,24 @@ export function inboxPage(ctx) {
 
 export function queuePage(ctx) {
   const user = ctx.session.user;
-  const team = user.team;
   const body = h("div");
 
+  // The team is the personnel directory's, as the API decides it (never the token's custom:team); everyone
+  // may read their own entry, and someone not in the directory has no team.
   async function load() {
-    const list = await ctx.api.get("/tasks", { team });
+    const me = await ctx.api.get(`/personnel/${encodeURIComponent(user.username)}`).catch((error) => {
+      if (error.status === 404) return null;
+      throw error;
+    });
+    if (!me) return { team: null };
+    const list = await ctx.api.get("/tasks", { team: me.team });
     const cases = await casesById(ctx.api, list.items.map((t) => t.caseId));
-    return { tasks: list.items, cases };
+    return { team: me.team, tasks: list.items, cases };
   }
 
   function render(data) {
+    const team = data.team;
+    if (!team) return h("p", { class: "empty" }, "You belong to no team, so there is no team queue to show.");
     return h("section", { class: "panel" },
       h("h2", {}, `Waiting in the ${team} queue`),
       table(`Open tasks in the ${team} team's queue`, ["Task", "Case", "Due", ""], data.tasks.map((task) => h("tr", {},
@@ -78,10 +86,9 @@ export function queuePage(ctx) {
   }
 
   const refresh = () => loadInto(body, load, render, "Loading the team queue…");
-  if (team) refresh();
-  else body.append(h("p", { class: "empty" }, "You belong to no team, so there is no team queue to show."));
+  refresh();
   return h("section", { class: "page" },
-    pageHeader("Team queue", team ? `Tasks for team ${team} that nobody has claimed yet. Claim one to work on it.` : null),
+    pageHeader("Team queue", "Tasks for your team that nobody has claimed yet. Claim one to work on it."),
     body);
 }
 
