@@ -42,7 +42,7 @@ def main() -> None:
     }
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     verifier = TokenVerifier(JwksCache("memory://jwks", fetch=fetch), ISSUER, CLIENT_ID)
-    authenticator = Authenticator(verifier)
+    authenticator = Authenticator(verifier, CLIENT_ID, lambda username: "claims")  # the directory's answer
     headers = {"authorization": f"Bearer {token}"}
 
     t = time.perf_counter()

@@ -28,6 +28,7 @@ from chalicelib.settings import Settings
 from harness import ROOT
 
 REGION = "us-east-1"
+CLIENT_ID = "bench-client"  # the app client whose ID tokens the app accepts (their `aud`)
 
 
 def configure_environment(moto_port: int, table: str, **extra: str) -> None:
@@ -37,9 +38,10 @@ def configure_environment(moto_port: int, table: str, **extra: str) -> None:
         AWS_SESSION_TOKEN="testing", AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION, AWS_XRAY_SDK_ENABLED="false",
         AUTH_MODE="apigateway", POWERTOOLS_LOG_LEVEL="WARNING", LOG_LEVEL="WARNING", TABLE_NAME=table,
         POWERTOOLS_METRICS_DISABLED="true",  # no EMF line per request on stdout, as in the local system
+        COGNITO_CLIENT_ID=CLIENT_ID,
     )
     os.environ.update(extra)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "LOCAL_STACK_FILE", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID",
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "LOCAL_STACK_FILE", "COGNITO_USER_POOL_ID",
                 "REDIS_URL", "CACHE_KEY_PREFIX"):
         if var not in extra:
             os.environ.pop(var, None)
@@ -71,7 +73,7 @@ def build_container(table: str, endpoint: str, repository: Any = None, **env: st
     """The container the app builds for these settings (AUTH_MODE=apigateway, the table on moto)."""
     settings = Settings.from_env({
         "AUTH_MODE": "apigateway", "TABLE_NAME": table, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
-        "LOG_LEVEL": "WARNING", **env,
+        "LOG_LEVEL": "WARNING", "COGNITO_CLIENT_ID": CLIENT_ID, **env,
     })
     return bootstrap.build(settings, repository=repository)
 
@@ -95,7 +97,7 @@ def unsigned_token(username: str, groups: str, team: str) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
     claims = {"sub": username, "cognito:username": username, "cognito:groups": groups, "custom:team": team,
-              "token_use": "id"}
+              "token_use": "id", "aud": CLIENT_ID}
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.sig"
 
 
