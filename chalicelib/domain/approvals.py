@@ -19,6 +19,7 @@ from pydantic import Field, StringConstraints
 
 from ..errors import Conflict, Forbidden
 from . import audit
+from .base import NOT_BLANK
 from .access import Principal, Role, participants_of, sees_as_worker
 from .case_types import CaseType
 from .lifecycle import check_move
@@ -68,7 +69,7 @@ class ApprovalList(ApiModel):
     items: list[Approval]
 
 
-Comment = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+Comment = Annotated[str, StringConstraints(min_length=1, max_length=2_000, pattern=NOT_BLANK)]
 
 
 class DecisionRequest(RequestModel):
