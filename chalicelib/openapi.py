@@ -87,7 +87,8 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
         implied = {
-            *(() if spec.public else (401, 503)), *((400, 413, 415) if spec.body else ()), *((400,) if spec.query else ()),
+            *(() if spec.public else (401, 503)), *((400, 413, 415) if spec.body else ()),
+            *((400,) if spec.query else ()),
             *((404,) if "{" in spec.path else ()),  # web.py answers 404 to a path parameter outside its pattern
         }
         for status in sorted({*spec.errors, *implied}):

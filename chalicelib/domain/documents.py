@@ -302,9 +302,10 @@ class DocumentChange:
 Sha256 = Annotated[str, StringConstraints(pattern=_SHA256)]
 Kind = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[\w .:/-]*[\w.:/-][\w .:/-]*$")]
 # The service compares content types lower-cased: the document says which spellings it takes.
-ContentType = Annotated[str, Field(json_schema_extra=lambda schema: schema.update(pattern="^(" + "|".join(
+_ANY_CASE = "|".join(
     "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in t) for t in ALLOWED_CONTENT_TYPES
-) + ")$"))]
+)
+ContentType = Annotated[str, Field(json_schema_extra={"pattern": f"^({_ANY_CASE})$"})]
 
 
 class DocumentUpload(RequestModel):

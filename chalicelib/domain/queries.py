@@ -52,7 +52,7 @@ class PersonnelQuery(Query):
 
 
 class DownloadQuery(Query):
-    version_id: Optional[Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[\x20-\x7e]*$")]] = Field(
+    version_id: Optional[Annotated[str, StringConstraints(max_length=1024, pattern=r"^[\x20-\x7e]+$")]] = Field(
         default=None,
         # S3 version ids are ASCII: the service refuses unprintable ones, and finds no version for the others.
         description="a version of the document; the latest by default",
