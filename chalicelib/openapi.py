@@ -187,6 +187,7 @@ def _without_null(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     prop = {k: v for k, v in prop.items() if k not in ("default", "title")}
     branches = [b for b in prop.pop("anyOf", [prop]) if b.get("type") != "null"]
     value = dict(branches[0]) if len(branches) == 1 else {"anyOf": branches}
-    if "$ref" in value:
-        value = {k: v for k, v in defs[value.pop("$ref").rsplit("/", 1)[1]].items() if k != "title"}
+    ref = value.pop("$ref", None)
+    if isinstance(ref, str):
+        value = {k: v for k, v in defs[ref.rsplit("/", 1)[1]].items() if k != "title"}
     return {**value, **{k: v for k, v in prop.items() if k != "$ref"}}

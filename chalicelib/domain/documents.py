@@ -314,7 +314,8 @@ class DocumentUpload(RequestModel):
     )
     content_type: ContentType = Field(description=f"one of {', '.join(ALLOWED_CONTENT_TYPES)}")
     size: WholeNumber = Field(  # above the maximum the service answers 413, not 400
-        ge=1, json_schema_extra={"maximum": MAX_DOCUMENT_BYTES}, description=f"bytes, at most {MAX_DOCUMENT_BYTES}; the upload may not be larger"
+        ge=1, json_schema_extra={"maximum": MAX_DOCUMENT_BYTES},
+        description=f"bytes, at most {MAX_DOCUMENT_BYTES}; the upload may not be larger",
     )
     sha256: Optional[Sha256] = Field(default=None, description="hex SHA-256 of the content; the processor checks it")
     kind: Optional[Kind] = Field(

@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from app import api
-from chalicelib.domain.documents import LegalHoldRequest
 from chalicelib.domain.models import CasePatch, decimal_at_most
 from chalicelib.domain.personnel import PersonUpsert
 from chalicelib.domain.tasks import BulkReassignment

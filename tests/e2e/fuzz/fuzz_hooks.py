@@ -26,7 +26,9 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 @schemathesis.check
-def valid_data_refused_only_for_state_dependent_rules(ctx, response, case) -> None:  # type: ignore[no-untyped-def]
+def valid_data_refused_only_for_state_dependent_rules(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case,
+) -> None:
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
         return None
