@@ -8,7 +8,28 @@ from typing import Any, Iterable
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .web import RouteSpec
+from .domain.customers import CUSTOMER_ID
+from .domain.queries import ApprovalListQuery, CaseListQuery, DownloadQuery, PersonnelQuery, TaskListQuery
+from .web import _PATH_PARAM, RouteSpec
+
+# The rules of each listing's query parameters (checked by its service), by route.
+QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("GET", "/cases"): CaseListQuery,
+    ("GET", "/tasks"): TaskListQuery,
+    ("GET", "/approvals"): ApprovalListQuery,
+    ("GET", "/personnel"): PersonnelQuery,
+    ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
+}
+_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
+_HEADERS: dict[str, dict[str, Any]] = {
+    # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.
+    "If-Match": {"type": "string", "pattern": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$', "description": 'the ETag, e.g. "3"'},
+    # services/cases.py: 1 to 128 printable characters (a header carries Latin-1).
+    "Idempotency-Key": {
+        "type": "string", "pattern": r"^[\x20-\x7e\xa1-\xac\xae-\xff]{1,128}$",
+        "description": "the same key with the same body returns the same case",
+    },
+}
 
 _REF = "#/components/schemas/{model}"
 _ERROR_SCHEMA = {
@@ -65,7 +86,11 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
                 "required": True,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
-        implied = {*(() if spec.public else (401, 503)), *((400, 413, 415) if spec.body else ()), *((400,) if spec.query else ())}
+        implied = {
+            *(() if spec.public else (401, 503)), *((400, 413, 415) if spec.body else ()),
+            *((400,) if spec.query else ()),
+            *((404,) if "{" in spec.path else ()),  # web.py answers 404 to a path parameter outside its pattern
+        }
         for status in sorted({*spec.errors, *implied}):
             operation["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],
@@ -73,6 +98,9 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
             }
         if not spec.public:
             operation["security"] = [{"cognito": []}]
+        links = _links(spec, specs)
+        if links:
+            operation["responses"][str(spec.status)]["links"] = links
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -90,6 +118,33 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
     }
 
 
+def _links(created_by: RouteSpec, specs: list[RouteSpec]) -> dict[str, Any]:
+    """From a POST that creates a resource (201) to every operation on it: its id from the response body,
+    the other path parameters from the request."""
+    if created_by.method != "POST" or created_by.status != 201 or created_by.response is None:
+        return {}
+    fields = {f.alias or name for name, f in created_by.response.model_fields.items()}
+    links = {}
+    for spec in specs:
+        found = re.match(re.escape(created_by.path) + r"/{(\w+)}", spec.path)
+        if not found:
+            continue
+        param = found.group(1)
+        field = next((f for f in (_camel(param), "id") if f in fields), None)
+        if field is None:
+            continue
+        parameters = {name: f"$request.path.{name}" for name in re.findall(r"{(\w+)}", created_by.path)}
+        links[spec.operation_id] = {
+            "operationId": spec.operation_id, "parameters": {**parameters, param: f"$response.body#/{field}"},
+        }
+    return links
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _success(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
     response: dict[str, Any] = {"description": spec.summary}
     if spec.response:
@@ -101,12 +156,38 @@ def _success(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": _path_pattern(name)}}
         for name in re.findall(r"{(\w+)}", spec.path)
     ]
-    params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in spec.query]
+    query = _query_schemas(spec)
+    params += [{"name": name, "in": "query", "required": False, "schema": query[name]} for name in spec.query]
     params += [
-        {"name": name, "in": "header", "required": name == "If-Match", "schema": {"type": "string"}}
+        {"name": name, "in": "header", "required": name == "If-Match", "schema": _HEADERS[name]}
         for name in spec.headers
     ]
     return params
+
+
+def _path_pattern(name: str) -> str:
+    """web.py answers 404 to an id outside _PATH_PARAM; a view that checks its parameter itself answers 400."""
+    return _VALIDATED_PATH_PARAMS.get(name, _PATH_PARAM.pattern)
+
+
+def _query_schemas(spec: RouteSpec) -> dict[str, dict[str, Any]]:
+    model = QUERY_MODELS.get((spec.method, spec.path))
+    if model is None:
+        return {name: {"type": "string"} for name in spec.query}
+    schema = model.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+    return {name: _without_null(prop, defs) for name, prop in schema["properties"].items()}
+
+
+def _without_null(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a value, never null: the value's schema, its $ref inlined."""
+    prop = {k: v for k, v in prop.items() if k not in ("default", "title")}
+    branches = [b for b in prop.pop("anyOf", [prop]) if b.get("type") != "null"]
+    value = dict(branches[0]) if len(branches) == 1 else {"anyOf": branches}
+    ref = value.pop("$ref", None)
+    if isinstance(ref, str):
+        value = {k: v for k, v in defs[ref.rsplit("/", 1)[1]].items() if k != "title"}
+    return {**value, **{k: v for k, v in prop.items() if k != "$ref"}}

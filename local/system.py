@@ -372,17 +372,14 @@ class LocalSystem:
 
     def _serve(self, app: Any, chalice_config: dict[str, Any]) -> None:
         from chalice.config import Config
-        from chalice.local import LocalChalice, LocalDevServer, create_local_server
+        from .http_server import local_server
 
         config = Config(
             chalice_stage=STAGE,
             user_provided_params={"app_name": chalice_config["app_name"], "project_dir": str(self.project_dir)},
             config_from_disk=chalice_config,
         )
-        if isinstance(app, LocalChalice):  # already adapted by an earlier start in this process
-            self._server = LocalDevServer(app, config, self.host, self.port)
-        else:
-            self._server = create_local_server(app, config, self.host, self.port)
+        self._server = local_server(app, config, self.host, self.port)
         # The inner HTTP server's loop: LocalDevServer.serve_forever() would only add a print.
         self._thread = threading.Thread(target=self._server.server.serve_forever, name="chalice-local", daemon=True)
         self._thread.start()

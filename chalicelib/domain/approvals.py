@@ -16,6 +16,7 @@ from typing import Annotated, Any, Iterable, Optional
 from pydantic import Field, StringConstraints
 
 from ..errors import Conflict, Forbidden
+from .base import NOT_BLANK
 from .access import Principal, Role, participants_of, sees_as_worker
 from .case_ids import CaseScopedIds
 from .case_types import CaseType
@@ -67,7 +68,7 @@ class ApprovalList(ApiModel):
     items: list[Approval]
 
 
-Comment = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+Comment = Annotated[str, StringConstraints(min_length=1, max_length=2_000, pattern=NOT_BLANK)]
 
 
 class DecisionRequest(RequestModel):

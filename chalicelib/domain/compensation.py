@@ -68,7 +68,9 @@ class Compensation(ApiModel):
     version: int
 
 
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w .:/#-]+$")]
+Reference = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w .:/#-]*[\w.:/#-][\w .:/#-]*$")
+]
 
 
 class PaymentConfirmation(RequestModel):

@@ -19,8 +19,9 @@ from enum import Enum
 from typing import Annotated, Any, Iterable, Mapping, Optional
 from urllib.parse import quote, unquote_plus
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from .base import NOT_BLANK, WholeNumber
 from .models import ApiModel, RequestModel
 
 MiB = 1024 * 1024
@@ -263,16 +264,22 @@ def document_status(document: DocumentRecord, versions: Iterable[VersionRecord])
 # -- the API's shapes -----------------------------------------------------------------------------
 
 Sha256 = Annotated[str, StringConstraints(pattern=_SHA256)]
-Kind = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[\w .:/-]+$")]
+Kind = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[\w .:/-]*[\w.:/-][\w .:/-]*$")]
+# The service compares content types lower-cased: the document says which spellings it takes.
+_ANY_CASE = "|".join(
+    "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in t) for t in ALLOWED_CONTENT_TYPES
+)
+ContentType = Annotated[str, Field(json_schema_extra={"pattern": f"^({_ANY_CASE})$"})]
 
 
 class DocumentUpload(RequestModel):
     filename: Annotated[str, StringConstraints(min_length=1, max_length=1024, strip_whitespace=False)] = Field(
         description="the original name; kept as sanitised metadata, never used as the object key"
     )
-    content_type: str = Field(description=f"one of {', '.join(ALLOWED_CONTENT_TYPES)}")
-    size: int = Field(
-        ge=1, strict=True, description=f"bytes, at most {MAX_DOCUMENT_BYTES}; the upload may not be larger"
+    content_type: ContentType = Field(description=f"one of {', '.join(ALLOWED_CONTENT_TYPES)}")
+    size: WholeNumber = Field(  # above the maximum the service answers 413, not 400
+        ge=1, json_schema_extra={"maximum": MAX_DOCUMENT_BYTES},
+        description=f"bytes, at most {MAX_DOCUMENT_BYTES}; the upload may not be larger",
     )
     sha256: Optional[Sha256] = Field(default=None, description="hex SHA-256 of the content; the processor checks it")
     kind: Optional[Kind] = Field(
@@ -341,8 +348,14 @@ class DownloadLink(ApiModel):
 
 
 class LegalHoldRequest(RequestModel):
+    # Setting a hold needs its reason (the service answers 400 without one); lifting it does not.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+        "then": {"required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    })
+
     enabled: bool = Field(strict=True)
-    reason: Optional[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = None
+    reason: Optional[Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]] = None
 
 
 class LegalHoldView(LegalHold):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Iterable, Optional
 
 from pydantic import Field, StringConstraints
 
+from .base import NOT_BLANK
 from .documents import DocumentRecord, VersionRecord, VersionStatus, latest_version
 from .models import ApiModel, RequestModel
 
@@ -20,7 +21,7 @@ MANIFEST_CONTENT_TYPE = "application/json"
 
 
 class ExportRequest(RequestModel):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)] = Field(
         description="why the evidence leaves the system (recorded in the custody event)",
     )
     document_ids: Optional[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]]] = Field(

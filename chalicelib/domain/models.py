@@ -9,9 +9,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from .base import ApiModel, RequestModel
+from .base import NOT_BLANK, ApiModel, RequestModel
 from .customers import CustomerView
 
 
@@ -44,13 +44,15 @@ def _positive_amount(value: str) -> str:
 
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[\w .:/-]+$")]
+# At least one character that is not a space: the value is stripped first.
+Label = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[\w .:/-]*[\w.:/-][\w .:/-]*$")]
 Amount = Annotated[
-    str, StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$"), AfterValidator(_positive_amount)
+    str, StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$"), AfterValidator(_positive_amount),
+    Field(json_schema_extra={"allOf": [{"pattern": "[1-9]", "description": "greater than 0"}]}),
 ]
 
 
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Tags = Annotated[list[Label], Field(max_length=20)]
 
@@ -62,7 +64,43 @@ class Money(RequestModel):
     )
 
 
+def _case_type_rules(schema: dict[str, Any]) -> None:
+    """The configured case types, and each type's compensation cap, as the service enforces them."""
+    from .case_types import DEFAULT_CASE_TYPES  # case_types imports this module
+
+    schema["properties"]["caseType"]["enum"] = [t.id for t in DEFAULT_CASE_TYPES]
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"caseType": {"const": t.id}, "compensation": {"type": "object"}},
+                   "required": ["caseType", "compensation"]},
+            "then": {"properties": {"compensation": {"properties": {"amount": {
+                "pattern": decimal_at_most(t.compensation_cap),
+                "description": f"at most {t.compensation_cap}, the {t.id} cap",
+            }}}}},
+        }
+        for t in DEFAULT_CASE_TYPES if t.compensation_cap is not None
+    ]
+
+
+def decimal_at_most(limit: str) -> str:
+    """A regular expression matching the decimal strings (digits, at most 2 decimals) not above `limit`."""
+    whole, _, fraction = limit.partition(".")
+    whole, fraction = whole.lstrip("0"), (fraction + "00")[:2]
+    fraction_part = r"(\.\d{1,2})?"
+    smaller = [rf"\d{{0,{len(whole) - 1}}}{fraction_part}"] if whole else []  # fewer digits
+    for i, digit in enumerate(whole):
+        if digit != "0":
+            smaller.append(f"{whole[:i]}[0-{int(digit) - 1}]" + rf"\d{{{len(whole) - i - 1}}}{fraction_part}")
+    limit_cents = int(fraction)
+    fractions = [f for f in [*(str(d) for d in range(10)), *(f"{d:02d}" for d in range(100))]
+                 if int(f.ljust(2, "0")) <= limit_cents]
+    smaller.append(f"{whole}(\\.({'|'.join(fractions)}))?")
+    return f"^0*({'|'.join(smaller)})$"
+
+
 class CaseCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_case_type_rules)
+
     title: Title
     description: Description = ""
     case_type: Identifier
@@ -82,6 +120,8 @@ _OMITTED: Any = Field(default=None, json_schema_extra=_no_default)
 
 
 class CasePatch(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})  # the validator below
+
     title: Title = _OMITTED
     description: Description = _OMITTED
     priority: Priority = _OMITTED
@@ -95,7 +135,7 @@ class CasePatch(RequestModel):
 
 
 class CommentCreate(RequestModel):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=5_000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5_000, pattern=NOT_BLANK)]
 
 
 class WorkflowState(ApiModel):

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from ..errors import Conflict
+from .base import NOT_BLANK
 from .case_ids import CaseScopedIds
 from .models import ApiModel, Priority, RequestModel
 from .personnel import Username
@@ -64,12 +65,12 @@ class TaskList(ApiModel):
     items: list[Task]
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=5_000)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=5_000, pattern=NOT_BLANK)]
 TaskId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class TaskCompletion(RequestModel):
-    outcome: Optional[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = None
+    outcome: Optional[Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]] = None
     comment: Optional[Text] = None
 
 
@@ -80,6 +81,10 @@ class TaskReassignment(RequestModel):
 class BulkReassignment(RequestModel):
     """Move every open task of one person (`from`), or the listed tasks (`taskIds`), to `to`."""
 
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["from"], "properties": {"from": {"type": "string"}}},
+        {"required": ["taskIds"], "properties": {"taskIds": {"type": "array"}}},
+    ]})
     from_: Optional[Username] = Field(default=None, alias="from")
     task_ids: Optional[Annotated[list[TaskId], Field(min_length=1, max_length=100)]] = None
     to: Username

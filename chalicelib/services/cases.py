@@ -331,7 +331,7 @@ def _parse_if_match(if_match: Optional[str]) -> int:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # int() refuses digits such as '²'
         raise InvalidInput("If-Match is invalid", [FieldIssue("If-Match", "expected the case's ETag, e.g. \"3\"")])
     return int(value)
 

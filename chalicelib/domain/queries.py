@@ -1,0 +1,59 @@
+"""The query parameters of the listings, with the rules their services enforce, for the OpenAPI document.
+
+Query values arrive as text; the services check them (see services/cases.py, tasks.py, approvals.py,
+personnel.py, documents.py). A filter that is present must not be blank."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from .approvals import ApprovalStatus
+from .base import NOT_BLANK
+from .models import CaseStatus, Priority
+from .tasks import TaskStatus
+
+MAX_PAGE = 100  # services/cases.py answers 400 above it
+
+Filter = Optional[Annotated[str, StringConstraints(min_length=1, pattern=NOT_BLANK)]]
+Name = Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]]
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+
+class CaseListQuery(Query):
+    status: Optional[CaseStatus] = None
+    assignee: Filter = Field(default=None, description="a username, or `me`")
+    priority: Optional[Priority] = None
+    customer_id: Filter = None
+    case_type: Filter = None
+    limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description="page size, 25 by default")
+    cursor: Filter = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
+
+
+class TaskListQuery(Query):
+    assignee: Filter = Field(default=None, description="a username, or `me` (the default without team and caseId)")
+    team: Filter = Field(default=None, description="the team's queue; not with assignee")
+    status: Optional[TaskStatus] = Field(default=None, description="other than OPEN only with caseId")
+    case_id: Filter = None
+
+
+class ApprovalListQuery(Query):
+    assignee: Name = Field(default=None, description="a username, or `me`")
+    status: Optional[ApprovalStatus] = Field(default=None, description="other than PENDING only with caseId")
+    case_id: Name = None
+
+
+class PersonnelQuery(Query):
+    team: Filter = None
+
+
+class DownloadQuery(Query):
+    version_id: Optional[Annotated[str, StringConstraints(max_length=1024, pattern=r"^[\x20-\x7e]+$")]] = Field(
+        default=None,
+        # S3 version ids are ASCII: the service refuses unprintable ones, and finds no version for the others.
+        description="a version of the document; the latest by default",
+    )

@@ -1,0 +1,113 @@
+"""The OpenAPI document states the rules the code enforces: the schema and the models agree, value by value."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from app import api
+from chalicelib.domain.models import CasePatch, decimal_at_most
+from chalicelib.domain.personnel import PersonUpsert
+from chalicelib.domain.tasks import BulkReassignment
+from chalicelib.openapi import QUERY_MODELS, build_document
+
+DOC = build_document(api.specs, "test", "0")
+
+
+def valid(schema_name: str, body: dict) -> bool:
+    """Whether the document's schema takes `body`, formats (`date`) included."""
+    document = {"$ref": f"#/components/schemas/{schema_name}", "components": DOC["components"]}
+    return jsonschema.Draft202012Validator(document, format_checker=jsonschema.FormatChecker()).is_valid(body)
+
+
+def agree(model, schema_name: str, body: dict) -> bool:
+    """Whether the model and the document's schema both take `body`, or both refuse it; returns the verdict."""
+    by_document = valid(schema_name, body)
+    try:
+        model.model_validate(body)
+        by_model = True
+    except ValidationError:
+        by_model = False
+    assert by_document == by_model, (body, by_document, by_model)
+    return by_model
+
+
+def test_each_listing_documents_exactly_the_query_parameters_it_reads():
+    for spec in api.specs:
+        model = QUERY_MODELS.get((spec.method, spec.path))
+        if spec.query:
+            assert model is not None, f"{spec.method} {spec.path} has no query model in chalicelib/openapi.py"
+            assert {f.alias for f in model.model_fields.values()} == set(spec.query), spec.path
+        else:
+            assert model is None, spec.path
+
+
+@pytest.mark.parametrize("cap", ["50000.00", "5000.00", "1000.50", "7", "0.99", "10.05"])
+def test_the_cap_pattern_takes_exactly_the_amounts_up_to_the_cap(cap):
+    pattern = re.compile(decimal_at_most(cap))
+    amounts = [f"{whole}{fraction}" for whole in ("0", "00", "7", "10", "999", "1000", "4999", "5000", "5001",
+                                                 "49999", "50000", "50001", "123456")
+               for fraction in ("", ".0", ".00", ".05", ".06", ".5", ".50", ".51", ".99")]
+    for amount in amounts:
+        assert bool(pattern.match(amount)) == (Decimal(amount) <= Decimal(cap)), (cap, amount)
+
+
+@pytest.mark.parametrize("body, accepted", [
+    ({"enabled": True, "reason": "litigation"}, True),
+    ({"enabled": True}, False),  # the model takes it; the service answers 400: see the next test
+    ({"enabled": False}, True),
+    ({"enabled": False, "reason": None}, True),
+])
+def test_a_legal_hold_needs_its_reason_only_when_set(body, accepted):
+    assert valid("LegalHoldRequest", body) is accepted
+
+
+@pytest.mark.parametrize("body", [
+    {"to": "bob", "from": "alice"}, {"to": "bob", "taskIds": ["t1"]}, {"to": "bob"},
+    {"to": "bob", "from": "alice", "taskIds": ["t1"]}, {"to": "bob", "from": None, "taskIds": ["t1"]},
+])
+def test_a_bulk_reassignment_names_one_source(body):
+    agree(BulkReassignment, "BulkReassignment", body)
+
+
+@pytest.mark.parametrize("capacity", [3, 3.0, 3.5, True, "3", 0, 1001])
+def test_a_capacity_is_a_whole_number_in_range(capacity):
+    agree(PersonUpsert, "PersonUpsert", {"team": "claims", "capacity": capacity})
+
+
+@pytest.mark.parametrize("day", ["2026-03-01", "0", 0, "2026-03-01T00:00:00", "20260301"])
+def test_an_absence_takes_iso_dates_only(day):
+    agree(PersonUpsert, "PersonUpsert", {"team": "claims", "capacity": 3, "outOfOffice": {"from": day, "to": day}})
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"caseType": "NOPE"}, {"title": "   "}, {"compensation": {"amount": "0.00", "currency": "EUR"}},
+    {"caseType": "COMPLAINT", "compensation": {"amount": "5000.00", "currency": "EUR"}},
+    {"caseType": "COMPLAINT", "compensation": {"amount": "5000.01", "currency": "EUR"}},
+    {"caseType": "GENERAL", "compensation": {"amount": "900000.00", "currency": "EUR"}},
+])
+def test_the_case_schema_states_the_case_types_and_their_caps(fields):
+    """The model leaves case types and caps to the service (400 either way); the document states them."""
+    body = {"title": "Burst pipe", "caseType": "CLAIM", "priority": "HIGH", "customerId": "CUST-1", **fields}
+    amount = Decimal(body.get("compensation", {}).get("amount", "1"))
+    caps = {"CLAIM": Decimal("50000"), "COMPLAINT": Decimal("5000")}
+    expected = body["caseType"] in ("CLAIM", "COMPLAINT", "GENERAL") and body["title"].strip() != "" \
+        and Decimal(0) < amount <= caps.get(body["caseType"], amount)
+    assert valid("CaseCreate", body) is expected
+
+
+def test_a_patch_changes_something():
+    assert agree(CasePatch, "CasePatch", {}) is False
+    assert agree(CasePatch, "CasePatch", {"priority": "LOW"}) is True
+
+
+def test_path_parameters_and_headers_carry_their_patterns():
+    patch = DOC["paths"]["/cases/{case_id}"]["patch"]["parameters"]
+    assert {p["name"]: p["schema"].get("pattern") for p in patch} == {
+        "case_id": r"^[A-Za-z0-9_-]{1,64}$", "If-Match": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$',
+    }
+    assert DOC["paths"]["/customers/{customer_id}"]["get"]["parameters"][0]["schema"]["pattern"] == r"^CUST-\d{1,12}$"
+    assert "404" in DOC["paths"]["/personnel/{username}"]["put"]["responses"]  # a username outside the pattern
