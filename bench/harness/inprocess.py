@@ -24,11 +24,13 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamo.models import create_table, table_models
+from chalicelib.domain.access import Principal
 from chalicelib.settings import Settings
 from harness import ROOT
 
 REGION = "us-east-1"
 CLIENT_ID = "bench-client"  # the app client whose ID tokens the app accepts (their `aud`)
+BENCH_TEAMS = {"alice": "claims", "bob": "complaints"}  # the users the bench scripts act as
 
 
 def configure_environment(moto_port: int, table: str, **extra: str) -> None:
@@ -75,7 +77,12 @@ def build_container(table: str, endpoint: str, repository: Any = None, **env: st
         "AUTH_MODE": "apigateway", "TABLE_NAME": table, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
         "LOG_LEVEL": "WARNING", "COGNITO_CLIENT_ID": CLIENT_ID, **env,
     })
-    return bootstrap.build(settings, repository=repository)
+    container = bootstrap.build(settings, repository=repository)
+    # The app takes a user's team from the personnel directory, not from the token: file the bench's users there.
+    admin = Principal("bench-admin", frozenset({"admin"}))
+    for username, team in BENCH_TEAMS.items():
+        container.personnel.put(admin, username, {"team": team, "capacity": 50})
+    return container
 
 
 def test_client(app_module: ModuleType) -> Client:
