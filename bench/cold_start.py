@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,14 +49,16 @@ FULL_VCPU_MB = 1769
 MEMORY_MB = (128, 256, 512, 1024, 1769)
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
-# One function per kind (handler, environment on top of the deployed one); each takes two events (first
-# invocation, warm invocation) built per run. The last row shows what X-Ray costs (its switch, off).
+# One function per kind (handler, environment on top of the deployed one, whether the package keeps its
+# bytecode); each takes two events (first invocation, warm invocation) built per run. The last two rows show
+# what X-Ray costs (its switch, off) and what the bytecode saves (the same files without __pycache__).
 KINDS = {
-    "API (api_handler: POST /cases)": ("app", {}),
-    "workflow task (wf_initiate)": ("wf_initiate", {}),
-    "stream consumer (on_case_stream: a new case)": ("on_case_stream", {}),
-    "schedule (escalate_overdue_tasks)": ("escalate_overdue_tasks", {}),
-    "API with tracing off": ("app", {"AWS_XRAY_SDK_ENABLED": "false"}),
+    "API (api_handler: POST /cases)": ("app", {}, True),
+    "workflow task (wf_initiate)": ("wf_initiate", {}, True),
+    "stream consumer (on_case_stream: a new case)": ("on_case_stream", {}, True),
+    "schedule (escalate_overdue_tasks)": ("escalate_overdue_tasks", {}, True),
+    "API with tracing off": ("app", {"AWS_XRAY_SDK_ENABLED": "false"}, True),
+    "API from sources only (no bytecode)": ("app", {}, False),
 }
 
 # Runs in the measured process, from the unzipped package. argv: handler name, two events as JSON.
@@ -78,8 +83,8 @@ for event in events:
     results.append(getattr(app, handler_name)(event, context))
     lap()
 root = os.path.realpath(os.getcwd())
-shipped = [m.__spec__ for m in list(sys.modules.values())
-           if getattr(m, "__spec__", None) and (m.__spec__.origin or "").startswith(root) and m.__spec__.origin.endswith(".py")]
+specs = [getattr(m, "__spec__", None) for m in list(sys.modules.values())]
+shipped = [s for s in specs if s and (s.origin or "").startswith(root) and s.origin.endswith(".py")]
 def unchecked_hash_pyc(spec):
     try:
         with open(spec.cached, "rb") as f:
@@ -92,7 +97,8 @@ print(json.dumps({
     "rss_mb": peak_kb / 1024,
     "wall": [b - a for a, b in zip(wall, wall[1:])], "cpu": [b - a for a, b in zip(cpu, cpu[1:])],
     "modules": len(shipped), "without_bytecode": sorted(s.name for s in shipped if not unchecked_hash_pyc(s)),
-    "xray": "aws_xray_sdk" in sys.modules, "status": [str(r.get("statusCode", "")) if isinstance(r, dict) else "" for r in results],
+    "xray": "aws_xray_sdk" in sys.modules,
+    "status": [str(r.get("statusCode", "")) if isinstance(r, dict) else "" for r in results],
 }))
 """
 
@@ -117,7 +123,9 @@ def python(code: str, *args: str, cwd: Path, env: dict[str, str]) -> dict[str, A
 
 def api_event(body: dict[str, Any], user: Any) -> dict[str, Any]:
     """POST /cases as API Gateway's proxy integration delivers it, with the claims its Cognito authorizer checked."""
-    claims = {"cognito:username": user.username, "cognito:groups": ",".join(user.groups), "custom:team": user.team or ""}
+    claims = {
+        "cognito:username": user.username, "cognito:groups": ",".join(user.groups), "custom:team": user.team or "",
+    }
     return {
         "resource": "/cases", "path": "/cases", "httpMethod": "POST",
         "headers": {"content-type": "application/json", "accept": "application/json"},
@@ -148,9 +156,6 @@ class Stack:
     """moto with the project's resources, and the environment a deployed function would have."""
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        import socket
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -177,21 +182,21 @@ class Stack:
             TableName=self.resources.table_name, FilterExpression="SK = :case",
             ExpressionAttributeValues={":case": {"S": "CASE"}}, ProjectionExpression="PK",
         )
-        ids = [item["PK"]["S"].removeprefix("CASE#") for page in pages for item in page["Items"]]
-        return ids
+        return [item["PK"]["S"].removeprefix("CASE#") for page in pages for item in page["Items"]]
 
     def environment(self, handler: str, package: Path) -> dict[str, str]:
         return {
             "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC",
             # What Lambda sets
             "LAMBDA_TASK_ROOT": str(package), "AWS_LAMBDA_FUNCTION_NAME": f"cms-dev-{handler}",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "_X_AMZN_TRACE_ID": TRACE_HEADER,
             "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
             # What the template sets (the dev stage's environment, the stack's resources)
             **_stage_environment(), "TABLE_NAME": self.resources.table_name, "BUCKET_NAME": self.resources.bucket_name,
             "CASE_WORKFLOW_ARN": self.workflow_arn, "CASES_STREAM_ARN": self.stream_arn,
-            "COGNITO_USER_POOL_ID": self.resources.user_pool_id, "COGNITO_CLIENT_ID": self.resources.user_pool_client_id,
+            "COGNITO_USER_POOL_ID": self.resources.user_pool_id,
+            "COGNITO_CLIENT_ID": self.resources.user_pool_client_id,
             # moto instead of AWS; metrics' EMF lines would only fill the pipe
             "AWS_ENDPOINT_URL": self.endpoint, "POWERTOOLS_METRICS_DISABLED": "true",
         }
@@ -203,10 +208,6 @@ class Stack:
 def _stage_environment(stage: str = "dev") -> dict[str, str]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def main() -> None:
@@ -222,17 +223,19 @@ def main() -> None:
     stack = Stack()
     scratch = Path(tempfile.mkdtemp(prefix="cold-start-"))
     try:
-        folder = scratch / "task"
+        folder, sources_only = scratch / "task", scratch / "sources-only"
         with zipfile.ZipFile(ZIP) as package:
             package.extractall(folder)
-        for path in folder.rglob("*"):  # read-only, as Lambda's /var/task
+            package.extractall(sources_only, [name for name in package.namelist() if "__pycache__/" not in name])
+        for path in scratch.rglob("*"):  # read-only, as Lambda's /var/task
             path.chmod(path.stat().st_mode & ~0o222)
         users = {u.username: u for u in DEMO_USERS}
         cases = iter(stack.cases((RUNS + 1) * 2 * 2))  # workflow and stream kinds: two per run each
         floor: list[dict[str, Any]] = []
         measured: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         for run in range(RUNS + 1):  # run 0 warms the page cache and is not counted
-            for kind, (handler, extra_env) in KINDS.items():
+            for kind, (handler, extra_env, bytecode) in KINDS.items():
+                task = folder if bytecode else sources_only
                 if handler == "app":
                     events = [api_event(dict(DEMO_CASES[i][1]), users[DEMO_CASES[i][0]]) for i in (0, 1)]
                 elif handler == "wf_initiate":
@@ -241,8 +244,8 @@ def main() -> None:
                     events = [stream_event(next(cases), stack.stream_arn) for _ in (0, 1)]
                 else:
                     events = [schedule_event(), schedule_event()]
-                env = {**stack.environment(handler, folder), **extra_env}
-                result = python(FUNCTION, handler, json.dumps(events), cwd=folder, env=env)
+                env = {**stack.environment(handler, task), **extra_env}
+                result = python(FUNCTION, handler, json.dumps(events), cwd=task, env=env)
                 base = python(FLOOR, site_packages, cwd=scratch, env={"PATH": "/usr/bin:/bin"})
                 if run:
                     measured[kind].append(result)
@@ -256,16 +259,16 @@ def main() -> None:
 
 
 def report(floor: list[dict[str, Any]], measured: dict[str, list[dict[str, Any]]]) -> None:
-    floor_wall = median([f["wall"][0] for f in floor])
-    floor_cpu = median([f["cpu"][0] for f in floor])
+    floor_wall = statistics.median([f["wall"][0] for f in floor])
+    floor_cpu = statistics.median([f["cpu"][0] for f in floor])
     print(f"\nfloor: precompiled `import boto3`, median of {len(floor)}: {floor_wall * 1000:.0f} ms wall, "
           f"{floor_cpu * 1000:.0f} ms CPU\n")
     print("| function (kind) | `import app` | ratio to floor | first invocation (container build) | "
           "import + first, ratio | warm invocation | CPU: import / first / warm | import CPU ratio | peak RSS |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind, runs in measured.items():
-        imp, first, warm = (median([r["wall"][i] for r in runs]) for i in range(3))
-        cpu = [median([r["cpu"][i] for r in runs]) for i in range(3)]
+        imp, first, warm = (statistics.median([r["wall"][i] for r in runs]) for i in range(3))
+        cpu = [statistics.median([r["cpu"][i] for r in runs]) for i in range(3)]
         print(f"| {kind} | {imp * 1000:.0f} ms | **{imp / floor_wall:.2f}×** | {first * 1000:.0f} ms | "
               f"{(imp + first) / floor_wall:.2f}× | {warm * 1000:.0f} ms | "
               f"{' / '.join(f'{c * 1000:.0f}' for c in cpu)} ms | {cpu[0] / floor_cpu:.2f}× | "
@@ -276,16 +279,17 @@ def report(floor: list[dict[str, Any]], measured: dict[str, list[dict[str, Any]]
     print("| function (kind) | " + " | ".join(f"{mb} MB" for mb in MEMORY_MB) + " |")
     print("|---|" + "---:|" * len(MEMORY_MB))
     for kind, runs in measured.items():
-        cold = median([r["cpu"][0] + r["cpu"][1] for r in runs])
-        warm = median([r["cpu"][2] for r in runs])
+        cold = statistics.median([r["cpu"][0] + r["cpu"][1] for r in runs])
+        warm = statistics.median([r["cpu"][2] for r in runs])
         slowdown = [max(1.0, FULL_VCPU_MB / mb) for mb in MEMORY_MB]
         print(f"| {kind} | " + " | ".join(f"{cold * x:.2f} s / {warm * x * 1000:.0f} ms" for x in slowdown) + " |")
-    every = [r for runs in measured.values() for r in runs]
+    every = [r for kind, runs in measured.items() if KINDS[kind][2] for r in runs]
     missing = sorted({name for r in every for name in r["without_bytecode"]})
-    print(f"\nbytecode: of the {max(r['modules'] for r in every)} modules a function imported from the package, "
+    print(f"\nbytecode (every row but the last): of the {max(r['modules'] for r in every)} modules a function "
+          "imported from the package, "
           f"{len(missing)} had no unchecked-hash .pyc{': ' + ', '.join(missing) if missing else ''}; "
-          f"X-Ray loaded in {sum(r['xray'] for r in every)} of {len(every)} processes "
-          f"(tracing off in {len(measured['API with tracing off'])}); "
+          f"X-Ray loaded in {sum(r['xray'] for r in every)} of {len(every)} "
+          f"such processes (tracing off in {len(measured['API with tracing off'])}); "
           f"API statuses: {sorted({s for r in measured[next(iter(measured))] for s in r['status']})}")
 
 

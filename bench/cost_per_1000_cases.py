@@ -3,7 +3,8 @@
 Run `make package` first: the fixed monthly costs are counted from the packaged template (build/sam.yaml).
 
 Nothing here talks to AWS: the counts come from bench/results.md (bench/workflow_throughput.py and
-bench/api_requests.py on the local system), the prices are AWS's public us-east-1 list prices as assumed on
+bench/api_requests.py on the local system; CPU time per function kind from bench/cold_start.py), each kind's
+Lambda memory from the template (.chalice/config.json), the prices are AWS's public us-east-1 list prices as assumed on
 2026-11-25 (no live lookup is possible from this machine: check them against the pricing pages before relying
 on the totals), and every other figure is an assumption named below. Free tiers are ignored.
 """
@@ -84,12 +85,12 @@ ASSUME = {
     "traced_fraction_of_api_requests": 1.0,
 }
 
-# --- measured per function kind (bench/results.md, bench/cold_start.py: CPU seconds on this machine) ---------
+# --- measured per function kind (bench/results.md, bench/cold_start.py: CPU seconds on this machine) ----------
 # init: `import app` plus the first invocation's container build; warm: a typical invocation of the kind.
 CPU_SECONDS = {
-    "api": {"init": 0.40, "warm": 0.004},
-    "task": {"init": 0.40, "warm": 0.008},
-    "stream": {"init": 0.40, "warm": 0.003},
+    "api": {"init": 0.415, "warm": 0.004},  # POST /cases
+    "task": {"init": 0.410, "warm": 0.009},  # wf_initiate
+    "stream": {"init": 0.409, "warm": 0.002},  # on_case_stream, a new case
 }
 FULL_VCPU_MB = 1769  # Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion below that
 KIND_OF_HANDLER = {"app": "api", "on_case_stream": "stream", "publish_case_data": "stream"}  # any other: a task
@@ -142,7 +143,8 @@ def gb_seconds(kind: str, memory: dict[str, int]) -> float:
     mb = memory[kind]
     slowdown = max(1.0, FULL_VCPU_MB / mb)
     cpu = CPU_SECONDS[kind]
-    seconds = (cpu["warm"] + ASSUME["cold_start_fraction"] * cpu["init"]) * slowdown + ASSUME["io_seconds_per_invocation"]
+    cpu_seconds = cpu["warm"] + ASSUME["cold_start_fraction"] * cpu["init"]
+    seconds = cpu_seconds * slowdown + ASSUME["io_seconds_per_invocation"]
     return seconds * mb / 1024
 
 
@@ -159,7 +161,8 @@ def per_case(counts: dict[str, float], memory: dict[str, int]) -> dict[str, floa
     return {
         "Step Functions transitions": counts["transitions"] * PRICE["sfn_transition"],
         "Lambda requests": invocations * PRICE["lambda_request"],
-        "Lambda duration": sum(n * gb_seconds(kind, memory) for kind, n in by_kind.items()) * PRICE["lambda_gb_second"],
+        "Lambda duration": sum(n * gb_seconds(kind, memory) for kind, n in by_kind.items())
+        * PRICE["lambda_gb_second"],
         "DynamoDB writes": wru * PRICE["ddb_write_unit"],
         "DynamoDB reads": rru * PRICE["ddb_read_unit"],
         "API Gateway": counts["api_requests"] * PRICE["apigw_request"],
@@ -206,7 +209,8 @@ def main() -> None:
         print(f"| {item} | " + " | ".join(f"${rows[t][item] * 1000:.3f}" for t in MEASURED) + " |")
     print("| **total** | " + " | ".join(f"**${totals[t]:.2f}**" for t in MEASURED) + " |")
     print(f"\nper uploaded document (Fargate {DOCUMENT['fargate_seconds']} s at {DOCUMENT['fargate_vcpu']} vCPU / "
-          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document(memory):.5f}; 1,000 documents: ${per_document(memory) * 1000:.2f}")
+          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document(memory):.5f}; "
+          f"1,000 documents: ${per_document(memory) * 1000:.2f}")
     print("\nfixed per month (template defaults, whatever the volume):")
     for item, cost in fixed.items():
         print(f"- {item}: ${cost:.2f}")

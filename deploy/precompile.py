@@ -79,7 +79,7 @@ def shipped(name: str) -> bool:
     if any(part in _DIRECTORIES_NOT_IMPORTED for part in path.parts[:-1]) or path.name.endswith(_SUFFIXES_NOT_IMPORTED):
         return False
     top = path.parts[0]
-    if top.endswith("-stubs") or top.endswith(".data"):  # stub-only packages; a wheel's scripts and headers
+    if top.endswith(("-stubs", ".data")):  # stub-only packages; a wheel's scripts and headers
         return False
     if top == "boto3" and path.parts[1:2] == ("examples",):  # documentation examples
         return False

@@ -10,21 +10,22 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy"))
-import precompile  # noqa: E402
+import precompile
 
-from app import app  # noqa: E402
-from local.lambdas import lambda_function_names  # noqa: E402
+from app import app
+from local.lambdas import lambda_function_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PEP552_UNCHECKED_HASH = 0b01  # flags: hash-based, source not checked
 
 
 @pytest.fixture(scope="module")
-def package(build: Path) -> zipfile.ZipFile:
+def package(build: Path) -> Iterator[zipfile.ZipFile]:
     with zipfile.ZipFile(build / "deployment.zip") as opened:
         yield opened
 
@@ -69,11 +70,13 @@ def test_every_aws_service_the_code_calls_keeps_its_botocore_model(package):
     called = {"dynamodb"}  # pynamodb's, through botocore
     for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("client", "resource")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("client", "resource") and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 called.add(node.args[0].value)
     assert called <= precompile.BOTOCORE_SERVICES
-    models = {m.group(1) for m in map(re.compile(r"^botocore/data/([^/]+)/[^/]+/service-2\.json").match, package.namelist()) if m}
+    model = re.compile(r"^botocore/data/([^/]+)/[^/]+/service-2\.json")
+    models = {m.group(1) for m in map(model.match, package.namelist()) if m}
     assert models == set(precompile.BOTOCORE_SERVICES)
 
 
@@ -99,3 +102,14 @@ def test_the_unzipped_package_serves_every_function_from_its_bytecode_alone(buil
     assert set(lambda_function_names(app)) <= set(loaded["handlers"])
     assert loaded["routes"] == len(app.routes)
     assert loaded["without_bytecode"] == []
+
+
+def test_a_template_for_another_python_version_is_refused_before_the_zip_is_touched(tmp_path, capsys):
+    other = f"python3.{sys.version_info.minor + 1}"
+    (tmp_path / "sam.yaml").write_text(f"Resources:\n  F:\n    Properties:\n      Runtime: {other}\n")
+    with zipfile.ZipFile(tmp_path / "deployment.zip", "w") as package:
+        package.writestr("app.py", "")
+    before = (tmp_path / "deployment.zip").read_bytes()
+    assert precompile.main(["precompile", str(tmp_path / "deployment.zip"), str(tmp_path / "sam.yaml")]) == 1
+    assert f"declares {other}" in capsys.readouterr().err
+    assert (tmp_path / "deployment.zip").read_bytes() == before
