@@ -56,11 +56,15 @@ CHECK_VENV ?= .venv-check
 CHECK_STAMP := $(CHECK_VENV)/.installed
 ASL_VALIDATOR := deploy/asl-validator/node_modules/.bin/asl-validator
 
+# The zip gets bytecode compiled by the template's Lambda runtime version (PACKAGE_PYTHON must be that version).
+PACKAGE_PYTHON ?= $(PY)
+
 package: $(STAMP)
 	rm -rf $(BUILD)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
 		--merge-template deploy/template.yml --stage $(STAGE) $(BUILD)
 	$(PY) deploy/finalize.py $(BUILD)/sam.yaml
+	$(PACKAGE_PYTHON) deploy/precompile.py $(BUILD)/deployment.zip $(BUILD)/sam.yaml
 
 check: package $(CHECK_STAMP) $(ASL_VALIDATOR)
 	VENV=$(VENV) CHECK_VENV=$(CHECK_VENV) deploy/check.sh $(BUILD)/sam.yaml

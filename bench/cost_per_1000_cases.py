@@ -3,7 +3,8 @@
 Run `make package` first: the fixed monthly costs are counted from the packaged template (build/sam.yaml).
 
 Nothing here talks to AWS: the counts come from bench/results.md (bench/workflow_throughput.py and
-bench/api_requests.py on the local system), the prices are AWS's public us-east-1 list prices as assumed on
+bench/api_requests.py on the local system; CPU time per function kind from bench/cold_start.py), each kind's
+Lambda memory from the template (.chalice/config.json), the prices are AWS's public us-east-1 list prices as assumed on
 2026-11-25 (no live lookup is possible from this machine: check them against the pricing pages before relying
 on the totals), and every other figure is an assumption named below. Free tiers are ignored.
 """
@@ -72,10 +73,11 @@ ASSUME: dict[str, Any] = {
     "stream_consumers": 2,
     # The case data product writes one S3 object per change of a case item: about one per transaction.
     "data_product_puts_per_transaction": 1.0,
-    # Billed Lambda duration, averaged over warm calls (~20-50 ms: a few DynamoDB calls) and amortised cold starts
-    # (0.59 s container build measured locally, bench/cold_import.py); memory as configured (chalice default).
-    "lambda_seconds": 0.100,
-    "lambda_gb": 0.128,
+    # Lambda duration: CPU time scaled by the memory's share of a vCPU, plus time waiting on AWS calls, plus the
+    # cold starts' init (billed since 2025-08). Waiting: ~3 calls of ~7 ms per invocation. Cold: at this volume
+    # (about 1.4 cases an hour) environments are often reclaimed between a case's steps: 1 invocation in 4.
+    "io_seconds_per_invocation": 0.020,
+    "cold_start_fraction": 0.25,
     # Logs: ~1.5 KB per Lambda invocation (Powertools JSON + platform lines); ~1 KB per Step Functions event,
     # 3 events per state (LoggingConfiguration Level ALL, no execution data).
     "log_kb_per_invocation": 1.5,
@@ -83,6 +85,16 @@ ASSUME: dict[str, Any] = {
     # X-Ray samples 1 request/s plus 5 % (default rule): at low traffic nearly every API request is a trace.
     "traced_fraction_of_api_requests": 1.0,
 }
+
+# --- measured per function kind (bench/results.md, bench/cold_start.py: CPU seconds on this machine) ----------
+# init: `import app` plus the first invocation's container build; warm: a typical invocation of the kind.
+CPU_SECONDS = {
+    "api": {"init": 0.415, "warm": 0.004},  # POST /cases
+    "task": {"init": 0.410, "warm": 0.009},  # wf_initiate
+    "stream": {"init": 0.409, "warm": 0.002},  # on_case_stream, a new case
+}
+FULL_VCPU_MB = 1769  # Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion below that
+KIND_OF_HANDLER = {"app": "api", "on_case_stream": "stream", "publish_case_data": "stream"}  # any other: a task
 
 # One document (not part of the case figures above: GENERAL and COMPLAINT need no documents on the happy path).
 DOCUMENT = {
@@ -120,13 +132,34 @@ def fixed_per_month(template: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def memory_mb(template: dict[str, Any]) -> dict[str, int]:
+    """{kind: MemorySize} from the packaged template (the largest of a kind's functions)."""
+    sizes: dict[str, int] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            kind = KIND_OF_HANDLER.get(resource["Properties"]["Handler"].split(".", 1)[1], "task")
+            sizes[kind] = max(sizes.get(kind, 0), resource["Properties"].get("MemorySize", 128))
+    return sizes
+
+
+def gb_seconds(kind: str, memory: dict[str, int]) -> float:
+    """GB-s billed per invocation of a kind, on average (warm run, waiting, its share of cold starts)."""
+    mb = memory[kind]
+    slowdown = max(1.0, FULL_VCPU_MB / mb)
+    cpu = CPU_SECONDS[kind]
+    cpu_seconds = cpu["warm"] + ASSUME["cold_start_fraction"] * cpu["init"]
+    seconds = cpu_seconds * slowdown + ASSUME["io_seconds_per_invocation"]
+    return seconds * mb / 1024
+
+
 def stream_invocations(counts: dict[str, float]) -> float:
     return counts["stream_records"] * ASSUME["stream_invocations_per_record"] * ASSUME["stream_consumers"]
 
 
-def per_case(counts: dict[str, float]) -> tuple[dict[str, float], float, float, float]:
+def per_case(counts: dict[str, float], memory: dict[str, int]) -> tuple[dict[str, float], float, float, float]:
     """The cost of each item for one case; the case's Lambda invocations, write units and read units."""
-    invocations = counts["task_invocations"] + stream_invocations(counts) + counts["api_requests"]
+    by_kind = {"task": counts["task_invocations"], "stream": stream_invocations(counts), "api": counts["api_requests"]}
+    invocations = sum(by_kind.values())
     wru = sum(counts[op] * units for op, units in ASSUME["wru"].items())
     rru = sum(counts[op] * units for op, units in ASSUME["rru"].items())
     log_kb = invocations * ASSUME["log_kb_per_invocation"] + counts["transitions"] * ASSUME["log_kb_per_transition"]
@@ -134,7 +167,8 @@ def per_case(counts: dict[str, float]) -> tuple[dict[str, float], float, float, 
     return {
         "Step Functions transitions": counts["transitions"] * PRICE["sfn_transition"],
         "Lambda requests": invocations * PRICE["lambda_request"],
-        "Lambda duration": invocations * ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"],
+        "Lambda duration": sum(n * gb_seconds(kind, memory) for kind, n in by_kind.items())
+        * PRICE["lambda_gb_second"],
         "DynamoDB writes": wru * PRICE["ddb_write_unit"],
         "DynamoDB reads": rru * PRICE["ddb_read_unit"],
         "API Gateway": counts["api_requests"] * PRICE["apigw_request"],
@@ -146,9 +180,9 @@ def per_case(counts: dict[str, float]) -> tuple[dict[str, float], float, float, 
     }, invocations, wru, rru
 
 
-def per_document() -> float:
+def per_document(memory: dict[str, int]) -> float:
     d = DOCUMENT
-    lambda_call = PRICE["lambda_request"] + ASSUME["lambda_seconds"] * ASSUME["lambda_gb"] * PRICE["lambda_gb_second"]
+    lambda_call = PRICE["lambda_request"] + gb_seconds("task", memory) * PRICE["lambda_gb_second"]
     fargate_hour = d["fargate_vcpu"] * PRICE["fargate_vcpu_hour"] + d["fargate_gb"] * PRICE["fargate_gb_hour"]
     return (
         d["transitions"] * PRICE["sfn_transition"]
@@ -162,12 +196,16 @@ def per_document() -> float:
 def main() -> None:
     if not TEMPLATE.is_file():
         sys.exit(f"no {TEMPLATE}: run `make package` first")
-    fixed = fixed_per_month(yaml.safe_load(TEMPLATE.read_text()))
+    template = yaml.safe_load(TEMPLATE.read_text())
+    fixed = fixed_per_month(template)
+    memory = memory_mb(template)
     print("Cost per 1,000 cases, us-east-1 list prices (USD), happy path, no documents; see the module docstring.\n")
+    print("Lambda memory (template) and GB-s billed per invocation: " + ", ".join(
+        f"{kind} {mb} MB {gb_seconds(kind, memory):.4f}" for kind, mb in sorted(memory.items())) + "\n")
     rows: dict[str, dict[str, float]] = {}
     totals = {}
     for case_type, counts in MEASURED.items():
-        costs, invocations, wru, rru = per_case(counts)
+        costs, invocations, wru, rru = per_case(counts, memory)
         rows[case_type] = costs
         totals[case_type] = sum(costs.values()) * 1000
         print(f"{case_type}: per case {counts['transitions']} transitions, {invocations:.1f} Lambda invocations "
@@ -181,8 +219,8 @@ def main() -> None:
         print(f"| {item} | " + " | ".join(f"${rows[t][item] * 1000:.3f}" for t in MEASURED) + " |")
     print("| **total** | " + " | ".join(f"**${totals[t]:.2f}**" for t in MEASURED) + " |")
     print(f"\nper uploaded document (Fargate {DOCUMENT['fargate_seconds']} s at {DOCUMENT['fargate_vcpu']} vCPU / "
-          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document():.5f}; "
-          f"1,000 documents: ${per_document() * 1000:.2f}")
+          f"{DOCUMENT['fargate_gb']} GB, workflow, S3, trail): ${per_document(memory):.5f}; "
+          f"1,000 documents: ${per_document(memory) * 1000:.2f}")
     print("\nfixed per month (template defaults, whatever the volume):")
     for item, cost in fixed.items():
         print(f"- {item}: ${cost:.2f}")
