@@ -29,6 +29,7 @@ from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .mesh import CrmServer, MeshResources, provision_mesh
 from .moto_atomic import serialise_dynamodb
+from .moto_speedups import install_dynamodb_speedups
 from .recovery import resume_lost_runs
 from .redis_server import RedisServer, redis_server_binary
 from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
@@ -279,6 +280,7 @@ class LocalSystem:
 
         try:
             check_moto()  # before anything starts: the in-process Lambda patches need this moto exactly
+            install_dynamodb_speedups()  # queries and transactions that cost what they read, not the table
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
