@@ -114,6 +114,11 @@ def _order(table: Table, name: str, hash_attr: Optional[str], required: tuple[st
     return order
 
 
+def forget_orders(table: Table) -> None:
+    """After items were put into `table.items` directly: the orders are built again on the next read."""
+    table.__dict__.pop("local_key_orders", None)
+
+
 def current_item(table: Table, hash_key: DynamoType, range_key: Optional[DynamoType]) -> Optional[Item]:
     partition = table.items.get(hash_key)  # .get: moto's defaultdict would add an empty partition
     if partition is None or table.range_key_attr is None:

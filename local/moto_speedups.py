@@ -12,7 +12,8 @@ from typing import Any
 
 from .lambdas import MOTO_PIN, MotoPinError
 
-# sha256 of inspect.getsource() in moto 5.2.5: replaced functions, and the ones the replacements rely on.
+# sha256 of inspect.getsource() in moto 5.2.5: replaced functions, the ones the replacements rely on, and the
+# ones local/snapshot.py imitates or calls.
 SOURCE_PINS = {
     "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "Table.delete_item": "1594f7b07616c8cb8cdf0fbf58d6f54eeac83f25d7ac7b14e832a08e10efd8f9",
@@ -28,6 +29,13 @@ SOURCE_PINS = {
     "DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
     "DynamoDBBackend.get_item": "290b95c46b38bc5ac8079668e9c449bba9b6b26f4a2872d80ca262115023e189",
     "DynamoDBBackend.get_keys_value": "1f948797496ddc2cd4e4752e29e470d19ce757ca3406e07fed6bd90b331c1caa",
+    "DynamoDBBackend.get_table": "a738146035fc206b81e0659a004dcc62ae70eb356ef7c5ab771ba68bdd2d7ab0",
+    "utilities.dynamo_to_dict": "80f600124c13ddcb132c02448abeefffd2b43b353c7fcedaa2fa7ca67b3107c4",
+    "Item.__init__": "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74",
+    "Item.to_json": "cf0a9332389d6fd9638a3deee3c36f3bb035739290c82510fea68377a13d303e",
+    "S3Backend.put_object": "db803f2da9d786ad050987d2b5def89cfa38c1bd0281f70ce6c76b4abc31566a",
+    "S3Backend.get_bucket": "f2a393d4b1bb024db5692f9367536592685ee2b420497df9e7e9037a0697fbe3",
+    "FakeKey.set_metadata": "2e0d9b90a6e618483924790fac4be0adabcaf5b933aae5fa6f108ddda6b5efa9",
     "DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
 }
 
@@ -36,13 +44,18 @@ _lock = threading.Lock()
 
 def source_digest(qualified_name: str) -> str:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import StreamShard, Table
+    from moto.s3.models import FakeKey, S3Backend
+
+    from moto.dynamodb.models import utilities
 
     owner, name = qualified_name.split(".")
-    cls = {"Table": Table, "StreamShard": StreamShard, "DynamoDBBackend": DynamoDBBackend}[owner]
+    cls = {"utilities": utilities, "Table": Table, "StreamShard": StreamShard, "DynamoDBBackend": DynamoDBBackend, "Item": Item,
+           "S3Backend": S3Backend, "FakeKey": FakeKey}[owner]
     from .moto_indexes import ORIGINAL
 
-    function = ORIGINAL.get(qualified_name) or cls.__dict__[name]
+    function = ORIGINAL.get(qualified_name) or vars(cls)[name]
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
 
 
@@ -52,7 +65,7 @@ def check_moto_dynamodb() -> None:
 
     if moto.__version__ != MOTO_PIN:
         raise MotoPinError(
-            f"local/moto_indexes.py and local/moto_transactions.py replace DynamoDB internals of moto {MOTO_PIN}, "
+            f"local/moto_indexes.py, local/moto_transactions.py and local/snapshot.py rely on internals of moto {MOTO_PIN}, "
             f"but moto {moto.__version__} is installed: re-read them against it, then move the pins"
         )
     changed = [name for name, digest in SOURCE_PINS.items() if source_digest(name) != digest]
