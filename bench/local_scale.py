@@ -230,15 +230,21 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
     return buckets, [i for i in ids if i is not None]
 
 
-def case_count(client: Client) -> int:
-    count, cursor = 0, None
+def case_count(client: Client) -> tuple[int, int]:
+    """The cases the admin lists, and the failed requests (each page is asked again until it answers)."""
+    count, failures, cursor = 0, 0, None
     while True:
         path = "/cases?limit=100" + (f"&cursor={cursor}" if cursor else "")
-        body = client.call(ADMIN, "GET", path).json()
+        response = client.call(ADMIN, "GET", path)
+        if response.status_code != 200:
+            failures += 1
+            time.sleep(1)
+            continue
+        body = response.json()
         count += len(body["items"])
         cursor = body.get("nextCursor")
         if not cursor:
-            return count
+            return count, failures
 
 
 def data_product_rows(stack: dict[str, Any]) -> int:
@@ -274,7 +280,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         system = LocalProcess(args.project_dir.resolve(), state, "run2.log")
         stack, restart_s = system.wait_ready()
         client = Client(stack["apiUrl"], tokens_for(stack))
-        restored = case_count(client)
+        restored, list_failures = case_count(client)
         rows_after = data_product_rows(stack)
         final_stop_s = system.stop()
     except BaseException:
@@ -296,7 +302,7 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"| {row['rss_mb']:.0f} |")
     print(f"\nstop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
     print(f"restart on the snapshot until GET /health answers: {restart_s:.1f} s; cases listed by the admin "
-          f"after it: {restored} (created {len(ids)})")
+          f"after it: {restored} (created {len(ids)}; {list_failures} page requests failed and were repeated)")
     print(f"case data product rows before the stop: {rows_before}; after the restart: {rows_after}")
     print(f"second stop: {final_stop_s:.1f} s")
     if args.keep:

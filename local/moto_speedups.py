@@ -55,7 +55,10 @@ def source_digest(qualified_name: str) -> str:
            "S3Backend": S3Backend, "FakeKey": FakeKey}[owner]
     from .moto_indexes import ORIGINAL
 
-    function = ORIGINAL.get(qualified_name) or vars(cls)[name]
+    return digest_of(ORIGINAL.get(qualified_name) or vars(cls)[name])
+
+
+def digest_of(function: Any) -> str:
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
 
 

@@ -3,8 +3,9 @@ by themselves: each open case whose run the engine no longer has gets a new run,
 steps carry it forward to the stage it had reached.
 
 This runs in a thread once the API serves: with thousands of restored cases, starting their runs took far
-longer than the start itself, and nothing else waits for it. Ctrl-C stops it between two cases; the cases
-not reached resume on the next start."""
+longer than the start itself, and nothing else waits for it. It resumes at most RESUMED_PER_SECOND runs a
+second: 2,000 runs resumed at once kept moto's DynamoDB busy for minutes, and the API's reads timed out
+behind them. Ctrl-C stops it between two cases; the cases not reached resume on the next start."""
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,11 @@ import threading
 from typing import Any, Optional
 
 log = logging.getLogger("local")
+RESUMED_PER_SECOND = 10
 
 
-def resume_lost_runs(container: Any, stop: Optional[threading.Event] = None) -> int:
+def resume_lost_runs(container: Any, stop: Optional[threading.Event] = None, pace: float = 0.0) -> int:
+    """Resume every lost run; `pace`: seconds to wait after each one (a set `stop` ends the wait and the loop)."""
     from chalicelib.domain.access import Principal
     from chalicelib.services.cases import ListFilters
 
@@ -28,6 +31,8 @@ def resume_lost_runs(container: Any, stop: Optional[threading.Event] = None) -> 
             try:
                 if container.workflow.recover(case):
                     resumed += 1
+                    if pace and stop is not None:
+                        stop.wait(pace)
             except Exception:  # one stuck case must not keep the others from resuming
                 log.exception("could not resume the workflow of case %s", case.id)
         cursor: Optional[str] = page.next_cursor
@@ -54,7 +59,7 @@ class RecoveryThread:
         from chalicelib import bootstrap
 
         try:
-            resumed = resume_lost_runs(bootstrap.container(), self._stop)
+            resumed = resume_lost_runs(bootstrap.container(), self._stop, pace=1 / RESUMED_PER_SECOND)
         except Exception:  # e.g. moto stopped under it: the next start tries again
             log.exception("could not resume lost workflow runs")
             return

@@ -31,6 +31,7 @@ from chalicelib.domain.case_rows import PREFIX as CASE_ROWS_PREFIX
 
 from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
+from .moto_asl_cache import install_asl_cache
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
@@ -282,6 +283,7 @@ class LocalSystem:
         try:
             check_moto()  # before anything starts: the in-process Lambda patches need this moto exactly
             install_dynamodb_speedups()  # queries and transactions that cost what they read, not the table
+            install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port

@@ -9,6 +9,7 @@ import inspect
 import json
 import random
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import boto3
@@ -351,3 +352,43 @@ def test_the_pins_cover_every_replaced_function() -> None:
     assert set(replaced) <= set(SOURCE_PINS)
     assert all(len(source_digest(name)) == 64 for name in SOURCE_PINS)
     assert inspect.isfunction(moto_indexes.ORIGINAL.get("Table.query", moto_indexes._query))
+
+
+# -- the shared parse of state machine definitions ---------------------------------------------------
+
+def test_executions_of_one_definition_share_one_parse_with_every_heap_key_set() -> None:
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    from local.moto_asl_cache import _set_heap_keys, check_asl_cache, program_for
+
+    check_asl_cache()
+    definition = (Path(__file__).resolve().parents[2] / "stepfunctions" / "case_workflow.asl.json").read_text()
+    program = program_for(definition)
+    assert program_for(definition) is program
+    components: list[EvalComponent] = []
+    pending, seen = [program], set()
+    while pending:  # every component reachable from the program has its heap key before any execution runs
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith("moto.stepfunctions"):
+            if isinstance(value, EvalComponent):
+                components.append(value)
+            pending.extend(vars(value).values())
+    assert len(components) > 50
+    assert all(vars(c).get("_EvalComponent__heap_key") for c in components)
+    _set_heap_keys(program)  # idempotent: the keys stay
+    assert all(vars(c).get("_EvalComponent__heap_key") for c in components)
+
+
+def test_a_changed_interpreter_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local import moto_asl_cache
+
+    monkeypatch.setitem(moto_asl_cache.SOURCE_PINS, "EvalComponent.heap_key", "0" * 64)
+    with pytest.raises(MotoPinError, match="EvalComponent.heap_key changed"):
+        moto_asl_cache.check_asl_cache()
