@@ -210,7 +210,9 @@ class LocalSystem:
             self._recovery = RecoveryThread().start()
         return self.stack
 
-    def stop(self, snapshot: bool = True) -> None:
+    def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
+        """`drain_timeout`: how long queued stream batches may still run (tests wait for them; Ctrl-C does not:
+        a case whose workflow never started resumes on the next start)."""
         if self._recovery is not None:
             self._recovery.stop()  # stops between two cases: the rest resume on the next start
             self._recovery = None
@@ -230,7 +232,7 @@ class LocalSystem:
             self._crm.stop()
             self._crm = None
         if self.dispatcher is not None:
-            self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
+            self.dispatcher.uninstall(drain_timeout)  # queued stream batches run while moto still answers them
             self.dispatcher = None
         if self._redis is not None:
             self._redis.kill()
