@@ -51,7 +51,9 @@ class RecoveryThread:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """Short: a resume blocked in a call to a busy moto must not hold Ctrl-C up (the thread is a daemon,
+        and a run it did not resume resumes on the next start)."""
         self._stop.set()
         self._thread.join(timeout)
 
