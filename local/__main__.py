@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 
+STOP_DRAIN_SECONDS = 2.0  # Ctrl-C waits this long for queued stream batches; cases left behind resume on start
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description="The Case Management System, locally.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,10 +62,15 @@ def _run(args: argparse.Namespace) -> int:
             pass
         print("stopping...", flush=True)
     finally:
-        system.stop()
+        system.stop(drain_timeout=STOP_DRAIN_SECONDS)
     saved = f"; {system.saved_items} items saved to {system.snapshot_file}" if system.saved_items is not None else ""
     print(f"stopped{saved}", flush=True)
-    return 0
+    # moto's Step Functions executions that wait for a task keep a thread each, and would hold the interpreter
+    # for tens of seconds after a stop; their state is moto's memory, gone either way (the next start resumes
+    # them), and everything this process started has been stopped.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _print_banner(stack: dict[str, Any], stack_file: Path, state_dir: str) -> None:

@@ -238,14 +238,24 @@ class LambdaDispatcher:
     # -- the worker ----------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (job := self._queue.get()) is not None:
+        while True:
+            jobs = [self._queue.get()]
+            while jobs[-1] is not None:  # everything queued meanwhile is handled in this round
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            work = jobs[:-1] if jobs[-1] is None else jobs
             try:
-                for event in job.events:
-                    self._run_async(job.function, event)
+                for job in _batched(work, self._batch_sizes):
+                    for event in job.events:
+                        self._run_async(job.function, event)
             finally:
                 with self._idle:
-                    self._pending -= 1
+                    self._pending -= len(work)
                     self._idle.notify_all()
+            if jobs[-1] is None:
+                return
 
     def _run_async(self, function: Any, event: dict[str, Any]) -> None:
         name = function.function_name
@@ -281,6 +291,26 @@ class InjectedFault(RuntimeError):
 
     def __init__(self, error: str, message: str) -> None:
         super().__init__(f"{error}: {message}")
+
+
+def _batched(jobs: list[_Job], batch_sizes: Mapping[str, int]) -> list[_Job]:
+    """The jobs, with each stream function's queued records joined into batches of up to its batch size, in
+    their order, as Lambda batches a stream's records: moto sends each write's record on its own, and one
+    handler call per record kept the worker minutes behind the writes under load. Other jobs keep their place."""
+    out: list[Any] = []
+    open_batches: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+    for job in jobs:
+        name = job.function.function_name
+        if name not in batch_sizes or len(job.events) != 1 or not _is_stream_batch(job.events[0]):
+            out.append(job)
+            continue
+        records = job.events[0]["Records"]
+        batch = open_batches.get(name)
+        if batch is None or len(batch[1]) + len(records) > batch_sizes[name]:
+            batch = open_batches[name] = (job.function, [])
+            out.append(batch)
+        batch[1].extend(records)
+    return [item if isinstance(item, _Job) else _Job(item[0], ({"Records": item[1]},)) for item in out]
 
 
 def _is_stream_batch(event: Any) -> bool:

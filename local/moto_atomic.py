@@ -18,11 +18,11 @@ from moto.core.model_instances import model_data
 
 class SerialisedDynamoDB:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self._app, self._lock = app, threading.Lock()
+        self._app, self.lock = app, threading.Lock()  # also held by whoever reads moto's tables in-process
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with self._lock:
+            with self.lock:
                 try:
                     return list(self._app(environ, start_response))
                 finally:
@@ -35,6 +35,7 @@ def forget_dynamodb_instances() -> None:
         model.instances_tracked = []  # type: ignore[attr-defined]
 
 
-def serialise_dynamodb(server: Any) -> None:
+def serialise_dynamodb(server: Any) -> SerialisedDynamoDB:
     """Wrap a started `moto.server.ThreadedMotoServer` (pinned moto 5.2.5: `server._server.app`)."""
-    server._server.app = SerialisedDynamoDB(server._server.app)
+    server._server.app = wrapper = SerialisedDynamoDB(server._server.app)
+    return wrapper

@@ -27,16 +27,21 @@ from .functions import (
 )
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
-from .mesh import CrmServer, MeshResources, provision_mesh
+from chalicelib.domain.case_rows import PREFIX as CASE_ROWS_PREFIX
+
+from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
 from .cognito import patch_cognito
-from .moto_atomic import serialise_dynamodb
-from .recovery import resume_lost_runs
+from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
+from .moto_asl_cache import install_asl_cache
+from .moto_speedups import install_dynamodb_speedups
+from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
 from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
-from .snapshot import dump_table, restore_table
+from .snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGE = "local"
+DEFAULT_ACCOUNT = "123456789012"  # moto's account: where the embedded moto keeps every resource
 log = logging.getLogger("local")
 
 
@@ -80,6 +85,8 @@ class LocalSystem:
         self._fargate_values: dict[str, str] = {}  # cluster, task definition, network: ASL substitutions
         self.stack: dict[str, Any] = {}
         self._moto: Any = None
+        self._dynamodb: Optional[SerialisedDynamoDB] = None  # the embedded moto's DynamoDB (its lock)
+        self._recovery: Optional[RecoveryThread] = None  # resumes lost workflow runs after a start
         self._server: Any = None
         self._thread: Optional[threading.Thread] = None
         self._resources: Optional[Resources] = None
@@ -98,6 +105,11 @@ class LocalSystem:
     @property
     def snapshot_file(self) -> Path:
         return self.state_dir / "snapshot" / "dynamodb.json"
+
+    @property
+    def rows_snapshot_file(self) -> Path:
+        """The case data product's rows (S3 objects), saved beside the table."""
+        return self.state_dir / "snapshot" / "case-data-product.json"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -131,12 +143,9 @@ class LocalSystem:
         self._resources = resources = provision(
             endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
         )
-        if self._moto is not None:
-            restored = restore_table(client("dynamodb", endpoint, region), resources.table_name, self.snapshot_file)
-            if restored:
-                log.info("restored %d items from %s", restored, self.snapshot_file)
-
         mesh = self._start_mesh(resources)
+        if self._moto is not None:
+            self._restore(resources, mesh)
         # The state machines' ARNs are known before the machines exist: the app gets them with the local
         # stage's environment, which it must see from its first import on.
         asl = statemachines.asl_files(self.stepfunctions_dir)
@@ -167,13 +176,6 @@ class LocalSystem:
 
                 snapshot = bootstrap.container().customers.snapshot
             seed_demo_cases(resources, customer_snapshot=snapshot)
-        if project_app and machine_arns:  # the project's own app, with its workflow
-            from chalicelib import bootstrap
-
-            resumed = resume_lost_runs(bootstrap.container())
-            if resumed:
-                log.info("resumed the workflow of %d case(s) whose run was lost", resumed)
-
         api_host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         self.stack = {
             "apiUrl": f"http://{api_host}:{self.port}",
@@ -205,9 +207,16 @@ class LocalSystem:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.stack_file.write_text(json.dumps(self.stack, indent=2) + "\n")
         self._serve(app, chalice_config)
+        if project_app and machine_arns:  # the project's own app, with its workflow
+            self._recovery = RecoveryThread().start()
         return self.stack
 
-    def stop(self, snapshot: bool = True) -> None:
+    def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
+        """`drain_timeout`: how long queued stream batches may still run (tests wait for them; Ctrl-C does not:
+        a case whose workflow never started resumes on the next start)."""
+        if self._recovery is not None:
+            self._recovery.stop()  # stops between two cases: the rest resume on the next start
+            self._recovery = None
         if self._console is not None:
             self._console.stop()
             self._console = None
@@ -224,7 +233,7 @@ class LocalSystem:
             self._crm.stop()
             self._crm = None
         if self.dispatcher is not None:
-            self.dispatcher.uninstall()  # finishes queued stream batches while moto still answers them
+            self.dispatcher.uninstall(drain_timeout)  # queued stream batches run while moto still answers them
             self.dispatcher = None
         if self._redis is not None:
             self._redis.kill()
@@ -232,11 +241,7 @@ class LocalSystem:
         if self._moto is not None:
             if snapshot and self._resources is not None:
                 try:
-                    self.saved_items = dump_table(
-                        client("dynamodb", self._resources.endpoint, self._resources.region),
-                        self._resources.table_name, self.snapshot_file,
-                    )
-                    log.info("saved %d items to %s", self.saved_items, self.snapshot_file)
+                    self._save(self._resources)
                 except Exception:  # a failed snapshot must not keep moto running
                     log.exception("could not write the snapshot")
             self._moto.stop()
@@ -257,7 +262,9 @@ class LocalSystem:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- parts -------------------------------------------------------------------------------
@@ -280,6 +287,8 @@ class LocalSystem:
 
         try:
             check_moto()  # before anything starts: the in-process Lambda patches need this moto exactly
+            install_dynamodb_speedups()  # queries and transactions that cost what they read, not the table
+            install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
@@ -287,7 +296,7 @@ class LocalSystem:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per AWS call drowns the API's
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
-        serialise_dynamodb(self._moto)
+        self._dynamodb = serialise_dynamodb(self._moto)
         patch_cognito()  # RevokeToken and the app client's WriteAttributes, as Cognito
         endpoint = f"http://127.0.0.1:{self.moto_port}"
         _post_json(f"{endpoint}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
@@ -347,6 +356,28 @@ class LocalSystem:
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])
+
+    def _restore(self, resources: Resources, mesh: MeshResources) -> None:
+        """The snapshot's items into the fresh table, its rows into the case data product's bucket."""
+        assert self._dynamodb is not None
+        with self._dynamodb.lock:
+            table = moto_table(DEFAULT_ACCOUNT, resources.region, resources.table_name)
+            restored = restore_table(table, self.snapshot_file)
+        if restored:
+            log.info("restored %d items from %s", restored, self.snapshot_file)
+        rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
+        if rows:
+            log.info("re-published %d case data product rows from %s", rows, self.rows_snapshot_file)
+
+    def _save(self, resources: Resources) -> None:
+        assert self._dynamodb is not None
+        with self._dynamodb.lock:  # Step Functions may still be writing through moto's API
+            table = moto_table(DEFAULT_ACCOUNT, resources.region, resources.table_name)
+            self.saved_items = dump_table(table, self.snapshot_file)
+        log.info("saved %d items to %s", self.saved_items, self.snapshot_file)
+        bucket = moto_s3(DEFAULT_ACCOUNT).get_bucket(DATA_PRODUCT_BUCKET)
+        rows = dump_objects(bucket, CASE_ROWS_PREFIX, self.rows_snapshot_file)
+        log.info("saved %d case data product rows to %s", rows, self.rows_snapshot_file)
 
     def _start_mesh(self, resources: Resources) -> MeshResources:
         """The sample customer data products (a CRM over HTTP on loopback, a risk dataset in S3), the data

@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.dynamo.models import TableModels, create_table, table_models
 from local.moto_atomic import serialise_dynamodb
+from local.moto_speedups import install_dynamodb_speedups
 
 REGION = "us-east-1"
 _LOADER = botocore.loaders.create_loader()
@@ -39,6 +40,7 @@ def moto_endpoint() -> Iterator[str]:
         # botocore's JSON data files again (~0.2 s): with a fresh table per test that doubled the
         # suite's time. The data files are read-only, so the sessions may share one loader.
         env.setattr("pynamodb.connection.base.get_session", _session_with_shared_loader)
+        install_dynamodb_speedups()  # the repositories' contract tests run on the emulator `make run` uses
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         serialise_dynamodb(server)

@@ -13,8 +13,9 @@ from moto.server import ThreadedMotoServer
 
 from local.demo import DEMO_CASES, DEMO_PASSWORD, DEMO_USERS
 from local.provision import Resources, client, has_cases, provision, seed_demo_cases
-from local.snapshot import dump_table, restore_table
+from local.snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
 
+ACCOUNT = "123456789012"  # moto's
 # Unique names: moto's state is per process, and other tests may use the default names.
 NAME = f"cms-it-{uuid.uuid4().hex[:8]}"
 
@@ -116,13 +117,14 @@ def test_snapshot_restores_every_item_into_a_fresh_table(provisioned, tmp_path):
         "nested": {"M": {"list": {"L": [{"B": b"\x01"}, {"N": "7"}]}}}, "set": {"BS": [b"a", b"b"]},
     })
     path = tmp_path / "snapshot" / "dynamodb.json"
-    saved = dump_table(dynamodb, source.table_name, path)
+    table = lambda name: moto_table(ACCOUNT, source.region, name)  # noqa: E731 (the embedded moto's tables)
+    saved = dump_table(table(source.table_name), path)
     assert saved > len(DEMO_CASES)
 
     target = provision(source.endpoint, table_name=f"{NAME}-restored", bucket_name=NAME, pool_name=NAME)
-    assert restore_table(dynamodb, target.table_name, path) == 0  # the snapshot holds only its own table
+    assert restore_table(table(target.table_name), path) == 0  # the snapshot holds only its own table
     path.write_text(path.read_text().replace(f'"{NAME}"', f'"{target.table_name}"'))
-    assert restore_table(dynamodb, target.table_name, path) == saved
+    assert restore_table(table(target.table_name), path) == saved
 
     def items(table: str) -> list[dict[str, Any]]:
         found = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
@@ -133,3 +135,21 @@ def test_snapshot_restores_every_item_into_a_fresh_table(provisioned, tmp_path):
 
     assert items(target.table_name) == items(source.table_name)
     assert has_cases(target)
+
+
+def test_snapshot_restores_objects_with_their_content_type_and_time_of_writing(provisioned, tmp_path):
+    s3 = client("s3", provisioned[0].endpoint, provisioned[0].region)
+    source, target = f"{NAME}-rows", f"{NAME}-rows-restored"
+    for bucket in (source, target):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=source, Key="cases/v1/dt=2026-12-06/a.json", Body=b'{"row": 1}\n', ContentType="application/x-ndjson")
+    s3.put_object(Bucket=source, Key="other/b.json", Body=b"{}")
+    path = tmp_path / "rows.json"
+    assert dump_objects(moto_s3(ACCOUNT).get_bucket(source), "cases/v1/", path) == 1
+    assert restore_objects(moto_s3(ACCOUNT), target, path) == 1
+
+    before = s3.head_object(Bucket=source, Key="cases/v1/dt=2026-12-06/a.json")
+    after = s3.head_object(Bucket=target, Key="cases/v1/dt=2026-12-06/a.json")
+    assert (after["ContentType"], after["LastModified"]) == (before["ContentType"], before["LastModified"])
+    assert s3.get_object(Bucket=target, Key="cases/v1/dt=2026-12-06/a.json")["Body"].read() == b'{"row": 1}\n'
+    assert s3.list_objects_v2(Bucket=target)["KeyCount"] == 1
