@@ -163,7 +163,9 @@ def error_body(code: str, message: str, details: Iterable[FieldIssue] = ()) -> d
 def _json_response(body: Any, status: int, headers: Optional[dict[str, str]] = None) -> Response:
     if isinstance(body, BaseModel):
         body = body.model_dump(mode="json", by_alias=True)
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _status_of(kind: type[Exception]) -> tuple[int, str]:
@@ -276,7 +278,7 @@ class Api:
             if not isinstance(reply, Reply):
                 reply = Reply(reply)
             response = _json_response(reply.body, spec.status, reply.headers)
-        except Exception as exc:  # one place maps every error to HTTP
+        except Exception as exc:  # noqa: BLE001 - one place maps every error to HTTP (error_response logs the unknown)
             response = error_response(exc)
         if request_id:
             response.headers["X-Request-Id"] = request_id  # quote it when reporting a problem
