@@ -1,4 +1,5 @@
-"""The HTTP edge: areas declare routes (`Routes.route`), and one handler authenticates, parses the body into
+"""The HTTP edge: areas declare routes (`Routes.route`; `Routes.command` for a change that only forwards to one
+service method), and one handler authenticates, parses the body into
 the declared model, logs, and maps every error to the API's error format. It also records each route, with
 the errors it can answer, for OpenAPI."""
 from __future__ import annotations
@@ -37,7 +38,7 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 _PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PATH_PARAMS = re.compile(r"{\w+}")
+_PATH_PARAMS = re.compile(r"{(\w+)}")
 B = TypeVar("B")  # the route's body model; None for routes without a body
 
 CORS = CORSConfig(
@@ -225,6 +226,26 @@ class Routes:
             return view
 
         return decorator
+
+    def command(
+        self, path: str, service_method: Callable[[], Callable[..., Any]], *, name: str, summary: str,
+        body: type[BaseModel], response: type[BaseModel], method: str = "POST", status: int = 200,
+        optional_body: bool = False,
+    ) -> None:
+        """Declare a change whose view only forwards: the principal, the path parameters in path order and the
+        parsed body go to the service method `service_method` returns when a request comes (the container is
+        built on first use, not at import). The service may refuse the caller (403) or find the record in a
+        state that refuses the change (409). `name` is the operation's id."""
+        params = _PATH_PARAMS.findall(path)
+
+        def view(req: ApiRequest[Any], **path_params: str) -> Any:
+            return service_method()(req.principal, *(path_params[param] for param in params), req.body)
+
+        view.__name__ = name
+        self.route(
+            path, method, summary=summary, body=body, optional_body=optional_body, response=response, status=status,
+            raises=(Forbidden, Conflict),
+        )(view)
 
 
 class Api:
