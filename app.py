@@ -35,7 +35,9 @@ observability.attach(app)  # logs with correlation ids, traces and metrics for e
 authorizer = (
     CognitoUserPoolAuthorizer(
         "cognito",
-        provider_arns=[os.environ.get("COGNITO_USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/cms")],
+        provider_arns=[
+            os.environ.get("COGNITO_USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/cms"),
+        ],
     )
     if os.environ.get("AUTH_MODE") == "apigateway"
     else None

@@ -301,7 +301,8 @@ def _engine_factory(settings: Settings, arn_setting: str) -> EngineFactory:
             import boto3
 
             cache["engine"] = StepFunctionsEngine(
-                arn, lambda: boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url)
+                arn,
+                lambda: boto3.client("stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url),
             )
         return cache["engine"]
 

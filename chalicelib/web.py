@@ -1,4 +1,5 @@
-"""The HTTP edge: areas declare routes (`Routes.route`), and one handler authenticates, parses the body into
+"""The HTTP edge: areas declare routes (`Routes.route`; `Routes.command` for a change that only forwards to one
+service method), and one handler authenticates, parses the body into
 the declared model, logs, and maps every error to the API's error format. It also records each route, with
 the errors it can answer, for OpenAPI."""
 from __future__ import annotations
@@ -37,7 +38,7 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 _PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PATH_PARAMS = re.compile(r"{\w+}")
+_PATH_PARAMS = re.compile(r"{(\w+)}")
 B = TypeVar("B")  # the route's body model; None for routes without a body
 
 CORS = CORSConfig(
@@ -163,7 +164,9 @@ def error_body(code: str, message: str, details: Iterable[FieldIssue] = ()) -> d
 def _json_response(body: Any, status: int, headers: Optional[dict[str, str]] = None) -> Response:
     if isinstance(body, BaseModel):
         body = body.model_dump(mode="json", by_alias=True)
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _status_of(kind: type[Exception]) -> tuple[int, str]:
@@ -224,6 +227,26 @@ class Routes:
 
         return decorator
 
+    def command(
+        self, path: str, service_method: Callable[[], Callable[..., Any]], *, name: str, summary: str,
+        body: type[BaseModel], response: type[BaseModel], method: str = "POST", status: int = 200,
+        optional_body: bool = False,
+    ) -> None:
+        """Declare a change whose view only forwards: the principal, the path parameters in path order and the
+        parsed body go to the service method `service_method` returns when a request comes (the container is
+        built on first use, not at import). The service may refuse the caller (403) or find the record in a
+        state that refuses the change (409). `name` is the operation's id."""
+        params = _PATH_PARAMS.findall(path)
+
+        def view(req: ApiRequest[Any], **path_params: str) -> Any:
+            return service_method()(req.principal, *(path_params[param] for param in params), req.body)
+
+        view.__name__ = name
+        self.route(
+            path, method, summary=summary, body=body, optional_body=optional_body, response=response, status=status,
+            raises=(Forbidden, Conflict),
+        )(view)
+
 
 class Api:
     """Registers each area's routes on the Chalice app so every route is authenticated, parsed, logged and
@@ -276,7 +299,7 @@ class Api:
             if not isinstance(reply, Reply):
                 reply = Reply(reply)
             response = _json_response(reply.body, spec.status, reply.headers)
-        except Exception as exc:  # one place maps every error to HTTP
+        except Exception as exc:  # noqa: BLE001 - one place maps every error to HTTP (error_response logs the unknown)
             response = error_response(exc)
         if request_id:
             response.headers["X-Request-Id"] = request_id  # quote it when reporting a problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -31,6 +32,32 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class FakeEngine:
+    """The workflow engine (Step Functions) as the services see it: records starts and resumes (from several
+    threads at once), reports each execution RUNNING unless a test sets `status_of`."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+        self.resumed: list[tuple[str, dict[str, Any]]] = []
+        self.status_of: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        self.started.setdefault(name, payload)
+        return f"arn:exec:{name}"
+
+    def resume(self, token: str, output: dict[str, Any]) -> bool:
+        with self._lock:
+            self.resumed.append((token, output))
+        return True
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        return [{"state": "Initiate", "enteredAt": "t0", "exitedAt": "t1"}]
+
+    def status(self, execution_id: str) -> str:
+        return self.status_of.get(execution_id, "RUNNING")
 
 
 class SequentialIds:
@@ -92,6 +119,22 @@ def comment_on(case: Case, comment_id: str, text: str = "Called the customer", *
         actor=author, at=comment.created_at, data={"commentId": comment_id, "text": text},
     )
     return comment, event
+
+
+def concurrently(*actions: Callable[[], Any]) -> None:
+    """Run each action on its own thread, released together by a barrier so they race, and wait for them all
+    (30 s at most each)."""
+    start = threading.Barrier(len(actions))
+
+    def run(action: Callable[[], Any]) -> None:
+        start.wait()
+        action()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
 
 
 def free_port() -> int:

@@ -135,7 +135,8 @@ def mesh_s3_client_factory(region: str, endpoint_url: Optional[str], timeout_sec
         from botocore.config import Config
 
         config = Config(
-            connect_timeout=timeout_seconds, read_timeout=timeout_seconds, retries={"max_attempts": 1, "mode": "standard"},
+            connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
+            retries={"max_attempts": 1, "mode": "standard"},
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
         return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)

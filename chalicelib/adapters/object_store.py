@@ -44,7 +44,8 @@ class S3ObjectStore:
 
     def _partitions(self, prefix: str) -> list[str]:
         found: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        for page in pages:
             found += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
         return sorted(found)
 

@@ -10,7 +10,9 @@ from ..errors import DependencyUnavailable
 MIN_KEY_BYTES = 16
 
 
-def pseudonym_key(value: Optional[str], secret_id: Optional[str], client_factory: Callable[[], Any]) -> Callable[[], bytes]:
+def pseudonym_key(
+    value: Optional[str], secret_id: Optional[str], client_factory: Callable[[], Any],
+) -> Callable[[], bytes]:
     """`value`: the key itself (PSEUDONYM_KEY); `secret_id`: a Secrets Manager secret holding it
     (PSEUDONYM_KEY_SECRET_ARN). Refuses to run without one: a default key would make the pseudonyms
     reversible by anyone who reads this code."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..bootstrap import container
 from ..domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
 from ..domain.compensation import Compensation, PaymentConfirmation
-from ..errors import Conflict, Forbidden
+from ..errors import Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
 
@@ -34,12 +34,10 @@ def get_approval(req: ApiRequest[None], approval_id: str) -> ApprovalDetail:
     return container().approvals.get(req.principal, approval_id)
 
 
-@routes.route(
-    "/approvals/{approval_id}/decision", "POST", summary="Approve or reject (approvers; four-eyes applies)",
-    body=DecisionRequest, response=Approval, raises=(Forbidden, Conflict),
+routes.command(
+    "/approvals/{approval_id}/decision", lambda: container().approvals.decide, name="decide_approval",
+    summary="Approve or reject (approvers; four-eyes applies)", body=DecisionRequest, response=Approval,
 )
-def decide_approval(req: ApiRequest[DecisionRequest], approval_id: str) -> Approval:
-    return container().approvals.decide(req.principal, approval_id, req.body)
 
 
 @routes.route(
@@ -50,9 +48,8 @@ def get_compensation(req: ApiRequest[None], case_id: str) -> Compensation:
     return container().compensation.get(req.principal, case_id)
 
 
-@routes.route(
-    "/cases/{case_id}/compensation/payment", "POST", summary="Confirm the compensation was paid (finance)",
-    body=PaymentConfirmation, response=Compensation, raises=(Forbidden, Conflict),
+routes.command(
+    "/cases/{case_id}/compensation/payment", lambda: container().compensation.confirm_payment,
+    name="confirm_payment", summary="Confirm the compensation was paid (finance)", body=PaymentConfirmation,
+    response=Compensation,
 )
-def confirm_payment(req: ApiRequest[PaymentConfirmation], case_id: str) -> Compensation:
-    return container().compensation.confirm_payment(req.principal, case_id, req.body)

@@ -65,12 +65,10 @@ def update_case(req: ApiRequest[CasePatch], case_id: str) -> Reply:
     return _case_reply(container().cases.update(req.principal, case_id, req.body, req.header("If-Match")))
 
 
-@routes.route(
-    "/cases/{case_id}/comments", "POST", summary="Comment on a case", body=CommentCreate, response=Comment,
-    status=201, raises=(Forbidden, Conflict),
+routes.command(
+    "/cases/{case_id}/comments", lambda: container().cases.add_comment, name="add_comment",
+    summary="Comment on a case", body=CommentCreate, response=Comment, status=201,
 )
-def add_comment(req: ApiRequest[CommentCreate], case_id: str) -> Comment:
-    return container().cases.add_comment(req.principal, case_id, req.body)
 
 
 @routes.route("/cases/{case_id}/comments", "GET", summary="A case's comments, oldest first", response=CommentList)

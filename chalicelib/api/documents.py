@@ -15,19 +15,17 @@ from . import blueprint
 routes = Routes(blueprint())
 
 
-@routes.route(
-    "/cases/{case_id}/documents", "POST",
-    summary="Start a document: its record and a presigned S3 POST bounded in size and type (caseworkers, "
-            "supervisors, admins)",
-    body=DocumentUpload, response=UploadTicket, status=201, raises=(Forbidden, Conflict),
-)
-def request_document_upload(req: ApiRequest[DocumentUpload], case_id: str) -> UploadTicket:
-    return container().documents.request_upload(req.principal, case_id, req.body)
-
-
 @routes.route("/cases/{case_id}/documents", "GET", summary="The case's documents", response=DocumentList)
 def list_documents(req: ApiRequest[None], case_id: str) -> DocumentList:
     return DocumentList(items=container().documents.list(req.principal, case_id))
+
+
+routes.command(
+    "/cases/{case_id}/documents", lambda: container().documents.request_upload, name="request_document_upload",
+    summary="Start a document: its record and a presigned S3 POST bounded in size and type (caseworkers, "
+            "supervisors, admins)",
+    body=DocumentUpload, response=UploadTicket, status=201,
+)
 
 
 @routes.route(
@@ -38,13 +36,11 @@ def get_document(req: ApiRequest[None], case_id: str, document_id: str) -> Docum
     return container().documents.get(req.principal, case_id, document_id)
 
 
-@routes.route(
-    "/cases/{case_id}/documents/{document_id}/versions", "POST",
-    summary="Upload a new version: a presigned S3 POST for the document's own key", body=DocumentUpload,
-    response=UploadTicket, status=201, raises=(Forbidden, Conflict),
+routes.command(
+    "/cases/{case_id}/documents/{document_id}/versions", lambda: container().documents.request_new_version,
+    name="request_document_version", summary="Upload a new version: a presigned S3 POST for the document's own key",
+    body=DocumentUpload, response=UploadTicket, status=201,
 )
-def request_document_version(req: ApiRequest[DocumentUpload], case_id: str, document_id: str) -> UploadTicket:
-    return container().documents.request_new_version(req.principal, case_id, document_id, req.body)
 
 
 @routes.route(
@@ -65,14 +61,12 @@ def delete_document(req: ApiRequest[None], case_id: str, document_id: str) -> Do
     return container().documents.delete(req.principal, case_id, document_id)
 
 
-@routes.route(
-    "/cases/{case_id}/exports", "POST",
+routes.command(
+    "/cases/{case_id}/exports", lambda: container().documents.export, name="export_documents",
     summary="Export evidence: download URLs of the documents' latest processed versions and a manifest whose "
             "SHA-256 is recorded in the case history (supervisors, admins, auditors)",
-    body=ExportRequest, response=EvidenceExport, status=201, raises=(Forbidden, Conflict),
+    body=ExportRequest, response=EvidenceExport, status=201,
 )
-def export_documents(req: ApiRequest[ExportRequest], case_id: str) -> EvidenceExport:
-    return container().documents.export(req.principal, case_id, req.body)
 
 
 @routes.route("/cases/{case_id}/legal-hold", "GET", summary="The case's legal hold", response=LegalHold)
@@ -80,10 +74,8 @@ def get_legal_hold(req: ApiRequest[None], case_id: str) -> LegalHold:
     return container().documents.legal_hold(req.principal, case_id)
 
 
-@routes.route(
-    "/cases/{case_id}/legal-hold", "PUT",
+routes.command(
+    "/cases/{case_id}/legal-hold", lambda: container().documents.set_legal_hold, name="put_legal_hold", method="PUT",
     summary="Set or lift the case's legal hold, and the S3 Object Lock legal hold of its document versions (admins)",
-    body=LegalHoldRequest, response=LegalHoldView, raises=(Forbidden, Conflict),
+    body=LegalHoldRequest, response=LegalHoldView,
 )
-def put_legal_hold(req: ApiRequest[LegalHoldRequest], case_id: str) -> LegalHoldView:
-    return container().documents.set_legal_hold(req.principal, case_id, req.body)

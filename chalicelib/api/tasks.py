@@ -48,17 +48,14 @@ def claim_task(req: ApiRequest[None], task_id: str) -> Task:
     return container().tasks.claim(req.principal, task_id)
 
 
-@routes.route(
-    "/tasks/{task_id}/complete", "POST", summary="Complete a task (its assignee, the team's supervisor, admins)",
-    body=TaskCompletion, optional_body=True, response=Task, raises=(Forbidden, Conflict),
+routes.command(
+    "/tasks/{task_id}/complete", lambda: container().tasks.complete, name="complete_task",
+    summary="Complete a task (its assignee, the team's supervisor, admins)", body=TaskCompletion, optional_body=True,
+    response=Task,
 )
-def complete_task(req: ApiRequest[TaskCompletion], task_id: str) -> Task:
-    return container().tasks.complete(req.principal, task_id, req.body)
 
 
-@routes.route(
-    "/tasks/{task_id}/reassign", "POST", summary="Give a task to an eligible team member, or back to the queue",
-    body=TaskReassignment, response=Task, raises=(Forbidden, Conflict),
+routes.command(
+    "/tasks/{task_id}/reassign", lambda: container().tasks.reassign, name="reassign_task",
+    summary="Give a task to an eligible team member, or back to the queue", body=TaskReassignment, response=Task,
 )
-def reassign_task(req: ApiRequest[TaskReassignment], task_id: str) -> Task:
-    return container().tasks.reassign(req.principal, task_id, req.body)

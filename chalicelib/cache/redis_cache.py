@@ -106,7 +106,7 @@ class RedisCache:
             client = self._client()
             self._flush_pending(client)
             result = operation(client)
-        except Exception as exc:  # fail open: any failure of the cache is a miss, whatever raised it
+        except Exception as exc:  # noqa: BLE001 - fail open: any failure of the cache is a miss, whatever raised it
             self.breaker.record_failure()
             self.stats.count("errors")
             log.warning("redis cache call failed (%s: %s); serving without the cache", type(exc).__name__, exc)
@@ -140,4 +140,7 @@ class RedisCache:
             room = self._max_pending - len(self._pending)
             self._pending.update(keys[: max(0, room)])
             if room < len(keys):
-                log.warning("redis cache: %d undelivered deletes dropped; those entries live until their TTL", len(keys) - max(0, room))
+                log.warning(
+                    "redis cache: %d undelivered deletes dropped; those entries live until their TTL",
+                    len(keys) - max(0, room),
+                )

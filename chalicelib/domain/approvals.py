@@ -18,11 +18,12 @@ from pydantic import Field, StringConstraints
 from ..errors import Conflict, Forbidden
 from .base import NOT_BLANK
 from .access import Principal, Role, participants_of, sees_as_worker
+from .base import ApiModel, RequestModel
 from .case_ids import CaseScopedIds
 from .case_types import CaseType
 from .changes import CaseChange
 from .lifecycle import check_move
-from .models import ApiModel, Case, CaseStatus, RequestModel
+from .models import Case, CaseStatus
 from .personnel import Username
 
 APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"

@@ -12,7 +12,8 @@ from datetime import date
 from enum import Enum
 from typing import Iterable, Optional, Sequence
 
-from .models import ApiModel, Priority
+from .base import ApiModel
+from .models import Priority
 from .personnel import Person, has_capacity, is_out_of_office
 
 

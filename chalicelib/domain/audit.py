@@ -42,7 +42,9 @@ def append_to_chain(
     """Add an event to a batch written in one transaction: it links to the batch's last event, or to the
     case's stored head (head_seq, head_hash) when the batch is empty."""
     prev_seq, prev_hash = (events[-1].seq, events[-1].hash) if events else (head_seq, head_hash)
-    event = next_event(case_id=case_id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=actor, at=at, data=data)
+    event = next_event(
+        case_id=case_id, prev_seq=prev_seq, prev_hash=prev_hash, type=type, actor=actor, at=at, data=data,
+    )
     events.append(event)
     return event
 

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from .assignment import AssignmentPolicy, AssignmentRule
-from .models import ApiModel, Priority
+from .base import ApiModel
+from .models import Priority
 from .tasks import TaskTemplate
 
 

@@ -11,7 +11,8 @@ from pydantic import Field, StringConstraints
 
 from ..errors import Conflict
 from .access import Principal, Role, can_view
-from .models import ApiModel, Case, RequestModel
+from .base import ApiModel, RequestModel
+from .models import Case
 
 _CENT = Decimal("0.01")
 

@@ -21,8 +21,7 @@ from urllib.parse import quote, unquote_plus
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from .base import NOT_BLANK, WholeNumber
-from .models import ApiModel, RequestModel
+from .base import NOT_BLANK, ApiModel, RequestModel, WholeNumber
 
 MiB = 1024 * 1024
 MAX_DOCUMENT_BYTES = 25 * MiB

@@ -12,9 +12,8 @@ from typing import Annotated, Any, Iterable, Optional
 
 from pydantic import Field, StringConstraints
 
-from .base import NOT_BLANK
+from .base import NOT_BLANK, ApiModel, RequestModel
 from .documents import DocumentRecord, VersionRecord, VersionStatus, latest_version
-from .models import ApiModel, RequestModel
 
 MAX_EXPORT_DOCUMENTS = 200
 MANIFEST_CONTENT_TYPE = "application/json"

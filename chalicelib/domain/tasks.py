@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from ..errors import Conflict
-from .base import NOT_BLANK
+from .base import NOT_BLANK, ApiModel, RequestModel
 from .case_ids import CaseScopedIds
-from .models import ApiModel, Priority, RequestModel
+from .models import Priority
 from .personnel import Username
 
 ESCALATION = "ESCALATION"

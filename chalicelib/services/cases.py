@@ -1,6 +1,7 @@
 """Case use cases: create, read, list, update, comment, history. Pure Python over the ports."""
 from __future__ import annotations
 
+import builtins  # the service's own `list` method hides the type in the class body
 import hashlib
 import json
 import threading
@@ -8,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Callable, Iterable, Optional
 
 from pydantic.alias_generators import to_camel
@@ -139,11 +141,11 @@ class CaseService:
             raise InvalidInput("the cursor is invalid", [FieldIssue("cursor", "cannot resume from it")]) from None
         return CasePage(items=items, next_cursor=cursor.encode(next_key, fp))
 
-    def comments(self, principal: Principal, case_id: str) -> list[Comment]:
+    def comments(self, principal: Principal, case_id: str) -> builtins.list[Comment]:
         self.get(principal, case_id)
         return self._repo.list_comments(case_id)
 
-    def history(self, principal: Principal, case_id: str) -> list[AuditEvent]:
+    def history(self, principal: Principal, case_id: str) -> builtins.list[AuditEvent]:
         self.get(principal, case_id)
         return self._repo.list_events(case_id)
 
@@ -308,7 +310,7 @@ def _check_idempotency_key(key: str) -> None:
         raise InvalidInput("invalid Idempotency-Key", [FieldIssue("Idempotency-Key", "1-128 printable characters")])
 
 
-def _check_enum(field: str, value: Optional[str], enum: type) -> None:
+def _check_enum(field: str, value: Optional[str], enum: type[Enum]) -> None:
     if value is not None and value not in enum._value2member_map_:
         raise InvalidInput(
             f"invalid {field}", [FieldIssue(field, f"must be one of {', '.join(enum._value2member_map_)}")]

@@ -171,7 +171,7 @@ class CompensationService:
             entry(3, LedgerType.INSTRUCTED, approved, currency, now, ACTOR, instruction.id),
         ]
         record = Compensation(
-            case_id=case.id, requested=money(case.compensation.amount), approved=approved, paid=money(0),
+            case_id=case.id, requested=money(case.compensation.amount), approved=approved, paid=money("0"),
             currency=currency, cap=cap, instruction=instruction, ledger=ledger, created_at=now, updated_at=now,
             version=1,
         )

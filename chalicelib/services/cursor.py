@@ -34,4 +34,5 @@ def decode(cursor: Optional[str], filters_fingerprint: str) -> Optional[dict[str
         raise _BAD_CURSOR from None
     if not isinstance(data, dict) or data.get("f") != filters_fingerprint or not isinstance(data.get("k"), dict):
         raise _BAD_CURSOR
-    return data["k"]
+    start_key: dict[str, Any] = data["k"]
+    return start_key

@@ -58,7 +58,9 @@ class CustomerDirectory:
         if view.status == ViewStatus.NOT_FOUND:
             raise NotFound(f"customer {customer_id} not found")
         if view.status == ViewStatus.UNAVAILABLE:
-            raise DependencyUnavailable("no customer data product answered and none is known from before; retry shortly")
+            raise DependencyUnavailable(
+                "no customer data product answered and none is known from before; retry shortly"
+            )
         return view
 
     def snapshot(self, customer_id: str) -> CustomerView:
@@ -89,7 +91,9 @@ class CustomerDirectory:
                 asked.append((product, self._pool.submit(contextvars.copy_context().run, source.fetch, customer_id)))
         wait([future for _, future in asked], timeout=self._timeout)
         now = self._clock()
-        missing: list[tuple[DataProductDescriptor, str]] = [(p, "no output port this system can read") for p in unreadable]
+        missing: list[tuple[DataProductDescriptor, str]] = [
+            (p, "no output port this system can read") for p in unreadable
+        ]
         for product, future in asked:
             if not future.done():
                 future.cancel()
@@ -106,7 +110,9 @@ class CustomerDirectory:
         if missing:
             known = self._known(customer_id)
             observations += [
-                Observation(product.id, product.freshness_sla_seconds, live=False, record=known.get(product.id), error=error)
+                Observation(
+                    product.id, product.freshness_sla_seconds, live=False, record=known.get(product.id), error=error,
+                )
                 for product, error in missing
             ]
         order = {product.id: index for index, product in enumerate(products)}
@@ -129,8 +135,10 @@ class CustomerDirectory:
 
     def _cached(self, product: str, customer_id: str) -> Optional[SourceRecord]:
         value = self._cache.get(_cache_key(product, customer_id)) if self._cache is not None else None
-        as_of = parse_time(value.get("asOf")) if isinstance(value, dict) else None
-        if as_of is None or not isinstance(value.get("fields"), dict):
+        if not isinstance(value, dict) or not isinstance(value.get("fields"), dict):
+            return None
+        as_of = parse_time(value.get("asOf"))
+        if as_of is None:
             return None
         return SourceRecord(fields=value["fields"], as_of=as_of)
 

@@ -9,6 +9,7 @@ latest version.
 """
 from __future__ import annotations
 
+import builtins  # the service's own `list` method hides the type in the class body
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -465,7 +466,7 @@ class DocumentService:
             log.exception("on_version_processed failed for case %s", case_id)
         return recorded
 
-    def required_documents_status(self, case: Case) -> dict[str, list[str]]:
+    def required_documents_status(self, case: Case) -> dict[str, builtins.list[str]]:
         """Which of the case's required document kinds have a document whose latest version is READY."""
         documents, versions = self._store.list_documents(case.id)
         ready = {
@@ -512,7 +513,8 @@ class DocumentService:
                 self.mark_processing(version.case_id, version.document_id, version.version_id)
 
     def _apply_object_holds(self, versions: Iterable[VersionRecord], enabled: bool) -> dict[str, Any]:
-        applied, failed = 0, []
+        applied = 0
+        failed: list[str] = []
         for version in versions:
             try:
                 if not self._storage.set_legal_hold(version.key, version.version_id, enabled):

@@ -8,6 +8,7 @@ re-decided, so two people completing one task at once leave one winner and one 4
 """
 from __future__ import annotations
 
+import builtins  # the service's own `list` method hides the type in the class body
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -386,7 +387,7 @@ class TaskService:
         return task, case
 
     def _add_escalation(
-        self, change: CaseChange, team: str, reason: str, people: list[Person], now: datetime,
+        self, change: CaseChange, team: str, reason: str, people: builtins.list[Person], now: datetime,
         escalates: Optional[str] = None,
     ) -> Task:
         supervisor = pick_supervisor(people, team=team, today=now.date())

@@ -128,7 +128,9 @@ class WorkflowService:
         )
         restart = (CaseStatus.NEW, CaseStatus.REOPENED, CaseStatus.NEEDS_ATTENTION)
         target = CaseStatus.OPEN if case.status in restart else None
-        case = self._move(case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id})
+        case = self._move(
+            case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id},
+        )
         case_type = self._case_types[case.case_type]
         return {
             "needsDocuments": bool(case.required_documents),
@@ -195,8 +197,10 @@ class WorkflowService:
             raise ValueError(f"unknown wait stage {stage}")
         self._tokens.put(case_id, stage, token, execution_id)
         # Only from a working status: a wait re-entered after an escalation may find the decision made.
-        self._move(case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage},
-                   only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS))
+        self._move(
+            case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage},
+            only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS),
+        )
         self.resume_if_ready(case_id, stage)
 
     def resume_if_ready(self, case_id: str, stage: str) -> bool:
@@ -226,7 +230,10 @@ class WorkflowService:
         if case.status != CaseStatus.CLOSED:
             if outcome != "REJECTED" and case.status != CaseStatus.RESOLVED:
                 self._move(case_id, status=CaseStatus.RESOLVED, event="CASE_RESOLVED", data={})
-            self._move(case_id, status=CaseStatus.CLOSED, stage=Stage.COMPLETED, event="CASE_CLOSED", data={"outcome": outcome})
+            self._move(
+                case_id, status=CaseStatus.CLOSED, stage=Stage.COMPLETED, event="CASE_CLOSED",
+                data={"outcome": outcome},
+            )
             metrics.count(metrics.CASES_CLOSED)
         return {"status": CaseStatus.CLOSED.value}
 
@@ -239,8 +246,9 @@ class WorkflowService:
             self._tokens.take(case_id, stage)
         case = self._case(case_id)
         status = CaseStatus.NEEDS_ATTENTION if case.status != CaseStatus.CLOSED else None
+        failure = error or {}
         self._move(case_id, status=status, stage=Stage.FAILED, event="WORKFLOW_FAILED",
-                   data={"error": (error or {}).get("Error"), "cause": str((error or {}).get("Cause", ""))[:500], "undone": undone})
+                   data={"error": failure.get("Error"), "cause": str(failure.get("Cause", ""))[:500], "undone": undone})
         return {"undone": undone}
 
     # -- queries and commands for people ------------------------------------------------------
@@ -287,7 +295,8 @@ class WorkflowService:
                 updates["workflow"] = new_state
             if not updates and event not in ("WORKFLOW_ESCALATED",):
                 return None, case
-            body = {**data, **({"from": case.status.value, "to": updates["status"].value} if "status" in updates else {})}
+            moved = {"from": case.status.value, "to": updates["status"].value} if "status" in updates else {}
+            body = {**data, **moved}
             if "workflow" in updates:
                 body["stage"] = updates["workflow"].stage
             change.append(event, body)

@@ -1,8 +1,10 @@
-"""A moto server for the session; every test that asks for `dynamo_models` gets its own fresh table."""
+"""A moto server for the session; every test that asks for `dynamo_models` gets its own fresh table. The
+contract tests ask for `backend`: each runs on the in-memory twin and again on DynamoDB."""
 from __future__ import annotations
 
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -11,7 +13,16 @@ import botocore.session
 import pytest
 from moto.server import ThreadedMotoServer
 
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.decisions import DynamoDecisionStore
+from chalicelib.adapters.dynamo.documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo.models import TableModels, create_table, table_models
+from chalicelib.adapters.dynamo.work import DynamoWorkRepository
+from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
+from chalicelib.adapters.memory.documents import InMemoryDocumentStore
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
+from chalicelib.ports import CaseRepository, DecisionStore, DocumentStore, WorkRepository
 from local.moto_atomic import serialise_dynamodb
 from local.moto_speedups import install_dynamodb_speedups
 
@@ -72,3 +83,33 @@ def down_endpoint(moto_endpoint: str) -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One implementation of the case table's ports: the case repository and the stores beside it."""
+
+    cases: CaseRepository
+    decisions: DecisionStore
+    documents: DocumentStore
+    work: WorkRepository
+
+
+@pytest.fixture(params=["memory", "dynamo"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The in-memory twin, then DynamoDB on a fresh table: a contract test asking for it runs on both, so the
+    fake the unit tests use stays honest. `@pytest.mark.parametrize("backend", ["dynamo"], indirect=True)`
+    picks one."""
+    if request.param == "memory":
+        table = InMemoryCaseRepository()
+        return Backend(table, InMemoryDecisionStore(table), InMemoryDocumentStore(table), InMemoryWorkRepository(table))
+    models = request.getfixturevalue("dynamo_models")
+    return Backend(
+        DynamoCaseRepository(models), DynamoDecisionStore(models), DynamoDocumentStore(models),
+        DynamoWorkRepository(models),
+    )
+
+
+@pytest.fixture
+def cases(backend: Backend) -> CaseRepository:
+    return backend.cases

@@ -1,16 +1,11 @@
 """One contract, two stores: the in-memory approvals and compensation store the unit tests use must behave
-like the DynamoDB one. TestMemoryDecisionContract runs against InMemoryDecisionStore; TestDynamoDecisionContract
-inherits every test and runs it against DynamoDecisionStore on a fresh table in the moto server."""
+like the DynamoDB one. TestDecisionContract runs against InMemoryDecisionStore and against DynamoDecisionStore on
+a fresh table in the moto server (the `backend` fixture)."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 
-from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
-from chalicelib.adapters.dynamo.decisions import DynamoDecisionStore
-from chalicelib.adapters.memory.cases import InMemoryCaseRepository
-from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
 from chalicelib.domain import audit
 from chalicelib.domain.approvals import (
     APPROVER_QUEUE, ApprovalStatus, Decision, case_write, decided, new_approval,
@@ -20,7 +15,7 @@ from chalicelib.domain.compensation import (
 )
 from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.ports import StaleWrite
-from tests.support import add_comment, create_case, iso_at, new_case
+from tests.support import add_comment, concurrently, create_case, iso_at, new_case
 
 AT = iso_at(5)
 
@@ -78,21 +73,18 @@ def opened(cases, store, n=1, level=1, case_id="case-1", minute=5, assignee=None
 
 def race(*calls):
     """Run the calls at once; return what each returned or raised."""
-    start, results = threading.Barrier(len(calls)), [None] * len(calls)
+    results = [None] * len(calls)
 
-    def run(i, call):
-        start.wait()
-        try:
-            call()
-            results[i] = "ok"
-        except StaleWrite:
-            results[i] = "stale"
+    def outcome(i, call):
+        def run():
+            try:
+                call()
+                results[i] = "ok"
+            except StaleWrite:
+                results[i] = "stale"
+        return run
 
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    concurrently(*(outcome(i, call) for i, call in enumerate(calls)))
     return results
 
 
@@ -105,14 +97,10 @@ def compensation_record(case_id="case-1", status=InstructionStatus.PENDING) -> C
                         cap="50000.00", instruction=instruction, ledger=ledger, created_at=AT, updated_at=AT, version=1)
 
 
-class TestMemoryDecisionContract:
+class TestDecisionContract:
     @pytest.fixture
-    def cases(self):
-        return InMemoryCaseRepository()
-
-    @pytest.fixture
-    def store(self, cases):
-        return InMemoryDecisionStore(cases)
+    def store(self, backend):
+        return backend.decisions
 
     @pytest.fixture
     def case(self, cases):
@@ -305,7 +293,8 @@ class TestMemoryDecisionContract:
         )
         assert sorted(results) == ["ok", "stale"]
         stored = store.get_compensation(case.id)
-        assert len(stored.ledger) == 4 and stored.instruction.status in (InstructionStatus.PAID, InstructionStatus.VOIDED)
+        assert len(stored.ledger) == 4
+        assert stored.instruction.status in (InstructionStatus.PAID, InstructionStatus.VOIDED)
         assert {InstructionStatus.PAID: LedgerType.PAID, InstructionStatus.VOIDED: LedgerType.VOIDED}[
             stored.instruction.status] == stored.ledger[-1].type
         assert chain_valid(cases)
@@ -316,13 +305,3 @@ def _comment(case):
 
     comment, event = comment_on(case, "cm-1")
     return comment, case.audit_seq, event
-
-
-class TestDynamoDecisionContract(TestMemoryDecisionContract):
-    @pytest.fixture
-    def cases(self, dynamo_models):
-        return DynamoCaseRepository(dynamo_models)
-
-    @pytest.fixture
-    def store(self, dynamo_models):
-        return DynamoDecisionStore(dynamo_models)

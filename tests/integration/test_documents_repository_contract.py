@@ -1,20 +1,15 @@
 """One contract, two document stores: the in-memory twin the unit tests use must behave like DynamoDB.
 
-TestMemoryDocumentContract runs against InMemoryDocumentStore; TestDynamoDocumentContract inherits every test
-and runs it against DynamoDocumentStore on a fresh table in the moto server. The service runs on both too:
-duplicate and out-of-order S3 events leave one version record and the newest as latest."""
+TestDocumentContract runs against InMemoryDocumentStore and against DynamoDocumentStore on a fresh table in the
+moto server (the `backend` fixture); TestDynamoDocuments holds what only DynamoDB has to get right. The service
+runs on both too: duplicate and out-of-order S3 events leave one version record and the newest as latest."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Optional
 
 import pytest
 
-from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
-from chalicelib.adapters.dynamo.documents import DynamoDocumentStore
-from chalicelib.adapters.memory.cases import InMemoryCaseRepository
-from chalicelib.adapters.memory.documents import InMemoryDocumentStore
 from chalicelib.adapters.memory.storage import InMemoryObjectStorage
 from chalicelib.domain import audit
 from chalicelib.domain.changes import CaseChange
@@ -23,7 +18,9 @@ from chalicelib.domain.documents import (
 )
 from chalicelib.ports import StaleWrite
 from chalicelib.services.documents import DocumentService
-from tests.support import FixedClock, SequentialIds, chained, create_case, events_change, new_case, principal
+from tests.support import (
+    FixedClock, SequentialIds, chained, concurrently, create_case, events_change, new_case, principal,
+)
 
 AT = "2026-03-01T12:00:00.000Z"
 alice = principal("alice", "caseworker", team="claims")
@@ -90,21 +87,19 @@ def s3_event(case_id, document_id, version_id, sequencer):
     }]}
 
 
-class TestMemoryDocumentContract:
-    @pytest.fixture
-    def cases(self):
-        return InMemoryCaseRepository()
+@pytest.fixture
+def store(backend):
+    return backend.documents
 
-    @pytest.fixture
-    def store(self, cases):
-        return InMemoryDocumentStore(cases)
 
-    @pytest.fixture(autouse=True)
-    def case(self, cases):
-        case, event = new_case("case-1", team="claims", required_documents=["claim-form"])
-        create_case(cases, case, event, None)
-        return case
+@pytest.fixture(autouse=True)
+def case(cases):
+    case, event = new_case("case-1", team="claims", required_documents=["claim-form"])
+    create_case(cases, case, event, None)
+    return case
 
+
+class TestDocumentContract:
     def test_a_document_and_its_event_are_written_together(self, cases, store):
         cases.apply(change(cases, documents=[DocumentWrite(a_document())]))
         assert store.get_document("case-1", "doc-1") == a_document()
@@ -198,17 +193,11 @@ class TestMemoryDocumentContract:
         doc = service.request_upload(alice, "case-1", {"filename": "a.pdf", "contentType": "application/pdf",
                                                        "size": 10}).document_id
         results: list[dict] = []
-        barrier = threading.Barrier(4)
 
         def deliver():
-            barrier.wait()
             results.append(service.on_s3_event(s3_event("case-1", doc, "v1", "01")))
 
-        threads = [threading.Thread(target=deliver) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        concurrently(*[deliver] * 4)
         assert sum(len(r["registered"]) for r in results) == 1
         assert sum(len(r["duplicates"]) for r in results) == 3
         assert len(store.list_versions("case-1", doc)) == 1
@@ -216,14 +205,9 @@ class TestMemoryDocumentContract:
         assert len(uploads) == 1
 
 
-class TestDynamoDocumentContract(TestMemoryDocumentContract):
-    @pytest.fixture
-    def cases(self, dynamo_models):
-        return DynamoCaseRepository(dynamo_models)
-
-    @pytest.fixture
-    def store(self, dynamo_models):
-        return DynamoDocumentStore(dynamo_models)
+@pytest.mark.parametrize("backend", ["dynamo"], indirect=True)
+class TestDynamoDocuments:
+    """What only DynamoDB has to get right."""
 
     def test_items_have_the_documented_keys(self, cases, store, dynamo_models, moto_endpoint):
         import boto3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from typing import Any
 
 import boto3
@@ -20,7 +19,8 @@ from chalicelib.errors import DependencyUnavailable, InvalidInput
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
 from tests.support import (
-    FixedClock, SequentialIds, add_comment, changed, comment_on, create_case, fields_of, new_case, principal, save_case,
+    FixedClock, SequentialIds, add_comment, changed, comment_on, concurrently, create_case, fields_of, new_case,
+    principal, save_case,
 )
 
 REGION = "us-east-1"
@@ -132,20 +132,14 @@ class TestTransactions:
         service = service_over(repo)
         results: list[str] = []
         errors: list[BaseException] = []
-        start = threading.Barrier(4)
 
         def create() -> None:
             try:
-                start.wait()
                 results.append(service.create(ALICE, case_body(), idempotency_key="retry-1").id)
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=create) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        concurrently(*[create] * 4)
         assert errors == []
         assert len(set(results)) == 1
         case_items = [k for k in keys(table_items(raw, dynamo_models)) if k[1] == "CASE"]

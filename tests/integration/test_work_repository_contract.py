@@ -1,8 +1,8 @@
 """One contract, two work repositories (tasks, personnel, cursors, due markers): the in-memory twin
 the unit tests use must behave like DynamoDB.
 
-TestMemoryWorkContract runs against InMemoryWorkRepository; TestDynamoWorkContract inherits every
-test and runs it against DynamoWorkRepository on a fresh table in the moto server."""
+TestWorkContract runs against InMemoryWorkRepository and against DynamoWorkRepository on a fresh table in the
+moto server (the `backend` fixture); TestDynamoWork holds what only DynamoDB has to get right."""
 from __future__ import annotations
 
 import threading
@@ -11,10 +11,6 @@ from typing import Iterable, Optional
 
 import pytest
 
-from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
-from chalicelib.adapters.dynamo.work import DynamoWorkRepository
-from chalicelib.adapters.memory.cases import InMemoryCaseRepository
-from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain import audit
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.personnel import AbsenceWindow, Person
@@ -95,28 +91,27 @@ def snapshot(cases, work, case_id: str = "case-1") -> tuple:
     )
 
 
-class TestMemoryWorkContract:
-    @pytest.fixture
-    def cases(self):
-        return InMemoryCaseRepository()
+@pytest.fixture
+def work(backend):
+    return backend.work
 
-    @pytest.fixture
-    def work(self, cases):
-        return InMemoryWorkRepository(cases)
 
-    @pytest.fixture
-    def staffed(self, cases, work):
-        """case-1 (CLAIM, team claims) and alice, amy, sam in the claims directory."""
-        create_case(cases, *new_case("case-1", case_type="CLAIM", team="claims", priority="HIGH"), None)
-        for name in ("alice", "amy"):
-            work.save_person(person(name))
-        work.save_person(person("sam", supervisor=True))
+@pytest.fixture
+def staffed(cases, work):
+    """case-1 (CLAIM, team claims) and alice, amy, sam in the claims directory."""
+    create_case(cases, *new_case("case-1", case_type="CLAIM", team="claims", priority="HIGH"), None)
+    for name in ("alice", "amy"):
+        work.save_person(person(name))
+    work.save_person(person("sam", supervisor=True))
 
+
+class TestWorkContract:
     # -- personnel -------------------------------------------------------------------------------
 
     def test_person_round_trip(self, work):
-        full = person("alice", skills=["claims", "fraud"], capacity=7, supervisor=True, updated_at="2026-03-01T12:00:00.000Z",
-                      updated_by="ada", out_of_office=AbsenceWindow.model_validate({"from": "2026-03-02", "to": "2026-03-04"}))
+        away = AbsenceWindow.model_validate({"from": "2026-03-02", "to": "2026-03-04"})
+        full = person("alice", skills=["claims", "fraud"], capacity=7, supervisor=True,
+                      updated_at="2026-03-01T12:00:00.000Z", updated_by="ada", out_of_office=away)
         assert work.save_person(full) == full
         assert work.get_person("alice") == full
         bare = person("bob", "complaints", skills=[], out_of_office=True)
@@ -322,7 +317,10 @@ class TestMemoryWorkContract:
         service = TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=FixedClock())
         tasks = service.create_for_case(cases.get_case("case-1"))
         target = tasks[0]
-        people = {"alice": principal("alice", "caseworker", team="claims"), "sam": principal("sam", "supervisor", team="claims")}
+        people = {
+            "alice": principal("alice", "caseworker", team="claims"),
+            "sam": principal("sam", "supervisor", team="claims"),
+        }
         results, barrier = {}, threading.Barrier(2)
 
         def run(name):
@@ -367,16 +365,9 @@ class TestMemoryWorkContract:
         assert work.get_person("sam").open_tasks == 3  # one escalation per queued task
 
 
-class TestDynamoWorkContract(TestMemoryWorkContract):
-    @pytest.fixture
-    def cases(self, dynamo_models):
-        return DynamoCaseRepository(dynamo_models)
-
-    @pytest.fixture
-    def work(self, dynamo_models):
-        return DynamoWorkRepository(dynamo_models)
-
-    # -- what only DynamoDB has to get right -------------------------------------------------------
+@pytest.mark.parametrize("backend", ["dynamo"], indirect=True)
+class TestDynamoWork:
+    """What only DynamoDB has to get right."""
 
     def test_a_completion_is_one_transaction_and_leaves_the_inbox_index(self, cases, work, staffed, dynamo_models,
                                                                         moto_endpoint):
@@ -396,7 +387,8 @@ class TestDynamoWorkContract(TestMemoryWorkContract):
         )
         done = completed(task, "alice", "2026-03-02T08:00:00.000Z", None, None)
         cases.apply(change(cases, task, done, loads=[LoadChange("alice", -1)], remove_markers=[marker(task)]))
-        assert [sorted(ops) for ops in sent] == [["Delete", "Put", "Put", "Update", "Update"]]  # marker, event, task, head, counter
+        # marker, event, task, head, counter
+        assert [sorted(ops) for ops in sent] == [["Delete", "Put", "Put", "Update", "Update"]]
         stored = raw.get_item(TableName=table, Key=key)["Item"]
         assert "inboxPk" not in stored and "inboxSk" not in stored
         person_item = raw.get_item(TableName=table, Key={"PK": {"S": "PERSON#alice"}, "SK": {"S": "PERSON"}})["Item"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -7,10 +8,16 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
+from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
+from chalicelib.adapters.memory.tokens import InMemoryTokenStore
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
+from chalicelib.services.compensation import CompensationService
+from chalicelib.services.workflow import Stage, WorkflowResumer, WorkflowService
+from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.api_support import POOL
-from tests.support import FixedClock, SequentialIds, principal
+from tests.support import FakeEngine, FixedClock, SequentialIds, principal
 
 
 @pytest.fixture
@@ -67,3 +74,50 @@ def client(container: Any) -> Iterator[Client]:
 
     with bootstrap.override(container), Client(app) as test_client:
         yield test_client
+
+
+class NoWork:
+    """A case without tasks: the workflow finds nothing to create, wait for or cancel."""
+
+    def create_for_case(self, case):
+        return []
+
+    def open_required_tasks(self, case_id):
+        return 0
+
+    def cancel_open_tasks(self, case_id, actor):
+        return []
+
+    def escalate(self, case_id, team, reason):
+        return None
+
+
+@pytest.fixture
+def system() -> SimpleNamespace:
+    """Cases, approvals, compensation and the workflow on in-memory adapters, with a fake engine that records
+    resumes and the resume callback counted (`resumes`): the approvals and compensation tests drive it."""
+    repo, clock = InMemoryCaseRepository(), FixedClock()
+    cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    engine, tokens, resumer = FakeEngine(), InMemoryTokenStore(), WorkflowResumer()
+    store = InMemoryDecisionStore(repo)
+    task_people: dict[str, list[str]] = {}
+    resumes: list[tuple[str, str]] = []
+
+    def resume(case_id, stage):  # the injected callback, counted
+        resumes.append((case_id, stage))
+        return resumer.resume_if_ready(case_id, stage)
+
+    approvals = ApprovalService(
+        repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
+        on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], clock=clock,
+    )
+    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount, resume=resume,
+                                       clock=clock)
+    workflow = WorkflowService(
+        repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
+        conditions={Stage.APPROVAL: approvals.decision_if_final, Stage.PAYMENT: compensation.payment_if_confirmed},
+        resumer=resumer,
+    )
+    return SimpleNamespace(repo=repo, cases=cases, workflow=workflow, engine=engine, tokens=tokens, store=store,
+                           approvals=approvals, compensation=compensation, task_people=task_people, resumes=resumes,
+                           clock=clock)

@@ -12,7 +12,7 @@ from app import app
 from chalicelib import bootstrap
 from chalicelib.services.workflow import Stage
 from tests.api_support import TestUserPool
-from tests.unit.test_approvals_service import CountingEngine
+from tests.support import FakeEngine
 
 USERS = {
     "alice": (["caseworker"], "claims"),
@@ -60,7 +60,7 @@ class Harness:
 
 @pytest.fixture
 def api():
-    engine = CountingEngine()
+    engine = FakeEngine()
     container = POOL.container(engine=lambda: engine)
     workflow = container.workflow
     tokens = workflow._tokens

@@ -19,6 +19,10 @@ from tests.support import (
 )
 
 
+def with_money(**compensation):
+    return body(compensation=compensation)
+
+
 def body(drop: tuple[str, ...] = (), **overrides):
     payload = {
         "title": "Boiler broken", "description": "No heating since Monday", "caseType": "GENERAL",
@@ -40,6 +44,7 @@ def make_service(repo, clock=None, block_size=10):
 def store_change(repo: InMemoryCaseRepository, case_id: str, **changes) -> Case:
     """What the workflow would do (status, assignment): a versioned, audited save through the port."""
     current = repo.get_case(case_id)
+    assert current is not None, f"{case_id} is stored"
     updated, event = changed(current, actor="workflow", **changes)
     save_case(repo, updated, current.version, current.audit_seq, event)
     return updated
@@ -116,7 +121,9 @@ class TestCreate:
         assert case.compensation.amount == "5000.00"
 
     def test_no_cap_means_any_amount(self, service, alice):
-        case = service.create(alice, body(caseType="GENERAL", compensation={"amount": "999999999.99", "currency": "USD"}))
+        case = service.create(
+            alice, body(caseType="GENERAL", compensation={"amount": "999999999.99", "currency": "USD"}),
+        )
         assert case.compensation.amount == "999999999.99"
 
     def test_case_is_stored_and_readable(self, service, repo, alice):
@@ -137,7 +144,9 @@ class TestCreate:
         # The customer snapshot (personal data) stays on the case, out of the permanent audit trail.
         assert event.data == {"case": {k: v for k, v in case.to_api().items() if k != "customerSnapshot"}}
         assert (case.audit_seq, case.audit_hash) == (1, event.hash)
-        assert service.verify_history(alice, case.id).model_dump() == {"valid": True, "events": 1, "first_invalid_seq": None}
+        assert service.verify_history(alice, case.id).model_dump() == {
+            "valid": True, "events": 1, "first_invalid_seq": None,
+        }
 
     def test_title_whitespace_is_trimmed(self, service, alice):
         assert service.create(alice, body(title="  Boiler broken  ")).title == "Boiler broken"
@@ -197,16 +206,16 @@ class TestCreateValidation:
             pytest.param(body(customerId="cust 1"), "customerId", id="customerId-pattern"),
             pytest.param(body(caseType="NOPE"), "caseType", id="unknown-caseType"),
             pytest.param(body(caseType="bad type!"), "caseType", id="caseType-pattern"),
-            pytest.param(body(compensation={"amount": "12.345", "currency": "EUR"}), "compensation.amount", id="amount-3dp"),
-            pytest.param(body(compensation={"amount": "-1", "currency": "EUR"}), "compensation.amount", id="amount-negative"),
-            pytest.param(body(compensation={"amount": "abc", "currency": "EUR"}), "compensation.amount", id="amount-text"),
-            pytest.param(body(compensation={"amount": "0", "currency": "EUR"}), "compensation.amount", id="amount-zero"),
-            pytest.param(body(compensation={"amount": "1e3", "currency": "EUR"}), "compensation.amount", id="amount-exp"),
-            pytest.param(body(compensation={"amount": 12.5, "currency": "EUR"}), "compensation.amount", id="amount-number"),
-            pytest.param(body(compensation={"amount": "10.00", "currency": "eur"}), "compensation.currency", id="currency-lower"),
-            pytest.param(body(compensation={"amount": "10.00", "currency": "EURO"}), "compensation.currency", id="currency-4"),
+            pytest.param(with_money(amount="12.345", currency="EUR"), "compensation.amount", id="amount-3dp"),
+            pytest.param(with_money(amount="-1", currency="EUR"), "compensation.amount", id="amount-negative"),
+            pytest.param(with_money(amount="abc", currency="EUR"), "compensation.amount", id="amount-text"),
+            pytest.param(with_money(amount="0", currency="EUR"), "compensation.amount", id="amount-zero"),
+            pytest.param(with_money(amount="1e3", currency="EUR"), "compensation.amount", id="amount-exp"),
+            pytest.param(with_money(amount=12.5, currency="EUR"), "compensation.amount", id="amount-number"),
+            pytest.param(with_money(amount="10.00", currency="eur"), "compensation.currency", id="currency-lower"),
+            pytest.param(with_money(amount="10.00", currency="EURO"), "compensation.currency", id="currency-4"),
             pytest.param(body(compensation={"amount": "10.00"}), "compensation.currency", id="currency-missing"),
-            pytest.param(body(compensation={"amount": "10.00", "currency": "EUR", "fx": 1}), "compensation.fx", id="money-extra"),
+            pytest.param(with_money(amount="10.00", currency="EUR", fx=1), "compensation.fx", id="money-extra"),
             pytest.param(body(compensation="10 EUR"), "compensation", id="compensation-not-object"),
             pytest.param(
                 body(caseType="COMPLAINT", compensation={"amount": "5000.01", "currency": "EUR"}),
@@ -513,19 +522,12 @@ class TestList:
     @pytest.mark.parametrize(
         "filters, field",
         [(ListFilters(customer_id=""), "customerId"), (ListFilters(assignee=" "), "assignee"),
-         (ListFilters(case_type=""), "caseType"), (ListFilters(status=""), "status")],
-    )
-    def test_empty_filters_are_rejected(self, service, alice, filters, field):
-        with pytest.raises(InvalidInput) as error:
-            service.list(alice, filters, 10, None)
-        assert fields_of(error.value) == [field]
-
-    @pytest.mark.parametrize(
-        "filters, field",
-        [(ListFilters(status="new"), "status"), (ListFilters(status="DELETED"), "status"),
+         (ListFilters(case_type=""), "caseType"), (ListFilters(status=""), "status"),
+         # values outside the enums
+         (ListFilters(status="new"), "status"), (ListFilters(status="DELETED"), "status"),
          (ListFilters(priority="URGENT"), "priority"), (ListFilters(priority="5"), "priority")],
     )
-    def test_invalid_enum_filters(self, service, alice, filters, field):
+    def test_empty_or_invalid_enum_filters_are_rejected(self, service, alice, filters, field):
         with pytest.raises(InvalidInput) as error:
             service.list(alice, filters, 10, None)
         assert fields_of(error.value) == [field]
@@ -543,7 +545,8 @@ class TestUpdate:
 
     def test_update_bumps_the_version_and_records_the_changes(self, service, repo, case, alice):
         erin = principal("erin", "caseworker", team="general")
-        updated = service.update(erin, case.id, {"title": "Boiler leaking", "priority": "HIGH", "tags": ["water", "urgent"]}, "1")
+        patch = {"title": "Boiler leaking", "priority": "HIGH", "tags": ["water", "urgent"]}
+        updated = service.update(erin, case.id, patch, "1")
         assert (updated.version, updated.title, updated.priority, updated.tags) == (
             2, "Boiler leaking", Priority.HIGH, ["water", "urgent"]
         )
@@ -790,7 +793,9 @@ class TestHistory:
         events = service.history(alice, case.id)
         assert [e.seq for e in events] == list(range(1, 8))
         assert [e.type for e in events] == ["CASE_CREATED"] + ["COMMENT_ADDED", "CASE_UPDATED"] * 3
-        assert service.verify_history(alice, case.id).model_dump() == {"valid": True, "events": 7, "first_invalid_seq": None}
+        assert service.verify_history(alice, case.id).model_dump() == {
+            "valid": True, "events": 7, "first_invalid_seq": None,
+        }
         assert set(events[0].to_api()) >= {"hash", "prevHash", "seq", "type", "actor", "at", "data"}
 
     def test_tampered_stored_event_is_detected(self, service, repo, alice):
@@ -824,7 +829,9 @@ class TestHistory:
         service = make_service(racing)
         case = service.create(alice, body())
         racing.change = lambda: service.add_comment(alice, case.id, {"text": "meanwhile"})
-        assert service.verify_history(alice, case.id).model_dump() == {"valid": True, "events": 1, "first_invalid_seq": None}
+        assert service.verify_history(alice, case.id).model_dump() == {
+            "valid": True, "events": 1, "first_invalid_seq": None,
+        }
         assert service.verify_history(alice, case.id).events == 2
 
     def test_events_past_a_head_that_did_not_move_are_detected(self, service, repo, alice):

@@ -14,7 +14,7 @@ from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.services.compensation import CompensationService
 from chalicelib.services.workflow import Stage
 from tests.support import principal
-from tests.unit.test_approvals_service import ANN, awaiting_approval, chain_is_valid, event_types, system  # noqa: F401
+from tests.unit.test_approvals_service import ANN, awaiting_approval, chain_is_valid, event_types
 
 FAY = principal("fay", "finance")
 PAY = {"reference": "SEPA-2026-0001"}
@@ -93,7 +93,8 @@ def test_the_payment_stage_waits_for_the_confirmation_and_resumes_once(system):
         system.compensation.confirm_payment(FAY, case_id, {"reference": "SEPA-2026-0002"})
     assert len(system.engine.resumed) == 2
     stored = system.store.get_compensation(case_id)
-    assert [e.type for e in stored.ledger].count(LedgerType.PAID) == 1 and stored.instruction.reference == "SEPA-2026-0001"
+    assert [e.type for e in stored.ledger].count(LedgerType.PAID) == 1
+    assert stored.instruction.reference == "SEPA-2026-0001"
     assert event_types(system, case_id)[-1] == "PAYMENT_CONFIRMED" and chain_is_valid(system, case_id)
 
 

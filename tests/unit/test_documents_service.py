@@ -472,7 +472,8 @@ def test_an_export_hands_over_ready_versions_with_a_manifest_chained_into_the_hi
     assert {e.document_id: e.reason for e in export.excluded} == {
         pending: "not processed yet (PENDING)", quarantined: "quarantined: macro"}
     (body,) = storage.objects[export.manifest_key]
-    assert export.manifest_key.startswith("exports/case-1/") and hashlib.sha256(body).hexdigest() == export.manifest_sha256
+    assert export.manifest_key.startswith("exports/case-1/")
+    assert hashlib.sha256(body).hexdigest() == export.manifest_sha256
     manifest = json.loads(body)
     assert manifest["historyHead"] == {"seq": head_before.audit_seq, "hash": head_before.audit_hash}
     assert [d["sha256"] for d in manifest["documents"]] == [SHA] and manifest["reason"] == "court disclosure 2026/17"

@@ -225,14 +225,18 @@ def test_the_assignee_completes_and_the_counter_and_marker_follow(service, cases
     service.claim(ALICE, queued[0].id)
     assert len(work.due_markers(queued[0].due_at[:10], "9999")) == 2
     done = service.complete(ALICE, queued[0].id, {"outcome": "verified", "comment": "all there"})
-    assert (done.status, done.outcome, done.comment, done.completed_by) == (TaskStatus.DONE, "verified", "all there", "alice")
+    assert (done.status, done.outcome, done.comment, done.completed_by) == (
+        TaskStatus.DONE, "verified", "all there", "alice",
+    )
     assert load(work, "alice") == 0 and completed_cases == ["case-1"]
     assert [m.task_id for m in work.due_markers(queued[0].due_at[:10], "9999")] == [queued[1].id]
     assert service.list(ALICE, TaskFilters(assignee="me")) == []
     assert service.open_required_tasks("case-1") == 1
     with pytest.raises(Conflict):
         service.complete(ALICE, queued[0].id, {})
-    assert cases.list_events("case-1")[-1].data == {"taskId": queued[0].id, "outcome": "verified", "comment": "all there"}
+    assert cases.list_events("case-1")[-1].data == {
+        "taskId": queued[0].id, "outcome": "verified", "comment": "all there",
+    }
     assert chain_is_valid(cases, "case-1")
 
 
@@ -265,7 +269,8 @@ def test_who_may_complete(service, queued):
 
 def test_bad_completion_bodies_are_400(service, queued):
     service.claim(ALICE, queued[0].id)
-    for body, field in [({"outcome": ""}, "outcome"), ({"colour": "red"}, "colour"), ({"comment": "x" * 5001}, "comment")]:
+    invalid = [({"outcome": ""}, "outcome"), ({"colour": "red"}, "colour"), ({"comment": "x" * 5001}, "comment")]
+    for body, field in invalid:
         with pytest.raises(InvalidInput) as caught:
             service.complete(ALICE, queued[0].id, body)
         assert fields_of(caught.value) == [field]
@@ -341,7 +346,8 @@ def test_only_the_teams_supervisor_or_an_admin_reassigns(service, alices):
     with pytest.raises(Forbidden):
         service.reassign(ALICE, alices[0].id, {"assignee": "amy"})
     with pytest.raises(Forbidden):
-        service.reassign(principal("sue", "supervisor", "auditor", team="complaints"), alices[0].id, {"assignee": "amy"})
+        sue = principal("sue", "supervisor", "auditor", team="complaints")
+        service.reassign(sue, alices[0].id, {"assignee": "amy"})
     with pytest.raises(NotFound):
         service.reassign(SID, alices[0].id, {"assignee": "amy"})
 
@@ -419,7 +425,8 @@ def test_cancelling_many_tasks_takes_several_transactions(cases, work, clock, st
     from chalicelib.domain.case_types import CaseType
     from chalicelib.domain.tasks import TaskTemplate
 
-    busy = CaseType(id="BUSY", name="Busy", team="claims", sla_hours={p: 1 for p in ("LOW", "MEDIUM", "HIGH", "CRITICAL")},
+    one_hour = dict.fromkeys(("LOW", "MEDIUM", "HIGH", "CRITICAL"), 1)
+    busy = CaseType(id="BUSY", name="Busy", team="claims", sla_hours=one_hour,
                     tasks=[TaskTemplate(type=f"STEP_{n}", title=f"Step {n}") for n in range(25)])
     file(work, "alice", "claims", capacity=100)
     service = TaskService(cases, work, work, [busy], clock=clock)
@@ -501,7 +508,9 @@ def personnel(work, clock):
 def test_admins_file_people_and_the_counter_survives_an_edit(personnel, work):
     body = {"team": "claims", "skills": ["claims", "fraud", "claims"], "capacity": 3}
     filed = personnel.put(ADA, "alice", body)
-    assert (filed.skills, filed.open_tasks, filed.updated_by, filed.out_of_office) == (["claims", "fraud"], 0, "ada", False)
+    assert (filed.skills, filed.open_tasks, filed.updated_by, filed.out_of_office) == (
+        ["claims", "fraud"], 0, "ada", False,
+    )
     work.people["alice"] = work.people["alice"].model_copy(update={"open_tasks": 2})
     edited = personnel.put(ADA, "alice", {**body, "outOfOffice": {"from": "2026-03-02", "to": "2026-03-05"}})
     assert edited.open_tasks == 2 and edited.out_of_office.to.isoformat() == "2026-03-05"

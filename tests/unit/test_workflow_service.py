@@ -14,33 +14,7 @@ from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
-from tests.support import FixedClock, SequentialIds, principal
-
-
-class FakeEngine:
-    def __init__(self):
-        self.started: dict[str, dict] = {}
-        self.resumed: list[tuple[str, dict]] = []
-        self.valid_tokens: set[str] = set()
-        self.status_of = {}
-        self._lock = threading.Lock()
-
-    def start(self, name, payload):
-        self.started.setdefault(name, payload)
-        return f"arn:exec:{name}"
-
-    def resume(self, token, output):
-        with self._lock:
-            self.resumed.append((token, output))
-        return True
-
-    def history(self, execution_id):
-        return [{"state": "Initiate", "enteredAt": "t0", "exitedAt": "t1"}]
-
-    status_of: dict = {}
-
-    def status(self, execution_id):
-        return self.status_of.get(execution_id, "RUNNING")
+from tests.support import FakeEngine, FixedClock, SequentialIds, principal
 
 
 class FakeWork:
@@ -74,14 +48,17 @@ def parts():
     repo, clock = InMemoryCaseRepository(), FixedClock()
     cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
     engine, work, tokens = FakeEngine(), FakeWork(), InMemoryTokenStore()
-    workflow = WorkflowService(repo, lambda: engine, tokens, work, DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock)
+    workflow = WorkflowService(
+        repo, lambda: engine, tokens, work, DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
+    )
     case = cases.create(principal("alice", "caseworker", team="claims"),
                         {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "C1"})
     return repo, workflow, engine, work, tokens, case
 
 
 def _insert(case_id, event_id="e1", sk="CASE", name="INSERT"):
-    return {"eventID": event_id, "eventName": name, "dynamodb": {"Keys": {"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": sk}}}}
+    keys = {"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": sk}}
+    return {"eventID": event_id, "eventName": name, "dynamodb": {"Keys": keys}}
 
 
 def test_only_case_inserts_start_a_run_and_a_redelivery_starts_nothing_new(parts):
@@ -95,7 +72,9 @@ def test_only_case_inserts_start_a_run_and_a_redelivery_starts_nothing_new(parts
 
 def test_a_poison_record_is_reported_and_does_not_block_the_others(parts):
     _, workflow, engine, *_, case = parts
-    poison = {"eventID": "bad", "eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "CASE"}}, "SequenceNumber": "42"}}
+    poison = {
+        "eventID": "bad", "eventName": "INSERT", "dynamodb": {"Keys": {"SK": {"S": "CASE"}}, "SequenceNumber": "42"},
+    }
     assert workflow.on_table_records([poison, _insert(case.id, "good")]) == ["42"]  # what Lambda's response names
     assert case.id in engine.started
 
@@ -106,7 +85,8 @@ def test_happy_path_steps_move_the_case_and_are_idempotent(parts):
     assert facts["needsDocuments"] is False and facts["needsApproval"] is False
     assert workflow.initiate(case.id, "exec-1") == facts  # a Step Functions retry changes nothing
     stored = repo.get_case(case.id)
-    assert stored.status == CaseStatus.OPEN and stored.workflow.execution_id == "exec-1" and stored.workflow.executions == ["exec-1"]
+    assert stored.status == CaseStatus.OPEN and stored.workflow.execution_id == "exec-1"
+    assert stored.workflow.executions == ["exec-1"]
     workflow.assign(case.id)
     workflow.assign(case.id)
     assert work.created == [case.id] and repo.get_case(case.id).status == CaseStatus.IN_PROGRESS
@@ -121,7 +101,9 @@ def test_happy_path_steps_move_the_case_and_are_idempotent(parts):
     closed = repo.get_case(case.id)
     assert closed.status == CaseStatus.CLOSED and closed.workflow.stage == Stage.COMPLETED
     types = [e.type for e in repo.list_events(case.id)]
-    assert types == ["CASE_CREATED", "WORKFLOW_STARTED", "TASKS_ASSIGNED", "WORKFLOW_WAITING", "CASE_RESOLVED", "CASE_CLOSED"]
+    assert types == [
+        "CASE_CREATED", "WORKFLOW_STARTED", "TASKS_ASSIGNED", "WORKFLOW_WAITING", "CASE_RESOLVED", "CASE_CLOSED",
+    ]
 
 
 def test_a_wait_whose_condition_already_holds_resumes_at_once(parts):
@@ -157,7 +139,8 @@ def test_rollback_undoes_partial_work_and_flags_the_case(parts):
     assert failed.status == CaseStatus.NEEDS_ATTENTION and failed.workflow.stage == Stage.FAILED
     assert tokens.peek(case.id, Stage.TASKS) is None
     last = repo.list_events(case.id)[-1]  # the repeated rollback wrote nothing
-    assert last.type == "WORKFLOW_FAILED" and last.data["undone"] == ["cancelled task t1"] and last.data["error"] == "Boom"
+    assert last.type == "WORKFLOW_FAILED"
+    assert last.data["undone"] == ["cancelled task t1"] and last.data["error"] == "Boom"
 
 
 def test_an_illegal_move_is_a_conflict(parts):
@@ -195,7 +178,8 @@ def test_reopen_starts_a_new_run_with_fresh_work(parts):
     assert f"{case.id}-2" in engine.started
     workflow.initiate(case.id, "exec-2")
     again = repo.get_case(case.id)
-    assert again.status == CaseStatus.OPEN and again.workflow.executions == ["exec-1", "exec-2"] and again.workflow.run == 2
+    assert again.status == CaseStatus.OPEN
+    assert again.workflow.executions == ["exec-1", "exec-2"] and again.workflow.run == 2
     assert "CASE_REOPENED" in [e.type for e in repo.list_events(case.id)]
 
 

@@ -123,10 +123,12 @@ def _visibility_condition(case_model: Any, query: CaseQuery) -> Optional[Conditi
 
 def _is_start_key(key: dict[str, Any], index_attr: str, hash_key: str) -> bool:
     """A resume key must name a case item inside the partition being queried, or DynamoDB refuses it."""
-    values = {name: v.get("S") if isinstance(v, dict) and set(v) == {"S"} else None for name, v in key.items()}
+    values: dict[str, str] = {
+        name: v["S"] for name, v in key.items() if isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+    }
     return (
-        set(values) == {"PK", "SK", "listSk", index_attr}
-        and all(isinstance(v, str) and 0 < len(v) <= 1024 for v in values.values())
+        set(values) == set(key) == {"PK", "SK", "listSk", index_attr}
+        and all(0 < len(v) <= 1024 for v in values.values())
         and keys.case_id_of(values["PK"]) is not None and values["SK"] == keys.CASE_SK
         and values[index_attr] == hash_key
     )

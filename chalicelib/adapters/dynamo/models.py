@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from pynamodb.attributes import (
     BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
@@ -13,7 +13,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
 
 INBOX_INDEX = "inbox"
 
@@ -55,13 +55,12 @@ def _index(name: str, hash_key: tuple[str, str], range_key: tuple[str, str]) -> 
 
 @lru_cache(maxsize=8)
 def table_models(table_name: str, region: str, host: Optional[str] = None) -> TableModels:
-    class BaseMeta:
-        pass
-
-    BaseMeta.table_name, BaseMeta.region, BaseMeta.host = table_name, region, host
-    BaseMeta.billing_mode = "PAY_PER_REQUEST"
-    BaseMeta.stream_view_type = "NEW_AND_OLD_IMAGES"
-    BaseMeta.connect_timeout_seconds, BaseMeta.read_timeout_seconds, BaseMeta.max_retry_attempts = 2, 5, 2
+    # Only what differs from pynamodb's defaults: its metaclass fills in the rest of MetaProtocol.
+    table_meta = cast(MetaProtocol, type("Meta", (), {
+        "table_name": table_name, "region": region, "host": host, "billing_mode": "PAY_PER_REQUEST",
+        "stream_view_type": "NEW_AND_OLD_IMAGES",
+        "connect_timeout_seconds": 2, "read_timeout_seconds": 5, "max_retry_attempts": 2,
+    }))
 
     by_created_index = _index("cases-by-created", ("list_pk", "listPk"), ("list_sk", "listSk"))
     by_assignee_index = _index("cases-by-assignee", ("assignee", "assignee"), ("list_sk", "listSk"))
@@ -69,7 +68,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     inbox_index = _index(INBOX_INDEX, ("inbox_pk", "inboxPk"), ("inbox_sk", "inboxSk"))  # "my work" (docs/workflow.md)
 
     class Item(Model):
-        Meta = BaseMeta
+        Meta = table_meta
         pk = UnicodeAttribute(hash_key=True, attr_name="PK")
         sk = UnicodeAttribute(range_key=True, attr_name="SK")
 
