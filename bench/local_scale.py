@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,28 +42,13 @@ from typing import Any, Optional
 import boto3
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, free_port, log
+from harness.local_system import login_all
+from harness.stats import percentile
+
 START_TIMEOUT = 180.0
 HTTP_TIMEOUT = 120.0
 CREATOR, ADMIN, BLIND_CASEWORKER = "bob", "ada", "alice"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 class LocalProcess:
@@ -119,19 +102,6 @@ class LocalProcess:
             log(f"killed: not exited {timeout:.0f}s after SIGINT")
         self._log.close()
         return time.perf_counter() - sent
-
-
-def tokens_for(stack: dict[str, Any]) -> dict[str, str]:
-    idp = boto3.client("cognito-idp", endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    tokens = {}
-    for user in stack["users"]:
-        result = idp.initiate_auth(
-            AuthFlow="USER_PASSWORD_AUTH", ClientId=stack["userPoolClientId"],
-            AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-        )
-        tokens[user["username"]] = result["AuthenticationResult"]["IdToken"]
-    return tokens
 
 
 class Client:
@@ -219,7 +189,7 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
             blind_ms, blind_items = list_p50(client, BLIND_CASEWORKER)
             buckets.append({
                 "cases": f"{first + 1}-{last}", "created": len(done),
-                "create_p50": percentile(done, 50), "create_p95": percentile(done, 95),
+                "create_p50": percentile(done, 0.5), "create_p95": percentile(done, 0.95),
                 "list_admin_p50": admin_ms, "admin_items": admin_items,
                 "list_caseworker_p50": blind_ms, "caseworker_items": blind_items,
                 "rss_mb": system.rss_mb(), "elapsed_s": time.perf_counter() - start,
@@ -270,7 +240,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     system = LocalProcess(args.project_dir.resolve(), state, "run1.log")
     try:
         stack, first_start = system.wait_ready()
-        client = Client(stack["apiUrl"], tokens_for(stack))
+        client = Client(stack["apiUrl"], login_all(stack))
         buckets, ids = create_cases(client, args.n, args.rate, args.bucket, args.budget, system)
         time.sleep(10)  # the last workflows start
         lags = [workflow_lag(client, case_id) for case_id in ids]
@@ -279,7 +249,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         stop_s = system.stop()
         system = LocalProcess(args.project_dir.resolve(), state, "run2.log")
         stack, restart_s = system.wait_ready()
-        client = Client(stack["apiUrl"], tokens_for(stack))
+        client = Client(stack["apiUrl"], login_all(stack))
         restored, list_failures = case_count(client)
         rows_after = data_product_rows(stack)
         final_stop_s = system.stop()
@@ -289,7 +259,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         log(f"logs kept in {tmp}")
         raise
 
-    print(f"\nbench/local_scale.py: {len(ids)} of {args.n} cases at {args.rate}/s, project {args.project_dir.resolve()}")
+    print(f"\nbench/local_scale.py: {len(ids)} of {args.n} cases at {args.rate}/s, "
+          f"project {args.project_dir.resolve()}")
     print(f"first start {first_start:.1f} s\n")
     print("| cases | create p50 / p95 ms | GET /cases p50 ms admin (items) | GET /cases p50 ms caseworker (items) "
           "| workflow lag p50 / p95 s (not started) | RSS MB |")
@@ -298,7 +269,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         started = [lag for lag in bucket_lags if lag is not None]
         print(f"| {row['cases']} | {row['create_p50']:.0f} / {row['create_p95']:.0f} | {row['list_admin_p50']:.0f} "
               f"({row['admin_items']}) | {row['list_caseworker_p50']:.0f} ({row['caseworker_items']}) | "
-              f"{percentile(started, 50):.1f} / {percentile(started, 95):.1f} ({len(bucket_lags) - len(started)}) "
+              f"{percentile(started, 0.5):.1f} / {percentile(started, 0.95):.1f} ({len(bucket_lags) - len(started)}) "
               f"| {row['rss_mb']:.0f} |")
     print(f"\nstop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
     print(f"restart on the snapshot until GET /health answers: {restart_s:.1f} s; cases listed by the admin "

@@ -70,7 +70,8 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
     specs = list(specs)
     inputs = {s.body for s in specs if s.body}
     outputs = {s.response for s in specs if s.response}
-    keyed: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs]
+    keyed: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
+    keyed += [(m, "serialization") for m in outputs]
     refs, defs = models_json_schema(keyed, by_alias=True, ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": _ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}

@@ -79,10 +79,11 @@ class Settings:
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         endpoint = env.get("AWS_ENDPOINT_URL") or None
         pool = env.get("COGNITO_USER_POOL_ID") or None
-        issuer = env.get("COGNITO_ISSUER") or (pool and f"https://cognito-idp.{region}.amazonaws.com/{pool}")
-        jwks = env.get("COGNITO_JWKS_URL") or (
-            pool and (f"{endpoint.rstrip('/')}/{pool}" if endpoint else issuer) + "/.well-known/jwks.json"
-        )
+        issuer = env.get("COGNITO_ISSUER") or None
+        jwks = env.get("COGNITO_JWKS_URL") or None
+        if pool:  # without a pool, only what is set explicitly
+            issuer = issuer or f"https://cognito-idp.{region}.amazonaws.com/{pool}"
+            jwks = jwks or (f"{endpoint.rstrip('/')}/{pool}" if endpoint else issuer) + "/.well-known/jwks.json"
         return cls(
             stage=env.get("STAGE", "local"),
             region=region,

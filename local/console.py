@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
+
+from .server_thread import ServerThread
 
 _ASL_PREFIX = "/asl/"
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -48,30 +49,25 @@ class ConsoleServer:
     def __init__(self, console_dir: Path, asl_dir: Path, config: Mapping[str, Any], host: str, port: int) -> None:
         handler = _handler(console_dir.resolve(), asl_dir.resolve(), json.dumps(dict(config), indent=2).encode(),
                            content_security_policy(config))
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self._thread: Optional[threading.Thread] = None
+        server = ThreadingHTTPServer((host, port), handler)
+        server.daemon_threads = True
+        self._served = ServerThread(server, "console", join_timeout=10)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="console", daemon=True)
-        self._thread.start()
+        self._served.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._server.server_close()
+        self._served.stop()
 
 
 def _handler(console_dir: Path, asl_dir: Path, config_body: bytes, csp: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cms-console"
 
-        def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_HEAD(self) -> None:
             self._serve(body=False)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve(body=True)
 
         def _serve(self, body: bool) -> None:

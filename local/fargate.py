@@ -35,10 +35,12 @@ def patch_ecs_integration() -> None:
         name = action or self._get_boto_service_action()
         return model.operation_model("".join(part.title() for part in name.split("_")))
 
-    def normalise_parameters(self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+    def normalise_parameters(self: Any, parameters: dict, boto_service_name: Any = None,
+                             service_action_name: Any = None) -> None:
         self._to_boto_request(parameters, operation(self, service_action_name).input_shape)
 
-    def normalise_response(self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+    def normalise_response(self: Any, response: Any, boto_service_name: Any = None,
+                           service_action_name: Any = None) -> None:
         self._from_boto_response(response, operation(self, service_action_name).output_shape)
 
     StateTaskServiceEcs._normalise_parameters = normalise_parameters
@@ -53,7 +55,8 @@ def provision_ecs(endpoint: str, region: str, name: str = "cms-local") -> dict[s
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=f"{name}-processor", Description="document processor", VpcId=vpc)["GroupId"]
+    group = ec2.create_security_group(GroupName=f"{name}-processor", Description="document processor",
+                                      VpcId=vpc)["GroupId"]
     cluster = ecs.create_cluster(clusterName=name)["cluster"]["clusterArn"]
     task_definition = ecs.register_task_definition(
         family=f"{name}-processor", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="1024",
@@ -64,9 +67,11 @@ def provision_ecs(endpoint: str, region: str, name: str = "cms-local") -> dict[s
     )["taskDefinition"]["taskDefinitionArn"]
     # Keep tasks RUNNING until the runner stops them (moto would otherwise advance them on its own).
     body = json.dumps({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000_000}})
-    request = urllib.request.Request(f"{endpoint}/moto-api/state-manager/set-transition", data=body.encode(), method="POST")
+    request = urllib.request.Request(f"{endpoint}/moto-api/state-manager/set-transition", data=body.encode(),
+                                     method="POST")
     urllib.request.urlopen(request, timeout=5).read()
-    return {"ClusterArn": cluster, "ProcessorTaskDefinitionArn": task_definition, "SubnetId": subnet, "SecurityGroupId": group}
+    return {"ClusterArn": cluster, "ProcessorTaskDefinitionArn": task_definition, "SubnetId": subnet,
+            "SecurityGroupId": group}
 
 
 class FargateRunner:

@@ -32,7 +32,9 @@ _S3_VERSIONED = {
     "GetObjectAcl": "GetObjectVersionAcl",
 }
 _S3_BUCKET_ACTIONS = {"ListBucket", "ListBucketVersions", "CreateBucket", "DeleteBucket"}
-_TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_WRITE = {
+    "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
+}
 # Step Functions operations on one execution (the rest name the state machine, or nothing: task tokens).
 _SFN_EXECUTION = {"DescribeExecution", "GetExecutionHistory", "StopExecution", "RedriveExecution"}
 

@@ -120,7 +120,7 @@ class LambdaDispatcher:
             def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
                 return dispatcher.invoke(function, body, request_headers, response_headers)
 
-            LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+            LambdaFunction.invoke = invoke
             _installed = self
         self._worker = threading.Thread(target=self._work, name="lambda-dispatch", daemon=True)
         self._worker.start()
@@ -137,7 +137,7 @@ class LambdaDispatcher:
             self._worker = None
         with _install_lock:
             if _installed is self and self._original is not None:
-                LambdaFunction.invoke = self._original  # type: ignore[method-assign]
+                LambdaFunction.invoke = self._original
                 _installed, self._original = None, None
 
     def __enter__(self) -> "LambdaDispatcher":
@@ -245,7 +245,7 @@ class LambdaDispatcher:
                     jobs.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            work = jobs[:-1] if jobs[-1] is None else jobs
+            work = [job for job in jobs if job is not None]  # None, the stop signal, can only be last
             try:
                 for job in _batched(work, self._batch_sizes):
                     for event in job.events:

@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +23,7 @@ from chalicelib.domain.customers import iso
 from chalicelib.services.case_data_product import descriptor_for
 
 from .provision import _bucket as ensure_bucket
+from .server_thread import ServerThread
 
 log = logging.getLogger("local.mesh")
 
@@ -109,7 +109,7 @@ class _CrmHandler(BaseHTTPRequestHandler):
     server: "_CrmHttpServer"
     _PATH = re.compile(r"^/customers/([^/?#]{1,64})$")
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         match = self._PATH.match(self.path)
         if self.path == "/health":
             self._send(200, {"status": "ok"})
@@ -142,24 +142,21 @@ class CrmServer:
         self._server = _CrmHttpServer((host, port), _CrmHandler)
         now = now or datetime.now(timezone.utc)
         self._server.profiles = {cid: crm_profile(cid, now) for cid in CUSTOMER_IDS}
-        self._thread: Optional[threading.Thread] = None
+        self._served = ServerThread(self._server, "crm-port", join_timeout=5)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # only an AF_UNIX address is bytes; decoded, not printed as b'...'
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> "CrmServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="crm-port", daemon=True)
-        self._thread.start()
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
+        self._served.stop()
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,8 @@ class MeshResources:
         }
 
 
-def provision_mesh(s3: Any, region: str, state_dir: Path, crm_url: str, now: Optional[datetime] = None) -> MeshResources:
+def provision_mesh(s3: Any, region: str, state_dir: Path, crm_url: str,
+                   now: Optional[datetime] = None) -> MeshResources:
     """The buckets (the data product bucket, the risk domain's bucket with its dataset) and the catalog files."""
     now = now or datetime.now(timezone.utc)
     for bucket in (DATA_PRODUCT_BUCKET, SOURCE_BUCKET):

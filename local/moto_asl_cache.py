@@ -70,7 +70,7 @@ def _set_heap_keys(root: Any) -> None:
             continue
         seen.add(id(value))
         if isinstance(value, EvalComponent):
-            value.heap_key  # noqa: B018 — the property sets it on first read
+            value.heap_key  # the property sets it on first read
         if isinstance(value, Component):
             pending.extend(vars(value).values())
         elif isinstance(value, (list, tuple, set, frozenset)):
@@ -91,4 +91,4 @@ def install_asl_cache() -> None:
         check_asl_cache()
         if "entrypoint" not in _installed:
             _installed["entrypoint"] = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
-            ExecutionWorker._get_evaluation_entrypoint = _entrypoint  # type: ignore[method-assign]
+            ExecutionWorker._get_evaluation_entrypoint = _entrypoint

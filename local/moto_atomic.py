@@ -32,7 +32,7 @@ class SerialisedDynamoDB:
 
 def forget_dynamodb_instances() -> None:
     for model in model_data.get("dynamodb", {}).values():
-        model.instances_tracked = []  # type: ignore[attr-defined]
+        model.instances_tracked = []
 
 
 def serialise_dynamodb(server: Any) -> SerialisedDynamoDB:

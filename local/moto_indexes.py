@@ -37,7 +37,7 @@ _serving = threading.local()  # the items `all_items()` returns while moto's que
 
 def use_moto_as_is(table: Table) -> None:
     """Serve this table with moto's own code only (its transactions too, via its backend's tables)."""
-    table.local_moto_as_is = True  # type: ignore[attr-defined]
+    table.local_moto_as_is = True
 
 
 def _as_is(table: Table) -> bool:
@@ -133,7 +133,7 @@ def refile(table: Table, hash_key: DynamoType, range_key: Optional[DynamoType]) 
     for spec, order in list(orders.items()):
         try:
             order.place((hash_key, range_key), item)
-        except Exception:  # e.g. key values moto cannot order: moto's own code serves this order from now on
+        except Exception:  # noqa: BLE001 - never raise into moto's write: moto's own code serves this order now
             del orders[spec]
 
 
@@ -191,7 +191,7 @@ def _query(self: Table, hash_key: Optional[DynamoType], range_comparison: Option
             window = _query_window(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
                                    scan_index_forward, index_name, consistent_read, hash_key_conditions,
                                    range_key_conditions)
-        except Exception:  # anything unusual: moto's own code gives the answer (or the error) it gives
+        except Exception:  # noqa: BLE001 - anything unusual: moto's own code gives its answer (or its error)
             window = None
     if window is None:
         return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
@@ -224,7 +224,8 @@ def _query_window(table: Table, hash_key: Optional[DynamoType], range_comparison
         if len(conditions) != 1 or conditions[0][0] != hash_attr:
             return None
         partition_key = conditions[0][1]
-        sort_attrs = table._generate_attr_to_sort_by([hash_attr, table.hash_key_attr], [range_attr, table.range_key_attr])
+        sort_attrs = table._generate_attr_to_sort_by([hash_attr, table.hash_key_attr],
+                                                     [range_attr, table.range_key_attr])
         order = _order(table, index_name, hash_attr, (hash_attr, range_attr), tuple(sort_attrs))
     else:
         hash_attr, range_attr = table.hash_key_attr, table.range_key_attr
@@ -240,10 +241,11 @@ def _query_window(table: Table, hash_key: Optional[DynamoType], range_comparison
     if run is None:
         return []
     ahead = _ahead(run, exclusive_start_key, sort_attrs, forward)
+    window: Optional[list[Item]]
     if not range_comparison:
         window = _first(ahead, None if limit is None else limit + 1)
     else:
-        window = _key_range(ahead, range_attr, range_comparison, range_objs, limit)  # type: ignore[arg-type]
+        window = _key_range(ahead, range_attr, range_comparison, range_objs, limit)
         if window is None:
             window = list(_ahead(run, exclusive_start_key, sort_attrs, forward))
     return window if forward else window[::-1]
@@ -265,7 +267,7 @@ def _start(start_key: dict[str, Any], sort_attrs: list[str]) -> SortKey:
 def _first(items: Iterator[Item], count: Optional[int]) -> list[Item]:
     if count is None:
         return list(items)
-    taken = []
+    taken: list[Item] = []
     for item in items:
         if len(taken) == count:
             break
@@ -307,7 +309,7 @@ def _scan(self: Table, filters: dict[str, Any], limit: Optional[int], exclusive_
             # Filters and segments skip items without counting them: moto's loop may read past limit + 1.
             plain = not filters and tuple(segments) == (None, None)
             window = _first(ahead, None if limit is None or not plain else limit + 1)
-        except Exception:
+        except Exception:  # noqa: BLE001 - anything unusual: moto's own code gives its answer (or its error)
             window = None
     if window is None:
         return original(self, filters, limit, exclusive_start_key, filter_expression, index_name, consistent_read,

@@ -51,8 +51,8 @@ def source_digest(qualified_name: str) -> str:
     from moto.dynamodb.models import utilities
 
     owner, name = qualified_name.split(".")
-    cls = {"utilities": utilities, "Table": Table, "StreamShard": StreamShard, "DynamoDBBackend": DynamoDBBackend, "Item": Item,
-           "S3Backend": S3Backend, "FakeKey": FakeKey}[owner]
+    cls = {"utilities": utilities, "Table": Table, "StreamShard": StreamShard, "DynamoDBBackend": DynamoDBBackend,
+           "Item": Item, "S3Backend": S3Backend, "FakeKey": FakeKey}[owner]
     from .moto_indexes import ORIGINAL
 
     return digest_of(ORIGINAL.get(qualified_name) or vars(cls)[name])
@@ -68,7 +68,8 @@ def check_moto_dynamodb() -> None:
 
     if moto.__version__ != MOTO_PIN:
         raise MotoPinError(
-            f"local/moto_indexes.py, local/moto_transactions.py and local/snapshot.py rely on internals of moto {MOTO_PIN}, "
+            f"local/moto_indexes.py, local/moto_transactions.py and local/snapshot.py rely on internals of moto "
+            f"{MOTO_PIN}, "
             f"but moto {moto.__version__} is installed: re-read them against it, then move the pins"
         )
     changed = [name for name, digest in SOURCE_PINS.items() if source_digest(name) != digest]

@@ -154,7 +154,7 @@ def _held_stream_records(tables: list[Table]) -> Iterator[list[tuple[StreamShard
     held: list[tuple[StreamShard, Any, Any]] = []
     shards = [table.stream_shard for table in tables if table.stream_shard is not None]
     for shard in shards:
-        shard.add = lambda old, new, shard=shard: held.append((shard, old, new))  # type: ignore[method-assign]
+        shard.add = lambda old, new, shard=shard: held.append((shard, old, new))
     try:
         yield held
     finally:

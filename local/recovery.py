@@ -22,7 +22,8 @@ def resume_lost_runs(container: Any, stop: Optional[threading.Event] = None, pac
     from chalicelib.services.cases import ListFilters
 
     system = Principal("local-recovery", frozenset({"admin"}))
-    resumed, cursor = 0, None
+    resumed = 0
+    cursor: Optional[str] = None
     while True:
         page = container.cases.list(system, ListFilters(), 100, cursor)
         for case in page.items:
@@ -35,7 +36,7 @@ def resume_lost_runs(container: Any, stop: Optional[threading.Event] = None, pac
                         stop.wait(pace)
             except Exception:  # one stuck case must not keep the others from resuming
                 log.exception("could not resume the workflow of case %s", case.id)
-        cursor: Optional[str] = page.next_cursor
+        cursor = page.next_cursor
         if not cursor:
             return resumed
 

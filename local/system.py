@@ -96,7 +96,6 @@ class LocalSystem:
         self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
         self.use_redis = redis
         self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
-        self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
 
     @property
     def stack_file(self) -> Path:

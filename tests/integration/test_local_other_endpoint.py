@@ -39,7 +39,8 @@ def test_another_endpoint_is_provisioned_and_no_moto_is_started(
         with socket.socket() as sock:  # no moto of its own: its port is still free
             sock.bind(("127.0.0.1", moto_port))
         dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=system.stack["region"])
-        assert dynamodb.describe_table(TableName=system.stack["tableName"])["Table"]["StreamSpecification"]["StreamEnabled"]
+        table = dynamodb.describe_table(TableName=system.stack["tableName"])["Table"]
+        assert table["StreamSpecification"]["StreamEnabled"]
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(system.stack["apiUrl"] + "/ping") as r:
             assert r.status == 200
     finally:

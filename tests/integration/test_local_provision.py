@@ -142,7 +142,8 @@ def test_snapshot_restores_objects_with_their_content_type_and_time_of_writing(p
     source, target = f"{NAME}-rows", f"{NAME}-rows-restored"
     for bucket in (source, target):
         s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=source, Key="cases/v1/dt=2026-12-06/a.json", Body=b'{"row": 1}\n', ContentType="application/x-ndjson")
+    s3.put_object(Bucket=source, Key="cases/v1/dt=2026-12-06/a.json", Body=b'{"row": 1}\n',
+                  ContentType="application/x-ndjson")
     s3.put_object(Bucket=source, Key="other/b.json", Body=b"{}")
     path = tmp_path / "rows.json"
     assert dump_objects(moto_s3(ACCOUNT).get_bucket(source), "cases/v1/", path) == 1

@@ -9,6 +9,7 @@ import inspect
 import json
 import random
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -104,7 +105,7 @@ class Workload:
             request["ExpressionAttributeValues"].update(condition.get("ExpressionAttributeValues", {}))
         return request
 
-    def transaction(self) -> list[dict[str, Any]]:
+    def transaction(self) -> list[tuple[str, dict[str, Any]]]:
         operations, keys = [], set()
         for _ in range(self.rng.randint(1, 4)):
             kind = self.rng.choice(["Put", "Update", "Delete", "ConditionCheck"])
@@ -152,9 +153,9 @@ class Workload:
             key_condition += f" AND begins_with({sort_attr}, :p)"
             values[":p"] = {"S": rng.choice(["s0", "s1", "s", "t"])}
         elif shape == 2:
-            low, high = sorted(rng.sample(sort_values, 2))
+            first, last = sorted(rng.sample(sort_values, 2))
             key_condition += f" AND {sort_attr} BETWEEN :lo AND :hi"
-            values.update({":lo": {"S": low}, ":hi": {"S": high}})
+            values.update({":lo": {"S": first}, ":hi": {"S": last}})
         elif shape == 3:
             key_condition += f" AND {sort_attr} <= :hi"
             values[":hi"] = {"S": rng.choice(sort_values)}
@@ -233,7 +234,8 @@ def test_random_workloads_answer_as_moto_does(dynamodb: Any, seed: int) -> None:
         )[0]
         label = f"seed {seed} step {step} {kind}"
         if kind == "put":
-            both(dynamodb, reference, fast, "put_item", {"TableName": "", "Item": work.item(), **work.condition()}, label)
+            request = {"TableName": "", "Item": work.item(), **work.condition()}
+            both(dynamodb, reference, fast, "put_item", request, label)
         elif kind == "update":
             request = {"TableName": "", **work.update(), "ReturnValues": "ALL_NEW"}
             both(dynamodb, reference, fast, "update_item", request, label)
@@ -253,7 +255,7 @@ def test_random_workloads_answer_as_moto_does(dynamodb: Any, seed: int) -> None:
                     seen.add((key["PK"]["S"], key["SK"]["S"]))
                     writes.append(body)
             names = {reference: "<table>", fast: "<table>"}
-            results = [answer(lambda t=t: dynamodb.batch_write_item(RequestItems={t: writes}), names)
+            results = [answer(partial(dynamodb.batch_write_item, RequestItems={t: writes}), names)
                        for t in (reference, fast)]
             assert results[0] == results[1], label
         elif kind == "query":
@@ -261,7 +263,8 @@ def test_random_workloads_answer_as_moto_does(dynamodb: Any, seed: int) -> None:
         elif kind == "scan":
             pages(dynamodb, reference, fast, "scan", {"TableName": "", **work.scan()}, label)
         else:
-            both(dynamodb, reference, fast, "get_item", {"TableName": "", "Key": work.key(), "ConsistentRead": True}, label)
+            request = {"TableName": "", "Key": work.key(), "ConsistentRead": True}
+            both(dynamodb, reference, fast, "get_item", request, label)
     everything = {"TableName": "", "ConsistentRead": True}
     pages(dynamodb, reference, fast, "scan", everything, f"seed {seed} final scan")
 
@@ -278,9 +281,10 @@ def test_the_same_errors_for_malformed_requests(dynamodb: Any) -> None:
     requests = [
         ("query", {"TableName": "", "IndexName": "missing", "KeyConditionExpression": "gpk = :h",
                    "ExpressionAttributeValues": {":h": {"S": "a"}}}),
-        ("query", {"TableName": "", "IndexName": "sparse", "ConsistentRead": True, "KeyConditionExpression": "gpk = :h",
-                   "ExpressionAttributeValues": {":h": {"S": "a"}}}),
-        ("query", {"TableName": "", "KeyConditionExpression": "PK = :h", "ExpressionAttributeValues": {":h": {"S": "p1"}},
+        ("query", {"TableName": "", "IndexName": "sparse", "ConsistentRead": True,
+                   "KeyConditionExpression": "gpk = :h", "ExpressionAttributeValues": {":h": {"S": "a"}}}),
+        ("query", {"TableName": "", "KeyConditionExpression": "PK = :h",
+                   "ExpressionAttributeValues": {":h": {"S": "p1"}},
                    "ExclusiveStartKey": {"PK": {"S": "p0"}, "SK": {"S": "s05"}}}),  # a start key in another partition
         ("query", {"TableName": "", "IndexName": "sparse", "KeyConditionExpression": "gpk = :h",
                    "ExpressionAttributeValues": {":h": {"S": "a"}}, "ExclusiveStartKey": key}),  # no index attributes
