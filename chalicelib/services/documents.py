@@ -180,12 +180,7 @@ class DocumentService:
             version = self._store.get_version(case_id, document_id, wanted)
             if version is None:
                 raise NotFound(f"document {document_id} has no version {wanted}")
-            override = version.status == VersionStatus.QUARANTINED
-            if override and Role.ADMIN not in principal.roles:
-                raise Conflict(
-                    f"version {wanted} is quarantined: {'; '.join(version.reasons) or 'see the document'}",
-                    [FieldIssue("versionId", "quarantined")],
-                )
+            override = _refuse_download(principal, version)
             change = CaseChange(case, principal.username, iso(self._clock()))
             change.append("DOCUMENT_DOWNLOADED", {
                 "documentId": document_id, "versionId": version.version_id, "by": principal.username,
@@ -579,6 +574,25 @@ class DocumentService:
         if version is None:
             raise NotFound(f"document {document_id} of case {case_id} has no version {version_id}")
         return version
+
+
+def _refuse_download(principal: Principal, version: VersionRecord) -> bool:
+    """Only verified (READY) content leaves the system; admins may fetch a QUARANTINED version to review it
+    (True: the download is recorded as a quarantine override). Anything not yet verified is refused (409)."""
+    if version.status == VersionStatus.READY:
+        return False
+    if version.status == VersionStatus.QUARANTINED:
+        if Role.ADMIN in principal.roles:
+            return True
+        raise Conflict(
+            f"version {version.version_id} is quarantined: {'; '.join(version.reasons) or 'see the document'}",
+            [FieldIssue("versionId", "quarantined")],
+        )
+    raise Conflict(
+        f"version {version.version_id} is {version.status.value}: it can be downloaded once processing has "
+        "verified it (status READY)",
+        [FieldIssue("versionId", f"{version.status.value.lower()}, not yet verified")],
+    )
 
 
 def _declared(upload: UploadRequest) -> dict[str, Any]:

@@ -117,6 +117,9 @@ def test_downloads_name_a_version_and_are_recorded(client, container, case, docu
     expect(call(client, "GET", path, "alice"), 409, "CONFLICT")  # nothing uploaded yet
     uploaded(client, case["id"], document, "v1", "01")
     uploaded(client, case["id"], document, "v2", "02")
+    expect(call(client, "GET", path, "alice"), 409, "CONFLICT", "versionId")  # PENDING: not yet verified
+    for version in ("v1", "v2"):
+        container.documents.record_processing_result(case["id"], document, version, {"status": "READY"})
     link = expect(call(client, "GET", path, "aud"), 200)
     assert link["versionId"] == "v2" and link["expiresIn"] == 300
     query = parse_qs(urlparse(link["url"]).query)
@@ -126,13 +129,14 @@ def test_downloads_name_a_version_and_are_recorded(client, container, case, docu
     assert expect(call(client, "GET", f"{path}?versionId=v1", "alice"), 200)["versionId"] == "v1"
     expect(call(client, "GET", f"{path}?versionId=v9", "alice"), 404, "NOT_FOUND")
     expect(call(client, "GET", f"{path}?version=v1", "alice"), 400, "VALIDATION_ERROR", "version")
+    uploaded(client, case["id"], document, "v3", "03")  # a verdict is final: quarantine a newer version
     verdict = {"status": "QUARANTINED", "reasons": ["polyglot"]}
-    container.documents.record_processing_result(case["id"], document, "v2", verdict)
+    container.documents.record_processing_result(case["id"], document, "v3", verdict)
     expect(call(client, "GET", path, "alice"), 409, "CONFLICT", "versionId")
-    assert expect(call(client, "GET", path, "ada"), 200)["versionId"] == "v2"
+    assert expect(call(client, "GET", path, "ada"), 200)["versionId"] == "v3"
     history = expect(call(client, "GET", f"/cases/{case['id']}/history", "alice"), 200)["items"]
     downloads = [(e["actor"], e["data"]["versionId"]) for e in history if e["type"] == "DOCUMENT_DOWNLOADED"]
-    assert downloads == [("aud", "v2"), ("alice", "v1"), ("ada", "v2")]
+    assert downloads == [("aud", "v2"), ("alice", "v1"), ("ada", "v3")]
     assert "DOCUMENT_QUARANTINED" in [e["type"] for e in history]
     assert expect(call(client, "GET", f"/cases/{case['id']}/history/verify", "alice"), 200)["valid"] is True
 

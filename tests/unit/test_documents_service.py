@@ -304,6 +304,8 @@ def test_required_documents_are_ready_when_each_kind_has_a_ready_latest_version(
 def test_a_download_names_the_version_and_is_recorded(service, repo):
     doc = _uploaded(service)
     _uploaded(service, doc=doc, version="v2", sequencer="02")
+    for version in ("v1", "v2"):  # only verified versions are downloaded
+        service.record_processing_result("case-1", doc, version, {"status": "READY", "sha256": SHA})
     link = service.download(aud, "case-1", doc)
     assert link.version_id == "v2" and link.expires_in == 300
     query = parse_qs(urlparse(link.url).query)
@@ -321,6 +323,23 @@ def test_a_download_names_the_version_and_is_recorded(service, repo):
     with pytest.raises(Conflict):
         service.download(alice, "case-1", empty)
     assert chain_is_valid(repo)
+
+
+def test_a_version_not_yet_verified_is_never_downloaded(service, repo, setup):
+    _, store, _, _ = setup
+    doc = _uploaded(service)
+    for user in (alice, sam, aud, ada):  # PENDING: not even an admin
+        with pytest.raises(Conflict, match="PENDING") as caught:
+            service.download(user, "case-1", doc)
+        assert "versionId" in fields_of(caught.value)
+    service.mark_processing("case-1", doc, "v1")
+    assert store.get_version("case-1", doc, "v1").status == VersionStatus.PROCESSING
+    for call in (lambda: service.download(ada, "case-1", doc), lambda: service.download(alice, "case-1", doc, "v1")):
+        with pytest.raises(Conflict, match="PROCESSING"):
+            call()
+    assert [e for e in events_of(repo) if e.type == "DOCUMENT_DOWNLOADED"] == []  # a refusal records nothing
+    service.record_processing_result("case-1", doc, "v1", {"status": "READY", "sha256": SHA})
+    assert service.download(alice, "case-1", doc).version_id == "v1"
 
 
 def test_a_quarantined_version_is_downloaded_by_admins_only(service, repo):
