@@ -21,6 +21,11 @@ from .observability import logger
 from .services.validation import parse
 
 MAX_BODY_BYTES = 64 * 1024
+# Query values become parts of DynamoDB keys (an assignee's inbox, a customer's cases, a version's record):
+# 200 characters are at most 800 bytes of UTF-8, within a sort key's 1024 with any prefix the keys add.
+# A cursor is checked by the listing that issued it.
+MAX_QUERY_VALUE_CHARS = 200
+_SELF_CHECKED_QUERY = frozenset({"cursor"})
 # Chalice answers other content types with its own 415 body; these common mistakes (curl -d without
 # a Content-Type header sends a form) reach our handler and get a 415 in the API's error format.
 _ACCEPTED_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
@@ -85,6 +90,15 @@ class ApiRequest(Generic[B]):
         if unknown:
             raise InvalidInput(
                 "unknown query parameter", [FieldIssue(name, "unknown query parameter") for name in unknown]
+            )
+        too_long = sorted(
+            name for name, value in self._query.items()
+            if name not in _SELF_CHECKED_QUERY and len(value) > MAX_QUERY_VALUE_CHARS
+        )
+        if too_long:
+            raise InvalidInput(
+                "query parameter too long",
+                [FieldIssue(name, f"at most {MAX_QUERY_VALUE_CHARS} characters") for name in too_long],
             )
         self._body = parse(spec.body, _json_body(request, spec.optional_body)) if spec.body else None
 
