@@ -166,6 +166,9 @@ class ObjectStorage(Protocol):
     def put_object(self, key: str, body: bytes, content_type: str) -> Optional[str]:
         """Store a small object the system writes itself (an export manifest); its version id."""
 
+    def object_metadata(self, key: str, version_id: str) -> Optional[Mapping[str, str]]:
+        """One version's user metadata (`x-amz-meta-*`, names without the prefix); None when it is gone."""
+
 
 class ProcessingResults(Protocol):
     def get(self, case_id: str, document_id: str, version_id: str) -> Optional[dict[str, Any]]:

@@ -14,6 +14,7 @@ from chalice import Blueprint, Chalice, CORSConfig, Response
 from pydantic import BaseModel
 
 from .domain.access import Principal
+from .domain.queries import MAX_QUERY_VALUE_CHARS
 from .errors import (
     Conflict, DependencyUnavailable, DomainError, FieldIssue, Forbidden, InvalidInput, NotFound,
     PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
@@ -22,6 +23,8 @@ from .observability import logger
 from .services.validation import parse
 
 MAX_BODY_BYTES = 64 * 1024
+# A cursor is checked by the listing that issued it; every other query value is bounded (domain/queries.py).
+_SELF_CHECKED_QUERY = frozenset({"cursor"})
 # Chalice answers other content types with its own 415 body; these common mistakes (curl -d without
 # a Content-Type header sends a form) reach our handler and get a 415 in the API's error format.
 _ACCEPTED_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
@@ -86,6 +89,15 @@ class ApiRequest(Generic[B]):
         if unknown:
             raise InvalidInput(
                 "unknown query parameter", [FieldIssue(name, "unknown query parameter") for name in unknown]
+            )
+        too_long = sorted(
+            name for name, value in self._query.items()
+            if name not in _SELF_CHECKED_QUERY and len(value) > MAX_QUERY_VALUE_CHARS
+        )
+        if too_long:
+            raise InvalidInput(
+                "query parameter too long",
+                [FieldIssue(name, f"at most {MAX_QUERY_VALUE_CHARS} characters") for name in too_long],
             )
         self._body = parse(spec.body, _json_body(request, spec.optional_body)) if spec.body else None
 

@@ -13,6 +13,7 @@ from .lazy_client import LazyClient
 
 log = logging.getLogger(__name__)
 _NO_OBJECT_LOCK = {"ObjectLockConfigurationNotFoundError", "InvalidRequest"}
+_GONE = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
 
 
 def upload_conditions(content_type: str, max_size: int, metadata: Mapping[str, str]) -> list[Any]:
@@ -70,6 +71,17 @@ class S3DocumentStorage:
         except (BotoCoreError, ClientError) as exc:
             raise DependencyUnavailable("document storage is unavailable; retry shortly") from exc
         return response.get("VersionId")
+
+    def object_metadata(self, key: str, version_id: str) -> Optional[Mapping[str, str]]:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _GONE:
+                return None
+            raise DependencyUnavailable("document storage is unavailable; retry shortly") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("document storage is unavailable; retry shortly") from exc
+        return {str(name).lower(): str(value) for name, value in head.get("Metadata", {}).items()}
 
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
         if not self._has_object_lock():

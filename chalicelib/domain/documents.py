@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Iterable, Mapping, Optional
 from urllib.parse import quote, unquote_plus
@@ -22,6 +23,7 @@ from urllib.parse import quote, unquote_plus
 from pydantic import ConfigDict, Field, StringConstraints
 
 from .base import NOT_BLANK, ApiModel, RequestModel, WholeNumber
+from .clock import iso
 
 MiB = 1024 * 1024
 MAX_DOCUMENT_BYTES = 25 * MiB
@@ -29,6 +31,10 @@ UPLOAD_EXPIRES_SECONDS = 600  # the presigned POST: long enough to send 25 MiB o
 DOWNLOAD_EXPIRES_SECONDS = 300
 MAX_FILENAME_BYTES = 255
 ALLOWED_CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain", "application/zip")
+
+GRANT_METADATA = "grant-id"  # x-amz-meta-grant-id: the upload grant a POST policy was signed for
+GRANT_GRACE_SECONDS = 24 * 3600  # an expired form's grant is kept this long for its late S3 events
+MAX_OPEN_GRANTS = 20  # unused upload forms one document may have at once
 
 _KEY = re.compile(r"^cases/(?P<case>[A-Za-z0-9_-]{1,64})/documents/(?P<doc>[A-Za-z0-9_-]{1,64})$")
 _SEQUENCER = re.compile(r"^[0-9A-Fa-f]{1,64}$")
@@ -180,6 +186,7 @@ class UploadRequest(ApiModel):
     sha256: Optional[str] = None
     requested_by: str
     requested_at: str
+    grant_id: Optional[str] = None  # the upload grant the form was signed for (single-use)
 
 
 class DocumentRecord(ApiModel):
@@ -198,6 +205,9 @@ class DocumentRecord(ApiModel):
     deleted: bool = False
     deleted_at: Optional[str] = None
     deleted_by: Optional[str] = None
+    # Upload grants issued and not used yet: grant id -> when its form expires. Registering a version
+    # removes its grant, so a second object posted with the same form finds none.
+    open_grants: dict[str, str] = {}
     revision: int = 1  # optimistic concurrency
 
 
@@ -221,6 +231,8 @@ class VersionRecord(ApiModel):
     requested_by: Optional[str] = None
     registered_at: str
     processed_at: Optional[str] = None
+    grant_id: Optional[str] = None
+    rejected: Optional[str] = None  # why the upload was refused: never processed, never shown as a version
     revision: int = 1
 
 
@@ -237,10 +249,40 @@ def no_hold(case_id: str) -> LegalHold:
     return LegalHold(case_id=case_id, enabled=False)
 
 
+# -- upload grants --------------------------------------------------------------------------------
+
+
+def grants_with(
+    document: DocumentRecord, grant_id: str, expires_at: datetime, now: datetime,
+) -> Optional[dict[str, str]]:
+    """The document's open grants with a new one, without those whose form expired a grace period ago;
+    None when MAX_OPEN_GRANTS forms are still open."""
+    cutoff = iso(now - timedelta(seconds=GRANT_GRACE_SECONDS))
+    kept = {g: until for g, until in document.open_grants.items() if until >= cutoff}  # one ISO format
+    if len(kept) >= MAX_OPEN_GRANTS:
+        return None
+    return {**kept, grant_id: iso(expires_at)}
+
+
+def grant_refusal(document: DocumentRecord, grant_id: Optional[str], case_closed: bool) -> Optional[str]:
+    """Why an object posted under `grant_id` must not become a version of `document`; None to accept it.
+    A grant is single-use: the first object registered under it consumes it."""
+    if document.deleted:
+        return "the document was deleted"
+    if case_closed:
+        return "the case is closed"
+    if grant_id is None:
+        return "the object carries no upload grant"
+    if grant_id not in document.open_grants:
+        return f"upload grant {grant_id} was already used (or never issued for this document)"
+    return None
+
+
 def versions_in_order(document: DocumentRecord, versions: Iterable[VersionRecord]) -> list[VersionRecord]:
-    """The document's versions, oldest first: S3's sequencer orders writes to one key."""
+    """The document's versions, oldest first: S3's sequencer orders writes to one key. Rejected uploads are
+    not versions."""
     return sorted(
-        (v for v in versions if v.document_id == document.id),
+        (v for v in versions if v.document_id == document.id and v.rejected is None),
         key=lambda v: (sequencer_sort_key(v.sequencer), v.registered_at),
     )
 

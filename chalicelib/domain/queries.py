@@ -15,8 +15,15 @@ from .models import CaseStatus, Priority
 from .tasks import TaskStatus
 
 MAX_PAGE = 100  # services/cases.py answers 400 above it
+# Query values become parts of DynamoDB keys (an assignee's inbox, a customer's cases, a version's record):
+# 200 characters are at most 800 bytes of UTF-8, within a sort key's 1024 with any prefix the keys add.
+# The API edge (web.py) refuses longer values of every parameter but the cursor.
+MAX_QUERY_VALUE_CHARS = 200
 
-Filter = Optional[Annotated[str, StringConstraints(min_length=1, pattern=NOT_BLANK)]]
+Filter = Optional[
+    Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_VALUE_CHARS, pattern=NOT_BLANK)]
+]
+Cursor = Optional[Annotated[str, StringConstraints(min_length=1, pattern=NOT_BLANK)]]
 Name = Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]]
 
 
@@ -31,7 +38,7 @@ class CaseListQuery(Query):
     customer_id: Filter = None
     case_type: Filter = None
     limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description="page size, 25 by default")
-    cursor: Filter = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
+    cursor: Cursor = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
 
 
 class TaskListQuery(Query):
@@ -52,7 +59,9 @@ class PersonnelQuery(Query):
 
 
 class DownloadQuery(Query):
-    version_id: Optional[Annotated[str, StringConstraints(max_length=1024, pattern=r"^[\x20-\x7e]+$")]] = Field(
+    version_id: Optional[
+        Annotated[str, StringConstraints(max_length=MAX_QUERY_VALUE_CHARS, pattern=r"^[\x20-\x7e]+$")]
+    ] = Field(
         default=None,
         # S3 version ids are ASCII: the service refuses unprintable ones, and finds no version for the others.
         description="a version of the document; the latest by default",

@@ -13,15 +13,17 @@ import builtins  # the service's own `list` method hides the type in the class b
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.documents import (
     ALLOWED_CONTENT_TYPES, DOWNLOAD_EXPIRES_SECONDS, FINAL_STATUSES, MAX_DOCUMENT_BYTES, UPLOAD_EXPIRES_SECONDS,
-    Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink, InvalidFilename, LegalHold,
-    LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket, VersionRecord, VersionStatus,
-    content_disposition, detail_view, document_status, document_view, is_newer, object_created_records, object_key,
-    parse_object_key, processing_outcome, sanitise_filename,
+    GRANT_METADATA, MAX_OPEN_GRANTS, Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink,
+    InvalidFilename, LegalHold, LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket,
+    VersionRecord, VersionStatus, content_disposition, detail_view, document_status, document_view, grant_refusal,
+    grants_with, is_newer, object_created_records, object_key, parse_object_key, processing_outcome,
+    sanitise_filename,
 )
 from ..domain.exports import (
     MANIFEST_CONTENT_TYPE, EvidenceExport, ExportedVersion, ExportRequest, HistoryHead, manifest, manifest_key,
@@ -29,7 +31,7 @@ from ..domain.exports import (
 )
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
-from ..domain.models import Case
+from ..domain.models import Case, CaseStatus
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PayloadTooLarge
 from ..ports import CaseRepository, DocumentStore, ObjectStorage
 from .validation import parse
@@ -57,9 +59,13 @@ class S3EventReport:
     registered: list[str] = field(default_factory=list)  # "<caseId>/<documentId>/<versionId>"
     duplicates: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # "<caseId>/<documentId>/<versionId>: <why>"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"registered": self.registered, "duplicates": self.duplicates, "ignored": self.ignored}
+        return {
+            "registered": self.registered, "duplicates": self.duplicates, "ignored": self.ignored,
+            "rejected": self.rejected,
+        }
 
 
 class DocumentService:
@@ -76,6 +82,7 @@ class DocumentService:
         *,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_grant_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         on_version_registered: VersionCallback = _not_started,
         on_version_processed: Callable[[str], None] = _nothing,
         max_size: int = MAX_DOCUMENT_BYTES,
@@ -83,7 +90,7 @@ class DocumentService:
         download_expires: int = DOWNLOAD_EXPIRES_SECONDS,
     ) -> None:
         self._cases, self._store, self._storage = cases, store, storage
-        self._clock, self._new_id = clock, new_id
+        self._clock, self._new_id, self._new_grant_id = clock, new_id, new_grant_id
         self.on_version_registered = on_version_registered
         self.on_version_processed = on_version_processed
         self._max_size, self._upload_expires, self._download_expires = max_size, upload_expires, download_expires
@@ -102,11 +109,13 @@ class DocumentService:
         document_id = self._new_id()
 
         def decide(case: Case) -> Decided[DocumentRecord]:
+            _refuse_if_closed(case)
             record = DocumentRecord(
                 id=document_id, case_id=case.id, kind=request.kind, filename=upload.filename,
                 content_type=upload.content_type, created_at=upload.requested_at, created_by=principal.username,
                 updated_at=upload.requested_at, upload=upload,
             )
+            record = record.model_copy(update={"open_grants": self._grants(record, upload)})
             change = CaseChange(case, principal.username, upload.requested_at)
             change.append(
                 "DOCUMENT_UPLOAD_REQUESTED", {"documentId": document_id, **_declared(upload), "kind": request.kind}
@@ -127,6 +136,7 @@ class DocumentService:
         upload = self._upload_request(principal, request)
 
         def decide(case: Case) -> Decided[DocumentRecord]:
+            _refuse_if_closed(case)
             document = self._visible_document(principal, case_id, document_id)
             if document.deleted:
                 raise Conflict(f"document {document_id} was deleted; upload a new document instead")
@@ -137,6 +147,7 @@ class DocumentService:
                 )
             updated = document.model_copy(update={
                 "upload": upload, "updated_at": upload.requested_at, "revision": document.revision + 1,
+                "open_grants": self._grants(document, upload),
             })
             change = CaseChange(case, principal.username, upload.requested_at)
             change.append(
@@ -181,12 +192,7 @@ class DocumentService:
             version = self._store.get_version(case_id, document_id, wanted)
             if version is None:
                 raise NotFound(f"document {document_id} has no version {wanted}")
-            override = version.status == VersionStatus.QUARANTINED
-            if override and Role.ADMIN not in principal.roles:
-                raise Conflict(
-                    f"version {wanted} is quarantined: {'; '.join(version.reasons) or 'see the document'}",
-                    [FieldIssue("versionId", "quarantined")],
-                )
+            override = _refuse_download(principal, version)
             change = CaseChange(case, principal.username, iso(self._clock()))
             change.append("DOCUMENT_DOWNLOADED", {
                 "documentId": document_id, "versionId": version.version_id, "by": principal.username,
@@ -353,6 +359,8 @@ class DocumentService:
                 failure = failure or exc
         for reason in report.ignored:
             log.warning("S3 event record ignored: %s", reason)
+        for reason in report.rejected:
+            log.warning("S3 upload rejected: %s", reason)
         if failure is not None:
             raise failure
         return report.to_dict()
@@ -364,6 +372,8 @@ class DocumentService:
             raise ValueError(f"{record.key} (version {record.version_id}) is not a document version")
         case_id, document_id = ids
         version_id = record.version_id
+        metadata = self._storage.object_metadata(record.key, version_id)  # S3 events carry no metadata
+        grant_id = (metadata or {}).get(GRANT_METADATA)
 
         def decide(case: Case) -> Decided[tuple[VersionRecord, bool]]:
             document = self._store.get_document(case_id, document_id)
@@ -379,10 +389,22 @@ class DocumentService:
                 key=record.key, sequencer=record.sequencer, size=record.size, etag=record.etag,
                 filename=upload.filename, content_type=upload.content_type, declared_sha256=upload.sha256,
                 uploaded_at=record.event_time or now, requested_by=upload.requested_by, registered_at=now,
+                grant_id=grant_id,
             )
+            refusal = grant_refusal(document, grant_id, case.status == CaseStatus.CLOSED)
+            if refusal is not None:  # kept as evidence of the attempt; never processed, never a version
+                rejected = version.model_copy(update={"rejected": refusal, "requested_by": None})
+                change = CaseChange(case, SYSTEM, now)
+                change.append("DOCUMENT_UPLOAD_REJECTED", {
+                    "documentId": document_id, "key": record.key, "versionId": version_id, "size": record.size,
+                    "grantId": grant_id, "reason": refusal,
+                })
+                change.put(rejected)
+                return change, (rejected, True)
             newest = is_newer(record.sequencer, document.latest_sequencer) or document.latest_version_id is None
             updates: dict[str, Any] = {
                 "version_count": document.version_count + 1, "revision": document.revision + 1, "updated_at": now,
+                "open_grants": {g: until for g, until in document.open_grants.items() if g != grant_id},  # used
             }
             if newest:
                 updates.update(
@@ -393,7 +415,7 @@ class DocumentService:
             change.append("DOCUMENT_UPLOADED", {
                 "documentId": document_id, "key": record.key, "versionId": version_id, "size": record.size,
                 "eTag": record.etag, "sequencer": record.sequencer, "declaredSha256": upload.sha256,
-                "requestedBy": upload.requested_by, "latest": newest,
+                "requestedBy": upload.requested_by, "latest": newest, "grantId": grant_id,
             })
             change.put(version)
             change.put(document.model_copy(update=updates), expected=document.revision)
@@ -410,7 +432,7 @@ class DocumentService:
 
         def decide(case: Case) -> Decided[VersionRecord]:
             version = self._version(case_id, document_id, version_id)
-            if version.status != VersionStatus.PENDING:
+            if version.status != VersionStatus.PENDING or version.rejected is not None:
                 return None, version
             updated = version.model_copy(update={"status": VersionStatus.PROCESSING, "revision": version.revision + 1})
             change = CaseChange(case, SYSTEM, iso(self._clock()))
@@ -435,7 +457,7 @@ class DocumentService:
 
         def decide(case: Case) -> Decided[tuple[VersionRecord, Optional[bool]]]:
             version = self._version(case_id, document_id, version_id)
-            if version.status in FINAL_STATUSES:
+            if version.status in FINAL_STATUSES or version.rejected is not None:  # a rejected upload: no verdict
                 return None, (version, None)
             outcome = processing_outcome(result, version.declared_sha256)
             now = iso(self._clock())
@@ -505,10 +527,14 @@ class DocumentService:
             report.ignored.append(f"s3://{record.bucket}/{record.key}: {exc.message}")
             return
         label = f"{version.case_id}/{version.document_id}/{version.version_id}"
-        (report.registered if registered else report.duplicates).append(label)
+        if version.rejected is not None:
+            report.rejected.append(f"{label}: {version.rejected}")
+        else:
+            (report.registered if registered else report.duplicates).append(label)
         if registered and self._store.get_legal_hold(version.case_id).enabled:
             self._apply_object_holds([version], True)
-        if version.status == VersionStatus.PENDING:  # a re-delivery may find processing never started
+        # A re-delivery may find processing never started; a rejected upload is never processed.
+        if version.rejected is None and version.status == VersionStatus.PENDING:
             if self.on_version_registered(version.case_id, version.document_id, version.version_id):
                 self.mark_processing(version.case_id, version.document_id, version.version_id)
 
@@ -546,11 +572,24 @@ class DocumentService:
         return UploadRequest(
             filename=filename, content_type=content_type, size=request.size,
             sha256=request.sha256.lower() if request.sha256 else None,
-            requested_by=principal.username, requested_at=iso(self._clock()),
+            requested_by=principal.username, requested_at=iso(self._clock()), grant_id=self._new_grant_id(),
         )
 
+    def _grants(self, document: DocumentRecord, upload: UploadRequest) -> dict[str, str]:
+        """The document's open grants with the upload's, which expires with its form."""
+        now = datetime.fromisoformat(upload.requested_at)
+        grants = grants_with(document, upload.grant_id or "", now + timedelta(seconds=self._upload_expires), now)
+        if grants is None:
+            raise Conflict(
+                f"document {document.id} has {MAX_OPEN_GRANTS} unused upload forms; use one or let them expire",
+            )
+        return grants
+
     def _ticket(self, document: DocumentRecord, upload: UploadRequest) -> UploadTicket:
-        metadata = {"case-id": document.case_id, "document-id": document.id, "requested-by": upload.requested_by}
+        metadata = {
+            "case-id": document.case_id, "document-id": document.id, "requested-by": upload.requested_by,
+            GRANT_METADATA: upload.grant_id or "",
+        }
         if upload.sha256:
             metadata["sha256"] = upload.sha256
         form = self._storage.upload_form(
@@ -581,6 +620,34 @@ class DocumentService:
         if version is None:
             raise NotFound(f"document {document_id} of case {case_id} has no version {version_id}")
         return version
+
+
+def _refuse_if_closed(case: Case) -> None:
+    if case.status == CaseStatus.CLOSED:
+        raise Conflict(f"case {case.id} is closed: no new documents; reopen it first")
+
+
+def _refuse_download(principal: Principal, version: VersionRecord) -> bool:
+    """Only verified (READY) content leaves the system; admins may fetch a QUARANTINED version to review it
+    (True: the download is recorded as a quarantine override). Anything not yet verified is refused (409)."""
+    if version.rejected is not None:
+        raise Conflict(
+            f"upload {version.version_id} was rejected: {version.rejected}", [FieldIssue("versionId", "rejected")],
+        )
+    if version.status == VersionStatus.READY:
+        return False
+    if version.status == VersionStatus.QUARANTINED:
+        if Role.ADMIN in principal.roles:
+            return True
+        raise Conflict(
+            f"version {version.version_id} is quarantined: {'; '.join(version.reasons) or 'see the document'}",
+            [FieldIssue("versionId", "quarantined")],
+        )
+    raise Conflict(
+        f"version {version.version_id} is {version.status.value}: it can be downloaded once processing has "
+        "verified it (status READY)",
+        [FieldIssue("versionId", f"{version.status.value.lower()}, not yet verified")],
+    )
 
 
 def _declared(upload: UploadRequest) -> dict[str, Any]:

@@ -5,6 +5,7 @@ moto server (the `backend` fixture); TestDynamoDocuments holds what only DynamoD
 runs on both too: duplicate and out-of-order S3 events leave one version record and the newest as latest."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -75,6 +76,9 @@ def change(cases, case_id: str = "case-1", events: int = 1, documents=(), versio
     if requires_no_hold:
         built.require_no_hold()
     return built
+
+
+PDF = {"filename": "a.pdf", "contentType": "application/pdf", "size": 10}
 
 
 def s3_event(case_id, document_id, version_id, sequencer):
@@ -174,10 +178,13 @@ class TestDocumentContract:
         assert store.get_document("case-1", "doc-1") is not None
 
     def test_the_service_registers_duplicate_and_late_events_once(self, cases, store):
-        service = DocumentService(cases, store, InMemoryObjectStorage("docs"), clock=FixedClock(),
-                                  new_id=SequentialIds("doc"))
-        doc = service.request_upload(alice, "case-1", {"filename": "a.pdf", "contentType": "application/pdf",
-                                                       "size": 10, "kind": "claim-form"}).document_id
+        storage = InMemoryObjectStorage("docs")
+        service = DocumentService(cases, store, storage, clock=FixedClock(), new_id=SequentialIds("doc"))
+        ticket = service.request_upload(alice, "case-1", {"filename": "a.pdf", "contentType": "application/pdf",
+                                                          "size": 10, "kind": "claim-form"})
+        doc = ticket.document_id
+        storage.post(ticket.upload.fields, b"first", "v1")
+        storage.post(service.request_new_version(alice, "case-1", doc, PDF).upload.fields, b"second", "v2")
         for version, sequencer in (("v2", "0002"), ("v2", "0002"), ("v1", "0001"), ("v2", "0002")):
             service.on_s3_event(s3_event("case-1", doc, version, sequencer))
         detail = service.get(alice, "case-1", doc)
@@ -189,9 +196,11 @@ class TestDocumentContract:
         assert audit.verify_chain(cases.list_events("case-1"), head=(case.audit_seq, case.audit_hash)).valid
 
     def test_concurrent_twin_events_register_one_version(self, cases, store):
-        service = DocumentService(cases, store, InMemoryObjectStorage("docs"), new_id=SequentialIds("doc"))
-        doc = service.request_upload(alice, "case-1", {"filename": "a.pdf", "contentType": "application/pdf",
-                                                       "size": 10}).document_id
+        storage = InMemoryObjectStorage("docs")
+        service = DocumentService(cases, store, storage, new_id=SequentialIds("doc"))
+        ticket = service.request_upload(alice, "case-1", PDF)
+        doc = ticket.document_id
+        storage.post(ticket.upload.fields, b"only", "v1")
         results: list[dict] = []
 
         def deliver():
@@ -203,6 +212,30 @@ class TestDocumentContract:
         assert len(store.list_versions("case-1", doc)) == 1
         uploads = [e for e in cases.list_events("case-1") if e.type == "DOCUMENT_UPLOADED"]
         assert len(uploads) == 1
+
+    def test_objects_racing_under_one_grant_register_one_version(self, cases, store):
+        storage = InMemoryObjectStorage("docs")
+        service = DocumentService(cases, store, storage, new_id=SequentialIds("doc"))
+        ticket = service.request_upload(alice, "case-1", PDF)
+        doc = ticket.document_id
+        for version in ("v1", "v2", "v3"):  # one form, three files
+            storage.post(ticket.upload.fields, version.encode(), version)
+        results: list[dict] = []
+        barrier = threading.Barrier(3)
+
+        def deliver(version: str, sequencer: str) -> None:
+            barrier.wait()
+            results.append(service.on_s3_event(s3_event("case-1", doc, version, sequencer)))
+
+        threads = [threading.Thread(target=deliver, args=(v, f"0{i}")) for i, v in enumerate(("v1", "v2", "v3"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(len(r["registered"]) for r in results) == 1
+        assert sum(len(r["rejected"]) for r in results) == 2
+        assert len(service.get(alice, "case-1", doc).versions) == 1
+        assert store.get_document("case-1", doc).open_grants == {}
 
 
 @pytest.mark.parametrize("backend", ["dynamo"], indirect=True)

@@ -2,6 +2,8 @@
 bucket's notification (moto leaves out versionId and sequencer; local/ fills them in before the handler)."""
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from typing import Any, Callable, Iterator
@@ -53,6 +55,25 @@ def test_a_form_upload_lands_under_the_key_as_a_new_version_each_time(moto_endpo
     assert got.status_code == 200 and got.content == b"first version"
     assert got.headers["Content-Disposition"] == (
         "attachment; filename=\"notes e.txt\"; filename*=UTF-8''notes%20%C3%A9.txt")
+
+
+def test_each_version_keeps_the_grant_of_the_form_it_was_posted_with(moto_endpoint, bucket, storage):
+    key = object_key("case-1", "doc-1")
+    versions = {}
+    for grant in ("grant-1", "grant-2"):
+        form = storage.upload_form(key, "text/plain", 5, 600, {"grant-id": grant})
+        assert ["content-length-range", 1, 5] in form_policy(form)["conditions"]
+        assert {"x-amz-meta-grant-id": grant} in form_policy(form)["conditions"]  # S3 refuses another grant
+        requests.post(form.url, data=form.fields, files={"file": ("f.txt", b"x", "text/plain")}, timeout=10)
+        versions[grant] = s3(moto_endpoint).head_object(Bucket=bucket, Key=key)["VersionId"]
+    assert {g: storage.object_metadata(key, v)["grant-id"] for g, v in versions.items()} == {
+        "grant-1": "grant-1", "grant-2": "grant-2"}
+    assert storage.object_metadata(key, "no-such-version") is None
+    assert storage.object_metadata("cases/case-1/documents/none", versions["grant-1"]) is None
+
+
+def form_policy(form: Any) -> dict[str, Any]:
+    return dict(json.loads(base64.b64decode(form.fields["policy"])))
 
 
 def test_legal_holds_need_object_lock(moto_endpoint, bucket, storage):

@@ -126,7 +126,7 @@ class TestTransactions:
         after = table_items(raw, dynamo_models)
         assert after == before
         assert keys(after) == {("CASE#case-1", "CASE"), ("CASE#case-1", "EVENT#0000000001"),
-                               ("IDEMPOTENCY#alice#k", "IDEMPOTENCY")}
+                               ("IDEMPOTENCY#5#alice#k", "IDEMPOTENCY")}
 
     def test_concurrent_idempotent_creates_store_one_case(self, repo, raw, dynamo_models):
         service = service_over(repo)
@@ -292,7 +292,7 @@ def test_table_has_ttl_on_idempotency_records_and_a_stream(raw, dynamo_models):
 def test_idempotency_expiry_is_stored_as_epoch_seconds(repo, raw, dynamo_models):
     create_case(repo, *new_case("case-1"), _record("case-1"))
     item = raw.get_item(TableName=dynamo_models.case.Meta.table_name,
-                        Key={"PK": {"S": "IDEMPOTENCY#alice#k"}, "SK": {"S": "IDEMPOTENCY"}})["Item"]
+                        Key={"PK": {"S": "IDEMPOTENCY#5#alice#k"}, "SK": {"S": "IDEMPOTENCY"}})["Item"]
     assert item["expiresAt"] == {"N": "1772452800"}
 
 

@@ -131,6 +131,13 @@ class TestCaseRepositoryContract:
         assert repo.get_idempotency("alice", "key-2") is None
         assert repo.get_idempotency("bob", "key-1") is None
 
+    def test_idempotency_records_of_different_owners_never_collide(self, repo):
+        # "a#b" with key "c" and "a" with key "b#c" are two users' two keys, whatever a key format joins.
+        create_case(repo, *new_case("case-1"), record("case-1", owner="a#b", key="c"))
+        create_case(repo, *new_case("case-2", minute=1), record("case-2", owner="a", key="b#c"))
+        assert stored_record(repo, "a#b", "c") == expected_record("case-1", owner="a#b", key="c")
+        assert stored_record(repo, "a", "b#c") == expected_record("case-2", owner="a", key="b#c")
+
     def test_taken_idempotency_key_writes_nothing(self, repo):
         create_case(repo, *new_case("case-1"), record("case-1"))
         with pytest.raises(IdempotencyKeyTaken):

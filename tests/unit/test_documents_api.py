@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, quote_plus, urlparse
 
 import pytest
 
+from chalicelib import bootstrap
 from tests.api_support import POOL, expect
 
 BUCKET = "cms-test-documents"
@@ -24,8 +25,12 @@ def call(client, method, path, user=None, body=None, raw=None, headers=None):
     return POOL.call(client, method, path, user, body, raw, headers)[:2]
 
 
-def uploaded(client, case_id, document_id, version_id, sequencer):
-    """What S3 sends once the form was used: the upload Lambda registers the version."""
+def uploaded(client, case_id, document_id, version_id, sequencer, post=True):
+    """A new version's form requested and posted (with `post`), then what S3 sends once the form was used: the
+    upload Lambda registers the version."""
+    if post:
+        ticket = expect(call(client, "POST", f"/cases/{case_id}/documents/{document_id}/versions", "alice", PDF), 201)
+        bootstrap.container().documents._storage.post(ticket["upload"]["fields"], b"%PDF", version_id)
     event = {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Post",
         "eventTime": "2026-03-01T12:00:00.000Z",
@@ -99,7 +104,8 @@ def test_who_may_upload_and_see(client, case, document):
 def test_the_upload_lambda_registers_versions_once_and_in_order(client, case, document):
     path = f"/cases/{case['id']}/documents/{document}"
     assert uploaded(client, case["id"], document, "v2", "0200")["registered"] == [f"{case['id']}/{document}/v2"]
-    assert uploaded(client, case["id"], document, "v2", "0200")["duplicates"] == [f"{case['id']}/{document}/v2"]
+    again = uploaded(client, case["id"], document, "v2", "0200", post=False)
+    assert again["duplicates"] == [f"{case['id']}/{document}/v2"]
     uploaded(client, case["id"], document, "v1", "01FF")  # older, late
     detail = expect(call(client, "GET", path, "alice"), 200)
     assert detail["latestVersionId"] == "v2" and detail["versionCount"] == 2
@@ -117,6 +123,9 @@ def test_downloads_name_a_version_and_are_recorded(client, container, case, docu
     expect(call(client, "GET", path, "alice"), 409, "CONFLICT")  # nothing uploaded yet
     uploaded(client, case["id"], document, "v1", "01")
     uploaded(client, case["id"], document, "v2", "02")
+    expect(call(client, "GET", path, "alice"), 409, "CONFLICT", "versionId")  # PENDING: not yet verified
+    for version in ("v1", "v2"):
+        container.documents.record_processing_result(case["id"], document, version, {"status": "READY"})
     link = expect(call(client, "GET", path, "aud"), 200)
     assert link["versionId"] == "v2" and link["expiresIn"] == 300
     query = parse_qs(urlparse(link["url"]).query)
@@ -126,13 +135,14 @@ def test_downloads_name_a_version_and_are_recorded(client, container, case, docu
     assert expect(call(client, "GET", f"{path}?versionId=v1", "alice"), 200)["versionId"] == "v1"
     expect(call(client, "GET", f"{path}?versionId=v9", "alice"), 404, "NOT_FOUND")
     expect(call(client, "GET", f"{path}?version=v1", "alice"), 400, "VALIDATION_ERROR", "version")
+    uploaded(client, case["id"], document, "v3", "03")  # a verdict is final: quarantine a newer version
     verdict = {"status": "QUARANTINED", "reasons": ["polyglot"]}
-    container.documents.record_processing_result(case["id"], document, "v2", verdict)
+    container.documents.record_processing_result(case["id"], document, "v3", verdict)
     expect(call(client, "GET", path, "alice"), 409, "CONFLICT", "versionId")
-    assert expect(call(client, "GET", path, "ada"), 200)["versionId"] == "v2"
+    assert expect(call(client, "GET", path, "ada"), 200)["versionId"] == "v3"
     history = expect(call(client, "GET", f"/cases/{case['id']}/history", "alice"), 200)["items"]
     downloads = [(e["actor"], e["data"]["versionId"]) for e in history if e["type"] == "DOCUMENT_DOWNLOADED"]
-    assert downloads == [("aud", "v2"), ("alice", "v1"), ("ada", "v2")]
+    assert downloads == [("aud", "v2"), ("alice", "v1"), ("ada", "v3")]
     assert "DOCUMENT_QUARANTINED" in [e["type"] for e in history]
     assert expect(call(client, "GET", f"/cases/{case['id']}/history/verify", "alice"), 200)["valid"] is True
 

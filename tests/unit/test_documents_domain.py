@@ -2,14 +2,16 @@
 processing result is read."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote_plus
 
 import pytest
 
+from chalicelib.domain.clock import iso
 from chalicelib.domain.documents import (
-    DocumentRecord, InvalidFilename, UploadRequest, VersionRecord, VersionStatus, ascii_filename,
-    content_disposition, detail_view, document_view, is_newer, object_created_records, object_key,
-    parse_object_key, processing_outcome, sanitise_filename,
+    GRANT_GRACE_SECONDS, MAX_OPEN_GRANTS, DocumentRecord, InvalidFilename, UploadRequest, VersionRecord,
+    VersionStatus, ascii_filename, content_disposition, detail_view, document_view, grant_refusal, grants_with,
+    is_newer, object_created_records, object_key, parse_object_key, processing_outcome, sanitise_filename,
 )
 
 SHA = "a" * 64
@@ -205,3 +207,31 @@ def test_a_version_registered_between_the_two_reads_of_a_listing_is_shown_as_the
 def test_a_document_without_versions_is_pending():
     view = document_view(_document(), [])
     assert (view.status, view.latest_version_id, view.version_count) == (VersionStatus.PENDING, None, 0)
+
+
+# -- upload grants --------------------------------------------------------------------------------
+
+
+def test_a_grant_is_accepted_only_while_open_for_an_undeleted_document_of_an_open_case():
+    document = _document(open_grants={"g1": T})
+    assert grant_refusal(document, "g1", case_closed=False) is None
+    assert "already used" in grant_refusal(document, "g2", case_closed=False)
+    assert grant_refusal(document, None, case_closed=False) == "the object carries no upload grant"
+    assert grant_refusal(document, "g1", case_closed=True) == "the case is closed"
+    assert grant_refusal(_document(open_grants={"g1": T}, deleted=True), "g1", False) == "the document was deleted"
+
+
+def test_open_grants_forget_long_expired_forms_and_are_bounded():
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+    stale = iso(now - timedelta(seconds=GRANT_GRACE_SECONDS + 1))
+    recent = iso(now - timedelta(seconds=GRANT_GRACE_SECONDS - 1))  # expired, but its late events still count
+    grants = grants_with(_document(open_grants={"old": stale, "late": recent}), "new", now + timedelta(minutes=10), now)
+    assert grants == {"late": recent, "new": iso(now + timedelta(minutes=10))}
+    full = _document(open_grants={f"g{i}": iso(now) for i in range(MAX_OPEN_GRANTS)})
+    assert grants_with(full, "one-more", now, now) is None
+
+
+def test_a_rejected_upload_is_not_a_version():
+    rejected = _version("v9", "0F").model_copy(update={"rejected": "the document was deleted"})
+    view = detail_view(_document(), [_version("v1", "0A"), rejected])
+    assert [v.version_id for v in view.versions] == ["v1"] and view.latest_version_id == "v1"

@@ -12,7 +12,10 @@ from chalicelib.adapters.memory.documents import InMemoryDocumentStore
 
 from chalicelib.adapters.memory.storage import InMemoryObjectStorage
 from chalicelib.domain import audit
-from chalicelib.domain.documents import MAX_DOCUMENT_BYTES, VersionStatus, object_key
+from chalicelib.domain.changes import CaseChange
+from chalicelib.domain.documents import (
+    GRANT_GRACE_SECONDS, MAX_DOCUMENT_BYTES, MAX_OPEN_GRANTS, UPLOAD_EXPIRES_SECONDS, VersionStatus, object_key,
+)
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.services.documents import DocumentService
 from tests.support import FixedClock, SequentialIds, create_case, fields_of, new_case, principal
@@ -83,6 +86,11 @@ def s3_event(case_id, document_id, version_id, sequencer, *, bucket=BUCKET, size
             "key": key, "size": size, "eTag": "etag-" + version_id, "versionId": version_id, "sequencer": sequencer,
         }},
     }]}
+
+
+def post(service, ticket, version_id, content=CONTENT):
+    """The browser's POST with an upload form: the storage keeps a version with the form's metadata."""
+    service._storage.post(ticket.upload.fields, content, version_id)
 
 
 def events_of(repo, case_id="case-1", prefix="DOCUMENT"):
@@ -159,9 +167,11 @@ def test_a_new_version_is_a_form_for_the_same_key(service, repo):
 
 def test_an_s3_event_registers_the_version_and_appends_the_custody_event(setup, repo):
     service, store, _, started = setup
-    doc = service.request_upload(alice, "case-1", upload_body(kind="claim-form")).document_id
+    ticket = service.request_upload(alice, "case-1", upload_body(kind="claim-form"))
+    doc = ticket.document_id
+    post(service, ticket, "v1")
     report = service.on_s3_event(s3_event("case-1", doc, "v1", "0055AED6DCD90281E5"))
-    assert report == {"registered": [f"case-1/{doc}/v1"], "duplicates": [], "ignored": []}
+    assert report == {"registered": [f"case-1/{doc}/v1"], "duplicates": [], "ignored": [], "rejected": []}
     detail = service.get(alice, "case-1", doc)
     assert detail.latest_version_id == "v1" and detail.version_count == 1 and detail.status == VersionStatus.PENDING
     (version,) = detail.versions
@@ -179,7 +189,9 @@ def test_an_s3_event_registers_the_version_and_appends_the_custody_event(setup, 
 
 def test_duplicate_events_register_one_version(setup, repo):
     service, store, _, _ = setup
-    doc = service.request_upload(alice, "case-1", upload_body()).document_id
+    ticket = service.request_upload(alice, "case-1", upload_body())
+    doc = ticket.document_id
+    post(service, ticket, "v1")
     event = s3_event("case-1", doc, "v1", "0A")
     service.on_s3_event(event)
     report = service.on_s3_event(event)
@@ -191,7 +203,11 @@ def test_duplicate_events_register_one_version(setup, repo):
 
 def test_an_older_event_arriving_late_does_not_become_the_latest(setup, repo):
     service, store, _, _ = setup
-    doc = service.request_upload(alice, "case-1", upload_body()).document_id
+    ticket = service.request_upload(alice, "case-1", upload_body())
+    doc = ticket.document_id
+    post(service, ticket, "v1")
+    for version in ("v2", "v3"):  # each version is posted with its own upload form
+        post(service, service.request_new_version(alice, "case-1", doc, upload_body()), version)
     service.on_s3_event(s3_event("case-1", doc, "v2", "100"))  # newer; longer hex
     service.on_s3_event(s3_event("case-1", doc, "v1", "FF"))  # older, arriving late
     service.on_s3_event(s3_event("case-1", doc, "v2", "100"))  # and the newer one again
@@ -222,7 +238,9 @@ def test_records_that_are_not_ours_are_ignored(service, repo):
 def test_processing_starts_once_the_callback_says_so_and_a_failed_start_is_retried(setup, repo):
     service, store, _, started = setup
     started.answer, started.fail = True, 1
-    doc = service.request_upload(alice, "case-1", upload_body()).document_id
+    ticket = service.request_upload(alice, "case-1", upload_body())
+    doc = ticket.document_id
+    post(service, ticket, "v1")
     event = s3_event("case-1", doc, "v1", "01")
     with pytest.raises(RuntimeError):  # the Lambda fails: S3 delivers the event again
         service.on_s3_event(event)
@@ -238,10 +256,14 @@ def test_processing_starts_once_the_callback_says_so_and_a_failed_start_is_retri
 
 
 def _uploaded(service, kind=None, version="v1", sequencer="01", by=alice, doc=None):
+    """A document (or a new version of `doc`) requested, posted with its form and registered."""
     if doc is None:
-        doc = service.request_upload(by, "case-1", upload_body(kind=kind)).document_id
-    service.on_s3_event(s3_event("case-1", doc, version, sequencer))
-    return doc
+        ticket = service.request_upload(by, "case-1", upload_body(kind=kind))
+    else:
+        ticket = service.request_new_version(by, "case-1", doc, upload_body())
+    post(service, ticket, version)
+    service.on_s3_event(s3_event("case-1", ticket.document_id, version, sequencer))
+    return ticket.document_id
 
 
 def test_a_processing_result_is_recorded_once(setup, repo):
@@ -304,6 +326,8 @@ def test_required_documents_are_ready_when_each_kind_has_a_ready_latest_version(
 def test_a_download_names_the_version_and_is_recorded(service, repo):
     doc = _uploaded(service)
     _uploaded(service, doc=doc, version="v2", sequencer="02")
+    for version in ("v1", "v2"):  # only verified versions are downloaded
+        service.record_processing_result("case-1", doc, version, {"status": "READY", "sha256": SHA})
     link = service.download(aud, "case-1", doc)
     assert link.version_id == "v2" and link.expires_in == 300
     query = parse_qs(urlparse(link.url).query)
@@ -321,6 +345,23 @@ def test_a_download_names_the_version_and_is_recorded(service, repo):
     with pytest.raises(Conflict):
         service.download(alice, "case-1", empty)
     assert chain_is_valid(repo)
+
+
+def test_a_version_not_yet_verified_is_never_downloaded(service, repo, setup):
+    _, store, _, _ = setup
+    doc = _uploaded(service)
+    for user in (alice, sam, aud, ada):  # PENDING: not even an admin
+        with pytest.raises(Conflict, match="PENDING") as caught:
+            service.download(user, "case-1", doc)
+        assert "versionId" in fields_of(caught.value)
+    service.mark_processing("case-1", doc, "v1")
+    assert store.get_version("case-1", doc, "v1").status == VersionStatus.PROCESSING
+    for call in (lambda: service.download(ada, "case-1", doc), lambda: service.download(alice, "case-1", doc, "v1")):
+        with pytest.raises(Conflict, match="PROCESSING"):
+            call()
+    assert [e for e in events_of(repo) if e.type == "DOCUMENT_DOWNLOADED"] == []  # a refusal records nothing
+    service.record_processing_result("case-1", doc, "v1", {"status": "READY", "sha256": SHA})
+    assert service.download(alice, "case-1", doc).version_id == "v1"
 
 
 def test_a_quarantined_version_is_downloaded_by_admins_only(service, repo):
@@ -553,3 +594,110 @@ def test_each_verdict_is_counted_once_as_a_business_metric(setup):
     counted = {name: sum(m["Value"]) for name, m in metrics.metrics.metric_set.items()}
     metrics.metrics.clear_metrics()
     assert counted == {metrics.DOCUMENTS_PROCESSED: 1, metrics.DOCUMENTS_QUARANTINED: 1}
+
+
+# -- upload grants: one form, one version ---------------------------------------------------------
+
+
+def test_a_second_object_posted_with_the_same_form_is_rejected_and_never_processed(setup, repo):
+    service, store, _, started = setup
+    started.answer = True
+    ticket = service.request_upload(alice, "case-1", upload_body(kind="claim-form"))
+    doc = ticket.document_id
+    post(service, ticket, "v1")
+    assert service.on_s3_event(s3_event("case-1", doc, "v1", "01"))["registered"] == [f"case-1/{doc}/v1"]
+    post(service, ticket, "v2", content=b"MZ\x90\x00 slipped in")  # the insider re-uses the form
+    report = service.on_s3_event(s3_event("case-1", doc, "v2", "02"))
+    assert report["registered"] == [] and report["rejected"] == [
+        f"case-1/{doc}/v2: upload grant {ticket.upload.fields['x-amz-meta-grant-id']} was already used (or never "
+        "issued for this document)"]
+    assert service.on_s3_event(s3_event("case-1", doc, "v2", "02"))["rejected"] == report["rejected"]  # again
+    assert started.calls == [("case-1", doc, "v1")]  # the second object never starts processing
+    detail = service.get(ada, "case-1", doc)
+    assert [v.version_id for v in detail.versions] == ["v1"] and detail.latest_version_id == "v1"
+    assert detail.version_count == 1
+    rejected = store.get_version("case-1", doc, "v2")
+    assert rejected.rejected and rejected.status == VersionStatus.PENDING  # kept as evidence of the attempt
+    (event,) = [e for e in events_of(repo) if e.type == "DOCUMENT_UPLOAD_REJECTED"]
+    assert event.actor == "system" and event.data["versionId"] == "v2"
+    assert event.data["grantId"] == ticket.upload.fields["x-amz-meta-grant-id"]
+    verdict = service.record_processing_result("case-1", doc, "v2", {"status": "READY", "sha256": SHA})
+    assert verdict.rejected and verdict.status == VersionStatus.PENDING  # no verdict for a rejected upload
+    with pytest.raises(Conflict, match="rejected"):
+        service.download(ada, "case-1", doc, "v2")
+    assert chain_is_valid(repo)
+
+
+def test_every_form_is_single_use_whatever_order_its_events_arrive_in(setup):
+    service, store, _, _ = setup
+    first = service.request_upload(alice, "case-1", upload_body())
+    doc = first.document_id
+    second = service.request_new_version(amy, "case-1", doc, upload_body())  # two forms open at once
+    assert first.upload.fields["x-amz-meta-grant-id"] != second.upload.fields["x-amz-meta-grant-id"]
+    post(service, first, "v1")
+    post(service, second, "v2")
+    service.on_s3_event(s3_event("case-1", doc, "v2", "02"))
+    service.on_s3_event(s3_event("case-1", doc, "v1", "01"))  # the older form's object, arriving late
+    assert [v.version_id for v in service.get(alice, "case-1", doc).versions] == ["v1", "v2"]
+    assert store.get_document("case-1", doc).open_grants == {}
+
+
+def test_an_object_without_a_grant_of_its_document_is_rejected(setup):
+    service, store, storage, _ = setup
+    one = service.request_upload(alice, "case-1", upload_body())
+    other = service.request_upload(alice, "case-1", upload_body())
+    borrowed = {**one.upload.fields, "key": other.upload.fields["key"]}  # one document's form, another's key
+    storage.post(borrowed, CONTENT, "v1")
+    storage.post({"key": one.upload.fields["key"]}, CONTENT, "v9")  # no form at all
+    report = service.on_s3_event(s3_event("case-1", other.document_id, "v1", "01"))
+    assert report["rejected"] and "already used (or never issued" in report["rejected"][0]
+    report = service.on_s3_event(s3_event("case-1", one.document_id, "v9", "01"))
+    assert report["rejected"] == [f"case-1/{one.document_id}/v9: the object carries no upload grant"]
+    assert [d.version_count for d in service.list(alice, "case-1")] == [0, 0]
+
+
+def test_no_grant_for_a_deleted_document_or_a_closed_case(setup, repo):
+    service, store, _, _ = setup
+    ticket = service.request_upload(alice, "case-1", upload_body())
+    doc = ticket.document_id
+    service.delete(ada, "case-1", doc)
+    with pytest.raises(Conflict, match="deleted"):
+        service.request_new_version(ada, "case-1", doc, upload_body())
+    post(service, ticket, "v1")  # a form given out before the deletion
+    report = service.on_s3_event(s3_event("case-1", doc, "v1", "01"))
+    assert report["rejected"] == [f"case-1/{doc}/v1: the document was deleted"]
+
+    closed, event = new_case("case-3", team="claims", status="CLOSED")
+    create_case(repo, closed, event, None)
+    for call in (
+        lambda: service.request_upload(alice, "case-3", upload_body()),
+        lambda: service.request_new_version(alice, "case-3", doc, upload_body()),
+    ):
+        with pytest.raises(Conflict, match="closed"):
+            call()
+    assert events_of(repo, "case-3") == []
+
+
+def test_a_form_given_out_before_the_case_closed_is_rejected(setup, repo):
+    service, _, _, started = setup
+    ticket = service.request_upload(alice, "case-1", upload_body())
+    change = CaseChange(repo.get_case("case-1"), "system", "2026-03-02T12:00:00.000Z")
+    change.move(status="CLOSED")
+    change.append("CASE_CLOSED", {})
+    repo.apply(change)
+    post(service, ticket, "v1")
+    report = service.on_s3_event(s3_event("case-1", ticket.document_id, "v1", "01"))
+    assert report["rejected"] == [f"case-1/{ticket.document_id}/v1: the case is closed"]
+    assert started.calls == []
+
+
+def test_unused_forms_are_bounded_per_document(setup, clock):
+    service, store, _, _ = setup
+    doc = service.request_upload(alice, "case-1", upload_body()).document_id
+    for _ in range(MAX_OPEN_GRANTS - 1):
+        service.request_new_version(alice, "case-1", doc, upload_body())
+    with pytest.raises(Conflict, match="unused upload forms"):
+        service.request_new_version(alice, "case-1", doc, upload_body())
+    clock.advance(seconds=UPLOAD_EXPIRES_SECONDS + GRANT_GRACE_SECONDS + 1)  # expired forms are forgotten
+    service.request_new_version(alice, "case-1", doc, upload_body())
+    assert len(store.get_document("case-1", doc).open_grants) == 1

@@ -17,7 +17,8 @@
   DUE#<yyyy-mm-dd> / <dueAt>#<taskId>              an OPEN task due that day; the overdue sweep reads these
   SWEEP#OVERDUE / CURSOR                           the first day that may still hold due markers
   COUNTER#<scope> / COUNTER                        atomic counters (case numbers)
-  IDEMPOTENCY#<user>#<key> / IDEMPOTENCY           replay records, deleted by TTL
+  IDEMPOTENCY#<len(user)>#<user>#<key> / IDEMPOTENCY  replay records, deleted by TTL (the length makes the
+                                                   join unambiguous: user and key may both contain '#')
   CUSTOMER#<id> / SOURCE#<product>                 the last record a data product answered for a customer
 """
 from __future__ import annotations
@@ -115,7 +116,9 @@ def due_sk(due_at: str, task_id: str) -> str:
 
 
 def idempotency_pk(owner: str, key: str) -> str:
-    return f"IDEMPOTENCY#{owner}#{key}"
+    """One user's one Idempotency-Key. The owner's length comes first, so no other (owner, key) pair joins to the
+    same string: "a#b" with "c" and "a" with "b#c" are IDEMPOTENCY#3#a#b#c and IDEMPOTENCY#1#a#b#c."""
+    return f"IDEMPOTENCY#{len(owner)}#{owner}#{key}"
 
 
 # -- the inbox index: a record waiting for someone is listed under their inbox or its queue (sparse) --------

@@ -16,6 +16,8 @@ class InMemoryObjectStorage:
         self.legal_holds: dict[tuple[str, str], bool] = {}
         self.forms: list[dict[str, object]] = []
         self.objects: dict[str, list[bytes]] = {}  # key -> every version's body, oldest first
+        self.posted: dict[tuple[str, str], bytes] = {}  # (key, version id) -> an upload's body
+        self.metadata: dict[tuple[str, str], dict[str, str]] = {}  # (key, version id) -> its user metadata
 
     def upload_form(
         self, key: str, content_type: str, max_size: int, expires_in: int, metadata: Mapping[str, str],
@@ -35,6 +37,18 @@ class InMemoryObjectStorage:
         versions = self.objects.setdefault(key, [])
         versions.append(body)
         return f"v{len(versions)}"
+
+    def post(self, fields: Mapping[str, str], body: bytes, version_id: str) -> None:
+        """What a browser's POST with an upload form stores: version `version_id` of the form's key, with the
+        form's `x-amz-meta-*` fields as its metadata (kept apart from `objects`, what the system wrote)."""
+        prefix = "x-amz-meta-"
+        self.posted[(fields["key"], version_id)] = body
+        self.metadata[(fields["key"], version_id)] = {
+            name[len(prefix):]: value for name, value in fields.items() if name.startswith(prefix)
+        }
+
+    def object_metadata(self, key: str, version_id: str) -> Optional[Mapping[str, str]]:
+        return self.metadata.get((key, version_id))
 
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> bool:
         if not self.object_lock:
