@@ -172,6 +172,7 @@ class CaseService:
                 [FieldIssue("caseType", f"must be one of {', '.join(sorted(self._case_types))}")],
             )
         _check_cap(case_type, request)
+        _check_required_documents(case_type, request)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
         now = self._clock()
@@ -312,6 +313,19 @@ def _check_enum(field: str, value: Optional[str], enum: type) -> None:
     if value is not None and value not in enum._value2member_map_:
         raise InvalidInput(
             f"invalid {field}", [FieldIssue(field, f"must be one of {', '.join(enum._value2member_map_)}")]
+        )
+
+
+def _check_required_documents(case_type: CaseType, request: CaseCreate) -> None:
+    """A case may ask for more evidence than its type, never less: leaving out a required document would let
+    its workflow skip the documents stage."""
+    if request.required_documents is None:
+        return
+    missing = [kind for kind in case_type.required_documents if kind not in request.required_documents]
+    if missing:
+        raise InvalidInput(
+            "requiredDocuments may only add to the case type's required documents",
+            [FieldIssue("requiredDocuments", f"must include {', '.join(missing)} (required by {case_type.id})")],
         )
 
 

@@ -99,10 +99,21 @@ class TestCreate:
         assert service.create(alice, body(caseType="CLAIM")).required_documents == ["claim-form", "proof-of-loss"]
         assert service.create(alice, body(caseType="GENERAL")).required_documents == []
 
-    @pytest.mark.parametrize("documents", [[], ["police-report"]])
-    def test_explicit_required_documents_win(self, service, alice, documents):
+    @pytest.mark.parametrize("documents", [
+        ["claim-form", "proof-of-loss", "police-report"], ["police-report", "proof-of-loss", "claim-form"],
+    ])
+    def test_explicit_required_documents_may_add_to_the_case_types(self, service, alice, documents):
         case = service.create(alice, body(caseType="CLAIM", requiredDocuments=documents))
         assert case.required_documents == documents
+        assert service.create(alice, body(caseType="GENERAL", requiredDocuments=[])).required_documents == []
+
+    @pytest.mark.parametrize("documents", [[], ["police-report"], ["claim-form"]])
+    def test_required_documents_may_not_drop_the_case_types(self, service, alice, documents):
+        # Issue 12 item 3: `[]` used to skip the evidence stage of a claim.
+        with pytest.raises(InvalidInput) as refused:
+            service.create(alice, body(caseType="CLAIM", requiredDocuments=documents))
+        assert [d.field for d in refused.value.details] == ["requiredDocuments"]
+        assert "proof-of-loss" in refused.value.details[0].issue
 
     def test_compensation_and_tags_are_kept(self, service, alice):
         case = service.create(
