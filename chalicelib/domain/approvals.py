@@ -27,6 +27,11 @@ from .personnel import Username
 APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"
 _IDS = CaseScopedIds("a", max_digits=6)
 _READERS = frozenset({Role.APPROVER, Role.ADMIN, Role.AUDITOR})
+_DECISION_STATUSES = frozenset({
+    CaseStatus.PENDING_APPROVAL, CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.COMPENSATION,
+    CaseStatus.RESOLVED, CaseStatus.CLOSED,
+})
+_DECISION_STAGES = frozenset({"APPROVAL", "COMPENSATION", "PAYMENT"})
 
 
 class ApprovalStatus(str, Enum):
@@ -45,6 +50,9 @@ class Approval(ApiModel):
     id: str
     case_id: str
     level: int = Field(description="1, or 2 once level 1 approved a case its type's policy sends further")
+    levels: Optional[int] = Field(
+        default=None, description="how many levels the case's approval needs, fixed when its first level opened",
+    )
     assignee: Optional[str] = Field(description="username, or null while the approval is in the approvers' queue")
     status: ApprovalStatus
     amount: Optional[str] = Field(description="the compensation asked for (decimal string), or null")
@@ -123,9 +131,25 @@ def levels_required(case: Case, case_type: CaseType) -> int:
     return 2 if case.priority in policy.second_level_priorities else 1
 
 
-def new_approval(case: Case, n: int, level: int, at: str, assignee: Optional[str] = None) -> Approval:
+def fixed_levels(approval: Approval, case: Case, case_type: CaseType) -> int:
+    """The levels recorded when the approval opened; computed from the case only for an approval stored
+    before they were recorded."""
+    return approval.levels if approval.levels is not None else levels_required(case, case_type)
+
+
+def priority_locked(case: Case) -> bool:
+    """Priority and compensation decide the approval levels: from the moment the approval opens until the
+    case closes they stay as they were decided on (a reopened case's new run may change them again)."""
+    if case.status == CaseStatus.NEEDS_ATTENTION:  # a failed run keeps the lock of the stage it failed in
+        return case.workflow is not None and case.workflow.stage in _DECISION_STAGES
+    return case.status in _DECISION_STATUSES
+
+
+def new_approval(
+    case: Case, n: int, level: int, at: str, assignee: Optional[str] = None, levels: Optional[int] = None,
+) -> Approval:
     return Approval(
-        id=approval_id(case.id, n), case_id=case.id, level=level, assignee=assignee,
+        id=approval_id(case.id, n), case_id=case.id, level=level, levels=levels, assignee=assignee,
         status=ApprovalStatus.PENDING, amount=case.compensation.amount if case.compensation else None,
         currency=case.compensation.currency if case.compensation else None, created_at=at,
         run=case.workflow.run if case.workflow else 1, version=1,

@@ -17,6 +17,7 @@ from ..cache.invalidation import case_key
 from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
+from ..domain.approvals import priority_locked
 from ..domain.case_types import CaseType, due_at
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
@@ -240,6 +241,11 @@ class CaseService:
             }
             if not changes:
                 return None, case
+            if "priority" in changes and priority_locked(case):
+                raise Conflict(
+                    f"case {case_id} is {case.status.value}: its priority was fixed when its approval opened",
+                    [FieldIssue("priority", "cannot change from the approval until the case is reopened")],
+                )
             change = CaseChange(case, principal.username, iso(self._clock()))
             derived: dict[str, Any] = {}
             if "priority" in changes:  # the SLA depends on priority: the due date moves with it
