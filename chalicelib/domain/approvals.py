@@ -21,7 +21,7 @@ from .case_ids import CaseScopedIds
 from .case_types import CaseType
 from .changes import CaseChange
 from .lifecycle import check_move
-from .models import ApiModel, Case, CaseStatus, RequestModel
+from .models import ApiModel, AuditEvent, Case, CaseStatus, RequestModel
 from .personnel import Username
 
 APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"
@@ -32,6 +32,13 @@ _DECISION_STATUSES = frozenset({
     CaseStatus.RESOLVED, CaseStatus.CLOSED,
 })
 _DECISION_STAGES = frozenset({"APPROVAL", "COMPENSATION", "PAYMENT"})
+# Audit events that are not work on the case for four-eyes: reading it, asking about it, governing it, and
+# the approval and payment steps themselves (else a level-1 approver would be barred from a later run).
+_NOT_WORK = frozenset({
+    "DOCUMENT_DOWNLOADED", "DOCUMENTS_EXPORTED", "COMMENT_ADDED", "LEGAL_HOLD_SET", "LEGAL_HOLD_RELEASED",
+    "APPROVAL_REQUESTED", "APPROVAL_DECIDED", "APPROVAL_EXPIRED", "COMPENSATION_INSTRUCTED",
+    "COMPENSATION_RESUMED", "PAYMENT_CONFIRMED", "PAYMENT_VOIDED",
+})
 
 
 class ApprovalStatus(str, Enum):
@@ -207,9 +214,19 @@ def may_see(principal: Principal, case: Case, approval: Approval) -> bool:
     )
 
 
-def involved(case: Case, task_assignees: Iterable[str] = ()) -> set[str]:
-    """Everyone who works on the case: its creator, assignee, participants and its tasks' assignees."""
-    return participants_of(case) | {name for name in task_assignees if name}
+def involved(case: Case, task_assignees: Iterable[str] = (), events: Iterable[AuditEvent] = ()) -> set[str]:
+    """Everyone who works on the case: its creator, assignee, participants, its tasks' assignees, and the actor
+    of any of its audit events (edits, uploads, task work, reassignments, ...) that is not a read, a comment
+    or a step of the decision itself. New kinds of events count as work until listed here."""
+    actors = {event.actor for event in events if event.type not in _NOT_WORK}
+    return participants_of(case) | {name for name in task_assignees if name} | actors
+
+
+def approvers_of(approvals: Iterable[Approval]) -> set[str]:
+    """Who approved (or had an approval taken for them) any level of the case: segregation of duties keeps
+    them from confirming the payment of what they approved."""
+    return {name for a in approvals if a.status == ApprovalStatus.APPROVED
+            for name in (a.decided_by, a.on_behalf_of) if name}
 
 
 def check_may_decide(

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Optional
 from ..domain.access import Action, Principal, require
 from ..domain.approvals import (
     APPROVER_QUEUE, Approval, ApprovalDetail, ApprovalStatus, Decision, DecisionRequest,
-    approval_number, case_id_of, case_write, check_may_decide, decided, expired, fixed_levels, involved,
+    approval_number, approvers_of, case_id_of, case_write, check_may_decide, decided, expired, fixed_levels, involved,
     levels_required, may_see, new_approval, outcome, require_reader,
 )
 from ..domain.case_types import CaseType
@@ -74,6 +74,10 @@ class ApprovalService:
         """The amount the run's final approval approved (the compensation asked for), or None."""
         result = outcome(self._store.list_case_approvals(case.id), _run(case))
         return result.get("approvedAmount") if result and result["decision"] == "APPROVED" else None
+
+    def approvers(self, case: Case) -> set[str]:
+        """Who approved any level of the case's approvals, in any run (and for whom)."""
+        return approvers_of(self._store.list_case_approvals(case.id))
 
     def expire_pending(self, case_id: str, actor: str) -> list[str]:
         """Saga step: expire the case's PENDING approvals (idempotent); what was undone, for the audit."""
@@ -142,7 +146,7 @@ class ApprovalService:
             if case.status != CaseStatus.PENDING_APPROVAL:
                 raise Conflict(f"case {case.id} is {case.status.value}, not awaiting approval")
             approvals = self._store.list_case_approvals(case.id)
-            people = involved(case, self._task_assignees(case.id))
+            people = involved(case, self._task_assignees(case.id), self._repo.list_events(case.id))
             check_may_decide(approval, principal, request.on_behalf_of, people, approvals)
             levels = fixed_levels(approval, case, self._case_type(case))
             final = request.decision == Decision.REJECT or approval.level >= levels

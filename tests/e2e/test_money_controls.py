@@ -39,3 +39,43 @@ def test_lowering_the_priority_during_approval_is_refused_and_level_two_stays(ap
     assert ava.post(f"/approvals/{first['id']}/decision", json={"decision": "APPROVE"}).status_code == 200
     levels = [(a["level"], a["status"]) for a in approvals_of(ava, case["id"])]
     assert levels == [(1, "APPROVED"), (2, "PENDING")]  # the run still needs its second level
+
+
+def test_an_admin_who_approved_may_not_confirm_the_payment(api):
+    bob, ada, fin = api("bob"), api("ada"), api("fin")
+    case = bob.post("/cases", json=COMPLAINT).json()
+    wait_until(ada, case["id"], stage_is("APPROVAL"), "asked for approval")
+    [approval] = approvals_of(ada, case["id"])
+    assert ada.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"}).status_code == 200
+    wait_until(ada, case["id"], stage_is("PAYMENT"), "waited for payment")
+    refused = ada.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "SELF-1"})
+    assert refused.status_code == 403 and "segregation of duties" in refused.json()["error"]["message"]
+    assert fin.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "PAY-SOD-1"}).status_code == 200
+
+
+def test_an_admin_who_created_a_case_may_neither_approve_nor_pay_it(api):
+    ada, ava, fin = api("ada"), api("ava"), api("fin")
+    case = ada.post("/cases", json=COMPLAINT).json()
+    wait_until(ada, case["id"], stage_is("APPROVAL"), "asked for approval")
+    [approval] = approvals_of(ava, case["id"])
+    refused = ada.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"})
+    assert refused.status_code == 403 and "four-eyes" in refused.json()["error"]["message"]
+    assert ava.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"}).status_code == 200
+    wait_until(ada, case["id"], stage_is("PAYMENT"), "waited for payment")
+    refused = ada.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "SELF-2"})
+    assert refused.status_code == 403 and "segregation of duties" in refused.json()["error"]["message"]
+    assert fin.post(f"/cases/{case['id']}/compensation/payment", json={"reference": "PAY-SOD-2"}).status_code == 200
+
+
+def test_whoever_edited_a_case_may_not_decide_it(api):
+    bob, ada, ava = api("bob"), api("ada"), api("ava")
+    case = bob.post("/cases", json=COMPLAINT).json()
+    wait_until(ada, case["id"], stage_is("APPROVAL"), "asked for approval")
+    read = ada.get(f"/cases/{case['id']}")
+    edited = ada.patch(f"/cases/{case['id']}", json={"title": "Damaged parcel (photos attached)"},
+                       headers={"If-Match": read.headers["ETag"]})
+    assert edited.status_code == 200, edited.text
+    [approval] = approvals_of(ava, case["id"])
+    refused = ada.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"})
+    assert refused.status_code == 403 and "four-eyes" in refused.json()["error"]["message"]
+    assert ava.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"}).status_code == 200

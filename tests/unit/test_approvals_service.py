@@ -79,8 +79,8 @@ def system():
         repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
         on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], clock=clock,
     )
-    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount, resume=resume,
-                                       clock=clock)
+    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount,
+                                       approvals.approvers, resume=resume, clock=clock)
     workflow = WorkflowService(
         repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
         conditions={Stage.APPROVAL: approvals.decision_if_final, Stage.PAYMENT: compensation.payment_if_confirmed},
@@ -297,6 +297,25 @@ def test_people_who_work_on_the_case_may_not_decide_it(system):
         with pytest.raises(Forbidden, match="four-eyes"):
             system.approvals.decide(who, f"{case_id}-a1", body)
     assert pending(system, case_id) and system.engine.resumed == []
+
+
+def test_anyone_who_acted_on_the_case_may_not_decide_it(system):
+    """Issue 12 item 5: four-eyes covers every actor of the case's audit events, admins included."""
+    case_id = awaiting_approval(system)
+    editor = principal("root", "admin")
+    case = system.repo.get_case(case_id)
+    system.cases.update(editor, case_id, {"title": "Water damage, kitchen"}, str(case.version))
+    with pytest.raises(Forbidden, match="four-eyes: root"):
+        system.approvals.decide(editor, f"{case_id}-a1", APPROVE)
+    with pytest.raises(Forbidden, match="four-eyes: root"):
+        system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE", "onBehalfOf": "root"})
+    assert pending(system, case_id)
+
+
+def test_reading_or_commenting_is_not_working_on_the_case(system):
+    case_id = awaiting_approval(system)
+    system.cases.add_comment(ANN, case_id, {"text": "Is there a plumber's invoice?"})
+    assert system.approvals.decide(ANN, f"{case_id}-a1", APPROVE).decided_by == "ann"
 
 
 def test_delegation_records_both_names(system):
