@@ -130,12 +130,13 @@ def approval_number(approval: Approval) -> int:
 
 
 def levels_required(case: Case, case_type: CaseType) -> int:
-    """Two levels when the compensation is above the policy's threshold or the priority is a risky one."""
-    policy = case_type.approval_policy
-    amount = Decimal(case.compensation.amount) if case.compensation else None
-    if policy.second_level_above is not None and amount is not None and amount > Decimal(policy.second_level_above):
-        return 2
-    return 2 if case.priority in policy.second_level_priorities else 1
+    """Two levels when the compensation is above its currency's threshold or the priority is a risky one."""
+    if case.compensation is not None:
+        rules = case_type.currencies.get(case.compensation.currency)
+        threshold = rules.second_level_above if rules else None
+        if threshold is not None and Decimal(case.compensation.amount) > Decimal(threshold):
+            return 2
+    return 2 if case.priority in case_type.approval_policy.second_level_priorities else 1
 
 
 def fixed_levels(approval: Approval, case: Case, case_type: CaseType) -> int:

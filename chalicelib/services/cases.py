@@ -336,12 +336,22 @@ def _check_required_documents(case_type: CaseType, request: CaseCreate) -> None:
 
 
 def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
-    if request.compensation and case_type.compensation_cap is not None:
-        if Decimal(request.compensation.amount) > Decimal(case_type.compensation_cap):
-            raise InvalidInput(
-                "compensation exceeds the case type's cap",
-                [FieldIssue("compensation.amount", f"must not exceed {case_type.compensation_cap}")],
-            )
+    """Caps are per currency: a currency the case type has no rules for is refused, never compared as another."""
+    if request.compensation is None:
+        return
+    currency = request.compensation.currency
+    rules = case_type.currencies.get(currency)
+    if rules is None:
+        supported = ", ".join(sorted(case_type.currencies)) or "none: this case type pays no compensation"
+        raise InvalidInput(
+            f"{case_type.id} cases are not compensated in {currency}",
+            [FieldIssue("compensation.currency", f"must be one of {supported}")],
+        )
+    if rules.cap is not None and Decimal(request.compensation.amount) > Decimal(rules.cap):
+        raise InvalidInput(
+            "compensation exceeds the case type's cap",
+            [FieldIssue("compensation.amount", f"must not exceed {rules.cap} {currency}")],
+        )
 
 
 def _parse_if_match(if_match: Optional[str]) -> int:

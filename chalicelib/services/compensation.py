@@ -163,10 +163,11 @@ class CompensationService:
         approved_raw = self._approved_amount(case)
         if approved_raw is None:
             raise Conflict(f"case {case.id} has no final approval to compensate")
-        case_type = self._case_types.get(case.case_type)
-        cap = case_type.compensation_cap if case_type else None
-        approved = capped(approved_raw, cap)
         currency = case.compensation.currency
+        case_type = self._case_types.get(case.case_type)
+        rules = case_type.currencies.get(currency) if case_type else None
+        cap = rules.cap if rules else None
+        approved = capped(approved_raw, cap)
         instruction = PaymentInstruction(id=instruction_id(case.id, 1), status=InstructionStatus.PENDING,
                                          amount=approved, currency=currency, created_at=now)
         note = f"held to the case type's cap of {cap}" if money(approved_raw) != approved else None

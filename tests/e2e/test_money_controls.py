@@ -79,3 +79,15 @@ def test_whoever_edited_a_case_may_not_decide_it(api):
     refused = ada.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"})
     assert refused.status_code == 403 and "four-eyes" in refused.json()["error"]["message"]
     assert ava.post(f"/approvals/{approval['id']}/decision", json={"decision": "APPROVE"}).status_code == 200
+
+
+def test_caps_and_thresholds_are_per_currency(api):
+    bob = api("bob")
+    unsupported = bob.post("/cases", json={**COMPLAINT, "compensation": {"amount": "80.00", "currency": "JPY"}})
+    assert refused_field(unsupported, 400) == ["compensation.currency"]
+    over_gbp_cap = bob.post("/cases", json={**COMPLAINT, "compensation": {"amount": "4300.01", "currency": "GBP"}})
+    assert refused_field(over_gbp_cap, 400) == ["compensation.amount"]
+    within_usd_cap = bob.post("/cases", json={**COMPLAINT, "compensation": {"amount": "5400.00", "currency": "USD"}})
+    assert within_usd_cap.status_code == 201, within_usd_cap.text
+    rules = {t["id"]: t["currencies"] for t in bob.get("/case-types").json()["items"]}
+    assert rules["COMPLAINT"]["USD"] == {"cap": "5500.00", "secondLevelAbove": "2750.00"}

@@ -115,6 +115,14 @@ class TestCreate:
         assert [d.field for d in refused.value.details] == ["requiredDocuments"]
         assert "proof-of-loss" in refused.value.details[0].issue
 
+    def test_caps_are_per_currency(self, service, alice):
+        # Issue 12 item 8: 5400.00 is over the complaint cap in EUR (5000.00) and in GBP, not in USD (5500.00).
+        usd = service.create(alice, body(caseType="COMPLAINT", compensation={"amount": "5400.00", "currency": "USD"}))
+        assert (usd.compensation.amount, usd.compensation.currency) == ("5400.00", "USD")
+        with pytest.raises(InvalidInput) as refused:
+            service.create(alice, body(caseType="COMPLAINT", compensation={"amount": "5400.00", "currency": "EUR"}))
+        assert refused.value.details[0].issue == "must not exceed 5000.00 EUR"
+
     def test_compensation_and_tags_are_kept(self, service, alice):
         case = service.create(
             alice, body(caseType="CLAIM", compensation={"amount": "1250.00", "currency": "EUR"}, tags=["water", "vip"])
@@ -223,6 +231,12 @@ class TestCreateValidation:
                 body(caseType="COMPLAINT", compensation={"amount": "5000.01", "currency": "EUR"}),
                 "compensation.amount", id="over-cap",
             ),
+            pytest.param(
+                body(caseType="COMPLAINT", compensation={"amount": "4300.01", "currency": "GBP"}),
+                "compensation.amount", id="over-cap-gbp",
+            ),
+            pytest.param(body(compensation={"amount": "10.00", "currency": "JPY"}), "compensation.currency",
+                         id="currency-unsupported"),
         ],
     )
     def test_rejected_with_the_field_named(self, service, repo, alice, payload, field):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CurrencyPolicy
 from chalicelib.domain.compensation import InstructionStatus, LedgerType
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -62,8 +62,8 @@ def test_compensate_is_idempotent(system):
 
 def test_the_approved_amount_never_exceeds_the_cap(system):
     case_id = approved(system, "900.00")
-    capped_types = [t.model_copy(update={"compensation_cap": "600.00"}) if t.id == "CLAIM" else t
-                    for t in DEFAULT_CASE_TYPES]
+    capped_types = [t.model_copy(update={"currencies": {"EUR": CurrencyPolicy(cap="600.00")}}) if t.id == "CLAIM"
+                    else t for t in DEFAULT_CASE_TYPES]
     service = CompensationService(system.repo, system.store, capped_types, system.approvals.approved_amount,
                                   system.approvals.approvers, clock=system.clock)
     assert service.compensate(case_id)["approved"] == "600.00"
