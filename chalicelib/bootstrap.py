@@ -145,7 +145,8 @@ def build(
         on_reject=open_tasks,
     )
     compensation = CompensationService(
-        cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, resume=resumer.resume_if_ready,
+        cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
+        resume=resumer.resume_if_ready,
     )
     document_engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
     documents = DocumentService(

@@ -23,12 +23,24 @@ from .case_ids import CaseScopedIds
 from .case_types import CaseType
 from .changes import CaseChange
 from .lifecycle import check_move
-from .models import Case, CaseStatus
+from .models import AuditEvent, Case, CaseStatus
 from .personnel import Username
 
 APPROVER_QUEUE = f"ROLE#{Role.APPROVER.value}"
 _IDS = CaseScopedIds("a", max_digits=6)
 _READERS = frozenset({Role.APPROVER, Role.ADMIN, Role.AUDITOR})
+_DECISION_STATUSES = frozenset({
+    CaseStatus.PENDING_APPROVAL, CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.COMPENSATION,
+    CaseStatus.RESOLVED, CaseStatus.CLOSED,
+})
+_DECISION_STAGES = frozenset({"APPROVAL", "COMPENSATION", "PAYMENT"})
+# Audit events that are not work on the case for four-eyes: reading it, asking about it, governing it, and
+# the approval and payment steps themselves (else a level-1 approver would be barred from a later run).
+_NOT_WORK = frozenset({
+    "DOCUMENT_DOWNLOADED", "DOCUMENTS_EXPORTED", "COMMENT_ADDED", "LEGAL_HOLD_SET", "LEGAL_HOLD_RELEASED",
+    "APPROVAL_REQUESTED", "APPROVAL_DECIDED", "APPROVAL_EXPIRED", "COMPENSATION_INSTRUCTED",
+    "COMPENSATION_RESUMED", "PAYMENT_CONFIRMED", "PAYMENT_VOIDED",
+})
 
 
 class ApprovalStatus(str, Enum):
@@ -47,6 +59,9 @@ class Approval(ApiModel):
     id: str
     case_id: str
     level: int = Field(description="1, or 2 once level 1 approved a case its type's policy sends further")
+    levels: Optional[int] = Field(
+        default=None, description="how many levels the case's approval needs, fixed when its first level opened",
+    )
     assignee: Optional[str] = Field(description="username, or null while the approval is in the approvers' queue")
     status: ApprovalStatus
     amount: Optional[str] = Field(description="the compensation asked for (decimal string), or null")
@@ -117,17 +132,34 @@ def approval_number(approval: Approval) -> int:
 
 
 def levels_required(case: Case, case_type: CaseType) -> int:
-    """Two levels when the compensation is above the policy's threshold or the priority is a risky one."""
-    policy = case_type.approval_policy
-    amount = Decimal(case.compensation.amount) if case.compensation else None
-    if policy.second_level_above is not None and amount is not None and amount > Decimal(policy.second_level_above):
-        return 2
-    return 2 if case.priority in policy.second_level_priorities else 1
+    """Two levels when the compensation is above its currency's threshold or the priority is a risky one."""
+    if case.compensation is not None:
+        rules = case_type.currencies.get(case.compensation.currency)
+        threshold = rules.second_level_above if rules else None
+        if threshold is not None and Decimal(case.compensation.amount) > Decimal(threshold):
+            return 2
+    return 2 if case.priority in case_type.approval_policy.second_level_priorities else 1
 
 
-def new_approval(case: Case, n: int, level: int, at: str, assignee: Optional[str] = None) -> Approval:
+def fixed_levels(approval: Approval, case: Case, case_type: CaseType) -> int:
+    """The levels recorded when the approval opened; computed from the case only for an approval stored
+    before they were recorded."""
+    return approval.levels if approval.levels is not None else levels_required(case, case_type)
+
+
+def priority_locked(case: Case) -> bool:
+    """Priority and compensation decide the approval levels: from the moment the approval opens until the
+    case closes they stay as they were decided on (a reopened case's new run may change them again)."""
+    if case.status == CaseStatus.NEEDS_ATTENTION:  # a failed run keeps the lock of the stage it failed in
+        return case.workflow is not None and case.workflow.stage in _DECISION_STAGES
+    return case.status in _DECISION_STATUSES
+
+
+def new_approval(
+    case: Case, n: int, level: int, at: str, assignee: Optional[str] = None, levels: Optional[int] = None,
+) -> Approval:
     return Approval(
-        id=approval_id(case.id, n), case_id=case.id, level=level, assignee=assignee,
+        id=approval_id(case.id, n), case_id=case.id, level=level, levels=levels, assignee=assignee,
         status=ApprovalStatus.PENDING, amount=case.compensation.amount if case.compensation else None,
         currency=case.compensation.currency if case.compensation else None, created_at=at,
         run=case.workflow.run if case.workflow else 1, version=1,
@@ -185,9 +217,19 @@ def may_see(principal: Principal, case: Case, approval: Approval) -> bool:
     )
 
 
-def involved(case: Case, task_assignees: Iterable[str] = ()) -> set[str]:
-    """Everyone who works on the case: its creator, assignee, participants and its tasks' assignees."""
-    return participants_of(case) | {name for name in task_assignees if name}
+def involved(case: Case, task_assignees: Iterable[str] = (), events: Iterable[AuditEvent] = ()) -> set[str]:
+    """Everyone who works on the case: its creator, assignee, participants, its tasks' assignees, and the actor
+    of any of its audit events (edits, uploads, task work, reassignments, ...) that is not a read, a comment
+    or a step of the decision itself. New kinds of events count as work until listed here."""
+    actors = {event.actor for event in events if event.type not in _NOT_WORK}
+    return participants_of(case) | {name for name in task_assignees if name} | actors
+
+
+def approvers_of(approvals: Iterable[Approval]) -> set[str]:
+    """Who approved (or had an approval taken for them) any level of the case: segregation of duties keeps
+    them from confirming the payment of what they approved."""
+    return {name for a in approvals if a.status == ApprovalStatus.APPROVED
+            for name in (a.decided_by, a.on_behalf_of) if name}
 
 
 def check_may_decide(

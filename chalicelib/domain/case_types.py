@@ -1,4 +1,4 @@
-"""Case types are configuration: SLA, required documents, owning team, approval and caps."""
+"""Case types are configuration: SLA, required documents, owning team, approval and caps (per currency)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -11,10 +11,16 @@ from .tasks import TaskTemplate
 
 
 class ApprovalPolicy(ApiModel):
-    """How many approval levels a case needs: one, or two above an amount or at a priority."""
+    """How many approval levels a case needs: one, or two at a priority (or above its currency's amount)."""
 
-    second_level_above: Optional[str] = None  # decimal string: a compensation above it needs level 2
     second_level_priorities: list[Priority] = []
+
+
+class CurrencyPolicy(ApiModel):
+    """A case type's money rules in one currency: amounts are never compared across currencies."""
+
+    cap: Optional[str] = None  # decimal string: the most a compensation may ask for and be approved
+    second_level_above: Optional[str] = None  # decimal string: a compensation above it needs approval level 2
 
 
 class CaseType(ApiModel):
@@ -24,7 +30,7 @@ class CaseType(ApiModel):
     sla_hours: dict[Priority, int]
     required_documents: list[str] = []
     approval_required: bool = False
-    compensation_cap: Optional[str] = None  # decimal string, in the case's currency
+    currencies: dict[str, CurrencyPolicy] = {}  # the currencies a compensation may be asked in, and their rules
     approval_policy: ApprovalPolicy = ApprovalPolicy()
     tasks: list[TaskTemplate] = []  # created for every case of the type when the workflow assigns it
     assignment: list[AssignmentRule] = []  # the first rule matching the case's priority applies
@@ -36,10 +42,16 @@ class CaseTypeList(ApiModel):
 
 _STANDARD_SLA = {Priority.LOW: 240, Priority.MEDIUM: 120, Priority.HIGH: 48, Priority.CRITICAL: 8}
 
+
+def _in_currencies(eur: CurrencyPolicy, usd: CurrencyPolicy, gbp: CurrencyPolicy) -> dict[str, CurrencyPolicy]:
+    return {"EUR": eur, "USD": usd, "GBP": gbp}
+
 DEFAULT_CASE_TYPES: tuple[CaseType, ...] = (
     CaseType(
         id="GENERAL", name="General enquiry", sla_hours=_STANDARD_SLA,
-        approval_policy=ApprovalPolicy(second_level_above="1000.00"),
+        currencies=_in_currencies(CurrencyPolicy(second_level_above="1000.00"),
+                                  CurrencyPolicy(second_level_above="1100.00"),
+                                  CurrencyPolicy(second_level_above="850.00")),
         tasks=[TaskTemplate(type="ANSWER", title="Answer the enquiry")],
         assignment=[AssignmentRule(policy=AssignmentPolicy.ROUND_ROBIN)],
     ),
@@ -47,8 +59,10 @@ DEFAULT_CASE_TYPES: tuple[CaseType, ...] = (
         id="CLAIM", name="Insurance claim", team="claims",
         sla_hours={Priority.LOW: 336, Priority.MEDIUM: 168, Priority.HIGH: 72, Priority.CRITICAL: 24},
         required_documents=["claim-form", "proof-of-loss"], approval_required=True,
-        compensation_cap="50000.00",
-        approval_policy=ApprovalPolicy(second_level_above="1000.00", second_level_priorities=[Priority.CRITICAL]),
+        currencies=_in_currencies(CurrencyPolicy(cap="50000.00", second_level_above="1000.00"),
+                                  CurrencyPolicy(cap="55000.00", second_level_above="1100.00"),
+                                  CurrencyPolicy(cap="43000.00", second_level_above="850.00")),
+        approval_policy=ApprovalPolicy(second_level_priorities=[Priority.CRITICAL]),
         tasks=[
             TaskTemplate(type="VERIFY_DOCUMENTS", title="Check the claim documents"),
             TaskTemplate(type="ASSESS_CLAIM", title="Assess the claim"),
@@ -63,8 +77,10 @@ DEFAULT_CASE_TYPES: tuple[CaseType, ...] = (
     ),
     CaseType(
         id="COMPLAINT", name="Customer complaint", team="complaints", sla_hours=_STANDARD_SLA,
-        compensation_cap="5000.00",
-        approval_policy=ApprovalPolicy(second_level_above="2500.00", second_level_priorities=[Priority.CRITICAL]),
+        currencies=_in_currencies(CurrencyPolicy(cap="5000.00", second_level_above="2500.00"),
+                                  CurrencyPolicy(cap="5500.00", second_level_above="2750.00"),
+                                  CurrencyPolicy(cap="4300.00", second_level_above="2150.00")),
+        approval_policy=ApprovalPolicy(second_level_priorities=[Priority.CRITICAL]),
         tasks=[
             TaskTemplate(type="INVESTIGATE", title="Investigate the complaint"),
             TaskTemplate(type="RESPOND", title="Respond to the customer"),

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 from pydantic import Field, StringConstraints
 
-from ..errors import Conflict
+from ..errors import Conflict, Forbidden
 from .access import Principal, Role, can_view
 from .base import ApiModel, RequestModel
 from .models import Case
@@ -128,6 +128,16 @@ def voided(record: Compensation, by: str, at: str) -> Compensation:
         update={"status": InstructionStatus.VOIDED, "voided_at": at, "voided_by": by}
     )
     return record.model_copy(update={"instruction": instruction, "updated_at": at, "version": record.version + 1})
+
+
+def check_may_confirm(principal: Principal, case: Case, approvers: set[str]) -> None:
+    """Segregation of duties, admins included: the case's creator and whoever approved its compensation (or had
+    it approved for them) may not confirm its payment."""
+    me = principal.username
+    if me == case.created_by:
+        raise Forbidden(f"segregation of duties: {me} created case {case.id} and may not confirm its payment")
+    if me in approvers:
+        raise Forbidden(f"segregation of duties: {me} approved case {case.id} and may not confirm its payment")
 
 
 def may_see(principal: Principal, case: Case) -> bool:

@@ -65,21 +65,32 @@ class Money(RequestModel):
 
 
 def _case_type_rules(schema: dict[str, Any]) -> None:
-    """The configured case types, and each type's compensation cap, as the service enforces them."""
+    """The configured case types, and each type's currencies and caps, as the service enforces them."""
     from .case_types import DEFAULT_CASE_TYPES  # case_types imports this module
 
     schema["properties"]["caseType"]["enum"] = [t.id for t in DEFAULT_CASE_TYPES]
-    schema["allOf"] = [
-        {
-            "if": {"properties": {"caseType": {"const": t.id}, "compensation": {"type": "object"}},
-                   "required": ["caseType", "compensation"]},
-            "then": {"properties": {"compensation": {"properties": {"amount": {
-                "pattern": decimal_at_most(t.compensation_cap),
-                "description": f"at most {t.compensation_cap}, the {t.id} cap",
-            }}}}},
-        }
-        for t in DEFAULT_CASE_TYPES if t.compensation_cap is not None
-    ]
+    rules: list[dict[str, Any]] = []
+    for t in DEFAULT_CASE_TYPES:
+        if t.currencies:
+            rules.append(_when_compensated(t.id, {}, {"currency": {"enum": sorted(t.currencies)}}))
+        for code, policy in sorted(t.currencies.items()):
+            if policy.cap is not None:
+                cap = f"at most {policy.cap}, the {t.id} cap"
+                amount = {"pattern": decimal_at_most(policy.cap), "description": cap}
+                rules.append(_when_compensated(t.id, {"currency": {"const": code}}, {"amount": amount}))
+    schema["allOf"] = rules
+
+
+def _when_compensated(case_type: str, money: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """If a case of `case_type` asks for compensation (whose fields match `money`), its fields meet `then`."""
+    compensation: dict[str, Any] = {"type": "object"}
+    if money:
+        compensation.update(properties=money, required=sorted(money))
+    return {
+        "if": {"properties": {"caseType": {"const": case_type}, "compensation": compensation},
+               "required": ["caseType", "compensation"]},
+        "then": {"properties": {"compensation": {"properties": then}}},
+    }
 
 
 def decimal_at_most(limit: str) -> str:

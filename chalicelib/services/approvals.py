@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable, Optional
 from ..domain.access import Action, Principal, require
 from ..domain.approvals import (
     APPROVER_QUEUE, Approval, ApprovalDetail, ApprovalStatus, Decision, DecisionRequest,
-    approval_number, case_id_of, case_write, check_may_decide, decided, expired, involved, levels_required,
-    may_see, new_approval, outcome, require_reader,
+    approval_number, approvers_of, case_id_of, case_write, check_may_decide, decided, expired, fixed_levels, involved,
+    levels_required, may_see, new_approval, outcome, require_reader,
 )
 from ..domain.case_types import CaseType
 from ..domain.changes import CaseChange
@@ -74,6 +74,10 @@ class ApprovalService:
         """The amount the run's final approval approved (the compensation asked for), or None."""
         result = outcome(self._store.list_case_approvals(case.id), _run(case))
         return result.get("approvedAmount") if result and result["decision"] == "APPROVED" else None
+
+    def approvers(self, case: Case) -> set[str]:
+        """Who approved any level of the case's approvals, in any run (and for whom)."""
+        return approvers_of(self._store.list_case_approvals(case.id))
 
     def expire_pending(self, case_id: str, actor: str) -> list[str]:
         """Saga step: expire the case's PENDING approvals (idempotent); what was undone, for the audit."""
@@ -142,16 +146,16 @@ class ApprovalService:
             if case.status != CaseStatus.PENDING_APPROVAL:
                 raise Conflict(f"case {case.id} is {case.status.value}, not awaiting approval")
             approvals = self._store.list_case_approvals(case.id)
-            people = involved(case, self._task_assignees(case.id))
+            people = involved(case, self._task_assignees(case.id), self._repo.list_events(case.id))
             check_may_decide(approval, principal, request.on_behalf_of, people, approvals)
-            case_type = self._case_types.get(case.case_type) or CaseType(id=case.case_type, name="", sla_hours={})
-            final = request.decision == Decision.REJECT or approval.level >= levels_required(case, case_type)
+            levels = fixed_levels(approval, case, self._case_type(case))
+            final = request.decision == Decision.REJECT or approval.level >= levels
             now = iso(self._clock())
             updated = decided(approval, request.decision, principal.username, request.on_behalf_of, now,
                               request.comment, final)
             opened = None
             if not final:
-                opened = new_approval(case, _next_number(approvals), approval.level + 1, now)
+                opened = new_approval(case, _next_number(approvals), approval.level + 1, now, levels=levels)
             status = None
             if final:
                 status = CaseStatus.APPROVED if request.decision == Decision.APPROVE else CaseStatus.REJECTED
@@ -198,11 +202,15 @@ class ApprovalService:
                 return None, None  # decided, or opened by a concurrent caller
             approved_levels = [a.level for a in approvals if a.run == run and a.status == ApprovalStatus.APPROVED]
             level = max(approved_levels, default=0) + 1
+            # The run's levels are fixed by its first approval: an expired one re-opened keeps them.
+            earlier = [a for a in approvals if a.run == run]
+            levels = fixed_levels(earlier[0], case, self._case_type(case)) if earlier \
+                else levels_required(case, self._case_type(case))
             now = iso(self._clock())
-            approval = new_approval(case, _next_number(approvals), level, now)
+            approval = new_approval(case, _next_number(approvals), level, now, levels=levels)
             change = case_write(
                 case, type="APPROVAL_REQUESTED", actor="workflow", at=now,
-                data={"approvalId": approval.id, "level": level, "amount": approval.amount,
+                data={"approvalId": approval.id, "level": level, "levels": levels, "amount": approval.amount,
                       "currency": approval.currency},
             )
             change.put(approval)
@@ -228,6 +236,9 @@ class ApprovalService:
             return change, True
 
         return retrying(self._repo.apply, read, decide, f"case {case_id} is changing too fast; retry")
+
+    def _case_type(self, case: Case) -> CaseType:
+        return self._case_types.get(case.case_type) or CaseType(id=case.case_type, name="", sla_hours={})
 
     def _resume_safely(self, case_id: str) -> None:
         # The decision is stored; if the engine cannot be reached now, the stage re-checks its condition

@@ -19,6 +19,7 @@ from ..cache.invalidation import case_key
 from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
+from ..domain.approvals import priority_locked
 from ..domain.case_types import CaseType, due_at
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
@@ -174,6 +175,7 @@ class CaseService:
                 [FieldIssue("caseType", f"must be one of {', '.join(sorted(self._case_types))}")],
             )
         _check_cap(case_type, request)
+        _check_required_documents(case_type, request)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
         now = self._clock()
@@ -241,6 +243,11 @@ class CaseService:
             }
             if not changes:
                 return None, case
+            if "priority" in changes and priority_locked(case):
+                raise Conflict(
+                    f"case {case_id} is {case.status.value}: its priority was fixed when its approval opened",
+                    [FieldIssue("priority", "cannot change from the approval until the case is reopened")],
+                )
             change = CaseChange(case, principal.username, iso(self._clock()))
             derived: dict[str, Any] = {}
             if "priority" in changes:  # the SLA depends on priority: the due date moves with it
@@ -317,13 +324,36 @@ def _check_enum(field: str, value: Optional[str], enum: type[Enum]) -> None:
         )
 
 
+def _check_required_documents(case_type: CaseType, request: CaseCreate) -> None:
+    """A case may ask for more evidence than its type, never less: leaving out a required document would let
+    its workflow skip the documents stage."""
+    if request.required_documents is None:
+        return
+    missing = [kind for kind in case_type.required_documents if kind not in request.required_documents]
+    if missing:
+        raise InvalidInput(
+            "requiredDocuments may only add to the case type's required documents",
+            [FieldIssue("requiredDocuments", f"must include {', '.join(missing)} (required by {case_type.id})")],
+        )
+
+
 def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
-    if request.compensation and case_type.compensation_cap is not None:
-        if Decimal(request.compensation.amount) > Decimal(case_type.compensation_cap):
-            raise InvalidInput(
-                "compensation exceeds the case type's cap",
-                [FieldIssue("compensation.amount", f"must not exceed {case_type.compensation_cap}")],
-            )
+    """Caps are per currency: a currency the case type has no rules for is refused, never compared as another."""
+    if request.compensation is None:
+        return
+    currency = request.compensation.currency
+    rules = case_type.currencies.get(currency)
+    if rules is None:
+        supported = ", ".join(sorted(case_type.currencies)) or "none: this case type pays no compensation"
+        raise InvalidInput(
+            f"{case_type.id} cases are not compensated in {currency}",
+            [FieldIssue("compensation.currency", f"must be one of {supported}")],
+        )
+    if rules.cap is not None and Decimal(request.compensation.amount) > Decimal(rules.cap):
+        raise InvalidInput(
+            "compensation exceeds the case type's cap",
+            [FieldIssue("compensation.amount", f"must not exceed {rules.cap} {currency}")],
+        )
 
 
 def _parse_if_match(if_match: Optional[str]) -> int:

@@ -14,7 +14,7 @@ from ..domain.approvals import case_write
 from ..domain.case_types import CaseType
 from ..domain.compensation import (
     Compensation, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation, PaymentInstruction, capped,
-    entry, instruction_id, may_see, money, paid, voided,
+    check_may_confirm, entry, instruction_id, may_see, money, paid, voided,
 )
 from ..domain.models import Case, CaseStatus
 from ..errors import Conflict, NotFound
@@ -37,6 +37,7 @@ class CompensationService:
         store: CompensationStore,
         case_types: Iterable[CaseType],
         approved_amount: Callable[[Case], Optional[str]],
+        approvers: Callable[[Case], set[str]],
         resume: Callable[[str, str], Any] = lambda case_id, stage: False,
         clock: Clock = utc_now,
     ) -> None:
@@ -45,12 +46,15 @@ class CompensationService:
         ----------
         approved_amount
             The amount the case's final approval approved (`ApprovalService.approved_amount`).
+        approvers
+            Who approved the case's compensation (`ApprovalService.approvers`): they may not confirm its payment.
         resume
             `WorkflowService.resume_if_ready`, injected (the workflow is built after this service).
         """
         self._repo, self._store = repository, store
         self._case_types = {t.id: t for t in case_types}
-        self._approved_amount, self._resume, self._clock = approved_amount, resume, clock
+        self._approved_amount, self._approvers = approved_amount, approvers
+        self._resume, self._clock = resume, clock
 
     # -- the workflow's side -------------------------------------------------------------------------
 
@@ -130,6 +134,7 @@ class CompensationService:
             record = self._store.get_compensation(case_id)
             if record is None:
                 raise NotFound(f"case {case_id} has no compensation")
+            check_may_confirm(principal, case, self._approvers(case))
             now = iso(self._clock())
             updated = paid(record, principal.username, now, request.reference)  # Conflict unless PENDING
             ledger = [entry(len(record.ledger) + 1, LedgerType.PAID, record.instruction.amount, record.currency,
@@ -158,10 +163,11 @@ class CompensationService:
         approved_raw = self._approved_amount(case)
         if approved_raw is None:
             raise Conflict(f"case {case.id} has no final approval to compensate")
-        case_type = self._case_types.get(case.case_type)
-        cap = case_type.compensation_cap if case_type else None
-        approved = capped(approved_raw, cap)
         currency = case.compensation.currency
+        case_type = self._case_types.get(case.case_type)
+        rules = case_type.currencies.get(currency) if case_type else None
+        cap = rules.cap if rules else None
+        approved = capped(approved_raw, cap)
         instruction = PaymentInstruction(id=instruction_id(case.id, 1), status=InstructionStatus.PENDING,
                                          amount=approved, currency=currency, created_at=now)
         note = f"held to the case type's cap of {cap}" if money(approved_raw) != approved else None

@@ -111,8 +111,8 @@ def system() -> SimpleNamespace:
         repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
         on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], clock=clock,
     )
-    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount, resume=resume,
-                                       clock=clock)
+    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount,
+                                       approvals.approvers, resume=resume, clock=clock)
     workflow = WorkflowService(
         repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
         conditions={Stage.APPROVAL: approvals.decision_if_final, Stage.PAYMENT: compensation.payment_if_confirmed},

@@ -10,7 +10,7 @@ from chalicelib.domain.approvals import (
     check_may_decide, decided, expired, involved, levels_required, may_see,
     new_approval, outcome, require_reader,
 )
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, ApprovalPolicy, CaseType
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CaseType, CurrencyPolicy
 from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.errors import Conflict, Forbidden
 from tests.support import new_case, principal
@@ -19,8 +19,8 @@ TYPES = {t.id: t for t in DEFAULT_CASE_TYPES}
 AT = "2026-03-01T12:00:00.000Z"
 
 
-def claim(amount: str | None = "500.00", priority: str = "MEDIUM", **overrides):
-    compensation = {"amount": amount, "currency": "EUR"} if amount else None
+def claim(amount: str | None = "500.00", priority: str = "MEDIUM", currency: str = "EUR", **overrides):
+    compensation = {"amount": amount, "currency": currency} if amount else None
     case, _ = new_case("case-1", case_type="CLAIM", priority=priority, compensation=compensation, team="claims",
                        **overrides)
     return case
@@ -50,14 +50,22 @@ def test_policy_is_per_case_type():
     case = claim("2000.00")
     assert levels_required(case, TYPES["COMPLAINT"]) == 1  # complaints go to level 2 only above 2500.00
     assert levels_required(case, CaseType(id="X", name="x", sla_hours={})) == 1  # no policy: one level
-    strict = CaseType(id="X", name="x", sla_hours={}, approval_policy=ApprovalPolicy(second_level_above="0.00"))
+    strict = CaseType(id="X", name="x", sla_hours={}, currencies={"EUR": CurrencyPolicy(second_level_above="0.00")})
     assert levels_required(claim("0.01"), strict) == 2
 
 
 def test_case_types_publish_their_policy_in_camel_case():
     published = TYPES["CLAIM"].to_api()
-    assert published["approvalPolicy"] == {"secondLevelAbove": "1000.00", "secondLevelPriorities": ["CRITICAL"]}
-    assert published["compensationCap"] == "50000.00"
+    # Issue 12 item 8: caps and thresholds are per currency (they were one amount for every currency).
+    assert published["approvalPolicy"] == {"secondLevelPriorities": ["CRITICAL"]}
+    assert published["currencies"]["EUR"] == {"cap": "50000.00", "secondLevelAbove": "1000.00"}
+    assert set(published["currencies"]) == {"EUR", "USD", "GBP"}
+
+
+def test_thresholds_are_per_currency():
+    assert levels_required(claim("1000.01"), TYPES["CLAIM"]) == 2
+    assert levels_required(claim("1000.01", currency="USD"), TYPES["CLAIM"]) == 1  # USD's threshold is 1100.00
+    assert levels_required(claim("900.00", currency="GBP"), TYPES["CLAIM"]) == 2  # GBP's is 850.00
 
 
 def test_ids_name_their_case():

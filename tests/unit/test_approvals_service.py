@@ -8,11 +8,11 @@ import threading
 import pytest
 
 from chalicelib.domain import audit
-from chalicelib.domain.approvals import ApprovalStatus
+from chalicelib.domain.approvals import ApprovalStatus, priority_locked
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.services.workflow import Stage
-from tests.support import principal
+from tests.support import changed, principal, save_case
 
 ALICE = principal("alice", "caseworker", team="claims")
 ANN, BEA, CAL = principal("ann", "approver"), principal("bea", "approver"), principal("cal", "approver")
@@ -129,6 +129,44 @@ def test_two_levels_by_amount_or_priority(system, amount, priority):
     assert chain_is_valid(system, case_id)
 
 
+def test_priority_is_fixed_while_the_case_is_in_approval(system):
+    """Issue 12 item 4: lowering a CRITICAL case's priority during approval used to remove level 2."""
+    case_id = awaiting_approval(system, "100.00", "CRITICAL")
+    case = system.repo.get_case(case_id)
+    with pytest.raises(Conflict, match="fixed when its approval opened") as refused:
+        system.cases.update(ALICE, case_id, {"priority": "LOW"}, str(case.version))
+    assert [d.field for d in refused.value.details] == ["priority"]
+    assert system.cases.update(ALICE, case_id, {"title": "Water damage, kitchen"}, str(case.version)).priority \
+        == "CRITICAL"  # other fields stay editable
+    assert system.repo.get_case(case_id).priority == "CRITICAL"
+
+
+def test_levels_are_fixed_when_the_approval_opens(system):
+    case_id = awaiting_approval(system, "100.00", "CRITICAL")
+    [first] = pending(system, case_id)
+    assert first.levels == 2
+    # Even a priority changed behind the service's back (e.g. a stored case from before the lock) keeps level 2.
+    current = system.repo.get_case(case_id)
+    lowered, event = changed(current, priority="LOW")
+    save_case(system.repo, lowered, current.version, current.audit_seq, event)
+    system.approvals.decide(ANN, first.id, APPROVE)
+    [second] = pending(system, case_id)
+    assert (second.level, second.levels) == (2, 2) and system.engine.resumed == []
+
+
+def test_the_priority_lock_lasts_until_the_case_is_reopened(system):
+    case_id = awaiting_approval(system, "100.00")
+    system.approvals.decide(ANN, f"{case_id}-a1", REJECT)
+    system.workflow.complete(case_id, "REJECTED")
+    for status in (CaseStatus.REJECTED, CaseStatus.CLOSED):
+        assert priority_locked(system.repo.get_case(case_id).model_copy(update={"status": status}))
+    case = system.repo.get_case(case_id)
+    with pytest.raises(Conflict):
+        system.cases.update(ALICE, case_id, {"priority": "HIGH"}, str(case.version))
+    for status in (CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS, CaseStatus.REOPENED):
+        assert not priority_locked(case.model_copy(update={"status": status}))
+
+
 def test_a_rejection_at_level_one_is_final(system):
     case_id = awaiting_approval(system, "2000.00")
     system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "REJECT", "comment": "not covered"})
@@ -187,6 +225,25 @@ def test_people_who_work_on_the_case_may_not_decide_it(system):
         with pytest.raises(Forbidden, match="four-eyes"):
             system.approvals.decide(who, f"{case_id}-a1", body)
     assert pending(system, case_id) and system.engine.resumed == []
+
+
+def test_anyone_who_acted_on_the_case_may_not_decide_it(system):
+    """Issue 12 item 5: four-eyes covers every actor of the case's audit events, admins included."""
+    case_id = awaiting_approval(system)
+    editor = principal("root", "admin")
+    case = system.repo.get_case(case_id)
+    system.cases.update(editor, case_id, {"title": "Water damage, kitchen"}, str(case.version))
+    with pytest.raises(Forbidden, match="four-eyes: root"):
+        system.approvals.decide(editor, f"{case_id}-a1", APPROVE)
+    with pytest.raises(Forbidden, match="four-eyes: root"):
+        system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE", "onBehalfOf": "root"})
+    assert pending(system, case_id)
+
+
+def test_reading_or_commenting_is_not_working_on_the_case(system):
+    case_id = awaiting_approval(system)
+    system.cases.add_comment(ANN, case_id, {"text": "Is there a plumber's invoice?"})
+    assert system.approvals.decide(ANN, f"{case_id}-a1", APPROVE).decided_by == "ann"
 
 
 def test_delegation_records_both_names(system):

@@ -104,10 +104,29 @@ class TestCreate:
         assert service.create(alice, body(caseType="CLAIM")).required_documents == ["claim-form", "proof-of-loss"]
         assert service.create(alice, body(caseType="GENERAL")).required_documents == []
 
-    @pytest.mark.parametrize("documents", [[], ["police-report"]])
-    def test_explicit_required_documents_win(self, service, alice, documents):
+    @pytest.mark.parametrize("documents", [
+        ["claim-form", "proof-of-loss", "police-report"], ["police-report", "proof-of-loss", "claim-form"],
+    ])
+    def test_explicit_required_documents_may_add_to_the_case_types(self, service, alice, documents):
         case = service.create(alice, body(caseType="CLAIM", requiredDocuments=documents))
         assert case.required_documents == documents
+        assert service.create(alice, body(caseType="GENERAL", requiredDocuments=[])).required_documents == []
+
+    @pytest.mark.parametrize("documents", [[], ["police-report"], ["claim-form"]])
+    def test_required_documents_may_not_drop_the_case_types(self, service, alice, documents):
+        # Issue 12 item 3: `[]` used to skip the evidence stage of a claim.
+        with pytest.raises(InvalidInput) as refused:
+            service.create(alice, body(caseType="CLAIM", requiredDocuments=documents))
+        assert [d.field for d in refused.value.details] == ["requiredDocuments"]
+        assert "proof-of-loss" in refused.value.details[0].issue
+
+    def test_caps_are_per_currency(self, service, alice):
+        # Issue 12 item 8: 5400.00 is over the complaint cap in EUR (5000.00) and in GBP, not in USD (5500.00).
+        usd = service.create(alice, body(caseType="COMPLAINT", compensation={"amount": "5400.00", "currency": "USD"}))
+        assert (usd.compensation.amount, usd.compensation.currency) == ("5400.00", "USD")
+        with pytest.raises(InvalidInput) as refused:
+            service.create(alice, body(caseType="COMPLAINT", compensation={"amount": "5400.00", "currency": "EUR"}))
+        assert refused.value.details[0].issue == "must not exceed 5000.00 EUR"
 
     def test_compensation_and_tags_are_kept(self, service, alice):
         case = service.create(
@@ -221,6 +240,12 @@ class TestCreateValidation:
                 body(caseType="COMPLAINT", compensation={"amount": "5000.01", "currency": "EUR"}),
                 "compensation.amount", id="over-cap",
             ),
+            pytest.param(
+                body(caseType="COMPLAINT", compensation={"amount": "4300.01", "currency": "GBP"}),
+                "compensation.amount", id="over-cap-gbp",
+            ),
+            pytest.param(body(compensation={"amount": "10.00", "currency": "JPY"}), "compensation.currency",
+                         id="currency-unsupported"),
         ],
     )
     def test_rejected_with_the_field_named(self, service, repo, alice, payload, field):

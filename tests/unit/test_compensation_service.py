@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CurrencyPolicy
 from chalicelib.domain.compensation import InstructionStatus, LedgerType
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -62,10 +62,10 @@ def test_compensate_is_idempotent(system):
 
 def test_the_approved_amount_never_exceeds_the_cap(system):
     case_id = approved(system, "900.00")
-    capped_types = [t.model_copy(update={"compensation_cap": "600.00"}) if t.id == "CLAIM" else t
-                    for t in DEFAULT_CASE_TYPES]
+    capped_types = [t.model_copy(update={"currencies": {"EUR": CurrencyPolicy(cap="600.00")}}) if t.id == "CLAIM"
+                    else t for t in DEFAULT_CASE_TYPES]
     service = CompensationService(system.repo, system.store, capped_types, system.approvals.approved_amount,
-                                  clock=system.clock)
+                                  system.approvals.approvers, clock=system.clock)
     assert service.compensate(case_id)["approved"] == "600.00"
     record = system.store.get_compensation(case_id)
     assert (record.requested, record.approved, record.cap, record.instruction.amount) == (
@@ -170,6 +170,29 @@ def test_who_may_read_and_confirm(system):
     with pytest.raises(NotFound):
         system.compensation.confirm_payment(FAY, "missing", PAY)
     assert system.compensation.confirm_payment(principal("root", "admin"), case_id, PAY).instruction.paid_by == "root"
+
+
+def test_segregation_of_duties_holds_for_admins_too(system):
+    """Issue 12 item 5: whoever approved may not confirm the payment; the creator neither."""
+    creator = principal("boss", "caseworker", "admin", team="claims")
+    case_id = awaiting_approval(system, creator=creator)
+    approver = principal("root", "approver", "admin")
+    system.approvals.decide(approver, f"{case_id}-a1", {"decision": "APPROVE"})
+    system.compensation.compensate(case_id)
+    system.workflow.wait(case_id, Stage.PAYMENT, "payment-token", "exec-1")
+    for who in (approver, creator):
+        with pytest.raises(Forbidden, match="segregation of duties"):
+            system.compensation.confirm_payment(who, case_id, PAY)
+    assert system.store.get_compensation(case_id).instruction.status == InstructionStatus.PENDING
+    assert system.compensation.confirm_payment(FAY, case_id, PAY).instruction.paid_by == "fay"
+
+
+def test_whoever_a_decision_was_taken_for_may_not_confirm_either(system):
+    case_id = awaiting_approval(system)
+    system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE", "onBehalfOf": "fay"})
+    system.compensation.compensate(case_id)
+    with pytest.raises(Forbidden, match="segregation of duties"):
+        system.compensation.confirm_payment(FAY, case_id, PAY)
 
 
 def test_a_case_without_compensation(system):

@@ -131,7 +131,8 @@ function describeType(type) {
   const parts = [];
   if (type.requiredDocuments && type.requiredDocuments.length) parts.push(`needs documents: ${type.requiredDocuments.join(", ")}`);
   if (type.approvalRequired) parts.push("needs an approval");
-  if (type.compensationCap) parts.push(`compensation capped at ${type.compensationCap}`);
+  const caps = Object.entries(type.currencies || {}).filter(([, rules]) => rules.cap).map(([code, rules]) => `${rules.cap} ${code}`);
+  if (caps.length) parts.push(`compensation capped at ${caps.join(" / ")}`);
   if (type.team) parts.push(`handled by team ${type.team}`);
   return parts.length ? `This type ${parts.join("; ")}.` : "No documents or approval needed unless compensation is asked for.";
 }
