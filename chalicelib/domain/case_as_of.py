@@ -42,7 +42,6 @@ DECISION_MOVES = frozenset({
 })
 KNOWN_EVENTS = ANNOTATIONS | WORKFLOW_MOVES | DECISION_MOVES | {"CASE_CREATED", "CASE_UPDATED"}
 
-_STARTED_STAGE = "INITIATED"
 _CLOSED_STAGE = "COMPLETED"  # a case reopened before it ever ran is treated as having finished a run
 
 
