@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.e2e.test_cases_api import NEW_CASE, wait_for_stage
+from tests.e2e.test_workflow import complete_all_tasks
 
 
 def _shifted(instant: str, **delta: float) -> str:
@@ -26,7 +27,8 @@ def _without(case: dict, missing: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def patched_twice(api):
-    """alice's claim, moved by its workflow to the documents stage, then edited twice: (created, first, second)."""
+    """alice's claim, moved by its workflow to the documents stage, then edited twice: (created, first, second).
+    Its tasks are completed afterwards: alice's open work counts against her capacity in the later tests."""
     alice = api("alice")
     created = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-ASOF", "title": "First title"}).json()
     version = wait_for_stage(alice, created["id"], "DOCUMENTS")["version"]
@@ -35,7 +37,8 @@ def patched_twice(api):
     second = alice.patch(f"/cases/{created['id']}", json={"title": "Third title", "priority": "CRITICAL"},
                          headers={"If-Match": first.headers["ETag"]})
     assert second.status_code == 200, second.text
-    return created, first.json(), second.json()
+    yield created, first.json(), second.json()
+    complete_all_tasks(api, api("ada"), created["id"])
 
 
 def test_the_case_as_of_instants_between_the_patches(api, patched_twice):
