@@ -17,8 +17,8 @@ from ..cache.invalidation import case_key
 from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
-from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.case_types import CaseType, due_at
+from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.customers import CustomerView
