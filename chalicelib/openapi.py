@@ -9,12 +9,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .domain.customers import CUSTOMER_ID
-from .domain.queries import ApprovalListQuery, CaseListQuery, DownloadQuery, PersonnelQuery, TaskListQuery
+from .domain.queries import (
+    ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PersonnelQuery, TaskListQuery,
+)
 from .web import _PATH_PARAM, RouteSpec
 
 # The rules of each listing's query parameters (checked by its service), by route.
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases"): CaseListQuery,
+    ("GET", "/cases/{case_id}"): CaseReadQuery,
     ("GET", "/tasks"): TaskListQuery,
     ("GET", "/approvals"): ApprovalListQuery,
     ("GET", "/personnel"): PersonnelQuery,

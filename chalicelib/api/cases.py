@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..bootstrap import container
+from ..domain.case_as_of import CaseRead
 from ..domain.case_types import CaseTypeList
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
@@ -52,8 +53,14 @@ def list_cases(req: ApiRequest[None]) -> CasePage:
     return container().cases.list(req.principal, filters, req.int_query("limit", 25), req.query("cursor"))
 
 
-@routes.route("/cases/{case_id}", "GET", summary="Read a case", response=Case, etag=True)
+@routes.route(
+    "/cases/{case_id}", "GET", response=CaseRead, query=("asOf",), etag=True,
+    summary="Read a case; with asOf, the case as it stood then (rebuilt from its audit chain)",
+)
 def get_case(req: ApiRequest[None], case_id: str) -> Reply:
+    instant = req.query("asOf")
+    if instant is not None:  # a past state: no ETag, since it is no version to write against
+        return Reply(container().cases.read_as_of(req.principal, case_id, instant))
     return _case_reply(container().cases.read(req.principal, case_id))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from .approvals import ApprovalStatus
@@ -39,6 +39,14 @@ class CaseListQuery(Query):
     case_type: Filter = None
     limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description="page size, 25 by default")
     cursor: Cursor = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
+
+
+class CaseReadQuery(Query):
+    as_of: Optional[AwareDatetime] = Field(
+        default=None,
+        description="an ISO 8601 instant with its offset (RFC 3339), not in the future, e.g. 2026-03-01T12:00:00Z: "
+        "the case as it stood then, rebuilt from its audit chain (404 before the case existed)",
+    )
 
 
 class TaskListQuery(Query):

@@ -21,6 +21,7 @@ from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.approvals import priority_locked
 from ..domain.case_types import CaseType, due_at
+from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.customers import CustomerView
@@ -121,6 +122,21 @@ class CaseService:
         if case is None or not can_view(principal, case):
             raise NotFound(f"case {case_id} not found")
         return case
+
+    def read_as_of(self, principal: Principal, case_id: str, instant_text: str) -> CaseAsOf:
+        """The case as it stood at the instant, rebuilt from its audit chain; visible as the case is now.
+        Before the case existed it is not found; an instant that is malformed or still to come is a 400."""
+        try:
+            instant = parse_instant(instant_text)
+        except ValueError as exc:
+            raise InvalidInput("asOf is not an ISO 8601 instant", [FieldIssue("asOf", str(exc))]) from None
+        if instant > self._clock():
+            raise InvalidInput("asOf is in the future", [FieldIssue("asOf", "must not be later than now")])
+        case = self.get(principal, case_id)
+        try:
+            return as_of(self._repo.list_events(case_id), instant, (case.audit_seq, case.audit_hash))
+        except NotYetCreated:
+            raise NotFound(f"case {case_id} did not exist at {instant_text}") from None
 
     def list(self, principal: Principal, filters: ListFilters, limit: int, page_cursor: Optional[str]) -> CasePage:
         require(principal, Action.READ_CASES)

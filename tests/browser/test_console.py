@@ -169,6 +169,15 @@ def test_a_claim_is_opened_assigned_documented_approved_and_closed(open_console,
     feed.get_by_role("button", name=re.compile("^Show all")).click()  # the newest events come first
     expect(feed).to_contain_text("approved the level 1 approval")
     expect(feed).to_contain_text("verified “claim-form.txt”")
+    # The case as it was right after it was opened, rebuilt by the API from this feed's audit chain.
+    feed.get_by_role("button", name="View the case as of event #1", exact=True).click()
+    then = feed.locator(".as-of")
+    expect(then).to_contain_text("after event #1, version 1")
+    expect(then).to_contain_text("The audit chain up to it verifies.")
+    expect(then.get_by_label("Status: New")).to_be_visible()
+    screenshots(alice, "case-as-of")
+    feed.get_by_role("button", name="Back to now").click()
+    expect(then).to_have_count(0)
     expect(alice.locator("#compensation table.ledger")).to_contain_text("Paid")
     screenshots(alice, "case-closed")
 

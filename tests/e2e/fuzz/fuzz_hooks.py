@@ -1,11 +1,11 @@
 """Schemathesis hooks of the fuzz test (tests/e2e/test_fuzz_openapi.py): one check added to all of theirs.
 
 Some of the API's 400s depend on stored state or compare two values, which no OpenAPI document can state:
-a cursor this listing issued, a document kind the case requires, document ids of the case, an assignee in
-the task's team, an absence window's order, a file name that is more than path parts and control
-characters, the tasks and approvals filters that go together. For those operations schemathesis.toml also
-expects 400 from schema-valid requests, and this check makes sure such a 400 names only those fields: any
-other 400 to schema-valid data fails, as positive_data_acceptance would fail it."""
+a cursor this listing issued, an instant not later than now, a document kind the case requires, document ids
+of the case, an assignee in the task's team, an absence window's order, a file name that is more than path
+parts and control characters, the tasks and approvals filters that go together. For those operations
+schemathesis.toml also expects 400 from schema-valid requests, and this check makes sure such a 400 names
+only those fields: any other 400 to schema-valid data fails, as positive_data_acceptance would fail it."""
 from __future__ import annotations
 
 import re
@@ -17,6 +17,7 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases"): ("cursor",),  # a cursor issued for this listing and these filters
     ("GET", "/tasks"): ("status", "team"),  # status other than OPEN needs caseId; team not with assignee
     ("GET", "/approvals"): ("caseId",),  # status other than PENDING needs caseId
+    ("GET", "/cases/{case_id}"): ("asOf",),  # not later than now
     ("PUT", "/personnel/{username}"): ("outOfOffice",),  # `to` not before `from`
     ("POST", "/cases/{case_id}/documents"): ("kind", "filename"),  # the case's required kinds; a usable name
     ("POST", "/cases/{case_id}/documents/{document_id}/versions"): ("kind", "filename"),  # the document's kind

@@ -1,8 +1,9 @@
 // One activity feed: the case's hash-chained audit events (every comment, task, approval, document and
 // workflow step is one), told in words with the task titles and file names they refer to, newest first,
-// filterable by kind; with the comment box on top.
-import { announce, h, replace } from "../../dom.js";
-import { label, money, timeElement } from "../../format.js";
+// filterable by kind; with the comment box on top and "view as of": the case as it stood at an instant
+// (or right after an event), rebuilt by the API from this chain.
+import { announce, errorBox, h, replace } from "../../dom.js";
+import { badge, label, money, timeElement } from "../../format.js";
 
 const KINDS = [["all", "All"], ["comment", "Comments"], ["task", "Tasks"], ["approval", "Approvals"], ["document", "Documents"], ["case", "Case & workflow"]];
 
@@ -49,6 +50,62 @@ export function describeEvent(event, lookups) {
 }
 
 const FIRST_SHOWN = 12;
+const UNSTATED = {
+  "customerSnapshot.fields": "the customer's details (never kept in the audit trail)",
+  "workflow.updatedAt": "when the workflow last moved",
+};
+
+// The control and the case it shows: GET /cases/{id}?asOf=<instant>.
+function asOfView(ctx, caseId) {
+  const input = h("input", { id: "as-of-time", type: "datetime-local", step: "1" });
+  const error = h("p", { class: "field-error", role: "alert", hidden: true });
+  const result = h("div", { class: "as-of-result", "aria-live": "polite" });
+
+  async function show(instant) {
+    error.hidden = true;
+    try {
+      const then = await ctx.api.get(`/cases/${encodeURIComponent(caseId)}`, { asOf: instant });
+      replace(result, describe(then));
+      announce(`The case as of ${new Date(then.asOf.at).toLocaleString()}`);
+    } catch (failure) {
+      replace(result);
+      if (failure.status === 404) error.textContent = "The case did not exist yet at that time.";
+      else if (failure.status === 400) error.textContent = failure.details.map((d) => d.issue).join("; ") || failure.message;
+      else return replace(result, errorBox(failure));
+      error.hidden = false;
+    }
+  }
+
+  function describe(then) {
+    const mark = then.asOf;
+    const stage = then.workflow ? label(then.workflow.stage) : "not started";
+    return h("div", { class: "alert alert-info as-of" },
+      h("p", {}, h("strong", {}, "As of "), timeElement(mark.at), ` — after event #${mark.seq}, version ${then.version}. `,
+        mark.verified ? "The audit chain up to it verifies." : h("strong", {}, "The audit chain up to it does NOT verify.")),
+      h("dl", { class: "meta" },
+        h("div", { class: "meta-item" }, h("dt", {}, "Title"), h("dd", {}, then.title)),
+        h("div", { class: "meta-item" }, h("dt", {}, "Status"), h("dd", {}, badge(then.status, { prefix: "Status" }))),
+        h("div", { class: "meta-item" }, h("dt", {}, "Priority"), h("dd", {}, badge(then.priority, { prefix: "Priority" }))),
+        h("div", { class: "meta-item" }, h("dt", {}, "Stage"), h("dd", {}, stage)),
+        then.tags.length ? h("div", { class: "meta-item" }, h("dt", {}, "Tags"), h("dd", {}, then.tags.map((t) => h("span", { class: "tag" }, t)))) : null),
+      then.rebuilt.complete ? null : h("p", { class: "small" }, "Not stated by the audit chain: ",
+        [...then.rebuilt.missing.map((path) => UNSTATED[path] || path), ...then.rebuilt.unknownEvents.map((t) => `changes of ${t} events`)].join(", ")),
+      h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: () => { replace(result); input.value = ""; } }, "Back to now"));
+  }
+
+  const form = h("form", { class: "as-of-form", novalidate: true, onsubmit: (event) => {
+    event.preventDefault();
+    const moment = new Date(input.value);
+    if (!input.value || Number.isNaN(moment.getTime())) {
+      error.textContent = "Choose a date and time.";
+      error.hidden = false;
+      return;
+    }
+    show(moment.toISOString());
+  } }, h("label", { for: "as-of-time" }, "View as of"), input,
+  h("button", { type: "submit", class: "btn btn-ghost btn-small" }, "Show"), error);
+  return { element: h("div", { class: "as-of-view" }, form, result), show };
+}
 
 export function activityPanel(ctx, caseId, onComment) {
   let filter = "all";
@@ -58,6 +115,7 @@ export function activityPanel(ctx, caseId, onComment) {
     render();
   } });
   let data = null;
+  const asOf = asOfView(ctx, caseId);
   const list = h("ol", { class: "feed", "aria-label": "Activity, newest first" });
   const chips = h("div", { class: "chips", role: "group", "aria-label": "Show" },
     KINDS.map(([kind, text]) => h("button", { type: "button", class: "chip", "aria-pressed": kind === filter ? "true" : "false", dataset: { kind },
@@ -103,14 +161,16 @@ export function activityPanel(ctx, caseId, onComment) {
           h("p", {}, h("strong", {}, event.actor), " ", what),
           detail ? h("p", { class: kind === "comment" ? "feed-quote" : "feed-detail" }, detail) : null,
           h("p", { class: "feed-meta" }, timeElement(event.at), " · ", h("span", { class: "tag" }, label(kind)),
-            h("span", { class: "hash", title: `audit event ${event.seq}, hash ${event.hash}` }, ` #${event.seq}`))));
+            h("span", { class: "hash", title: `audit event ${event.seq}, hash ${event.hash}` }, ` #${event.seq}`), " · ",
+            h("button", { type: "button", class: "link-button", "aria-label": `View the case as of event #${event.seq}`,
+              onclick: () => asOf.show(event.at) }, "view as of"))));
     }) : h("li", { class: "empty" }, "Nothing of this kind yet."));
   }
 
   return {
     element: h("section", { class: "panel", id: "activity", "aria-labelledby": "activity-heading" },
       h("div", { class: "panel-head" }, h("h2", { id: "activity-heading" }, "Activity"), chips),
-      form, list, more),
+      form, asOf.element, list, more),
     update(events, lookups) {
       data = { events, lookups };
       render();
