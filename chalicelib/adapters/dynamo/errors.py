@@ -21,13 +21,22 @@ def failed_conditions(exc: TransactWriteError) -> list[bool]:
     return [bool(r and r.code == "ConditionalCheckFailed") for r in (exc.cancellation_reasons or [])]
 
 
+def response_code(exc: PynamoDBException) -> Optional[str]:
+    """DynamoDB's error code, or None when the request never got an answer. pynamodb's `cause_response_code`
+    raises AttributeError on a cause whose `response` is None (seen on a timed-out transaction)."""
+    response = getattr(exc.cause, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Map unreachable or throttled DynamoDB to 503, so clients know to retry, never a 500."""
     try:
         yield
     except PynamoDBException as exc:
-        code = exc.cause_response_code
+        code = response_code(exc)
         if code in _UNAVAILABLE or (code is None and exc.cause is not None):  # no code: never reached DynamoDB
             raise DependencyUnavailable("the case store is unavailable; retry shortly") from exc
         if isinstance(exc, TransactWriteError) and any(
