@@ -50,3 +50,9 @@ def test_on_aws_every_route_but_health_and_openapi_uses_the_cognito_authorizer()
 
 def test_locally_the_app_verifies_tokens_itself_instead_of_chalice_locals_imitation():
     assert not any(_routes_with_authorizer("verify").values())
+
+
+def test_test_modules_have_unique_names():
+    # pytest imports test modules by basename (rootdir mode, no packages): two of one name abort collection.
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
