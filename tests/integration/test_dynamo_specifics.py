@@ -95,12 +95,13 @@ class TestTransactions:
     def test_case_and_first_event_are_one_transact_write(self, repo, requests):
         create_case(repo, *new_case("case-1"), None)
         assert requests.operations == ["TransactWriteItems"]
-        assert requests.transactions == [["Put", "Put"]]
+        # the case, its event, its creator's copy, and its month entered in the months item
+        assert requests.transactions == [["Put", "Put", "Put", "Update"]]
 
     def test_idempotency_record_joins_the_same_transaction(self, repo, requests):
         create_case(repo, *new_case("case-1"), _record("case-1"))
         assert requests.operations == ["TransactWriteItems"]
-        assert requests.transactions == [["Put", "Put", "Put"]]
+        assert requests.transactions == [["Put", "Put", "Put", "Put", "Update"]]
 
     def test_save_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
@@ -108,7 +109,7 @@ class TestTransactions:
         updated, update_event = changed(case, title="x")
         save_case(repo, updated, 1, 1, update_event)
         assert requests.operations == ["TransactWriteItems"] * 2
-        assert requests.transactions[-1] == ["Put", "Put"]
+        assert requests.transactions[-1] == ["Put", "Put", "Put"]  # the case, its event, its creator's copy
 
     def test_comment_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
@@ -126,6 +127,7 @@ class TestTransactions:
         after = table_items(raw, dynamo_models)
         assert after == before
         assert keys(after) == {("CASE#case-1", "CASE"), ("CASE#case-1", "EVENT#0000000001"),
+                               ("CASE#case-1", "VIEWER#alice"), ("CASES#MONTHS", "MONTHS"),
                                ("IDEMPOTENCY#5#alice#k", "IDEMPOTENCY")}
 
     def test_concurrent_idempotent_creates_store_one_case(self, repo, raw, dynamo_models):
@@ -285,7 +287,7 @@ def test_table_has_ttl_on_idempotency_records_and_a_stream(raw, dynamo_models):
     table = raw.describe_table(TableName=name)["Table"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-        "cases-by-created", "cases-by-assignee", "cases-by-customer", "inbox"
+        "cases-by-created", "cases-by-assignee", "cases-by-customer", "cases-by-viewer", "inbox"
     }
 
 
