@@ -10,7 +10,10 @@ import boto3
 import pytest
 from pynamodb.signals import pre_dynamodb_send
 
+from chalicelib.adapters.dynamo import keys as dynamo_keys
+from chalicelib.adapters.dynamo.backfill import backfill_case_lists
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.changes import case_item
 
 from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.domain.access import Visibility
@@ -223,6 +226,26 @@ class TestResumeKeys:
         with pytest.raises(InvalidInput) as error:
             service.list(admin, ListFilters(), 2, forged)
         assert fields_of(error.value) == ["cursor"]
+
+
+# -- cases written before the case lists ---------------------------------------------------------------
+
+
+def test_backfill_moves_cases_written_before_the_case_lists(repo, dynamo_models):
+    m = dynamo_models
+    legacy = [new_case(f"old-{n}", minute=n * 24 * 60 * 20, team="claims", created_by="bob", assignee="dave")
+              for n in range(3)]  # 2026-03-01, -21 and 2026-04-10: two months
+    for case, _ in legacy:
+        item = case_item(m, case)
+        item.list_pk, item.view_pk = dynamo_keys.CASE_LIST_PK, None  # as the table held it before
+        item.save()
+    assert repo.list_cases(EVERYTHING, 10, None) == ([], None)
+    assert backfill_case_lists(m) == 3
+    newest_first = ["old-2", "old-1", "old-0"]
+    for scope in (EVERYTHING.visibility, Visibility(False, "claims", "frank"), Visibility(False, None, "dave")):
+        assert [c.id for c in repo.list_cases(CaseQuery(visibility=scope), 10, None)[0]] == newest_first
+    assert repo.get_case("old-1") == legacy[1][0]
+    assert backfill_case_lists(m) == 0  # nothing is left in the old list
 
 
 # -- an unreachable store ----------------------------------------------------------------------------

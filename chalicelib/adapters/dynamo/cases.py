@@ -42,7 +42,7 @@ class DynamoCaseRepository(OnTable):
 
     def get_case(self, case_id: str) -> Optional[Case]:
         item = stored(self._m.case, keys.case_pk(case_id), keys.CASE_SK)
-        return None if item is None else _to_case(item)
+        return None if item is None else to_case(item)
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         return case_listing.page(_CaseLists(self._m), query, limit, start_key)
@@ -70,7 +70,7 @@ class DynamoCaseRepository(OnTable):
             issued_at=int(item.issued_at), expires_at=int(item.expires_at.timestamp()),
         )
 
-def _to_case(item: Any) -> Case:
+def to_case(item: Any) -> Case:
     return Case(
         id=item.case_id, number=item.number, title=item.title, description=item.description or "",
         case_type=item.case_type, priority=item.priority, customer_id=item.customer_id,
@@ -94,12 +94,12 @@ class _CaseLists:
         if not case_list.value:
             return []  # no item has an empty key attribute; DynamoDB would refuse the query
         m = self._m
-        model, index, hash_key, to_case = {
-            "month": (m.case, m.case.by_created, keys.case_month_pk, _to_case),
-            "team": (m.case, m.case.by_viewer, keys.team_cases_pk, _to_case),
+        model, index, hash_key, convert = {
+            "month": (m.case, m.case.by_created, keys.case_month_pk, to_case),
+            "team": (m.case, m.case.by_viewer, keys.team_cases_pk, to_case),
             "viewer": (m.viewer, m.viewer.by_viewer, keys.viewer_cases_pk, _copy_to_case),
-            "assignee": (m.case, m.case.by_assignee, str, _to_case),
-            "customer": (m.case, m.case.by_customer, str, _to_case),
+            "assignee": (m.case, m.case.by_assignee, str, to_case),
+            "customer": (m.case, m.case.by_customer, str, to_case),
         }[case_list.kind]
         condition = _filter_condition(model, query)
         with translated():
@@ -108,7 +108,7 @@ class _CaseLists:
                 filter_condition=condition, scan_index_forward=False, limit=limit,
                 page_size=limit if condition is None else max(limit, 25),
             )
-            return [Listed(item.list_sk, to_case(item)) for item in items]
+            return [Listed(item.list_sk, convert(item)) for item in items]
 
     def months(self) -> list[str]:
         item = stored(self._m.months, keys.CASE_MONTHS_KEY, keys.MONTHS_SK)
