@@ -116,20 +116,6 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         view_pk = UnicodeAttribute(attr_name="viewPk", null=True)  # its team's list; none without a team
         by_viewer = by_viewer_index()
 
-    class ViewerItem(Item):
-        """A copy of a case in the list of one person who takes part in it: the case as JSON, and the fields
-        listings filter on under names no other index keys on (`assignee`, `customerId` are index keys)."""
-
-        view_pk = UnicodeAttribute(attr_name="viewPk")
-        list_sk = UnicodeAttribute(attr_name="listSk")
-        body = JSONAttribute()
-        status = UnicodeAttribute()
-        priority = UnicodeAttribute()
-        case_type = UnicodeAttribute(attr_name="caseType")
-        customer_id = UnicodeAttribute(attr_name="customer")
-        assignee = UnicodeAttribute(attr_name="assignedTo", null=True)
-        by_viewer = by_viewer_index()
-
     class MonthsItem(Item):
         months = UnicodeSetAttribute(default=set)
 
@@ -137,6 +123,19 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         """An item kept as its model's JSON."""
 
         body = JSONAttribute()
+
+    class ViewerItem(BodyItem):
+        """A copy of a case in the list of one person who takes part in it: the case as JSON, and the fields
+        listings filter on under names no other index keys on (`assignee`, `customerId` are index keys)."""
+
+        view_pk = UnicodeAttribute(attr_name="viewPk")
+        list_sk = UnicodeAttribute(attr_name="listSk")
+        status = UnicodeAttribute()
+        priority = UnicodeAttribute()
+        case_type = UnicodeAttribute(attr_name="caseType")
+        customer_id = UnicodeAttribute(attr_name="customer")
+        assignee = UnicodeAttribute(attr_name="assignedTo", null=True)
+        by_viewer = by_viewer_index()
 
     class CounterItem(Item):
         value = NumberAttribute(default=0)
