@@ -2,7 +2,7 @@
 Every write is a CaseChange applied as one TransactWriteItems (`changes.apply_change`)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from pynamodb.expressions.condition import Condition
 
@@ -94,13 +94,14 @@ class _CaseLists:
         if not case_list.value:
             return []  # no item has an empty key attribute; DynamoDB would refuse the query
         m = self._m
-        model, index, hash_key, convert = {
+        lists: dict[str, tuple[Any, Any, Callable[[str], str], Callable[[Any], Case]]] = {
             "month": (m.case, m.case.by_created, keys.case_month_pk, to_case),
             "team": (m.case, m.case.by_viewer, keys.team_cases_pk, to_case),
             "viewer": (m.viewer, m.viewer.by_viewer, keys.viewer_cases_pk, _copy_to_case),
             "assignee": (m.case, m.case.by_assignee, str, to_case),
             "customer": (m.case, m.case.by_customer, str, to_case),
-        }[case_list.kind]
+        }
+        model, index, hash_key, convert = lists[case_list.kind]
         condition = _filter_condition(model, query)
         with translated():
             items = index.query(

@@ -1,6 +1,6 @@
 """The table's pynamodb models, declared once: one `Item` base (the table's Meta and keys), the case lists'
-indexes, one `inbox` index, and an item class per kind of item (key formats: `keys`). Built per (table, region, endpoint) on first
-use, so nothing is fixed at import time and tests can point them at any table."""
+indexes, one `inbox` index, and an item class per kind of item (key formats: `keys`). Built per (table,
+region, endpoint) on first use, so nothing is fixed at import time and tests can point them at any table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
