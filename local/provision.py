@@ -13,7 +13,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
-from chalicelib.adapters.dynamo.keys import CASE_LIST_PK
+from chalicelib.adapters.dynamo.backfill import backfill_case_lists
+from chalicelib.adapters.dynamo.keys import CASE_MONTHS_KEY, MONTHS_SK
 from chalicelib.adapters.dynamo.models import create_table, table_models
 from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.access import Principal
@@ -95,11 +96,17 @@ def seed_demo_cases(
 
 
 def has_cases(resources: Resources) -> bool:
-    page = client("dynamodb", resources.endpoint, resources.region).query(
-        TableName=resources.table_name, IndexName="cases-by-created",
-        KeyConditionExpression="listPk = :pk", ExpressionAttributeValues={":pk": {"S": CASE_LIST_PK}}, Limit=1,
+    """Whether any case was ever written: a case's month is in the months item (keys.CASE_MONTHS_KEY)."""
+    months_key = {"PK": {"S": CASE_MONTHS_KEY}, "SK": {"S": MONTHS_SK}}
+    item = client("dynamodb", resources.endpoint, resources.region).get_item(
+        TableName=resources.table_name, Key=months_key, ConsistentRead=True,
     )
-    return bool(page.get("Items"))
+    return "Item" in item
+
+
+def list_restored_cases(resources: Resources) -> int:
+    """Move cases restored from a snapshot taken before the case lists existed into them."""
+    return backfill_case_lists(table_models(resources.table_name, resources.region, resources.endpoint))
 
 
 def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:

@@ -36,7 +36,7 @@ from .moto_asl_cache import install_asl_cache
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
-from .provision import DEFAULT_BUCKET, Resources, client, provision, seed_demo_cases
+from .provision import DEFAULT_BUCKET, Resources, client, list_restored_cases, provision, seed_demo_cases
 from .snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -364,6 +364,9 @@ class LocalSystem:
             restored = restore_table(table, self.snapshot_file)
         if restored:
             log.info("restored %d items from %s", restored, self.snapshot_file)
+            listed = list_restored_cases(resources)  # a snapshot from before the case lists
+            if listed:
+                log.info("moved %d restored cases into the case lists", listed)
         rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
         if rows:
             log.info("re-published %d case data product rows from %s", rows, self.rows_snapshot_file)

@@ -10,7 +10,10 @@ import boto3
 import pytest
 from pynamodb.signals import pre_dynamodb_send
 
+from chalicelib.adapters.dynamo import keys as dynamo_keys
+from chalicelib.adapters.dynamo.backfill import backfill_case_lists
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.changes import case_item
 
 from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.domain.access import Visibility
@@ -95,12 +98,13 @@ class TestTransactions:
     def test_case_and_first_event_are_one_transact_write(self, repo, requests):
         create_case(repo, *new_case("case-1"), None)
         assert requests.operations == ["TransactWriteItems"]
-        assert requests.transactions == [["Put", "Put"]]
+        # the case, its event, its creator's copy, and its month entered in the months item
+        assert requests.transactions == [["Put", "Put", "Put", "Update"]]
 
     def test_idempotency_record_joins_the_same_transaction(self, repo, requests):
         create_case(repo, *new_case("case-1"), _record("case-1"))
         assert requests.operations == ["TransactWriteItems"]
-        assert requests.transactions == [["Put", "Put", "Put"]]
+        assert requests.transactions == [["Put", "Put", "Put", "Put", "Update"]]
 
     def test_save_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
@@ -108,7 +112,7 @@ class TestTransactions:
         updated, update_event = changed(case, title="x")
         save_case(repo, updated, 1, 1, update_event)
         assert requests.operations == ["TransactWriteItems"] * 2
-        assert requests.transactions[-1] == ["Put", "Put"]
+        assert requests.transactions[-1] == ["Put", "Put", "Put"]  # the case, its event, its creator's copy
 
     def test_comment_is_one_transaction(self, repo, requests):
         case, event = new_case("case-1")
@@ -126,6 +130,7 @@ class TestTransactions:
         after = table_items(raw, dynamo_models)
         assert after == before
         assert keys(after) == {("CASE#case-1", "CASE"), ("CASE#case-1", "EVENT#0000000001"),
+                               ("CASE#case-1", "VIEWER#alice"), ("CASES#MONTHS", "MONTHS"),
                                ("IDEMPOTENCY#5#alice#k", "IDEMPOTENCY")}
 
     def test_concurrent_idempotent_creates_store_one_case(self, repo, raw, dynamo_models):
@@ -223,6 +228,26 @@ class TestResumeKeys:
         assert fields_of(error.value) == ["cursor"]
 
 
+# -- cases written before the case lists ---------------------------------------------------------------
+
+
+def test_backfill_moves_cases_written_before_the_case_lists(repo, dynamo_models):
+    m = dynamo_models
+    legacy = [new_case(f"old-{n}", minute=n * 24 * 60 * 20, team="claims", created_by="bob", assignee="dave")
+              for n in range(3)]  # 2026-03-01, -21 and 2026-04-10: two months
+    for case, _ in legacy:
+        item = case_item(m, case)
+        item.list_pk, item.view_pk = dynamo_keys.CASE_LIST_PK, None  # as the table held it before
+        item.save()
+    assert repo.list_cases(EVERYTHING, 10, None) == ([], None)
+    assert backfill_case_lists(m) == 3
+    newest_first = ["old-2", "old-1", "old-0"]
+    for scope in (EVERYTHING.visibility, Visibility(False, "claims", "frank"), Visibility(False, None, "dave")):
+        assert [c.id for c in repo.list_cases(CaseQuery(visibility=scope), 10, None)[0]] == newest_first
+    assert repo.get_case("old-1") == legacy[1][0]
+    assert backfill_case_lists(m) == 0  # nothing is left in the old list
+
+
 # -- an unreachable store ----------------------------------------------------------------------------
 
 
@@ -285,7 +310,7 @@ def test_table_has_ttl_on_idempotency_records_and_a_stream(raw, dynamo_models):
     table = raw.describe_table(TableName=name)["Table"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-        "cases-by-created", "cases-by-assignee", "cases-by-customer", "inbox"
+        "cases-by-created", "cases-by-assignee", "cases-by-customer", "cases-by-viewer", "inbox"
     }
 
 

@@ -8,9 +8,13 @@ import json
 import threading
 
 import pytest
+from pynamodb.signals import pre_dynamodb_send
 
-from chalicelib.domain.access import Visibility
-from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, StaleWrite
+from chalicelib.adapters.dynamo.changes import case_item, viewer_item
+from chalicelib.domain.access import Visibility, participants_of
+from chalicelib.domain.changes import CaseChange
+from chalicelib.domain.models import CaseStatus
+from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
 from tests.support import add_comment, changed, comment_on, concurrently, create_case, new_case, save_case
 
 EVERYTHING = Visibility(everything=True, team=None, username="root")
@@ -377,6 +381,120 @@ class TestCaseRepositoryContract:
     @pytest.mark.parametrize("filters", [dict(customer_id=""), dict(assignee="")])
     def test_empty_filter_value_matches_nothing(self, repo, listed, filters):
         assert repo.list_cases(query(**filters), 10, None) == ([], None)
+
+    # -- the case lists: a page reads what the caller may see, at most two Query requests ---------
+
+    @pytest.fixture
+    def dynamo(self, request):
+        """The table's models when the test runs on DynamoDB; None on the in-memory twin."""
+        on_dynamo = request.node.callspec.params.get("backend") == "dynamo"
+        return request.getfixturevalue("dynamo_models") if on_dynamo else None
+
+    @pytest.fixture
+    def queries(self, dynamo):
+        """The DynamoDB operations sent (none on the in-memory twin)."""
+        sent: list[str] = []
+
+        def on_send(sender, operation_name, table_name, **_) -> None:
+            sent.append(operation_name)
+
+        if dynamo is None:
+            yield sent
+            return
+        pre_dynamodb_send.connect(on_send)
+        yield sent
+        pre_dynamodb_send.disconnect(on_send)
+
+    @pytest.fixture
+    def seed(self, repo, dynamo):
+        """Stores new cases, one change each; on DynamoDB the first through its change and the others as the
+        items their changes write, in one batch (moto copies the whole table per transaction item)."""
+
+        def write(cases):
+            if dynamo is None:
+                for case, event in cases:
+                    create_case(repo, case, event, None)
+                return
+            create_case(repo, *cases[0], None)
+            with dynamo.case.batch_write() as batch:
+                for case, _ in cases[1:]:
+                    batch.save(case_item(dynamo, case))
+                    for username in participants_of(case):
+                        batch.save(viewer_item(dynamo, username, case))
+
+        return write
+
+    def test_a_caseworker_whose_team_owns_none_of_200_cases_reads_an_empty_page(self, repo, queries, seed):
+        seed([new_case(f"other-{n:03d}", minute=n, team="claims", created_by="bob") for n in range(200)])
+        queries.clear()
+        assert repo.list_cases(query(Visibility(False, "complaints", "carol")), 25, None) == ([], None)
+        assert queries.count("Query") <= 2
+        queries.clear()
+        items, key = repo.list_cases(query(Visibility(False, "claims", "frank")), 25, None)
+        assert [c.id for c in items] == [f"other-{n:03d}" for n in range(199, 174, -1)]
+        assert key is not None and queries.count("Query") <= 2
+        queries.clear()
+        items, _ = repo.list_cases(query(Visibility(False, "claims", "frank")), 25, json.loads(json.dumps(key)))
+        assert [c.id for c in items] == [f"other-{n:03d}" for n in range(174, 149, -1)]
+        assert queries.count("Query") <= 2
+
+    @pytest.fixture
+    def across_months(self, repo):
+        """Cases in January, March and April 2026 (none in February); per month the oldest first."""
+        days = {"j1": -50, "j2": -45, "m1": 0, "m2": 1, "m3": 2, "a1": 40, "a2": 41}
+        for case_id, day in days.items():
+            priority = "HIGH" if case_id in ("j1", "m2", "a2") else "LOW"
+            create_case(repo, *new_case(case_id, minute=day * 24 * 60, priority=priority, team="general"), None)
+        return ["a2", "a1", "m3", "m2", "m1", "j2", "j1"]
+
+    def test_pages_cross_month_shards_newest_first(self, repo, across_months, queries):
+        # a page reads at most two months: it is short where it ends a month and two months hold too few
+        pages = {1: [1] * 7 + [0], 2: [2, 2, 2, 1], 3: [3, 3, 1], 7: [5, 2], 10: [5, 2]}
+        for limit, expected_sizes in pages.items():
+            seen, key, sizes = [], None, []
+            for _ in range(20):
+                queries.clear()
+                items, key = repo.list_cases(query(), limit, key)
+                assert queries.count("Query") <= 2
+                seen += [c.id for c in items]
+                sizes.append(len(items))
+                if key is None:
+                    break
+                key = json.loads(json.dumps(key))
+            assert (seen, sizes) == (across_months, expected_sizes), limit
+
+    def test_filters_and_team_lists_across_months(self, repo, across_months):
+        assert all_pages(repo, query(priority="HIGH"), 1)[0] == ["a2", "m2", "j1"]
+        assert all_pages(repo, query(Visibility(False, "general", "zed")), 2)[0] == across_months
+        assert all_pages(repo, query(Visibility(False, "general", "zed"), priority="HIGH"), 2)[0] == ["a2", "m2", "j1"]
+
+    def test_lists_follow_a_change_of_team_assignee_and_participants(self, repo):
+        create_case(repo, *new_case("c1", team="general", created_by="alice", assignee="dave"), None)
+
+        def seen_by(team, username, **filters):
+            return [c.id for c in repo.list_cases(query(Visibility(False, team, username), **filters), 10, None)[0]]
+
+        assert (seen_by(None, "dave"), seen_by(None, "erin"), seen_by("claims", "frank")) == (["c1"], [], [])
+        stored = repo.get_case("c1")
+        change = CaseChange(stored, "alice", stored.updated_at)
+        change.append("CASE_UPDATED", {"assignee": "erin", "team": "claims", "participants": ["gus"]})
+        change.move(assignee="erin", team="claims", participants=["gus"], status=CaseStatus.IN_PROGRESS)
+        repo.apply(change)
+        assert (seen_by(None, "dave"), seen_by(None, "erin"), seen_by(None, "gus")) == ([], ["c1"], ["c1"])
+        assert (seen_by("claims", "frank"), seen_by("general", "greg"), seen_by(None, "alice")) == (["c1"], [], ["c1"])
+        assert seen_by(None, "gus", status="IN_PROGRESS", assignee="erin") == ["c1"]
+        assert seen_by(None, "gus", status="NEW") == []
+        [listed] = repo.list_cases(query(Visibility(False, None, "gus")), 10, None)[0]
+        assert listed.to_api() == repo.get_case("c1").to_api()  # the copy is the case as the API shows it
+
+    @pytest.mark.parametrize("start_key", [
+        {"before": ""}, {"before": 7}, {"before": "z" * 2000}, {"before": "z", "extra": 1},
+        {"before": "z", "done": [5]}, {"before": "z", "done": [0, 0]}, {"before": "z", "done": "0"},
+        {"before": "z", "done": [0, 1]}, {"PK": {"S": "CASE#c1"}, "SK": {"S": "CASE"}},
+    ])
+    def test_a_key_this_listing_did_not_issue_is_invalid(self, repo, listed, start_key):
+        with pytest.raises(InvalidStartKey):
+            repo.list_cases(query(Visibility(False, "general", "alice")), 2, start_key)
 
     # -- counters ------------------------------------------------------------------------------
 

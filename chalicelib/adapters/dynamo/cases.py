@@ -2,24 +2,35 @@
 Every write is a CaseChange applied as one TransactWriteItems (`changes.apply_change`)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 
 from ...domain.changes import CaseChange
 from ...domain.models import AuditEvent, Case, Comment
 from ...domain.records import IdempotencyRecord
-from ...ports import CaseQuery, InvalidStartKey, StartKey
+from ...ports import CaseQuery, StartKey
+from .. import case_listing
+from ..case_listing import CaseList, Listed
 from . import keys
 from .changes import apply_change
 from .errors import stored, translated
-from .models import OnTable
+from .models import OnTable, TableModels
 
 
 class DynamoCaseRepository(OnTable):
+    def __init__(self, models: TableModels) -> None:
+        super().__init__(models)
+        self._months_listed: set[str] = set()  # months this repository has entered in the months item
+
     def apply(self, change: CaseChange) -> None:
-        apply_change(self._m, change)
+        # A new case's month enters the months item (the all-cases list's shards) with it, once per month and
+        # repository: the months item takes a handful of writes a month, not one per case.
+        month = case_listing.month_of(change.case.created_at) if change.new else None
+        new_month = month if month is not None and month not in self._months_listed else None
+        apply_change(self._m, change, list_month=new_month)
+        if new_month is not None:
+            self._months_listed.add(new_month)
 
     def reserve_case_numbers(self, scope: str, count: int) -> int:
         counter = self._m.counter(keys.counter_pk(scope), keys.COUNTER_SK)
@@ -31,46 +42,10 @@ class DynamoCaseRepository(OnTable):
 
     def get_case(self, case_id: str) -> Optional[Case]:
         item = stored(self._m.case, keys.case_pk(case_id), keys.CASE_SK)
-        return None if item is None else _to_case(item)
+        return None if item is None else to_case(item)
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
-        m = self._m
-        if query.assignee is not None:
-            index, index_attr, hash_key = m.case.by_assignee, "assignee", query.assignee
-        elif query.customer_id is not None:
-            index, index_attr, hash_key = m.case.by_customer, "customerId", query.customer_id
-        else:
-            index, index_attr, hash_key = m.case.by_created, "listPk", keys.CASE_LIST_PK
-        if not hash_key:
-            return [], None  # no item has an empty key attribute; DynamoDB would refuse the query
-        if start_key is not None and not _is_start_key(start_key, index_attr, hash_key):
-            raise InvalidStartKey()
-        conditions = [
-            attr == value
-            for attr, value in (
-                (m.case.status, query.status), (m.case.priority, query.priority),
-                (m.case.case_type, query.case_type), (m.case.customer_id, query.customer_id),
-            )
-            if value is not None
-        ]
-        visible = _visibility_condition(m.case, query)
-        if visible is not None:
-            conditions.append(visible)
-        condition = None
-        for c in conditions:
-            condition = c if condition is None else condition & c
-        with translated():
-            try:
-                results = index.query(
-                    hash_key, filter_condition=condition, scan_index_forward=False, limit=limit,
-                    last_evaluated_key=start_key, page_size=max(limit, 25),
-                )
-                items = [_to_case(item) for item in results]
-            except PynamoDBException as exc:
-                if start_key is not None and exc.cause_response_code == "ValidationException":
-                    raise InvalidStartKey() from None  # e.g. "the starting key is outside query boundaries"
-                raise
-        return items, results.last_evaluated_key
+        return case_listing.page(_CaseLists(self._m), query, limit, start_key)
 
     def list_comments(self, case_id: str) -> list[Comment]:
         m = self._m
@@ -95,7 +70,7 @@ class DynamoCaseRepository(OnTable):
             issued_at=int(item.issued_at), expires_at=int(item.expires_at.timestamp()),
         )
 
-def _to_case(item: Any) -> Case:
+def to_case(item: Any) -> Case:
     return Case(
         id=item.case_id, number=item.number, title=item.title, description=item.description or "",
         case_type=item.case_type, priority=item.priority, customer_id=item.customer_id,
@@ -108,27 +83,51 @@ def _to_case(item: Any) -> Case:
     )
 
 
-def _visibility_condition(case_model: Any, query: CaseQuery) -> Optional[Condition]:
-    scope = query.visibility
-    if scope.everything:
-        return None
-    user = scope.username
-    condition = (
-        (case_model.created_by == user) | (case_model.assignee == user) | case_model.participants.contains(user)
-    )
-    if scope.team is not None:
-        condition = condition | (case_model.team == scope.team)
+class _CaseLists:
+    """The case lists on the table: month shards (cases-by-created), a team's cases and a person's copies
+    (cases-by-viewer), by assignee, by customer (key formats: `keys`)."""
+
+    def __init__(self, m: TableModels) -> None:
+        self._m = m
+
+    def read(self, case_list: CaseList, query: CaseQuery, before: Optional[str], limit: int) -> list[Listed]:
+        if not case_list.value:
+            return []  # no item has an empty key attribute; DynamoDB would refuse the query
+        m = self._m
+        lists: dict[str, tuple[Any, Any, Callable[[str], str], Callable[[Any], Case]]] = {
+            "month": (m.case, m.case.by_created, keys.case_month_pk, to_case),
+            "team": (m.case, m.case.by_viewer, keys.team_cases_pk, to_case),
+            "viewer": (m.viewer, m.viewer.by_viewer, keys.viewer_cases_pk, _copy_to_case),
+            "assignee": (m.case, m.case.by_assignee, str, to_case),
+            "customer": (m.case, m.case.by_customer, str, to_case),
+        }
+        model, index, hash_key, convert = lists[case_list.kind]
+        condition = _filter_condition(model, query)
+        with translated():
+            items = index.query(
+                hash_key(case_list.value), model.list_sk < before if before is not None else None,
+                filter_condition=condition, scan_index_forward=False, limit=limit,
+                page_size=limit if condition is None else max(limit, 25),
+            )
+            return [Listed(item.list_sk, convert(item)) for item in items]
+
+    def months(self) -> list[str]:
+        item = stored(self._m.months, keys.CASE_MONTHS_KEY, keys.MONTHS_SK)
+        return [] if item is None else sorted(item.months or ())
+
+
+def _copy_to_case(item: Any) -> Case:
+    """A viewer copy: the case as of its last write, without its audit head (only the case item has it)."""
+    return Case.model_validate(item.body)
+
+
+def _filter_condition(model: Any, query: CaseQuery) -> Optional[Condition]:
+    """The query's filters on a case item or a viewer copy (both name the fields alike in Python)."""
+    condition = None
+    for attr, value in (
+        (model.status, query.status), (model.priority, query.priority), (model.case_type, query.case_type),
+        (model.customer_id, query.customer_id), (model.assignee, query.assignee),
+    ):
+        if value is not None:
+            condition = attr == value if condition is None else condition & (attr == value)
     return condition
-
-
-def _is_start_key(key: dict[str, Any], index_attr: str, hash_key: str) -> bool:
-    """A resume key must name a case item inside the partition being queried, or DynamoDB refuses it."""
-    values: dict[str, str] = {
-        name: v["S"] for name, v in key.items() if isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
-    }
-    return (
-        set(values) == set(key) == {"PK", "SK", "listSk", index_attr}
-        and all(0 < len(v) <= 1024 for v in values.values())
-        and keys.case_id_of(values["PK"]) is not None and values["SK"] == keys.CASE_SK
-        and values[index_attr] == hash_key
-    )

@@ -1,15 +1,17 @@
 """Applies a CaseChange as one TransactWriteItems: the case (put if new, or replaced if still at the version
 and audit head read, or its audit head moved if still at the head read), its new audit events (each put only
-if absent), and the change's conditional writes. All of it is written, or none of it."""
+if absent), the change's conditional writes, and the case's copies in the lists of the people who take part
+in it (moved with the case). All of it is written, or none of it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from ...domain.access import participants_of
 from ...domain.approvals import Approval
 from ...domain.changes import CaseChange, Delete, LoadChange, NoLegalHold, Overwrite, Put
 from ...domain.compensation import Compensation, LedgerEntry
@@ -19,6 +21,7 @@ from ...domain.records import DueMarker, IdempotencyRecord, RoundRobinCursor
 from ...domain.tasks import Task
 from ...ports import IdempotencyKeyTaken, StaleWrite
 from . import keys
+from ..case_listing import month_of
 from .errors import failed_conditions, translated
 from .models import TableModels
 
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
     from ...domain.changes import Record, Write
 
 
-def apply_change(m: TableModels, change: CaseChange) -> None:
+def apply_change(m: TableModels, change: CaseChange, list_month: Optional[str] = None) -> None:
+    """`list_month`: also enter that month in the months item (keys.CASE_MONTHS_KEY)."""
     pk = keys.case_pk(change.case_id)
     idempotency_ops: list[int] = []  # which operations put an idempotency record
     ops = 0
@@ -56,6 +60,10 @@ def apply_change(m: TableModels, change: CaseChange) -> None:
                     idempotency_ops.append(ops)
                 _write(m, tx, change.case_id, write)
                 ops += 1
+            if change.writes_case:
+                _move_viewer_copies(m, tx, change)
+            if list_month is not None:
+                tx.update(m.months(keys.CASE_MONTHS_KEY, keys.MONTHS_SK), actions=[m.months.months.add({list_month})])
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if any(failed[i] for i in idempotency_ops if i < len(failed)):
@@ -63,6 +71,17 @@ def apply_change(m: TableModels, change: CaseChange) -> None:
         if any(failed):
             raise StaleWrite() from None
         raise
+
+
+def _move_viewer_copies(m: TableModels, tx: TransactWrite, change: CaseChange) -> None:
+    """Every person who takes part in the case gets its current copy; people who no longer do lose theirs."""
+    case = change.case
+    people = participants_of(case)
+    for username in sorted(people):
+        tx.save(viewer_item(m, username, case))
+    if not change.new:
+        for username in sorted(participants_of(change.read) - people):
+            tx.delete(m.viewer(keys.case_pk(case.id), keys.viewer_sk(username)))
 
 
 def _write(m: TableModels, tx: TransactWrite, case_id: str, write: Write) -> None:
@@ -155,12 +174,21 @@ def case_item(m: TableModels, case: Case) -> Any:
     data = case.model_dump(exclude={"id", "compensation", "workflow", "customer_snapshot"})
     return m.case(
         keys.case_pk(case.id), keys.CASE_SK,
-        list_pk=keys.CASE_LIST_PK, list_sk=keys.case_list_sk(case.created_at, case.id), case_id=case.id,
+        list_pk=keys.case_month_pk(month_of(case.created_at)), list_sk=keys.case_list_sk(case.created_at, case.id),
+        view_pk=keys.team_cases_pk(case.team) if case.team else None, case_id=case.id,
         compensation=case.compensation.to_api() if case.compensation else None,
         workflow=case.workflow.to_api() if case.workflow else None,
         customer_snapshot=case.customer_snapshot.to_api() if case.customer_snapshot else None,
         audit_seq=case.audit_seq, audit_hash=case.audit_hash,
         **{k: (v.value if hasattr(v, "value") else v) for k, v in data.items()},
+    )
+
+
+def viewer_item(m: TableModels, username: str, case: Case) -> Any:
+    return m.viewer(
+        keys.case_pk(case.id), keys.viewer_sk(username), view_pk=keys.viewer_cases_pk(username),
+        list_sk=keys.case_list_sk(case.created_at, case.id), body=case.to_api(), status=case.status.value,
+        priority=case.priority.value, case_type=case.case_type, customer_id=case.customer_id, assignee=case.assignee,
     )
 
 

@@ -1,6 +1,10 @@
 """The one place that knows the table's key formats (PK / SK) and the inbox index's keys.
 
-  CASE#<id> / CASE                                 the case; GSIs list it newest first, by assignee, by customer
+  CASE#<id> / CASE                                 the case; GSIs list it newest first: listPk = CASES#<yyyy-mm>
+                                                   (its month), by assignee, by customer, viewPk = CASES#TEAM#<team>
+  CASE#<id> / VIEWER#<username>                    a copy of the case for a person who takes part in it;
+                                                   viewPk = CASES#USER#<username> (written with the case)
+  CASES#MONTHS / MONTHS                            every month that holds a case (the all-cases list's shards)
   CASE#<id> / EVENT#<seq>                          audit events, hash-chained, in order
   CASE#<id> / COMMENT#<at>#<id>                    comments
   CASE#<id> / TASK#<taskId>                        a task; inboxPk = USER#<assignee> | TEAM#<team> while OPEN
@@ -30,7 +34,9 @@ from ...domain.tasks import Task, TaskStatus, team_queue, user_inbox
 
 CASE_PREFIX = "CASE#"
 CASE_SK = "CASE"
-CASE_LIST_PK = "CASE"  # the cases-by-created index's one partition
+CASE_LIST_PK = "CASE"  # the cases-by-created index's one partition before month shards (backfill.py moves it)
+CASE_MONTHS_KEY = "CASES#MONTHS"
+MONTHS_SK = "MONTHS"
 EVENT_PREFIX = "EVENT#"
 COMMENT_PREFIX = "COMMENT#"
 TASK_PREFIX = "TASK#"
@@ -81,6 +87,11 @@ due_pk = _prefixed("DUE#")
 counter_pk = _prefixed("COUNTER#")
 customer_pk = _prefixed("CUSTOMER#")
 source_sk = _prefixed(SOURCE_PREFIX)
+viewer_sk = _prefixed("VIEWER#")
+# the case lists (adapters/case_listing.py): a month's cases, a team's, a person's
+case_month_pk = _prefixed("CASES#")
+team_cases_pk = _prefixed("CASES#TEAM#")
+viewer_cases_pk = _prefixed("CASES#USER#")
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:

@@ -1,6 +1,6 @@
-"""The table's pynamodb models, declared once: one `Item` base (the table's Meta and keys), one `inbox`
-index, and an item class per kind of item (key formats: `keys`). Built per (table, region, endpoint) on first
-use, so nothing is fixed at import time and tests can point them at any table."""
+"""The table's pynamodb models, declared once: one `Item` base (the table's Meta and keys), the case lists'
+indexes, one `inbox` index, and an item class per kind of item (key formats: `keys`). Built per (table,
+region, endpoint) on first use, so nothing is fixed at import time and tests can point them at any table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,6 +40,8 @@ class TableModels:
     version: Any
     hold: Any
     last_known: Any
+    viewer: Any
+    months: Any
     connection: Connection
 
 
@@ -65,6 +67,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     by_created_index = _index("cases-by-created", ("list_pk", "listPk"), ("list_sk", "listSk"))
     by_assignee_index = _index("cases-by-assignee", ("assignee", "assignee"), ("list_sk", "listSk"))
     by_customer_index = _index("cases-by-customer", ("customer_id", "customerId"), ("list_sk", "listSk"))
+    # a team's cases (case items) and a person's (their viewer copies): the lists of who may see a case
+    by_viewer_index = _index("cases-by-viewer", ("view_pk", "viewPk"), ("list_sk", "listSk"))
     inbox_index = _index(INBOX_INDEX, ("inbox_pk", "inboxPk"), ("inbox_sk", "inboxSk"))  # "my work" (docs/workflow.md)
 
     class Item(Model):
@@ -109,11 +113,29 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         by_created = by_created_index()
         by_assignee = by_assignee_index()
         by_customer = by_customer_index()
+        view_pk = UnicodeAttribute(attr_name="viewPk", null=True)  # its team's list; none without a team
+        by_viewer = by_viewer_index()
+
+    class MonthsItem(Item):
+        months = UnicodeSetAttribute(default=set)
 
     class BodyItem(Item):
         """An item kept as its model's JSON."""
 
         body = JSONAttribute()
+
+    class ViewerItem(BodyItem):
+        """A copy of a case in the list of one person who takes part in it: the case as JSON, and the fields
+        listings filter on under names no other index keys on (`assignee`, `customerId` are index keys)."""
+
+        view_pk = UnicodeAttribute(attr_name="viewPk")
+        list_sk = UnicodeAttribute(attr_name="listSk")
+        status = UnicodeAttribute()
+        priority = UnicodeAttribute()
+        case_type = UnicodeAttribute(attr_name="caseType")
+        customer_id = UnicodeAttribute(attr_name="customer")
+        assignee = UnicodeAttribute(attr_name="assignedTo", null=True)
+        by_viewer = by_viewer_index()
 
     class CounterItem(Item):
         value = NumberAttribute(default=0)
@@ -203,7 +225,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         case=CaseItem, event=BodyItem, comment=BodyItem, counter=CounterItem, idempotency=IdempotencyItem,
         task=TaskItem, person=PersonItem, teams=TeamsItem, cursor=CursorItem, marker=MarkerItem, sweep=SweepItem,
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
-        version=VersionItem, hold=HoldItem, last_known=LastKnownItem, connection=Item._connection.connection,
+        version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
+        months=MonthsItem, connection=Item._connection.connection,
     )
 
 

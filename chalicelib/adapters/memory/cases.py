@@ -8,7 +8,9 @@ from typing import Optional
 from ...domain.access import participants_of
 from ...domain.models import AuditEvent, Case, Comment
 from ...domain.records import IdempotencyRecord
-from ...ports import CaseQuery, InvalidStartKey, StartKey
+from ...ports import CaseQuery, StartKey
+from .. import case_listing
+from ..case_listing import CaseList, Listed, month_of, sort_key
 from .table import InMemoryTable
 
 
@@ -20,16 +22,7 @@ class InMemoryCaseRepository(InMemoryTable):
         return next((e for e in self.events.get(case_id, []) if e.seq == seq), None)
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
-        ordered = sorted(self.cases.values(), key=_sort_key, reverse=True)
-        if start_key is not None:
-            after = start_key.get("after")
-            if not isinstance(after, str):
-                raise InvalidStartKey()
-            ordered = [c for c in ordered if _sort_key(c) < after]
-        matches = [c for c in ordered if _matches(c, query)]
-        page = matches[:limit]
-        more = len(matches) > limit
-        return page, ({"after": _sort_key(page[-1])} if more else None)
+        return case_listing.page(_CaseLists(self), query, limit, start_key)
 
     def list_comments(self, case_id: str) -> list[Comment]:
         return sorted(self.comments.get(case_id, {}).values(), key=lambda c: (c.created_at, c.id))
@@ -46,24 +39,45 @@ class InMemoryCaseRepository(InMemoryTable):
             return self.counters[scope]
 
 
-def _sort_key(case: Case) -> str:
-    return f"{case.created_at}#{case.id}"
+class _CaseLists:
+    """The same lists as the table's, derived from the cases on each read (case_listing explains them)."""
+
+    def __init__(self, table: InMemoryTable) -> None:
+        self._cases = list(table.cases.values())
+
+    def read(self, case_list: CaseList, query: CaseQuery, before: Optional[str], limit: int) -> list[Listed]:
+        listed = sorted(
+            (Listed(sort_key(case), _as_listed(case, case_list)) for case in self._cases if _in(case, case_list)),
+            key=lambda item: item.sort_key, reverse=True,
+        )
+        return [
+            item for item in listed if (before is None or item.sort_key < before) and _matches(item.case, query)
+        ][:limit]
+
+    def months(self) -> list[str]:
+        return sorted({month_of(case.created_at) for case in self._cases})
+
+
+def _in(case: Case, case_list: CaseList) -> bool:
+    kind, value = case_list.kind, case_list.value
+    if kind == "viewer":
+        return value in participants_of(case)
+    field = {"month": month_of(case.created_at), "team": case.team, "assignee": case.assignee,
+             "customer": case.customer_id}[kind]
+    return field == value
+
+
+def _as_listed(case: Case, case_list: CaseList) -> Case:
+    """A person's list holds copies of the cases without their audit head, as the table's does."""
+    return case.model_copy(update={"audit_seq": 0, "audit_hash": ""}) if case_list.kind == "viewer" else case
 
 
 def _matches(case: Case, query: CaseQuery) -> bool:
-    scope = query.visibility
-    visible = (
-        scope.everything
-        or (scope.team is not None and case.team == scope.team)
-        or scope.username in participants_of(case)
-    )
     wanted = {
         "status": query.status, "assignee": query.assignee, "priority": query.priority,
         "customer_id": query.customer_id, "case_type": query.case_type,
     }
-    return visible and all(
-        value is None or _plain(getattr(case, name)) == value for name, value in wanted.items()
-    )
+    return all(value is None or _plain(getattr(case, name)) == value for name, value in wanted.items())
 
 
 def _plain(value: object) -> object:
