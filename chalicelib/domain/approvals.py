@@ -44,10 +44,12 @@ _NOT_WORK = frozenset({
 
 
 class ApprovalStatus(str, Enum):
-    PENDING = "PENDING"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
+    """Where one approval level of a case stands; every status but PENDING is final."""
+
+    PENDING = "PENDING"  # waiting for an approver's decision
+    APPROVED = "APPROVED"  # an approver approved it
+    REJECTED = "REJECTED"  # an approver rejected it
+    EXPIRED = "EXPIRED"  # undecided when the workflow undid its run: no decision counts for it any more
 
 
 class Decision(str, Enum):

@@ -1,10 +1,13 @@
 """Case types are configuration: SLA, required documents, owning team, approval and caps (per currency)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Optional
 
-from .assignment import AssignmentPolicy, AssignmentRule
+from .assignment import AssignmentRule
 from .base import ApiModel
 from .models import Priority
 from .tasks import TaskTemplate
@@ -40,54 +43,29 @@ class CaseTypeList(ApiModel):
     items: list[CaseType]
 
 
-_STANDARD_SLA = {Priority.LOW: 240, Priority.MEDIUM: 120, Priority.HIGH: 48, Priority.CRITICAL: 8}
+# The seeded case types are data, shipped beside this module (chalice packages every file under chalicelib/).
+_SEED = Path(__file__).with_name("case_types.json")
 
 
-def _in_currencies(eur: CurrencyPolicy, usd: CurrencyPolicy, gbp: CurrencyPolicy) -> dict[str, CurrencyPolicy]:
-    return {"EUR": eur, "USD": usd, "GBP": gbp}
+def load_case_types(path: Path) -> tuple[CaseType, ...]:
+    """Case types from a JSON list in the API's shape, each validated as a CaseType (a bad file fails loudly)."""
+    return tuple(CaseType.model_validate(raw) for raw in json.loads(path.read_text(encoding="utf-8")))
 
-DEFAULT_CASE_TYPES: tuple[CaseType, ...] = (
-    CaseType(
-        id="GENERAL", name="General enquiry", sla_hours=_STANDARD_SLA,
-        currencies=_in_currencies(CurrencyPolicy(second_level_above="1000.00"),
-                                  CurrencyPolicy(second_level_above="1100.00"),
-                                  CurrencyPolicy(second_level_above="850.00")),
-        tasks=[TaskTemplate(type="ANSWER", title="Answer the enquiry")],
-        assignment=[AssignmentRule(policy=AssignmentPolicy.ROUND_ROBIN)],
-    ),
-    CaseType(
-        id="CLAIM", name="Insurance claim", team="claims",
-        sla_hours={Priority.LOW: 336, Priority.MEDIUM: 168, Priority.HIGH: 72, Priority.CRITICAL: 24},
-        required_documents=["claim-form", "proof-of-loss"], approval_required=True,
-        currencies=_in_currencies(CurrencyPolicy(cap="50000.00", second_level_above="1000.00"),
-                                  CurrencyPolicy(cap="55000.00", second_level_above="1100.00"),
-                                  CurrencyPolicy(cap="43000.00", second_level_above="850.00")),
-        approval_policy=ApprovalPolicy(second_level_priorities=[Priority.CRITICAL]),
-        tasks=[
-            TaskTemplate(type="VERIFY_DOCUMENTS", title="Check the claim documents"),
-            TaskTemplate(type="ASSESS_CLAIM", title="Assess the claim"),
-        ],
-        assignment=[
-            AssignmentRule(
-                policy=AssignmentPolicy.LEAST_LOADED, required_skills=["claims"],
-                priorities=[Priority.HIGH, Priority.CRITICAL],
-            ),
-            AssignmentRule(policy=AssignmentPolicy.LEAST_LOADED),
-        ],
-    ),
-    CaseType(
-        id="COMPLAINT", name="Customer complaint", team="complaints", sla_hours=_STANDARD_SLA,
-        currencies=_in_currencies(CurrencyPolicy(cap="5000.00", second_level_above="2500.00"),
-                                  CurrencyPolicy(cap="5500.00", second_level_above="2750.00"),
-                                  CurrencyPolicy(cap="4300.00", second_level_above="2150.00")),
-        approval_policy=ApprovalPolicy(second_level_priorities=[Priority.CRITICAL]),
-        tasks=[
-            TaskTemplate(type="INVESTIGATE", title="Investigate the complaint"),
-            TaskTemplate(type="RESPOND", title="Respond to the customer"),
-        ],
-        assignment=[AssignmentRule(policy=AssignmentPolicy.SKILLS_MATCH, required_skills=["complaints"])],
-    ),
-)
+
+# Declared, not assigned: the module's __getattr__ reads the file on first use, so a function that never
+# looks at case types never builds their validators (models are built lazily for cold starts, see base.py).
+DEFAULT_CASE_TYPES: tuple[CaseType, ...]
+
+
+@cache
+def _seeded() -> tuple[CaseType, ...]:
+    return load_case_types(_SEED)
+
+
+def __getattr__(name: str) -> tuple[CaseType, ...]:
+    if name == "DEFAULT_CASE_TYPES":
+        return _seeded()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def due_at(case_type: CaseType, priority: Priority, created: datetime) -> datetime:

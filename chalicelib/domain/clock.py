@@ -6,6 +6,9 @@ from typing import Callable
 
 Clock = Callable[[], datetime]
 
+# What `iso` writes, as the API's field descriptions state it.
+ISO_FORM = "ISO 8601 in UTC with milliseconds, e.g. 2026-01-31T09:30:00.000Z"
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)

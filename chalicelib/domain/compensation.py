@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import Field, StringConstraints
 
 from ..errors import Conflict, Forbidden
 from .access import Principal, Role, can_view
 from .base import ApiModel, RequestModel
+from .clock import ISO_FORM
 from .models import Case
 
 _CENT = Decimal("0.01")
+
+
+def _amount(meaning: str) -> Any:
+    """A response field holding an amount, its format stated once: `money()` writes every amount of a record."""
+    return Field(description=f"{meaning}: a decimal string with 2 decimals, in the record's currency",
+                 examples=["1250.00"])
 
 
 class InstructionStatus(str, Enum):
@@ -34,7 +41,7 @@ class LedgerType(str, Enum):
 class PaymentInstruction(ApiModel):
     id: str
     status: InstructionStatus
-    amount: str
+    amount: str = _amount("the amount to pay")
     currency: str
     created_at: str
     reference: Optional[str] = Field(default=None, description="the payment's reference, once paid")
@@ -45,28 +52,32 @@ class PaymentInstruction(ApiModel):
 
 
 class LedgerEntry(ApiModel):
-    seq: int
+    """One line of a compensation's append-only ledger."""
+
+    seq: int = Field(description="position in the ledger, from 1, in the order the entries were written")
     type: LedgerType
-    amount: str
-    currency: str
-    at: str
-    actor: str
-    instruction_id: Optional[str] = None
-    note: Optional[str] = None
+    amount: str = _amount("the amount the entry records")
+    currency: str = Field(description="ISO 4217 code")
+    at: str = Field(description=f"when the entry was written: {ISO_FORM}")
+    actor: str = Field(description="username of who caused the entry, or \"workflow\" for its automatic steps")
+    instruction_id: Optional[str] = Field(default=None, description="the payment instruction the entry is about")
+    note: Optional[str] = Field(
+        default=None, description="why the approved amount differs from the requested one, or the payment's reference"
+    )
 
 
 class Compensation(ApiModel):
     case_id: str
-    requested: str
-    approved: str
-    paid: str
-    currency: str
+    requested: str = _amount("the amount the case asked for")
+    approved: str = _amount("the amount approved, held to the cap")
+    paid: str = _amount("the amount confirmed paid so far")
+    currency: str = Field(description="ISO 4217 code of every amount of the compensation")
     cap: Optional[str] = Field(default=None, description="the case type's cap the approved amount was held to")
     instruction: PaymentInstruction
     ledger: list[LedgerEntry] = []
-    created_at: str
-    updated_at: str
-    version: int
+    created_at: str = Field(description=f"when the workflow created the record: {ISO_FORM}")
+    updated_at: str = Field(description=f"when the record last changed: {ISO_FORM}")
+    version: int = Field(description="1 when created, +1 on every change (payment confirmed or voided)")
 
 
 Reference = Annotated[

@@ -23,7 +23,7 @@ from urllib.parse import quote, unquote_plus
 from pydantic import ConfigDict, Field, StringConstraints
 
 from .base import NOT_BLANK, ApiModel, RequestModel, WholeNumber
-from .clock import iso
+from .clock import ISO_FORM, iso
 
 MiB = 1024 * 1024
 MAX_DOCUMENT_BYTES = 25 * MiB
@@ -341,20 +341,20 @@ class UploadTicket(ApiModel):
 
 
 class DocumentVersion(ApiModel):
-    version_id: str
+    version_id: str = Field(description="the S3 version id of the uploaded object")
     status: VersionStatus
-    latest: bool = False
-    size: int
-    e_tag: Optional[str] = None
+    latest: bool = Field(default=False, description="whether this is the document's newest version")
+    size: int = Field(description="bytes, as stored")
+    e_tag: Optional[str] = Field(default=None, description="the object's S3 ETag")
     sha256: Optional[str] = Field(default=None, description="as computed by the processor")
-    declared_sha256: Optional[str] = None
-    filename: str
-    content_type: str
+    declared_sha256: Optional[str] = Field(default=None, description="hex SHA-256 the upload request declared")
+    filename: str = Field(description="as the upload request named the file")
+    content_type: str = Field(description="MIME type the upload request declared")
     reasons: list[str] = Field(default=[], description="why the version was quarantined")
     metadata: dict[str, Any] = Field(default={}, description="what the processor extracted (pages, dimensions, ...)")
-    uploaded_at: str
-    requested_by: Optional[str] = None
-    processed_at: Optional[str] = None
+    uploaded_at: str = Field(description=f"when S3 stored the object: {ISO_FORM}")
+    requested_by: Optional[str] = Field(default=None, description="username of who asked for the upload form")
+    processed_at: Optional[str] = Field(default=None, description=f"when the processor finished: {ISO_FORM}")
 
 
 class Document(ApiModel):

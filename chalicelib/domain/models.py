@@ -12,14 +12,17 @@ from typing import Annotated, Any, Optional
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from .base import NOT_BLANK, ApiModel, RequestModel
+from .clock import ISO_FORM
 from .customers import CustomerView
 
 
 class Priority(str, Enum):
-    LOW = "LOW"
+    """How urgent a case is: its case type sets an SLA per priority, and may route or approve by it."""
+
+    LOW = "LOW"  # the longest SLA
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
-    CRITICAL = "CRITICAL"
+    CRITICAL = "CRITICAL"  # the shortest SLA; some case types ask a second approval level for it
 
 
 class CaseStatus(str, Enum):
@@ -175,25 +178,33 @@ class WorkflowView(ApiModel):
 
 class Case(ApiModel):
     id: str
-    number: str
+    number: str = Field(description="human-readable number, CASE-<year>-<6 digits>, given at creation")
     title: str
     description: str
-    case_type: str
+    case_type: str = Field(description="id of the case's type (see GET /case-types)")
     priority: Priority
     customer_id: str
-    compensation: Optional[Money] = None
-    required_documents: list[str] = []
+    compensation: Optional[Money] = Field(default=None, description="the compensation the case asks for, if any")
+    required_documents: list[str] = Field(
+        default=[], description="document kinds the case needs before it can proceed, from its type and later additions"
+    )
     tags: list[str] = []
     status: CaseStatus
-    version: int
-    team: Optional[str] = None
-    assignee: Optional[str] = None
-    participants: list[str] = []
-    created_at: str
-    created_by: str
-    updated_at: str
-    updated_by: str
-    due_at: str
+    version: int = Field(description="1 at creation, +1 on every change; send it back as If-Match to update")
+    team: Optional[str] = Field(
+        default=None, description="the team that owns the case: its type's team, else its creator's"
+    )
+    assignee: Optional[str] = Field(default=None, description="username of the case worker, once assigned")
+    participants: list[str] = Field(
+        default=[], description="usernames who work on the case besides its creator and assignee"
+    )
+    created_at: str = Field(description=f"when the case was opened: {ISO_FORM}")
+    created_by: str = Field(description="username of who opened the case")
+    updated_at: str = Field(description=f"when the case last changed: {ISO_FORM}")
+    updated_by: str = Field(description="username of who changed the case last")
+    due_at: str = Field(
+        description=f"SLA deadline, creation plus its type's hours for the priority: {ISO_FORM}"
+    )
     workflow: Optional[WorkflowState] = None
     # The customer as the data mesh showed them when the case was opened (never refreshed).
     customer_snapshot: Optional[CustomerView] = None

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from ..errors import Conflict
 from .base import NOT_BLANK, ApiModel, RequestModel
 from .case_ids import CaseScopedIds
+from .clock import ISO_FORM
 from .models import Priority
 from .personnel import Username
 
@@ -44,16 +45,16 @@ class Task(ApiModel):
     type: str
     title: str
     assignee: Optional[str] = Field(description="username, or null while the task is in its team's queue")
-    team: str
+    team: str = Field(description="the team whose queue holds the task")
     status: TaskStatus
-    required: bool
-    due_at: str
-    created_at: str
-    completed_at: Optional[str] = None
-    completed_by: Optional[str] = None
-    outcome: Optional[str] = None
-    comment: Optional[str] = None
-    version: int
+    required: bool = Field(description="whether the case's workflow waits for the task")
+    due_at: str = Field(description=f"when the task is due: {ISO_FORM}")
+    created_at: str = Field(description=f"when the task was created: {ISO_FORM}")
+    completed_at: Optional[str] = Field(default=None, description=f"when the task was completed: {ISO_FORM}")
+    completed_by: Optional[str] = Field(default=None, description="username of who completed the task")
+    outcome: Optional[str] = Field(default=None, description="the outcome its completer gave")
+    comment: Optional[str] = Field(default=None, description="the comment its completer gave")
+    version: int = Field(description="1 at creation, +1 on every change")
     reason: Optional[str] = Field(default=None, description="why an escalation task was raised")
     escalates: Optional[str] = Field(default=None, description="the task an escalation is about")
     escalation: Optional[str] = Field(default=None, description="the escalation raised because this task is overdue")

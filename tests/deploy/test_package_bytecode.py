@@ -113,3 +113,8 @@ def test_a_template_for_another_python_version_is_refused_before_the_zip_is_touc
     assert precompile.main(["precompile", str(tmp_path / "deployment.zip"), str(tmp_path / "sam.yaml")]) == 1
     assert f"declares {other}" in capsys.readouterr().err
     assert (tmp_path / "deployment.zip").read_bytes() == before
+
+
+def test_the_seeded_case_types_ship_beside_their_module(package):
+    """chalicelib/domain/case_types.json is data the code reads: neither chalice nor the prune may drop it."""
+    assert "chalicelib/domain/case_types.json" in package.namelist()
