@@ -109,13 +109,11 @@ class Authenticator:
         return Principal(username=username, groups=parse_groups(claims.get("cognito:groups")), team=team)
 
 
-def authenticator_for(settings: Settings, people: Any, cache: Any) -> Authenticator:
+def authenticator_for(settings: Settings, people: PersonLookup) -> Authenticator:
     """On AWS API Gateway's Cognito authorizer verified the signature; elsewhere (local) the app verifies it
-    against the user pool's keys. Teams come from the personnel directory (`people`, its repository), read
-    through the personnel service and so through its cache (`cache`), as every other personnel read."""
-    from .services.personnel import PersonnelService
-
-    team_of = directory_team(PersonnelService(people, cache=cache, cache_ttl=settings.personnel_cache_ttl))
+    against the user pool's keys. Teams come from the personnel directory (`people`: the personnel service,
+    so through its read cache, as every other personnel read)."""
+    team_of = directory_team(people)
     if settings.auth_mode == "apigateway":
         return Authenticator(None, settings.client_id, team_of)
     if not (settings.jwks_url and settings.issuer and settings.client_id):

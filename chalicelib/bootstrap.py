@@ -165,6 +165,7 @@ def build(
         resumer=resumer,
     )
     customers = customers or _customer_directory(settings, stores.last_known, cache)
+    personnel = PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl)
     return Container(
         settings=settings,
         cache=cache,
@@ -172,9 +173,9 @@ def build(
             cases, TYPES, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
-        authenticator=authenticator_for(settings, work, cache),
+        authenticator=authenticator_for(settings, personnel),
         tasks=tasks,
-        personnel=PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl),
+        personnel=personnel,
         approvals=approvals,
         compensation=compensation,
         workflow=workflow,
