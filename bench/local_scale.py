@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ from typing import Any, Optional
 import boto3
 import requests
 
-from harness import ROOT, free_port, log
+from harness import ROOT, free_port, keep_or_remove, log
 from harness.local_system import login_all
 from harness.stats import percentile
 
@@ -276,10 +275,7 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"after it: {restored} (created {len(ids)}; {list_failures} page requests failed and were repeated)")
     print(f"case data product rows before the stop: {rows_before}; after the restart: {rows_after}")
     print(f"second stop: {final_stop_s:.1f} s")
-    if args.keep:
-        print(f"state and logs kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    keep_or_remove(tmp, args.keep)
     return 0
 
 

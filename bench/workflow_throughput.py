@@ -59,7 +59,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -74,7 +73,7 @@ from typing import Any, Callable, Optional
 import boto3
 import requests
 
-from harness import ROOT, log
+from harness import ROOT, keep_or_remove, log
 from harness.local_system import EXIT_GRACE, REQUESTS, Api, LocalProcess, login_all, requests_lock
 from harness.stats import percentile
 
@@ -725,10 +724,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         except Exception as exc:  # noqa: BLE001 - the report is printed whatever happens
             log(f"error while stopping the local system: {exc}")
         print("\n".join(lines + batch_lines["GENERAL"] + batch_lines["COMPLAINT"] + tail), flush=True)
-        if keep:
-            log(f"state folders kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tmp, keep)
     return 0
 
 

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -25,3 +26,11 @@ def free_port() -> int:
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout holds only the figures."""
     print(message, file=sys.stderr, flush=True)
+
+
+def keep_or_remove(state: Path, keep: bool) -> None:
+    """The run's temporary state (logs, snapshots): kept for a look when asked (or when the run went wrong)."""
+    if keep:
+        log(f"state kept in {state}")
+    else:
+        shutil.rmtree(state, ignore_errors=True)
