@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Optional
 
@@ -52,20 +51,8 @@ def load_case_types(path: Path) -> tuple[CaseType, ...]:
     return tuple(CaseType.model_validate(raw) for raw in json.loads(path.read_text(encoding="utf-8")))
 
 
-# Declared, not assigned: the module's __getattr__ reads the file on first use, so a function that never
-# looks at case types never builds their validators (models are built lazily for cold starts, see base.py).
-DEFAULT_CASE_TYPES: tuple[CaseType, ...]
-
-
-@cache
-def _seeded() -> tuple[CaseType, ...]:
-    return load_case_types(_SEED)
-
-
-def __getattr__(name: str) -> tuple[CaseType, ...]:
-    if name == "DEFAULT_CASE_TYPES":
-        return _seeded()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Loaded at import: every function's container is built with them, so loading later would only move the cost.
+DEFAULT_CASE_TYPES = load_case_types(_SEED)
 
 
 def due_at(case_type: CaseType, priority: Priority, created: datetime) -> datetime:
