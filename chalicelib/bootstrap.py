@@ -19,14 +19,15 @@ if TYPE_CHECKING:
     from .cache import Cache
     from .domain.access import Principal
     from .ports import (
-        CaseRepository, DecisionStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore, ProcessingResults,
-        TokenStore, WorkflowEngine, WorkRepository,
+        CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore,
+        ProcessingResults, TokenStore, WorkflowEngine, WorkRepository,
     )
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseService
     from .services.compensation import CompensationService
     from .services.customers import CustomerDirectory
+    from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
     from .services.personnel import PersonnelService
@@ -43,6 +44,7 @@ class Container:
     authenticator: Authenticator
     tasks: TaskService
     personnel: PersonnelService
+    delegations: DelegationService
     approvals: ApprovalService
     compensation: CompensationService
     workflow: WorkflowService
@@ -87,6 +89,7 @@ class Stores:
     cases: CaseRepository
     work: WorkRepository
     decisions: DecisionStore
+    delegations: DelegationStore
     documents: DocumentStore
     storage: ObjectStorage
     tokens: TokenStore
@@ -111,6 +114,7 @@ def build(
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
+    from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
     from .services.personnel import PersonnelService
@@ -140,9 +144,10 @@ def build(
     def open_tasks(case_id: str) -> list[str]:  # what a rejection would cancel
         return [f"cancel open task {t.id} ({t.title})" for t in tasks.case_tasks(case_id) if t.status == "OPEN"]
 
+    delegations = DelegationService(stores.delegations)
     approvals = ApprovalService(
         cases, stores.decisions, TYPES, resume=resumer.resume_if_ready, task_assignees=task_people,
-        on_reject=open_tasks,
+        on_reject=open_tasks, delegation_of=delegations.current,
     )
     compensation = CompensationService(
         cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
@@ -161,7 +166,7 @@ def build(
             Stage.PAYMENT: compensation.payment_if_confirmed,
             Stage.DOCUMENTS: lambda case: {} if documents.required_documents_ready(case) else None,
         },
-        undo_steps=[approvals.expire_pending, compensation.void_unpaid],  # in the order the stages run
+        undo_steps=[approvals.expire_pending, compensation.hold_unpaid],  # in the order the stages run
         resumer=resumer,
     )
     customers = customers or _customer_directory(settings, stores.last_known, cache)
@@ -176,6 +181,7 @@ def build(
         authenticator=authenticator_for(settings, personnel),
         tasks=tasks,
         personnel=personnel,
+        delegations=delegations,
         approvals=approvals,
         compensation=compensation,
         workflow=workflow,
@@ -240,6 +246,7 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
     from .adapters.memory.decisions import InMemoryDecisionStore
+    from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
     from .adapters.memory.last_known import InMemoryLastKnownStore
     from .adapters.memory.results import InMemoryProcessingResults
@@ -250,7 +257,8 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
 
     return Stores(
         cases=repository, work=InMemoryWorkRepository(repository), decisions=InMemoryDecisionStore(repository),
-        documents=InMemoryDocumentStore(repository), storage=InMemoryObjectStorage(settings.bucket_name),
+        delegations=InMemoryDelegationStore(), documents=InMemoryDocumentStore(repository),
+        storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(),
     )
@@ -259,6 +267,7 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
+    from .adapters.dynamo.delegations import DynamoDelegationStore
     from .adapters.dynamo.documents import DynamoDocumentStore
     from .adapters.dynamo.last_known import DynamoLastKnownStore
     from .adapters.dynamo.models import table_models
@@ -272,7 +281,8 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
     s3 = s3_client_factory(settings.region, settings.endpoint_url)  # each store builds its client on first use
     return Stores(
         cases=repository or DynamoCaseRepository(models), work=DynamoWorkRepository(models),
-        decisions=DynamoDecisionStore(models), documents=DynamoDocumentStore(models),
+        decisions=DynamoDecisionStore(models), delegations=DynamoDelegationStore(models),
+        documents=DynamoDocumentStore(models),
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3),

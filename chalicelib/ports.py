@@ -16,6 +16,7 @@ from .domain.changes import CaseChange
 from .domain.compensation import Compensation
 from .domain.customers import SourceRecord
 from .domain.data_products import DataProductDescriptor
+from .domain.delegations import Delegation, DelegationLogEntry
 from .domain.documents import DocumentRecord, LegalHold, UploadForm, VersionRecord
 from .domain.models import AuditEvent, Case, Comment
 from .domain.personnel import Person
@@ -112,6 +113,18 @@ class PersonnelRepository(Protocol):
 
 class WorkRepository(TaskRepository, PersonnelRepository, Protocol):
     """Tasks and the personnel directory, kept together (one table)."""
+
+
+class DelegationStore(Protocol):
+    def get_delegation(self, username: str) -> Optional[Delegation]:
+        """The person's current delegation (a revoked one too), read strongly consistent: a decision relies on it."""
+
+    def save_delegation(self, delegation: Delegation, entry: DelegationLogEntry) -> None:
+        """Store `delegation` and append `entry` to the person's log, in one write, only while the stored
+        delegation is at `delegation.version - 1` (none stored for version 1); StaleWrite otherwise."""
+
+    def list_delegation_log(self, username: str, limit: int) -> list[DelegationLogEntry]:
+        """The person's newest `limit` log entries, newest first."""
 
 
 # -- approvals and compensation ----------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..bootstrap import container
 from ..domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
-from ..domain.compensation import Compensation, PaymentConfirmation
+from ..domain.compensation import Compensation, HoldResolution, PaymentConfirmation
 from ..errors import Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
@@ -52,4 +52,13 @@ routes.command(
     "/cases/{case_id}/compensation/payment", lambda: container().compensation.confirm_payment,
     name="confirm_payment", summary="Confirm the compensation was paid (finance)", body=PaymentConfirmation,
     response=Compensation,
+)
+
+
+routes.command(
+    "/cases/{case_id}/compensation/hold/resolve", lambda: container().compensation.resolve_hold,
+    name="resolve_payment_hold",
+    summary="Say whether a payment instruction the saga put on hold was paid (finance): PAID with its reference, "
+            "or NOT_PAID (voided; a new instruction follows while the case waits for payment)",
+    body=HoldResolution, response=Compensation,
 )

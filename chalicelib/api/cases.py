@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..bootstrap import container
 from ..domain.case_as_of import CaseRead
 from ..domain.case_types import CaseTypeList
+from ..domain.reopening import ReopenRequest
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
     WorkflowView,
@@ -105,11 +106,14 @@ def case_workflow(req: ApiRequest[None], case_id: str) -> WorkflowView:
 
 
 @routes.route(
-    "/cases/{case_id}/reopen", "POST", summary="Reopen a closed case: a new workflow run, audited",
-    response=Case, raises=(Forbidden, Conflict), etag=True,
+    "/cases/{case_id}/reopen", "POST",
+    summary="Reopen a closed case: a new workflow run, audited with its reason (required, and only supervisors "
+            "and admins, for a case closed after a rejection)",
+    body=ReopenRequest, optional_body=True, response=Case, raises=(Forbidden, Conflict), etag=True,
 )
-def reopen_case(req: ApiRequest[None], case_id: str) -> Reply:
-    return _case_reply(container().workflow.reopen(req.principal, container().cases.get(req.principal, case_id)))
+def reopen_case(req: ApiRequest[ReopenRequest], case_id: str) -> Reply:
+    case = container().cases.get(req.principal, case_id)
+    return _case_reply(container().workflow.reopen(req.principal, case, req.body))
 
 
 @routes.route(

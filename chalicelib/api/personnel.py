@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..bootstrap import container
+from ..domain.delegations import DelegationRequest, DelegationView
 from ..domain.personnel import Person, PersonList, PersonUpsert
-from ..errors import Forbidden
+from ..errors import Conflict, Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
 
@@ -31,3 +32,31 @@ def list_personnel(req: ApiRequest[None]) -> PersonList:
 )
 def get_person(req: ApiRequest[None], username: str) -> Person:
     return container().personnel.get(req.principal, username)
+
+
+@routes.route(
+    "/personnel/{username}/delegation", "PUT",
+    summary="Let someone decide your approvals in your name (onBehalfOf) for a period (the person, an approver; "
+            "or an admin); replaces the current delegation",
+    body=DelegationRequest, response=DelegationView, raises=(Forbidden, Conflict),
+)
+def put_delegation(req: ApiRequest[DelegationRequest], username: str) -> DelegationView:
+    return container().delegations.put(req.principal, username, req.body)
+
+
+@routes.route(
+    "/personnel/{username}/delegation", "GET",
+    summary="A person's delegation of approvals and its log (the person, their delegate, supervisors, admins, "
+            "auditors)",
+    response=DelegationView, raises=(Forbidden,),
+)
+def get_delegation(req: ApiRequest[None], username: str) -> DelegationView:
+    return container().delegations.get(req.principal, username)
+
+
+@routes.route(
+    "/personnel/{username}/delegation", "DELETE", summary="Revoke a person's delegation (the person, or an admin)",
+    response=DelegationView, raises=(Forbidden, Conflict),
+)
+def revoke_delegation(req: ApiRequest[None], username: str) -> DelegationView:
+    return container().delegations.revoke(req.principal, username)

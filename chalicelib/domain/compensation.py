@@ -1,6 +1,10 @@
 """Compensation: what a case asked for, what was approved (never above the case type's cap), the payment
 instruction finance confirms, and an append-only ledger of every step. Nothing is ever paid twice: an
-instruction is paid only while PENDING, and a PAID one is never voided or replaced."""
+instruction is paid only while PENDING, and a PAID one is never voided or replaced.
+
+Nothing is voided that finance may already have paid: the saga puts a PENDING instruction ON_HOLD, and only
+finance resolves the hold, with what the bank says: it was paid (PAID, with the payment's reference) or it was
+not (VOIDED). A new instruction replaces only a VOIDED one."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,9 +13,9 @@ from typing import Annotated, Any, Optional
 
 from pydantic import Field, StringConstraints
 
-from ..errors import Conflict, Forbidden
+from ..errors import Conflict, FieldIssue, Forbidden
 from .access import Principal, Role, can_view
-from .base import ApiModel, RequestModel
+from .base import NOT_BLANK, ApiModel, RequestModel
 from .clock import ISO_FORM
 from .models import Case
 
@@ -26,6 +30,7 @@ def _amount(meaning: str) -> Any:
 
 class InstructionStatus(str, Enum):
     PENDING = "PENDING"
+    ON_HOLD = "ON_HOLD"  # its run was undone: finance says whether it was paid before anything else happens
     PAID = "PAID"
     VOIDED = "VOIDED"
 
@@ -35,6 +40,7 @@ class LedgerType(str, Enum):
     APPROVED = "APPROVED"
     INSTRUCTED = "INSTRUCTED"
     PAID = "PAID"
+    HELD = "HELD"
     VOIDED = "VOIDED"
 
 
@@ -47,8 +53,10 @@ class PaymentInstruction(ApiModel):
     reference: Optional[str] = Field(default=None, description="the payment's reference, once paid")
     paid_at: Optional[str] = None
     paid_by: Optional[str] = None
+    held_at: Optional[str] = Field(default=None, description="when the saga put the instruction on hold")
+    held_by: Optional[str] = None
     voided_at: Optional[str] = None
-    voided_by: Optional[str] = None
+    voided_by: Optional[str] = Field(default=None, description="who confirmed the held instruction was not paid")
 
 
 class LedgerEntry(ApiModel):
@@ -89,6 +97,29 @@ class PaymentConfirmation(RequestModel):
     reference: Reference = Field(description="the bank's or payment system's reference of the transfer")
 
 
+class HoldOutcome(str, Enum):
+    PAID = "PAID"  # the bank paid the held instruction
+    NOT_PAID = "NOT_PAID"  # it did not: the instruction is voided, and a new one may be issued
+
+
+class HoldResolution(RequestModel):
+    outcome: HoldOutcome = Field(description="what finance found the bank did with the held instruction")
+    reference: Optional[Reference] = Field(
+        default=None, description="the payment's reference: required with PAID, refused with NOT_PAID",
+    )
+    note: Optional[Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]] = Field(
+        default=None, description="how it was checked, e.g. the statement looked at",
+    )
+
+
+def resolution_issues(request: HoldResolution) -> list[FieldIssue]:
+    if request.outcome == HoldOutcome.PAID and request.reference is None:
+        return [FieldIssue("reference", "is required when the held instruction was PAID")]
+    if request.outcome == HoldOutcome.NOT_PAID and request.reference is not None:
+        return [FieldIssue("reference", "is only given when the held instruction was PAID")]
+    return []
+
+
 # -- amounts -----------------------------------------------------------------------------------------
 
 
@@ -117,11 +148,14 @@ def entry(seq: int, type: LedgerType, amount: str, currency: str, at: str, actor
                        instruction_id=instruction, note=note)
 
 
-def paid(record: Compensation, by: str, at: str, reference: str) -> Compensation:
-    if record.instruction.status != InstructionStatus.PENDING:
+def paid(record: Compensation, by: str, at: str, reference: str, held: bool = False) -> Compensation:
+    """The instruction paid: a PENDING one confirmed, or (`held`) an ON_HOLD one found paid."""
+    expected = InstructionStatus.ON_HOLD if held else InstructionStatus.PENDING
+    if record.instruction.status != expected:
+        hint = "; resolve its hold instead" if record.instruction.status == InstructionStatus.ON_HOLD else ""
         raise Conflict(
-            f"the payment instruction {record.instruction.id} is {record.instruction.status.value}, not PENDING; "
-            "nothing is paid twice"
+            f"the payment instruction {record.instruction.id} is {record.instruction.status.value}, not "
+            f"{expected.value}; nothing is paid twice{hint}"
         )
     instruction = record.instruction.model_copy(
         update={"status": InstructionStatus.PAID, "reference": reference, "paid_at": at, "paid_by": by}
@@ -132,13 +166,41 @@ def paid(record: Compensation, by: str, at: str, reference: str) -> Compensation
     })
 
 
-def voided(record: Compensation, by: str, at: str) -> Compensation:
+def held(record: Compensation, by: str, at: str) -> Compensation:
+    """A PENDING instruction on hold: its run was undone, but the bank may have paid it already."""
     if record.instruction.status != InstructionStatus.PENDING:
         raise Conflict(f"the payment instruction {record.instruction.id} is {record.instruction.status.value}")
+    instruction = record.instruction.model_copy(
+        update={"status": InstructionStatus.ON_HOLD, "held_at": at, "held_by": by}
+    )
+    return record.model_copy(update={"instruction": instruction, "updated_at": at, "version": record.version + 1})
+
+
+def voided(record: Compensation, by: str, at: str) -> Compensation:
+    """A held instruction finance found unpaid: it never will be."""
+    if record.instruction.status != InstructionStatus.ON_HOLD:
+        raise Conflict(
+            f"the payment instruction {record.instruction.id} is {record.instruction.status.value}, not ON_HOLD; "
+            "only a held instruction is voided, once finance found it unpaid"
+        )
     instruction = record.instruction.model_copy(
         update={"status": InstructionStatus.VOIDED, "voided_at": at, "voided_by": by}
     )
     return record.model_copy(update={"instruction": instruction, "updated_at": at, "version": record.version + 1})
+
+
+def reinstructed(record: Compensation, seq: int, at: str, actor: str) -> tuple[Compensation, LedgerEntry]:
+    """A new PENDING instruction for the approved amount, replacing a VOIDED one, and its ledger entry at `seq`."""
+    if record.instruction.status != InstructionStatus.VOIDED:
+        raise Conflict(
+            f"the payment instruction {record.instruction.id} is {record.instruction.status.value}: a new one "
+            "replaces only a voided instruction"
+        )
+    n = sum(1 for e in record.ledger if e.type == LedgerType.INSTRUCTED) + 1
+    instruction = PaymentInstruction(id=instruction_id(record.case_id, n), status=InstructionStatus.PENDING,
+                                     amount=record.approved, currency=record.currency, created_at=at)
+    updated = record.model_copy(update={"instruction": instruction, "updated_at": at, "version": record.version + 1})
+    return updated, entry(seq, LedgerType.INSTRUCTED, record.approved, record.currency, at, actor, instruction.id)
 
 
 def check_may_confirm(principal: Principal, case: Case, approvers: set[str]) -> None:

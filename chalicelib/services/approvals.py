@@ -19,6 +19,7 @@ from ..domain.approvals import (
 from ..domain.case_types import CaseType
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
+from ..domain.delegations import Delegation, check_covers, relied_on
 from ..domain.models import Case, CaseStatus
 from ..domain.tasks import user_inbox
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound
@@ -41,6 +42,7 @@ class ApprovalService:
         resume: Callable[[str, str], Any] = lambda case_id, stage: False,
         task_assignees: Callable[[str], Iterable[str]] = lambda case_id: (),
         on_reject: Callable[[str], list[str]] = lambda case_id: [],
+        delegation_of: Callable[[str], Optional[Delegation]] = lambda username: None,
         clock: Clock = utc_now,
     ) -> None:
         """
@@ -52,10 +54,14 @@ class ApprovalService:
             Who is assigned the case's tasks: they work on the case, so four-eyes keeps them from deciding it.
         on_reject
             What a rejection of the case would undo (e.g. the open tasks it cancels), shown to the approver.
+        delegation_of
+            A person's delegation as stored now (`DelegationService.current`): `onBehalfOf` needs one that
+            covers the decision.
         """
         self._repo, self._store = repository, store
         self._case_types = {t.id: t for t in case_types}
         self._resume, self._task_assignees, self._on_reject = resume, task_assignees, on_reject
+        self._delegation_of = delegation_of
         self._clock = clock
 
     # -- the workflow's side -------------------------------------------------------------------------
@@ -148,9 +154,14 @@ class ApprovalService:
             approvals = self._store.list_case_approvals(case.id)
             people = involved(case, self._task_assignees(case.id), self._repo.list_events(case.id))
             check_may_decide(approval, principal, request.on_behalf_of, people, approvals)
+            moment = self._clock()
+            delegation = None
+            if request.on_behalf_of is not None:
+                delegation = self._delegation_of(request.on_behalf_of)
+                check_covers(delegation, request.on_behalf_of, principal.username, moment)
             levels = fixed_levels(approval, case, self._case_type(case))
             final = request.decision == Decision.REJECT or approval.level >= levels
-            now = iso(self._clock())
+            now = iso(moment)
             updated = decided(approval, request.decision, principal.username, request.on_behalf_of, now,
                               request.comment, final)
             opened = None
@@ -164,6 +175,7 @@ class ApprovalService:
                 data={
                     "approvalId": approval.id, "level": approval.level, "decision": updated.status.value,
                     "decidedBy": principal.username, "onBehalfOf": request.on_behalf_of,
+                    "delegation": relied_on(delegation) if delegation is not None else None,
                     "comment": request.comment, "final": final, "opened": opened.id if opened else None,
                 },
             )

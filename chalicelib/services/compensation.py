@@ -1,5 +1,5 @@
 """Compensation use cases: the workflow's Compensate step, the PAYMENT wait stage's condition, finance's
-payment confirmation, and the saga step that voids an unpaid instruction.
+payment confirmation, the saga step that puts an unpaid instruction on hold, and finance's resolution of a hold.
 
 Each change writes the record, its ledger entries and the case's audit event in one transaction, conditional
 on the record's version and instruction status, so a payment is confirmed once and nothing is paid twice.
@@ -13,11 +13,12 @@ from ..domain.access import Action, Principal, require
 from ..domain.approvals import case_write
 from ..domain.case_types import CaseType
 from ..domain.compensation import (
-    Compensation, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation, PaymentInstruction, capped,
-    check_may_confirm, entry, instruction_id, may_see, money, paid, voided,
+    Compensation, HoldOutcome, HoldResolution, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation,
+    PaymentInstruction, capped, check_may_confirm, entry, held, instruction_id, may_see, money, paid, reinstructed,
+    resolution_issues, voided,
 )
 from ..domain.models import Case, CaseStatus
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..ports import CaseRepository, CompensationStore
@@ -71,10 +72,14 @@ class CompensationService:
             if record.instruction.status == InstructionStatus.VOIDED:
                 return self._reinstruct(case, record, now)  # a new run after a failed one: pay it now
             if case.status != CaseStatus.COMPENSATION:
+                # A held instruction stays held: the PAYMENT stage waits until finance resolves it.
+                waiting = "finance to resolve the hold" if record.instruction.status == InstructionStatus.ON_HOLD \
+                    else None
                 return case_write(case, type="COMPENSATION_RESUMED", actor=ACTOR, at=now,
                                   status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
                                   data={"instructionId": record.instruction.id,
-                                        "instructionStatus": record.instruction.status.value}), record
+                                        "instructionStatus": record.instruction.status.value,
+                                        "waitingFor": waiting}), record
             return None, record
 
         record = retrying(
@@ -93,9 +98,9 @@ class CompensationService:
         record = self._store.get_compensation(case.id)
         return {} if record is not None and record.instruction.status == InstructionStatus.PAID else None
 
-    def void_unpaid(self, case_id: str, actor: str) -> list[str]:
-        """Saga step (idempotent): void a PENDING payment instruction; a paid one is never touched.
-        Returns what was undone, for the rollback's audit event."""
+    def hold_unpaid(self, case_id: str, actor: str) -> list[str]:
+        """Saga step (idempotent): put a PENDING payment instruction on hold, never void it (finance may have
+        paid it already); any other is not touched. Returns what was undone, for the rollback's audit event."""
 
         def read() -> tuple[Optional[Compensation], Optional[Case]]:
             return self._store.get_compensation(case_id), self._repo.get_case(case_id)
@@ -105,14 +110,14 @@ class CompensationService:
             if record is None or case is None or record.instruction.status != InstructionStatus.PENDING:
                 return None, []
             now = iso(self._clock())
-            change = case_write(case, type="PAYMENT_VOIDED", actor=actor, at=now,
+            change = case_write(case, type="PAYMENT_HELD", actor=actor, at=now,
                                 data={"instructionId": record.instruction.id, "amount": record.instruction.amount,
                                       "currency": record.currency})
-            _replace(change, voided(record, actor, now), record, InstructionStatus.PENDING, [
-                entry(len(record.ledger) + 1, LedgerType.VOIDED, record.instruction.amount, record.currency, now,
-                      actor, record.instruction.id),
+            _replace(change, held(record, actor, now), record, InstructionStatus.PENDING, [
+                entry(len(record.ledger) + 1, LedgerType.HELD, record.instruction.amount, record.currency, now,
+                      actor, record.instruction.id, note="the run was undone; finance to confirm whether it was paid"),
             ])
-            return change, [f"voided payment instruction {record.instruction.id}"]
+            return change, [f"held payment instruction {record.instruction.id} for finance to confirm it was not paid"]
 
         return retrying(self._repo.apply, read, decide, f"case {case_id} is changing too fast; retry")
 
@@ -156,6 +161,61 @@ class CompensationService:
         self._resume_safely(case_id)
         return updated
 
+    def resolve_hold(self, principal: Principal, case_id: str, payload: Any) -> Compensation:
+        """Finance says what the bank did with a held instruction: PAID (with its reference) or NOT_PAID (it is
+        voided; if a run waits for the payment, a new instruction replaces it in the same write). Segregation
+        of duties as for confirming a payment."""
+        require(principal, Action.CONFIRM_PAYMENT)
+        request = parse(HoldResolution, payload)
+        issues = resolution_issues(request)
+        if issues:
+            raise InvalidInput("invalid hold resolution", issues)
+
+        def decide(case: Case) -> Decided[Compensation]:
+            record = self._store.get_compensation(case_id)
+            if record is None:
+                raise NotFound(f"case {case_id} has no compensation")
+            check_may_confirm(principal, case, self._approvers(case))
+            if record.instruction.status != InstructionStatus.ON_HOLD:
+                raise Conflict(f"the payment instruction {record.instruction.id} is "
+                               f"{record.instruction.status.value}, not ON_HOLD: there is no hold to resolve")
+            now, me, held_one = iso(self._clock()), principal.username, record.instruction
+            seq = len(record.ledger) + 1
+            facts = {"instructionId": held_one.id, "amount": held_one.amount, "currency": record.currency,
+                     "held": True, "note": request.note}
+            if request.outcome == HoldOutcome.PAID:
+                assert request.reference is not None  # resolution_issues
+                updated = paid(record, me, now, request.reference, held=True)
+                ledger = [entry(seq, LedgerType.PAID, held_one.amount, record.currency, now, me, held_one.id,
+                                note=request.reference)]
+                change = case_write(case, type="PAYMENT_CONFIRMED", actor=me, at=now,
+                                    data={**facts, "reference": request.reference})
+            else:
+                updated = voided(record, me, now)
+                ledger = [entry(seq, LedgerType.VOIDED, held_one.amount, record.currency, now, me, held_one.id,
+                                note=request.note or "finance confirmed it was not paid")]
+                change = case_write(case, type="PAYMENT_VOIDED", actor=me, at=now, data=facts)
+                if case.status == CaseStatus.COMPENSATION:  # a run waits for this payment: pay it now
+                    updated, instructed = reinstructed(updated, seq + 1, now, ACTOR)
+                    ledger.append(instructed)
+                    change.append("COMPENSATION_INSTRUCTED", {
+                        "approved": record.approved, "currency": record.currency,
+                        "instructionId": updated.instruction.id, "replaces": held_one.id,
+                    })
+            _replace(change, updated, record, InstructionStatus.ON_HOLD, ledger)
+            return change, updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
+
+        # A lost race is read again: resolved meanwhile (409), or only the case's audit head moved.
+        updated = retrying(
+            self._repo.apply, lambda: self._visible_case(principal, case_id), decide,
+            f"case {case_id} is changing too fast; retry",
+        )
+        if updated.instruction.status == InstructionStatus.PAID:
+            metrics.count(metrics.COMPENSATION_PAID)
+            metrics.amount(metrics.COMPENSATION_PAID_AMOUNT, float(updated.instruction.amount))
+        self._resume_safely(case_id)
+        return updated
+
     # -- internals -----------------------------------------------------------------------------------
 
     def _create(self, case: Case, now: str) -> tuple[CaseChange, Compensation]:
@@ -191,17 +251,12 @@ class CompensationService:
         return change, record
 
     def _reinstruct(self, case: Case, record: Compensation, now: str) -> tuple[CaseChange, Compensation]:
-        n = sum(1 for e in record.ledger if e.type == LedgerType.INSTRUCTED) + 1
-        instruction = PaymentInstruction(id=instruction_id(case.id, n), status=InstructionStatus.PENDING,
-                                         amount=record.approved, currency=record.currency, created_at=now)
-        updated = record.model_copy(update={"instruction": instruction, "updated_at": now,
-                                            "version": record.version + 1})
-        ledger = [entry(len(record.ledger) + 1, LedgerType.INSTRUCTED, record.approved, record.currency, now,
-                        ACTOR, instruction.id)]
+        updated, instructed = reinstructed(record, len(record.ledger) + 1, now, ACTOR)
+        ledger = [instructed]
         change = case_write(case, type="COMPENSATION_INSTRUCTED", actor=ACTOR, at=now,
                             status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION,
                             data={"approved": record.approved, "currency": record.currency,
-                                  "instructionId": instruction.id, "replaces": record.instruction.id})
+                                  "instructionId": updated.instruction.id, "replaces": record.instruction.id})
         _replace(change, updated, record, InstructionStatus.VOIDED, ledger)
         return change, updated.model_copy(update={"ledger": [*record.ledger, *ledger]})
 

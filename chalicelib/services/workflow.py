@@ -12,9 +12,11 @@ from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.lifecycle import check_move
 from ..domain.models import Case, CaseStatus, WorkflowState
+from ..domain.reopening import ReopenRequest, check_may_reopen, closed_as
 from ..errors import Conflict, NotFound
 from ..ports import CaseRepository, CaseWork, TokenStore, WorkflowEngine
 from .retry import Decided, retrying
+from .validation import parse
 from .. import metrics
 
 log = logging.getLogger(__name__)
@@ -139,14 +141,19 @@ class WorkflowService:
             "timeouts": {stage.lower(): self._wait_seconds[stage] for stage in WAIT_STAGES},
         }
 
-    def reopen(self, principal: Principal, case: Case) -> Case:
-        """A closed case opens again: a new run with fresh work (tasks, approvals) for it."""
+    def reopen(self, principal: Principal, case: Case, payload: Any = None) -> Case:
+        """A closed case opens again: a new run with fresh work (tasks, approvals) for it. A case closed after
+        a rejection only by a supervisor or an admin, with a reason (domain/reopening.py)."""
         require(principal, Action.UPDATE_CASE)
+        request = parse(ReopenRequest, payload if payload is not None else {})
         if case.status != CaseStatus.CLOSED:
             raise Conflict(f"only a closed case can be reopened; case {case.id} is {case.status.value}")
+        outcome = closed_as(self._repo.list_events(case.id))
+        check_may_reopen(principal, outcome, request)
         state = case.workflow or WorkflowState(stage=Stage.COMPLETED)
         reopened = self._move(
-            case.id, status=CaseStatus.REOPENED, event="CASE_REOPENED", data={"by": principal.username},
+            case.id, status=CaseStatus.REOPENED, event="CASE_REOPENED",
+            data={"by": principal.username, "reason": request.reason, "closedAs": outcome},
             workflow=state.model_copy(update={"run": state.run + 1, "stage": Stage.INITIATED}),
         )
         self._start_run(reopened)

@@ -153,7 +153,7 @@ def test_a_step_that_keeps_failing_runs_the_saga(api, lambda_faults):
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_failed_compensation_is_undone_and_nothing_is_paid(api, lambda_faults, when):
     """`before`: Compensate fails before it does anything; `after`: it wrote the payment instruction and
-    then failed (its answer lost), so the saga has a PENDING instruction to void."""
+    then failed (its answer lost), so the saga has a PENDING instruction to hold (finance may have paid it)."""
     bob, ava, fin, ada = api("bob"), api("ava"), api("fin"), api("ada")
     case = bob.post("/cases", json=COMPLAINT).json()
     wait_until(ada, case["id"], stage_is("APPROVAL"), "asked for approval")
@@ -173,16 +173,17 @@ def test_a_failed_compensation_is_undone_and_nothing_is_paid(api, lambda_faults,
     compensation = fin.get(f"/cases/{case['id']}/compensation")
     if when == "before":  # nothing was recorded, so nothing to void
         assert compensation.status_code == 404, compensation.text
-        assert not [line for line in data["undone"] if line.startswith("voided")]
+        assert not [line for line in data["undone"] if line.startswith("held")]
     else:
         assert compensation.status_code == 200, compensation.text
         body = compensation.json()
-        assert body["instruction"]["status"] == "VOIDED"
-        assert f"voided payment instruction {body['instruction']['id']}" in data["undone"]
+        assert body["instruction"]["status"] == "ON_HOLD"
+        assert f"held payment instruction {body['instruction']['id']} for finance to confirm it was not paid" \
+            in data["undone"]
         assert "PAID" not in [entry["type"] for entry in body["ledger"]]
-        assert "VOIDED" in [entry["type"] for entry in body["ledger"]]
+        assert "HELD" in [entry["type"] for entry in body["ledger"]]
         # The saga undoes later stages first: the payment before the tasks.
-        assert data["undone"][0].startswith("voided payment instruction"), data["undone"]
+        assert data["undone"][0].startswith("held payment instruction"), data["undone"]
 
 
 # -- a wait that times out escalates, and still resumes ---------------------------------------------

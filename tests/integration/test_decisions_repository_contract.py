@@ -11,7 +11,7 @@ from chalicelib.domain.approvals import (
     APPROVER_QUEUE, ApprovalStatus, Decision, case_write, decided, new_approval,
 )
 from chalicelib.domain.compensation import (
-    Compensation, InstructionStatus, LedgerType, PaymentInstruction, entry, paid, voided,
+    Compensation, InstructionStatus, LedgerType, PaymentInstruction, entry, held, paid,
 )
 from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.ports import StaleWrite
@@ -278,24 +278,24 @@ class TestDecisionContract:
                                       [entry(seq, LedgerType.PAID, "800", "EUR", AT, "fay")], write)
         assert (store.get_compensation("case-1"), cases.get_case("case-1")) == before
 
-    def test_pay_and_void_racing_one_wins(self, cases, store):
+    def test_pay_and_the_sagas_hold_racing_one_wins(self, cases, store):
         case = stored_case(cases, status="APPROVED")
         record = compensation_record()
         add_compensation(cases, record, write_for(cases, type="COMPENSATION_INSTRUCTED"))
         head = cases.get_case(case.id)
         pay_write = case_write(head, type="PAYMENT_CONFIRMED", actor="fay", at=AT, data={})
-        void_write = case_write(head, type="PAYMENT_VOIDED", actor="workflow", at=AT, data={})
+        hold_write = case_write(head, type="PAYMENT_HELD", actor="workflow", at=AT, data={})
         results = race(
             lambda: update_compensation(cases, paid(record, "fay", AT, "R"), 1, InstructionStatus.PENDING,
                                               [entry(4, LedgerType.PAID, "800", "EUR", AT, "fay")], pay_write),
-            lambda: update_compensation(cases, voided(record, "workflow", AT), 1, InstructionStatus.PENDING,
-                                              [entry(4, LedgerType.VOIDED, "800", "EUR", AT, "workflow")], void_write),
+            lambda: update_compensation(cases, held(record, "workflow", AT), 1, InstructionStatus.PENDING,
+                                              [entry(4, LedgerType.HELD, "800", "EUR", AT, "workflow")], hold_write),
         )
         assert sorted(results) == ["ok", "stale"]
         stored = store.get_compensation(case.id)
         assert len(stored.ledger) == 4
-        assert stored.instruction.status in (InstructionStatus.PAID, InstructionStatus.VOIDED)
-        assert {InstructionStatus.PAID: LedgerType.PAID, InstructionStatus.VOIDED: LedgerType.VOIDED}[
+        assert stored.instruction.status in (InstructionStatus.PAID, InstructionStatus.ON_HOLD)
+        assert {InstructionStatus.PAID: LedgerType.PAID, InstructionStatus.ON_HOLD: LedgerType.HELD}[
             stored.instruction.status] == stored.ledger[-1].type
         assert chain_valid(cases)
 

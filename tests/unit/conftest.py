@@ -9,11 +9,13 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
+from chalicelib.adapters.memory.delegations import InMemoryDelegationStore
 from chalicelib.adapters.memory.tokens import InMemoryTokenStore
 from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.compensation import CompensationService
+from chalicelib.services.delegations import DelegationService
 from chalicelib.services.workflow import Stage, WorkflowResumer, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.api_support import POOL
@@ -107,9 +109,10 @@ def system() -> SimpleNamespace:
         resumes.append((case_id, stage))
         return resumer.resume_if_ready(case_id, stage)
 
+    delegations = DelegationService(InMemoryDelegationStore(), clock=clock)
     approvals = ApprovalService(
         repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
-        on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], clock=clock,
+        on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], delegation_of=delegations.current, clock=clock,
     )
     compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount,
                                        approvals.approvers, resume=resume, clock=clock)
@@ -120,4 +123,4 @@ def system() -> SimpleNamespace:
     )
     return SimpleNamespace(repo=repo, cases=cases, workflow=workflow, engine=engine, tokens=tokens, store=store,
                            approvals=approvals, compensation=compensation, task_people=task_people, resumes=resumes,
-                           clock=clock)
+                           clock=clock, delegations=delegations)

@@ -4,6 +4,7 @@ resume per stage, task tokens never in a response, the Compensate Lambda, the Op
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from chalice.test import Client
@@ -29,6 +30,8 @@ APPROVAL_TOKEN, PAYMENT_TOKEN = "sfn-approval-token-secret", "sfn-payment-token-
 CLAIM = {"title": "Burst pipe", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-1",
          "compensation": {"amount": "800.00", "currency": "EUR"}}
 POOL = TestUserPool(USERS)
+_NOW = datetime.now(timezone.utc)
+DELEGATION_PERIOD = {"from": (_NOW - timedelta(hours=1)).isoformat(), "until": (_NOW + timedelta(days=7)).isoformat()}
 token = POOL.token
 
 
@@ -89,6 +92,8 @@ def test_the_whole_way_through_approval_and_payment(api):
     status, detail = api.call("GET", f"/approvals/{case_id}-a1", "ava")
     assert status == 200 and isinstance(detail["onReject"], list)
 
+    status, _ = api.call("PUT", "/personnel/bea/delegation", "bea", {"to": "ava", **DELEGATION_PERIOD})
+    assert status == 200
     status, decided = api.call("POST", f"/approvals/{case_id}-a1/decision", "ava",
                                {"decision": "APPROVE", "comment": "covered", "onBehalfOf": "bea"})
     assert status == 200, decided

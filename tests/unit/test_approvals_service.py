@@ -4,6 +4,7 @@ under double and concurrent decisions, the inbox, and the saga's expiry."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -246,8 +247,16 @@ def test_reading_or_commenting_is_not_working_on_the_case(system):
     assert system.approvals.decide(ANN, f"{case_id}-a1", APPROVE).decided_by == "ann"
 
 
+def delegate(system, delegator, to, hours=24):
+    """`delegator` lets `to` decide in their name from now for `hours`."""
+    now = system.clock()
+    period = {"from": now.isoformat(), "until": (now + timedelta(hours=hours)).isoformat()}
+    return system.delegations.put(principal(delegator, "approver"), delegator, {"to": to, **period})
+
+
 def test_delegation_records_both_names(system):
     case_id = awaiting_approval(system)
+    delegate(system, "bea", "ann")
     decided = system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE", "onBehalfOf": "bea"})
     assert (decided.decided_by, decided.on_behalf_of) == ("ann", "bea")
     event = system.repo.list_events(case_id)[-1]

@@ -140,7 +140,8 @@ def lifecycle() -> Writers:
     w.step(lambda: w.decide("APPROVAL_DECIDED", {"approvalId": "a2", "final": True}, status=CaseStatus.APPROVED))
     w.step(lambda: w.decide("COMPENSATION_INSTRUCTED", {"instructionId": "i1"}, actor="workflow",
                             status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION))
-    w.step(lambda: w.decide("PAYMENT_VOIDED", {"instructionId": "i1"}, actor="workflow"))
+    w.step(lambda: w.decide("PAYMENT_HELD", {"instructionId": "i1"}, actor="workflow"))
+    w.step(lambda: w.decide("PAYMENT_VOIDED", {"instructionId": "i1"}, actor="fin"))
     w.step(lambda: w.decide("COMPENSATION_RESUMED", {"instructionId": "i2"}, actor="workflow",
                             status=CaseStatus.COMPENSATION, stage=Stage.COMPENSATION))  # already there: no move
     w.step(lambda: w.decide("PAYMENT_CONFIRMED", {"instructionId": "i2"}, actor="fin"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.compensation import (
-    Compensation, InstructionStatus, LedgerType, PaymentConfirmation, PaymentInstruction, capped, entry, may_see,
-    money, paid, voided,
+    Compensation, HoldResolution, InstructionStatus, LedgerType, PaymentConfirmation, PaymentInstruction, capped,
+    entry, held, may_see, money, paid, reinstructed, resolution_issues, voided,
 )
 from chalicelib.errors import Conflict
 from tests.support import new_case, principal
@@ -47,11 +47,48 @@ def test_nothing_is_paid_twice_or_after_voiding(status):
         paid(record(status), "fay", AT, "BANK-42")
 
 
-def test_voiding_only_an_unpaid_instruction():
-    done = voided(record(), "workflow", AT)
-    assert done.instruction.status == InstructionStatus.VOIDED and done.paid == "0.00"
-    with pytest.raises(Conflict):
-        voided(record(InstructionStatus.PAID), "workflow", AT)
+def test_the_saga_holds_an_unpaid_instruction_and_only_a_held_one_is_voided():
+    on_hold = held(record(), "workflow", AT)
+    assert (on_hold.instruction.status, on_hold.instruction.held_by, on_hold.version) == (
+        InstructionStatus.ON_HOLD, "workflow", 2)
+    for status in (InstructionStatus.PAID, InstructionStatus.VOIDED, InstructionStatus.ON_HOLD):
+        with pytest.raises(Conflict):
+            held(record(status), "workflow", AT)
+    done = voided(on_hold, "fay", AT)
+    assert done.instruction.status == InstructionStatus.VOIDED and done.instruction.voided_by == "fay"
+    assert done.paid == "0.00"
+    for status in (InstructionStatus.PENDING, InstructionStatus.PAID):
+        with pytest.raises(Conflict, match="not ON_HOLD"):
+            voided(record(status), "fay", AT)
+
+
+def test_a_held_instruction_is_paid_only_through_its_hold():
+    with pytest.raises(Conflict, match="resolve its hold instead"):
+        paid(record(InstructionStatus.ON_HOLD), "fay", AT, "BANK-42")
+    done = paid(record(InstructionStatus.ON_HOLD), "fay", AT, "BANK-42", held=True)
+    assert done.instruction.status == InstructionStatus.PAID and done.paid == "800.00"
+    with pytest.raises(Conflict, match="not ON_HOLD"):
+        paid(record(), "fay", AT, "BANK-42", held=True)
+
+
+def test_a_new_instruction_replaces_only_a_voided_one():
+    for status in (InstructionStatus.PENDING, InstructionStatus.ON_HOLD, InstructionStatus.PAID):
+        with pytest.raises(Conflict, match="replaces only a voided"):
+            reinstructed(record(status), 2, AT, "workflow")
+    replaced, line = reinstructed(record(InstructionStatus.VOIDED), 2, AT, "workflow")
+    assert (replaced.instruction.id, replaced.instruction.status, replaced.instruction.amount) == (
+        "c1-p1", InstructionStatus.PENDING, "800.00")  # the record's ledger has no INSTRUCTED line yet
+    assert (line.seq, line.type, line.instruction_id) == (2, LedgerType.INSTRUCTED, "c1-p1")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"outcome": "PAID"}, "reference"),
+    ({"outcome": "NOT_PAID", "reference": "BANK-1"}, "reference"),
+])
+def test_a_hold_resolution_states_the_reference_only_when_paid(body, field):
+    assert [issue.field for issue in resolution_issues(HoldResolution.model_validate(body))] == [field]
+    assert resolution_issues(HoldResolution.model_validate({"outcome": "PAID", "reference": "BANK-1"})) == []
+    assert resolution_issues(HoldResolution.model_validate({"outcome": "NOT_PAID", "note": "statement"})) == []
 
 
 def test_ledger_entries_serialise_in_camel_case():

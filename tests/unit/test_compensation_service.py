@@ -1,9 +1,10 @@
 """Compensation on in-memory adapters with the real workflow service and a counting fake engine: the
 Compensate step (idempotent, capped), the PAYMENT stage, one payment and one resume under double and
-concurrent confirmations, the saga's void, visibility."""
+concurrent confirmations, the saga's hold and finance's resolution of it, visibility."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -120,31 +121,99 @@ def test_concurrent_confirmations_pay_once_and_resume_once(system):
     assert [e.type for e in system.store.get_compensation(case_id).ledger].count(LedgerType.PAID) == 1
 
 
-def test_void_unpaid_is_idempotent_and_never_touches_a_payment(system):
+def test_the_saga_holds_an_unpaid_instruction_and_never_touches_a_payment(system):
     case_id = compensated(system)
-    assert system.compensation.void_unpaid(case_id, "workflow") == [f"voided payment instruction {case_id}-p1"]
-    assert system.compensation.void_unpaid(case_id, "workflow") == []
+    assert system.compensation.hold_unpaid(case_id, "workflow") == [
+        f"held payment instruction {case_id}-p1 for finance to confirm it was not paid"]
+    assert system.compensation.hold_unpaid(case_id, "workflow") == []
     record = system.store.get_compensation(case_id)
-    assert record.instruction.status == InstructionStatus.VOIDED and record.ledger[-1].type == LedgerType.VOIDED
-    with pytest.raises(Conflict):
+    assert record.instruction.status == InstructionStatus.ON_HOLD and record.ledger[-1].type == LedgerType.HELD
+    assert (record.instruction.held_by, record.paid) == ("workflow", "0.00")
+    with pytest.raises(Conflict, match="resolve its hold instead"):
         system.compensation.confirm_payment(FAY, case_id, PAY)
-    assert event_types(system, case_id)[-1] == "PAYMENT_VOIDED" and chain_is_valid(system, case_id)
+    assert event_types(system, case_id)[-1] == "PAYMENT_HELD" and chain_is_valid(system, case_id)
 
     paid_case = compensated(system)
     system.compensation.confirm_payment(FAY, paid_case, PAY)
-    assert system.compensation.void_unpaid(paid_case, "workflow") == []
+    assert system.compensation.hold_unpaid(paid_case, "workflow") == []
     assert system.store.get_compensation(paid_case).instruction.status == InstructionStatus.PAID
-    assert system.compensation.void_unpaid("no-such-case", "workflow") == []
+    assert system.compensation.hold_unpaid("no-such-case", "workflow") == []
 
 
-def test_a_new_run_after_a_void_instructs_again(system):
+def held_after_a_failed_run(system) -> str:
+    """A case whose run failed after its payment instruction was issued: the saga held the instruction."""
     case_id = compensated(system)
-    system.compensation.void_unpaid(case_id, "workflow")
+    system.compensation.hold_unpaid(case_id, "workflow")
+    system.workflow.rollback(case_id, {"Error": "States.TaskFailed"})
+    assert system.repo.get_case(case_id).status == CaseStatus.NEEDS_ATTENTION
+    return case_id
+
+
+def test_a_held_instruction_found_paid_is_paid_once_and_never_issued_again(system):
+    case_id = held_after_a_failed_run(system)
+    resolved = system.compensation.resolve_hold(FAY, case_id, {"outcome": "PAID", "reference": "BANK-7",
+                                                               "note": "on the statement of 3 March"})
+    assert (resolved.instruction.status, resolved.instruction.reference, resolved.paid) == (
+        InstructionStatus.PAID, "BANK-7", "500.00")
+    assert [e.type for e in resolved.ledger][-2:] == [LedgerType.HELD, LedgerType.PAID]
+    event = system.repo.list_events(case_id)[-1]
+    assert event.type == "PAYMENT_CONFIRMED" and event.data["held"] is True and event.data["reference"] == "BANK-7"
+    with pytest.raises(Conflict, match="no hold to resolve"):
+        system.compensation.resolve_hold(FAY, case_id, {"outcome": "NOT_PAID"})
+
+    summary = system.compensation.compensate(case_id)  # the next run finds it paid: nothing new to pay
+    assert (summary["instructionId"], summary["instructionStatus"]) == (f"{case_id}-p1", "PAID")
+    assert system.compensation.payment_if_confirmed(system.repo.get_case(case_id)) == {}
+    assert chain_is_valid(system, case_id)
+
+
+def test_a_held_instruction_found_unpaid_is_voided_and_the_next_run_instructs_again(system):
+    case_id = held_after_a_failed_run(system)
+    resolved = system.compensation.resolve_hold(FAY, case_id, {"outcome": "NOT_PAID", "note": "not on the statement"})
+    assert (resolved.instruction.id, resolved.instruction.status, resolved.instruction.voided_by) == (
+        f"{case_id}-p1", InstructionStatus.VOIDED, "fay")  # the case waits for no payment: nothing issued yet
+    assert event_types(system, case_id)[-1] == "PAYMENT_VOIDED"
     summary = system.compensation.compensate(case_id)
     assert summary["instructionId"] == f"{case_id}-p2" and summary["instructionStatus"] == "PENDING"
     ledger = system.store.get_compensation(case_id).ledger
-    assert [e.type for e in ledger][-2:] == [LedgerType.VOIDED, LedgerType.INSTRUCTED]
+    assert [e.type for e in ledger][-3:] == [LedgerType.HELD, LedgerType.VOIDED, LedgerType.INSTRUCTED]
     assert system.compensation.confirm_payment(FAY, case_id, PAY).paid == "500.00"
+
+
+def test_a_new_run_waits_for_finance_while_the_instruction_is_held(system):
+    case_id = held_after_a_failed_run(system)
+    summary = system.compensation.compensate(case_id)  # the resumed run reaches Compensate
+    assert (summary["instructionId"], summary["instructionStatus"]) == (f"{case_id}-p1", "ON_HOLD")
+    resumed = system.repo.list_events(case_id)[-1]
+    assert resumed.type == "COMPENSATION_RESUMED" and resumed.data["waitingFor"] == "finance to resolve the hold"
+    system.workflow.wait(case_id, Stage.PAYMENT, "payment-token-2", "exec-2")
+    assert system.engine.resumed[-1][0] != "payment-token-2"  # waits: nothing new was issued, nothing paid
+    assert system.store.get_compensation(case_id).instruction.status == InstructionStatus.ON_HOLD
+
+    resolved = system.compensation.resolve_hold(FAY, case_id, {"outcome": "NOT_PAID"})
+    assert (resolved.instruction.id, resolved.instruction.status) == (f"{case_id}-p2", InstructionStatus.PENDING)
+    assert event_types(system, case_id)[-2:] == ["PAYMENT_VOIDED", "COMPENSATION_INSTRUCTED"]  # one write
+    assert [e.type for e in resolved.ledger][-3:] == [LedgerType.HELD, LedgerType.VOIDED, LedgerType.INSTRUCTED]
+    system.compensation.confirm_payment(FAY, case_id, PAY)
+    assert system.engine.resumed[-1][0] == "payment-token-2" and chain_is_valid(system, case_id)
+
+
+def test_who_may_resolve_a_hold_and_what_they_must_say(system):
+    creator = principal("alice", "caseworker", "finance", team="claims")
+    case_id = approved(system, creator=creator)
+    system.compensation.compensate(case_id)
+    system.compensation.hold_unpaid(case_id, "workflow")
+    for who in (creator, ANN, principal("aud", "auditor"), principal("sam", "supervisor", team="claims")):
+        with pytest.raises(Forbidden):
+            system.compensation.resolve_hold(who, case_id, {"outcome": "NOT_PAID"})
+    with pytest.raises(InvalidInput) as excinfo:
+        system.compensation.resolve_hold(FAY, case_id, {"outcome": "PAID"})
+    assert [issue.field for issue in excinfo.value.details] == ["reference"]
+    with pytest.raises(InvalidInput):
+        system.compensation.resolve_hold(FAY, case_id, {"outcome": "MAYBE"})
+    assert system.store.get_compensation(case_id).instruction.status == InstructionStatus.ON_HOLD
+    with pytest.raises(Conflict, match="no hold to resolve"):
+        system.compensation.resolve_hold(FAY, compensated(system), {"outcome": "NOT_PAID"})
 
 
 def test_payment_condition(system):
@@ -189,6 +258,9 @@ def test_segregation_of_duties_holds_for_admins_too(system):
 
 def test_whoever_a_decision_was_taken_for_may_not_confirm_either(system):
     case_id = awaiting_approval(system)
+    now = system.clock()
+    system.delegations.put(principal("root", "admin"), "fay",
+                           {"to": "ann", "from": now.isoformat(), "until": (now + timedelta(days=1)).isoformat()})
     system.approvals.decide(ANN, f"{case_id}-a1", {"decision": "APPROVE", "onBehalfOf": "fay"})
     system.compensation.compensate(case_id)
     with pytest.raises(Forbidden, match="segregation of duties"):

@@ -16,6 +16,9 @@
   CASE#<id> / DOCRESULT#<docId>#<verId>            the processor's result (written by fargate/, which keeps
                                                    its own copy of this format: it ships without chalicelib)
   PERSON#<username> / PERSON                       a directory entry; inboxPk = MEMBERS#<team>
+  PERSON#<username> / DELEGATION                   the person's delegation of approvals (any person, in the
+                                                   directory or not)
+  PERSON#<username> / DELEGATIONLOG#<seq>          every set and revoke of it, kept for good
   TEAMS / TEAMS                                    every team a person was filed under
   ROUNDROBIN#<team> / CURSOR                       the team's round-robin position
   DUE#<yyyy-mm-dd> / <dueAt>#<taskId>              an OPEN task due that day; the overdue sweep reads these
@@ -47,6 +50,8 @@ DOC_PREFIX = "DOC#"
 VERSION_PREFIX = "DOCVER#"
 LEGAL_HOLD_SK = "LEGALHOLD"
 PERSON_SK = "PERSON"
+DELEGATION_SK = "DELEGATION"
+DELEGATION_LOG_PREFIX = "DELEGATIONLOG#"
 TEAMS_KEY = "TEAMS"
 CURSOR_SK = "CURSOR"
 SWEEP_KEY = "SWEEP#OVERDUE"
@@ -104,6 +109,10 @@ def event_sk(seq: int) -> str:
 
 def ledger_sk(seq: int) -> str:
     return f"{LEDGER_PREFIX}{seq:06d}"
+
+
+def delegation_log_sk(seq: int) -> str:
+    return f"{DELEGATION_LOG_PREFIX}{seq:06d}"
 
 
 def comment_sk(created_at: str, comment_id: str) -> str:

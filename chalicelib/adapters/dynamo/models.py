@@ -42,6 +42,8 @@ class TableModels:
     last_known: Any
     viewer: Any
     months: Any
+    delegation: Any
+    delegation_log: Any
     connection: Connection
 
 
@@ -203,7 +205,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         version = NumberAttribute()
 
     class RevisedItem(BodyItem):
-        """A document, a version or a legal hold: written only at the revision read."""
+        """A document, a version, a legal hold or a delegation: written only at the revision read."""
 
         revision = NumberAttribute()
 
@@ -226,7 +228,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         task=TaskItem, person=PersonItem, teams=TeamsItem, cursor=CursorItem, marker=MarkerItem, sweep=SweepItem,
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
-        months=MonthsItem, connection=Item._connection.connection,
+        months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, connection=Item._connection.connection,
     )
 
 
