@@ -87,7 +87,7 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
         }
         if spec.body:
             operation["requestBody"] = {
-                "required": True,
+                "required": not spec.optional_body,  # an absent optional body reads as {}
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
         implied = {
