@@ -70,7 +70,8 @@ class LedgerEntry(ApiModel):
     actor: str = Field(description="username of who caused the entry, or \"workflow\" for its automatic steps")
     instruction_id: Optional[str] = Field(default=None, description="the payment instruction the entry is about")
     note: Optional[str] = Field(
-        default=None, description="why the approved amount differs from the requested one, or the payment's reference"
+        default=None, description="why the approved amount differs from the requested one, the payment's reference, "
+                                  "or why an instruction was held or voided"
     )
 
 
@@ -85,7 +86,7 @@ class Compensation(ApiModel):
     ledger: list[LedgerEntry] = []
     created_at: str = Field(description=f"when the workflow created the record: {ISO_FORM}")
     updated_at: str = Field(description=f"when the record last changed: {ISO_FORM}")
-    version: int = Field(description="1 when created, +1 on every change (payment confirmed or voided)")
+    version: int = Field(description="1 when created, +1 on every change (instruction held, paid, voided or issued)")
 
 
 Reference = Annotated[
