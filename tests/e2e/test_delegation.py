@@ -45,6 +45,9 @@ def test_nobody_sets_a_delegation_for_someone_else_but_an_admin(api):
         assert api(insider).delete("/personnel/ada/delegation").status_code == 403
     caseworker = api("alice").put("/personnel/alice/delegation", json={"to": "ava", **period()})
     assert caseworker.status_code == 403  # she has no approvals to delegate
+    by_admin = api("ada").put("/personnel/ava/delegation", json={"to": "ada", **period()})
+    assert by_admin.status_code == 200 and by_admin.json()["delegation"]["setBy"] == "ada", by_admin.text
+    assert api("ada").delete("/personnel/ava/delegation").json()["delegation"]["revokedBy"] == "ada"
 
 
 def test_a_delegation_request_is_checked_field_by_field(api):
