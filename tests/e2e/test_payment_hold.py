@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.e2e.test_money_controls import COMPLAINT, refused_field
 from tests.e2e.test_workflow import approvals_of, complete_all_tasks, stage_is, wait_until
-from tests.e2e.test_workflow_failures import RETRIES_TAKE, events_of
+from tests.e2e.test_workflow_failures import RETRIES_TAKE, events_of, poll
 
 COMPLAINT_AMOUNT = "80.00"  # COMPLAINT's compensation
 GENERAL_WITH_MONEY = {"title": "Goodwill refund", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-SEC",
@@ -38,7 +38,8 @@ def resumed_and_approved_again(api, case_id: str, approver: str = "ava") -> None
     assert ada.post(f"/cases/{case_id}/workflow/resume").status_code == 200
     wait_until(ada, case_id, lambda c: c["workflow"]["run"] == 2 and c["workflow"]["stage"] == "APPROVAL",
                "asked for approval again")
-    [again] = [a for a in approvals_of(api(approver), case_id) if a["run"] == 2]
+    [again] = poll(lambda: [a for a in approvals_of(api(approver), case_id) if a["run"] == 2], bool,
+                   "the second run's approval")  # it opens just after the case shows the stage
     decided = api(approver).post(f"/approvals/{again['id']}/decision", json={"decision": "APPROVE"})
     assert decided.status_code == 200, decided.text
 
@@ -118,6 +119,7 @@ def test_a_rejected_case_is_reopened_only_by_a_supervisor_or_admin_with_a_reason
     [event] = events_of(ada, case["id"], "CASE_REOPENED")
     assert (event["data"]["by"], event["data"]["reason"], event["data"]["closedAs"]) == ("sam", reason, "REJECTED")
     wait_until(ada, case["id"], stage_is("APPROVAL"), "asked for approval again")
-    again = [a for a in approvals_of(ava, case["id"]) if a["status"] == "PENDING"]
+    again = poll(lambda: [a for a in approvals_of(ava, case["id"]) if a["status"] == "PENDING"], bool,
+                 "the second run's approval")
     assert len(again) == 1 and again[0]["run"] == 2
     assert ava.post(f"/approvals/{again[0]['id']}/decision", json={"decision": "REJECT"}).status_code == 200
