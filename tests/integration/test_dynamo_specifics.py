@@ -274,6 +274,8 @@ class TestUnreachable:
             pytest.param(lambda r: r.list_cases(EVERYTHING, 10, None), id="list_cases"),
             pytest.param(lambda r: r.list_events("case-1"), id="list_events"),
             pytest.param(lambda r: r.comments_page("case-1", 25, None), id="comments_page"),
+            pytest.param(lambda r: r.events_page("case-1", 25, None), id="events_page"),
+            pytest.param(lambda r: r.get_cases(["case-1", "case-2"]), id="get_cases"),
             pytest.param(lambda r: r.get_idempotency("alice", "k"), id="get_idempotency"),
             pytest.param(lambda r: r.reserve_case_numbers("CASE_NUMBER#2026", 10), id="reserve_case_numbers"),
         ],

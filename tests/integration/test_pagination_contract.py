@@ -6,17 +6,25 @@ anything is read. The service layer's cursors (400 naming `cursor` or `limit`) a
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
+from chalicelib.adapters.dynamo.decisions import DynamoDecisionStore
+from chalicelib.adapters.dynamo.documents import DynamoDocumentStore
+from chalicelib.adapters.dynamo.models import table_models
+from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.approvals import APPROVER_QUEUE, new_approval
+from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.models import Comment
 from chalicelib.domain.personnel import Person
 from chalicelib.domain.tasks import Task, TaskStatus, task_id
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import DependencyUnavailable, InvalidInput
 from chalicelib.ports import InvalidStartKey
+from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
 from tests.integration.test_documents_repository_contract import a_document, a_version
 from tests.support import create_case, iso_at, new_case, principal
@@ -223,3 +231,65 @@ class TestCursors:
         with pytest.raises(InvalidInput) as refused:
             service.history(ROOT, case.id, limit, None)
         assert [d.field for d in refused.value.details] == ["limit"]
+
+
+@contextmanager
+def sent(models) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The DynamoDB requests made meanwhile: (operation, parameters)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    events = models.connection.client.meta.events
+    events.register("before-parameter-build.dynamodb", record)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-parameter-build.dynamodb", record)
+
+
+@pytest.mark.parametrize("backend", ["dynamo"], indirect=True)
+class TestDynamoReadsOnlyThePage:
+    def test_a_page_is_one_query_with_limit_after_the_resume_key(self, backend, case, dynamo_models):
+        seed(backend, case.id, [Comment(id=f"cm-{n:02d}", case_id=case.id, text="t", author="alice",
+                                        created_at=iso_at(n)) for n in range(40)])
+        with sent(dynamo_models) as calls:
+            first, key = backend.cases.comments_page(case.id, 10, None)
+            backend.cases.comments_page(case.id, 10, json.loads(json.dumps(key)))
+        assert [operation for operation, _ in calls] == ["Query", "Query"]
+        assert calls[0][1]["Limit"] == 11 and "ExclusiveStartKey" not in calls[0][1]
+        assert calls[1][1]["Limit"] == 11
+        last = {"PK": {"S": "CASE#case-1"}, "SK": {"S": f"COMMENT#{iso_at(9)}#cm-09"}}
+        assert calls[1][1]["ExclusiveStartKey"] == last and first[-1].id == "cm-09"
+
+    def test_the_approvers_inbox_reads_no_case_per_approval(self, backend, case, dynamo_models):
+        stored = backend.cases.get_case(case.id)
+        other = backend.cases.get_case("case-2")
+        seed(backend, case.id, [new_approval(stored, n, 1, iso_at(n), assignee="bea" if n % 2 else None)
+                                for n in range(1, 9)])
+        seed(backend, "case-2", [new_approval(other, n, 1, iso_at(n), assignee="cy") for n in range(1, 5)])
+        service = ApprovalService(backend.cases, backend.decisions, DEFAULT_CASE_TYPES)
+        with sent(dynamo_models) as calls:
+            page = service.list(principal("bea", "approver"), limit=5)
+        assert len(page.items) == 5 and page.next_cursor
+        assert sorted(operation for operation, _ in calls) == ["Query", "Query"]  # the inbox and the queue
+        with sent(dynamo_models) as calls:  # another's inbox, as a claims approver: the cases read together
+            shown = service.list(principal("dee", "approver", "caseworker", team="claims"), assignee="cy")
+        assert [a.id for a in shown.items] == [f"case-2-a{n}" for n in range(1, 5)]
+        assert sorted(operation for operation, _ in calls) == ["BatchGetItem", "Query"]
+
+
+@pytest.mark.parametrize("read", [
+    pytest.param(lambda stores: stores[0].events_page("case-1", 10, None), id="events_page"),
+    pytest.param(lambda stores: stores[1].inbox_page("USER#alice", 10, None), id="task inbox_page"),
+    pytest.param(lambda stores: stores[1].people_page("claims", 10, None), id="people_page"),
+    pytest.param(lambda stores: stores[2].inbox_page(["USER#bea", APPROVER_QUEUE], 10, None), id="approval inbox"),
+    pytest.param(lambda stores: stores[3].documents_page("case-1", 10, None), id="documents_page"),
+])
+def test_pages_of_an_unreachable_table_are_a_503(down_endpoint, read):
+    models = table_models("pages-unreachable", "us-east-1", down_endpoint)
+    stores = (DynamoCaseRepository(models), DynamoWorkRepository(models), DynamoDecisionStore(models),
+              DynamoDocumentStore(models))
+    with pytest.raises(DependencyUnavailable):
+        read(stores)
