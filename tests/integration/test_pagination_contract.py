@@ -137,7 +137,7 @@ class TestKeyedListsPageAlike:
             for n in range(size):
                 backend.work.save_person(Person(username=f"{team}-{n}", team=team, capacity=5))
         expected = [f"{team}-{n}" for team in sorted(teams) for n in range(teams[team])]
-        for limit in (1, 2, 3, 14, 100):
+        for limit in (1, 2, 3, 7, 8, 14, 100):  # 8: claims and complaints fill a page exactly
             names = walk(
                 lambda size, key: backend.work.people_page(None, size, key), limit, lambda p: p.username, full=False,
             )

@@ -791,7 +791,7 @@ class TestComments:
 
     def test_comments_of_an_invisible_case_are_not_found(self, service, case, bob):
         with pytest.raises(NotFound):
-            service.comments(bob, case.id).items
+            service.comments(bob, case.id)
 
     @pytest.mark.parametrize(
         "payload, field",
@@ -875,7 +875,7 @@ class TestHistory:
     def test_history_of_an_invisible_case_is_not_found(self, service, alice, bob):
         case = service.create(alice, body())
         with pytest.raises(NotFound):
-            service.history(bob, case.id).items
+            service.history(bob, case.id)
         with pytest.raises(NotFound):
             service.verify_history(bob, case.id)
 

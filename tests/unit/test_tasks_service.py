@@ -378,15 +378,16 @@ def test_listing_rules(service, cases, work, alices):
     assert len(service.list(SAM, TaskFilters(assignee="alice")).items) == 2  # the team's supervisor
     assert len(service.list(AUD, TaskFilters(assignee="alice")).items) == 2
     with pytest.raises(Forbidden):
-        service.list(AMY, TaskFilters(assignee="alice")).items
+        service.list(AMY, TaskFilters(assignee="alice"))
     with pytest.raises(Forbidden):
-        service.list(SID, TaskFilters(assignee="alice")).items
+        service.list(SID, TaskFilters(assignee="alice"))
     with pytest.raises(Forbidden):
-        service.list(BOB, TaskFilters(team="claims")).items
+        service.list(BOB, TaskFilters(team="claims"))
     assert service.list(AMY, TaskFilters(team="claims")).items == []
-    assert [t.id for t in service.list(AMY, TaskFilters(case_id="case-1", status="OPEN")).items] == [t.id for t in alices]
+    open_tasks = service.list(AMY, TaskFilters(case_id="case-1", status="OPEN")).items
+    assert [t.id for t in open_tasks] == [t.id for t in alices]
     with pytest.raises(NotFound):
-        service.list(BOB, TaskFilters(case_id="case-1")).items
+        service.list(BOB, TaskFilters(case_id="case-1"))
     service.complete(ALICE, alices[0].id, {})
     assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", status="DONE")).items] == [alices[0].id]
     assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", assignee="me", status="OPEN")).items] == [
@@ -402,7 +403,7 @@ def test_listing_rules(service, cases, work, alices):
 )
 def test_bad_listing_filters_are_400(service, alices, filters, field):
     with pytest.raises(InvalidInput) as caught:
-        service.list(SAM, filters).items
+        service.list(SAM, filters)
     assert fields_of(caught.value) == [field]
 
 
@@ -533,7 +534,7 @@ def test_reading_the_directory(personnel):
     with pytest.raises(Forbidden):
         personnel.get(ALICE, "bob")
     with pytest.raises(Forbidden):
-        personnel.list(ALICE, "claims").items
+        personnel.list(ALICE, "claims")
     with pytest.raises(NotFound):
         personnel.get(ADA, "nobody")
 
