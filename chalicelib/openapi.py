@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from .domain.customers import CUSTOMER_ID
 from .domain.queries import (
-    ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PersonnelQuery, TaskListQuery,
+    ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PageQuery, PersonnelQuery, TaskListQuery,
 )
 from .web import _PATH_PARAM, RouteSpec
 
@@ -21,6 +21,9 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/tasks"): TaskListQuery,
     ("GET", "/approvals"): ApprovalListQuery,
     ("GET", "/personnel"): PersonnelQuery,
+    ("GET", "/cases/{case_id}/comments"): PageQuery,
+    ("GET", "/cases/{case_id}/history"): PageQuery,
+    ("GET", "/cases/{case_id}/documents"): PageQuery,
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
 }
 _VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}

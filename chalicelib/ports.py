@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Optional, Protocol
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 from .domain.access import Visibility
 from .domain.approvals import Approval
@@ -62,10 +62,19 @@ class CaseRepository(Protocol):
 
     def get_case(self, case_id: str) -> Optional[Case]: ...
 
+    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]:
+        """The stored cases among `case_ids`, by id, read together (a listing never reads one case per item)."""
+
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         """Newest first; returns at most `limit` cases and the key to resume after them."""
 
-    def list_comments(self, case_id: str) -> list[Comment]: ...
+    def comments_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Comment], StartKey]:
+        """Oldest first; at most `limit` comments and the key to resume after them (None at the end). Every
+        `*_page` method pages alike (adapters/keyed_pages.py) and raises InvalidStartKey for a key it did not
+        issue."""
+
+    def events_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[AuditEvent], StartKey]:
+        """The case's audit events in chain order."""
 
     def list_events(self, case_id: str) -> list[AuditEvent]: ...
 
@@ -86,6 +95,12 @@ class TaskRepository(Protocol):
 
     def list_inbox(self, key: str) -> list[Task]:
         """OPEN tasks listed under `USER#<username>` or `TEAM#<team>`, soonest due first."""
+
+    def case_tasks_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        """The case's tasks by id."""
+
+    def inbox_page(self, key: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        """`list_inbox`, a page at a time."""
 
     def get_cursor(self, team: str) -> RoundRobinCursor: ...
 
@@ -109,6 +124,9 @@ class PersonnelRepository(Protocol):
 
     def list_teams(self) -> list[str]:
         """Every team a person was ever filed under, sorted."""
+
+    def people_page(self, team: Optional[str], limit: int, start_key: StartKey) -> tuple[list[Person], StartKey]:
+        """The team's entries by username; without a team, every team's in team order."""
 
 
 class WorkRepository(TaskRepository, PersonnelRepository, Protocol):
@@ -134,8 +152,12 @@ class ApprovalStore(Protocol):
     def list_case_approvals(self, case_id: str) -> list[Approval]:
         """The case's approvals, oldest first."""
 
-    def list_inbox(self, key: str) -> list[Approval]:
-        """PENDING approvals listed under `USER#<username>` or the approvers' queue, oldest first."""
+    def case_approvals_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
+        """The case's approvals by id."""
+
+    def inbox_page(self, keys: Sequence[str], limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
+        """PENDING approvals listed under any of `keys` (`USER#<username>`, the approvers' queue), merged
+        oldest first."""
 
 
 class CompensationStore(Protocol):
@@ -153,6 +175,11 @@ class DocumentStore(Protocol):
 
     def list_documents(self, case_id: str) -> tuple[list[DocumentRecord], list[VersionRecord]]:
         """Every document of the case (deleted ones too) and every version of them."""
+
+    def documents_page(
+        self, case_id: str, limit: int, start_key: StartKey,
+    ) -> tuple[list[DocumentRecord], list[VersionRecord], StartKey]:
+        """The case's documents by id (deleted ones too), with every version of those documents."""
 
     def list_versions(self, case_id: str, document_id: str) -> list[VersionRecord]: ...
 

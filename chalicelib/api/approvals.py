@@ -4,13 +4,14 @@ from __future__ import annotations
 from ..bootstrap import container
 from ..domain.approvals import Approval, ApprovalDetail, ApprovalList, DecisionRequest
 from ..domain.compensation import Compensation, HoldResolution, PaymentConfirmation
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
 
 routes = Routes(blueprint())
 
-APPROVAL_FILTERS = ("assignee", "status", "caseId")
+APPROVAL_FILTERS = ("assignee", "status", "caseId", *PAGE)
 
 
 @routes.route(
@@ -20,10 +21,10 @@ APPROVAL_FILTERS = ("assignee", "status", "caseId")
     response=ApprovalList, query=APPROVAL_FILTERS, raises=(Forbidden,),
 )
 def list_approvals(req: ApiRequest[None]) -> ApprovalList:
-    items = container().approvals.list(
+    return container().approvals.list(
         req.principal, assignee=req.query("assignee"), status=req.query("status"), case_id=req.query("caseId"),
+        limit=req.int_query("limit", DEFAULT_PAGE), page_cursor=req.query("cursor"),
     )
-    return ApprovalList(items=items)
 
 
 @routes.route(

@@ -9,13 +9,14 @@ from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
     WorkflowView,
 )
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, Forbidden
 from ..web import ApiRequest, Reply, Routes, logger
 from . import blueprint
 
 routes = Routes(blueprint())
 
-CASE_FILTERS = ("status", "assignee", "priority", "customerId", "caseType", "limit", "cursor")
+CASE_FILTERS = ("status", "assignee", "priority", "customerId", "caseType", *PAGE)
 
 
 def _case_reply(case: Case, created: bool = False) -> Reply:
@@ -51,7 +52,7 @@ def list_cases(req: ApiRequest[None]) -> CasePage:
         status=req.query("status"), assignee=req.query("assignee"), priority=req.query("priority"),
         customer_id=req.query("customerId"), case_type=req.query("caseType"),
     )
-    return container().cases.list(req.principal, filters, req.int_query("limit", 25), req.query("cursor"))
+    return container().cases.list(req.principal, filters, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
 @routes.route(
@@ -79,14 +80,19 @@ routes.command(
 )
 
 
-@routes.route("/cases/{case_id}/comments", "GET", summary="A case's comments, oldest first", response=CommentList)
+@routes.route(
+    "/cases/{case_id}/comments", "GET", summary="A case's comments, oldest first", response=CommentList, query=PAGE,
+)
 def list_comments(req: ApiRequest[None], case_id: str) -> CommentList:
-    return CommentList(items=container().cases.comments(req.principal, case_id))
+    return container().cases.comments(req.principal, case_id, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
-@routes.route("/cases/{case_id}/history", "GET", summary="A case's hash-chained audit events", response=History)
+@routes.route(
+    "/cases/{case_id}/history", "GET", summary="A case's hash-chained audit events, oldest first", response=History,
+    query=PAGE,
+)
 def case_history(req: ApiRequest[None], case_id: str) -> History:
-    return History(items=container().cases.history(req.principal, case_id))
+    return container().cases.history(req.principal, case_id, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
 @routes.route(

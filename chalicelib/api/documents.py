@@ -8,6 +8,7 @@ from ..domain.documents import (
     UploadTicket,
 )
 from ..domain.exports import EvidenceExport, ExportRequest
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
@@ -15,9 +16,11 @@ from . import blueprint
 routes = Routes(blueprint())
 
 
-@routes.route("/cases/{case_id}/documents", "GET", summary="The case's documents", response=DocumentList)
+@routes.route(
+    "/cases/{case_id}/documents", "GET", summary="The case's documents, by id", response=DocumentList, query=PAGE,
+)
 def list_documents(req: ApiRequest[None], case_id: str) -> DocumentList:
-    return DocumentList(items=container().documents.list(req.principal, case_id))
+    return container().documents.list(req.principal, case_id, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
 routes.command(

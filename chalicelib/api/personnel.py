@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..bootstrap import container
 from ..domain.delegations import DelegationRequest, DelegationView
 from ..domain.personnel import Person, PersonList, PersonUpsert
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, Forbidden
 from ..web import ApiRequest, Routes
 from . import blueprint
@@ -21,10 +22,12 @@ def put_person(req: ApiRequest[PersonUpsert], username: str) -> Person:
 
 @routes.route(
     "/personnel", "GET", summary="The personnel directory, or one team of it", response=PersonList,
-    query=("team",), raises=(Forbidden,),
+    query=("team", *PAGE), raises=(Forbidden,),
 )
 def list_personnel(req: ApiRequest[None]) -> PersonList:
-    return PersonList(items=container().personnel.list(req.principal, req.query("team")))
+    return container().personnel.list(
+        req.principal, req.query("team"), req.int_query("limit", DEFAULT_PAGE), req.query("cursor"),
+    )
 
 
 @routes.route(

@@ -5,13 +5,14 @@ from ..bootstrap import container
 from ..domain.tasks import (
     BulkReassignment, BulkReassignmentResult, Task, TaskCompletion, TaskList, TaskReassignment,
 )
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, Forbidden, NotFound
 from ..web import ApiRequest, Routes
 from . import blueprint
 
 routes = Routes(blueprint())
 
-TASK_FILTERS = ("assignee", "team", "status", "caseId")
+TASK_FILTERS = ("assignee", "team", "status", "caseId", *PAGE)
 
 
 @routes.route(
@@ -24,7 +25,7 @@ def list_tasks(req: ApiRequest[None]) -> TaskList:
     filters = TaskFilters(
         assignee=req.query("assignee"), team=req.query("team"), status=req.query("status"), case_id=req.query("caseId"),
     )
-    return TaskList(items=container().tasks.list(req.principal, filters))
+    return container().tasks.list(req.principal, filters, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
 @routes.route(

@@ -2,9 +2,9 @@
 modules can import it without importing each other."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
 
 
@@ -14,6 +14,14 @@ class ApiModel(BaseModel):
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+class ApiPage(ApiModel):
+    """A page of a listing: each listing adds its `items`."""
+
+    next_cursor: Optional[str] = Field(
+        default=None, description="pass as `cursor` (with the same filters) for the next page; null on the last page",
+    )
 
 
 class RequestModel(ApiModel):

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote_plus
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from .base import NOT_BLANK, ApiModel, RequestModel, WholeNumber
+from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel, WholeNumber
 from .clock import ISO_FORM, iso
 
 MiB = 1024 * 1024
@@ -378,7 +378,7 @@ class DocumentDetail(Document):
     versions: list[DocumentVersion] = Field(description="oldest first")
 
 
-class DocumentList(ApiModel):
+class DocumentList(ApiPage):
     items: list[Document]
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from .base import NOT_BLANK, ApiModel, RequestModel
+from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
 from .clock import ISO_FORM
 from .customers import CustomerView
 
@@ -232,16 +232,15 @@ class AuditEvent(ApiModel):
     hash: str
 
 
-class CasePage(ApiModel):
+class CasePage(ApiPage):
     items: list[Case]
-    next_cursor: Optional[str] = None
 
 
-class CommentList(ApiModel):
+class CommentList(ApiPage):
     items: list[Comment]
 
 
-class History(ApiModel):
+class History(ApiPage):
     items: list[AuditEvent]
 
 

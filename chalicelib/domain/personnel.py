@@ -8,7 +8,7 @@ from typing import Annotated, Optional, Union
 
 from pydantic import BeforeValidator, Field, StrictBool, StringConstraints, model_validator
 
-from .base import ApiModel, RequestModel, WholeNumber
+from .base import ApiModel, ApiPage, RequestModel, WholeNumber
 
 # Team names and usernames end up in keys (`MEMBERS#<team>`, `PERSON#<username>`): no `#`.
 TeamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")]
@@ -68,7 +68,7 @@ class Person(ApiModel):
     updated_by: Optional[str] = None
 
 
-class PersonList(ApiModel):
+class PersonList(ApiPage):
     items: list[Person]
 
 

@@ -1,7 +1,9 @@
 """The query parameters of the listings, with the rules their services enforce, for the OpenAPI document.
 
 Query values arrive as text; the services check them (see services/cases.py, tasks.py, approvals.py,
-personnel.py, documents.py). A filter that is present must not be blank."""
+personnel.py, documents.py). A filter that is present must not be blank. Every listing is paged alike: `limit`
+(DEFAULT_PAGE by default, at most MAX_PAGE; services/cursor.py answers 400 naming `limit` beyond) and the
+`cursor` of the previous page's `nextCursor`."""
 from __future__ import annotations
 
 from typing import Annotated, Optional
@@ -14,7 +16,9 @@ from .base import NOT_BLANK
 from .models import CaseStatus, Priority
 from .tasks import TaskStatus
 
-MAX_PAGE = 100  # services/cases.py answers 400 above it
+DEFAULT_PAGE = 25
+MAX_PAGE = 100
+PAGE = ("limit", "cursor")  # the query parameters of every listing's page (PageQuery)
 # Query values become parts of DynamoDB keys (an assignee's inbox, a customer's cases, a version's record):
 # 200 characters are at most 800 bytes of UTF-8, within a sort key's 1024 with any prefix the keys add.
 # The API edge (web.py) refuses longer values of every parameter but the cursor.
@@ -31,14 +35,21 @@ class Query(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
 
 
-class CaseListQuery(Query):
+class PageQuery(Query):
+    """A listing without filters: its page size and where to resume."""
+
+    limit: Optional[int] = Field(
+        default=None, ge=1, le=MAX_PAGE, description=f"page size, {DEFAULT_PAGE} by default, at most {MAX_PAGE}",
+    )
+    cursor: Cursor = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
+
+
+class CaseListQuery(PageQuery):
     status: Optional[CaseStatus] = None
     assignee: Filter = Field(default=None, description="a username, or `me`")
     priority: Optional[Priority] = None
     customer_id: Filter = None
     case_type: Filter = None
-    limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description="page size, 25 by default")
-    cursor: Cursor = Field(default=None, description="the `nextCursor` of the previous page, with the same filters")
 
 
 class CaseReadQuery(Query):
@@ -49,20 +60,20 @@ class CaseReadQuery(Query):
     )
 
 
-class TaskListQuery(Query):
+class TaskListQuery(PageQuery):
     assignee: Filter = Field(default=None, description="a username, or `me` (the default without team and caseId)")
     team: Filter = Field(default=None, description="the team's queue; not with assignee")
     status: Optional[TaskStatus] = Field(default=None, description="other than OPEN only with caseId")
     case_id: Filter = None
 
 
-class ApprovalListQuery(Query):
+class ApprovalListQuery(PageQuery):
     assignee: Name = Field(default=None, description="a username, or `me`")
     status: Optional[ApprovalStatus] = Field(default=None, description="other than PENDING only with caseId")
     case_id: Name = None
 
 
-class PersonnelQuery(Query):
+class PersonnelQuery(PageQuery):
     team: Filter = None
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from ..errors import Conflict
-from .base import NOT_BLANK, ApiModel, RequestModel
+from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
 from .case_ids import CaseScopedIds
 from .clock import ISO_FORM
 from .models import Priority
@@ -62,7 +62,7 @@ class Task(ApiModel):
     run: Optional[int] = Field(default=None, exclude=True)
 
 
-class TaskList(ApiModel):
+class TaskList(ApiPage):
     items: list[Task]
 
 

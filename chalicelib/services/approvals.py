@@ -16,6 +16,7 @@ from ..domain.approvals import (
     approval_number, approvers_of, case_id_of, case_write, check_may_decide, decided, expired, fixed_levels, involved,
     levels_required, may_see, new_approval, outcome, require_reader,
 )
+from ..domain.approvals import ApprovalList, sees_whatever_the_case
 from ..domain.case_types import CaseType
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
@@ -23,7 +24,9 @@ from ..domain.delegations import Delegation, check_covers, relied_on
 from ..domain.models import Case, CaseStatus
 from ..domain.tasks import user_inbox
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound
+from ..domain.queries import DEFAULT_PAGE
 from ..ports import ApprovalStore, CaseRepository
+from . import cursor
 from .validation import parse
 from .workflow import Stage
 from .retry import Decided, retrying
@@ -97,40 +100,50 @@ class ApprovalService:
 
     def list(
         self, principal: Principal, assignee: Optional[str] = None, status: Optional[str] = None,
-        case_id: Optional[str] = None,
-    ) -> list[Approval]:
-        """Approvals the principal may see. Without `caseId` the inbox is listed: PENDING approvals in the
-        approvers' queue and assigned to the principal (or, with `assignee`, to that user)."""
+        case_id: Optional[str] = None, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
+    ) -> ApprovalList:
+        """Approvals the principal may see, a page at a time. Without `caseId` the inbox is listed: PENDING
+        approvals in the approvers' queue and assigned to the principal (or, with `assignee`, to that user), oldest
+        first; with it, the case's approvals by id. Filters and visibility apply while paging, so a page may be
+        short of `limit` and still have a next one."""
         require_reader(principal)
         _check_filters(assignee, status, case_id)
         me = principal.username
         who = me if assignee == "me" else assignee
+        bound_to = {"assignee": who, "status": status, "case": case_id, "me": me}
         if case_id is not None:
-            candidates = self._store.list_case_approvals(case_id)
+            candidates, next_cursor = cursor.paged(
+                "case approvals", bound_to, limit, page_cursor,
+                lambda size, start: self._store.case_approvals_page(case_id, size, start),
+            )
         else:
             if status not in (None, ApprovalStatus.PENDING.value):
                 raise InvalidInput(
                     "only pending approvals are listed across cases",
                     [FieldIssue("caseId", "required to list approvals that are no longer PENDING")],
                 )
-            keys = [user_inbox(who or me)] + ([APPROVER_QUEUE] if who in (None, me) else [])
-            candidates = [approval for key in keys for approval in self._store.list_inbox(key)]
-        cases: dict[str, Optional[Case]] = {}
-        items = []
-        for approval in candidates:
-            if status is not None and approval.status.value != status:
-                continue
-            if who is not None and not (
+            inboxes = [user_inbox(who or me)] + ([APPROVER_QUEUE] if who in (None, me) else [])
+            candidates, next_cursor = cursor.paged(
+                "approval inbox", bound_to, limit, page_cursor,
+                lambda size, start: self._store.inbox_page(inboxes, size, start),
+            )
+        wanted = [
+            approval for approval in candidates
+            if (status is None or approval.status.value == status) and (who is None or (
                 approval.assignee == who
                 or (who == me and approval.assignee is None and approval.status == ApprovalStatus.PENDING)
-            ):
-                continue
-            if approval.case_id not in cases:
-                cases[approval.case_id] = self._repo.get_case(approval.case_id)
-            case = cases[approval.case_id]
-            if case is not None and may_see(principal, case, approval):
-                items.append(approval)
-        return sorted(items, key=lambda a: (a.created_at, a.case_id, approval_number(a)))
+            ))
+        ]
+        # Only approvals the principal's role does not show are checked against their cases, read together.
+        cases = self._repo.get_cases(
+            {approval.case_id for approval in wanted if not sees_whatever_the_case(principal, approval)}
+        )
+        items = [
+            approval for approval in wanted
+            if sees_whatever_the_case(principal, approval)
+            or (approval.case_id in cases and may_see(principal, cases[approval.case_id], approval))
+        ]
+        return ApprovalList(items=items, next_cursor=next_cursor)
 
     def get(self, principal: Principal, approval_id: str) -> ApprovalDetail:
         require_reader(principal)

@@ -1,7 +1,6 @@
 """Case use cases: create, read, list, update, comment, history. Pure Python over the ports."""
 from __future__ import annotations
 
-import builtins  # the service's own `list` method hides the type in the class body
 import hashlib
 import json
 import threading
@@ -26,19 +25,19 @@ from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.customers import CustomerView
 from ..domain.models import (
-    AuditEvent, Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, HistoryVerification,
-    Priority,
+    Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, CommentList, History,
+    HistoryVerification, Priority,
 )
+from ..domain.queries import DEFAULT_PAGE
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
 from ..domain.records import IdempotencyRecord
-from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, InvalidStartKey, StaleWrite
+from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, StaleWrite
 from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
 from .. import metrics
 
 __all__ = ["CaseNumbers", "CaseService", "Clock", "ListFilters", "case_read_cache", "iso", "utc_now"]
-MAX_PAGE = 100
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
@@ -140,8 +139,6 @@ class CaseService:
 
     def list(self, principal: Principal, filters: ListFilters, limit: int, page_cursor: Optional[str]) -> CasePage:
         require(principal, Action.READ_CASES)
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput("limit is out of range", [FieldIssue("limit", f"must be between 1 and {MAX_PAGE}")])
         if filters.assignee == "me":
             filters = ListFilters(**{**filters.__dict__, "assignee": principal.username})
         for name, value in filters.__dict__.items():
@@ -151,20 +148,33 @@ class CaseService:
         _check_enum("priority", filters.priority, Priority)
         scope = visibility(principal)
         query = CaseQuery(visibility=scope, **filters.__dict__)
-        fp = cursor.fingerprint({**filters.__dict__, "scope": scope.__dict__})  # any limit may resume
-        try:
-            items, next_key = self._repo.list_cases(query, limit, cursor.decode(page_cursor, fp))
-        except InvalidStartKey:
-            raise InvalidInput("the cursor is invalid", [FieldIssue("cursor", "cannot resume from it")]) from None
-        return CasePage(items=items, next_cursor=cursor.encode(next_key, fp))
+        items, next_cursor = cursor.paged(
+            "cases", {**filters.__dict__, "scope": scope.__dict__}, limit, page_cursor,
+            lambda size, start: self._repo.list_cases(query, size, start),
+        )
+        return CasePage(items=items, next_cursor=next_cursor)
 
-    def comments(self, principal: Principal, case_id: str) -> builtins.list[Comment]:
+    def comments(
+        self, principal: Principal, case_id: str, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
+    ) -> CommentList:
+        """Oldest first."""
         self.get(principal, case_id)
-        return self._repo.list_comments(case_id)
+        items, next_cursor = cursor.paged(
+            "comments", {"case": case_id}, limit, page_cursor,
+            lambda size, start: self._repo.comments_page(case_id, size, start),
+        )
+        return CommentList(items=items, next_cursor=next_cursor)
 
-    def history(self, principal: Principal, case_id: str) -> builtins.list[AuditEvent]:
+    def history(
+        self, principal: Principal, case_id: str, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
+    ) -> History:
+        """The audit events in chain order, oldest first."""
         self.get(principal, case_id)
-        return self._repo.list_events(case_id)
+        items, next_cursor = cursor.paged(
+            "history", {"case": case_id}, limit, page_cursor,
+            lambda size, start: self._repo.events_page(case_id, size, start),
+        )
+        return History(items=items, next_cursor=next_cursor)
 
     def verify_history(self, principal: Principal, case_id: str) -> HistoryVerification:
         """The chain checked against the case's head. The case and its events are two reads: a change landing

@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from ..domain.access import Action, Principal, Role, can_view, require
 from ..domain.documents import (
     ALLOWED_CONTENT_TYPES, DOWNLOAD_EXPIRES_SECONDS, FINAL_STATUSES, MAX_DOCUMENT_BYTES, UPLOAD_EXPIRES_SECONDS,
-    GRANT_METADATA, MAX_OPEN_GRANTS, Document, DocumentDetail, DocumentRecord, DocumentUpload, DownloadLink,
-    InvalidFilename, LegalHold, LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest, UploadTicket,
-    VersionRecord, VersionStatus, content_disposition, detail_view, document_status, document_view, grant_refusal,
-    grants_with, is_newer, object_created_records, object_key, parse_object_key, processing_outcome,
+    GRANT_METADATA, MAX_OPEN_GRANTS, Document, DocumentDetail, DocumentList, DocumentRecord, DocumentUpload,
+    DownloadLink, InvalidFilename, LegalHold, LegalHoldRequest, LegalHoldView, ObjectCreated, UploadRequest,
+    UploadTicket, VersionRecord, VersionStatus, content_disposition, detail_view, document_status, document_view,
+    grant_refusal, grants_with, is_newer, object_created_records, object_key, parse_object_key, processing_outcome,
     sanitise_filename,
 )
 from ..domain.exports import (
@@ -33,7 +33,9 @@ from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.models import Case, CaseStatus
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PayloadTooLarge
-from ..ports import CaseRepository, DocumentStore, ObjectStorage
+from ..domain.queries import DEFAULT_PAGE
+from ..ports import CaseRepository, DocumentStore, ObjectStorage, StartKey
+from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
 from .. import metrics
@@ -162,12 +164,26 @@ class DocumentService:
         )
         return self._ticket(updated, upload)
 
-    def list(self, principal: Principal, case_id: str) -> list[Document]:
+    def list(
+        self, principal: Principal, case_id: str, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
+    ) -> DocumentList:
+        """By document id. Deleted documents are left out of the page for those who may not see them, so a page
+        may be short of `limit` and still have a next one."""
         require(principal, Action.READ_DOCUMENTS)
         self._visible_case(principal, case_id)
-        documents, versions = self._store.list_documents(case_id)
-        shown = [d for d in documents if not d.deleted or _sees_deleted(principal)]
-        return [document_view(d, versions) for d in sorted(shown, key=lambda d: (d.created_at, d.id))]
+        sees_deleted = _sees_deleted(principal)
+        (documents, versions), next_cursor = cursor.paged(
+            "documents", {"case": case_id, "deleted": sees_deleted}, limit, page_cursor,
+            lambda size, start: self._read_documents(case_id, size, start),
+        )
+        shown = [document_view(d, versions) for d in documents if not d.deleted or sees_deleted]
+        return DocumentList(items=shown, next_cursor=next_cursor)
+
+    def _read_documents(
+        self, case_id: str, limit: int, start_key: StartKey,
+    ) -> tuple[tuple[builtins.list[DocumentRecord], builtins.list[VersionRecord]], StartKey]:
+        documents, versions, next_key = self._store.documents_page(case_id, limit, start_key)
+        return (documents, versions), next_key
 
     def get(self, principal: Principal, case_id: str, document_id: str) -> DocumentDetail:
         require(principal, Action.READ_DOCUMENTS)

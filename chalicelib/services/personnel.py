@@ -2,15 +2,20 @@
 admins and auditors read it; everyone reads their own entry."""
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from typing import Any, Iterable, Optional
 
 from ..cache import Cache
 from ..cache.invalidation import PERSONNEL_DIRECTORY, person_key
 from ..cache.read_through import ReadThrough
 from ..domain.access import Action, Principal, Role, require
-from ..domain.personnel import Person, PersonUpsert
+from ..domain.personnel import Person, PersonList, PersonUpsert
+from ..domain.queries import DEFAULT_PAGE
 from ..errors import FieldIssue, InvalidInput, NotFound
 from ..ports import PersonnelRepository
+from . import cursor
 from .cases import Clock, iso, utc_now
 from .validation import parse
 
@@ -19,12 +24,11 @@ SEED_CAPACITY = 10
 _WORKING_ROLES = {Role.CASEWORKER.value, Role.SUPERVISOR.value}
 
 
-Directory = list[tuple[str, list[Person]]]  # (team, its people) in the repository's team order
-
-
 class PersonnelService:
-    """Reads go through `cache` when given: single entries and the whole directory, each with the TTL;
-    writes to people (here, and open-task counts moved by task changes) delete what they make stale."""
+    """Reads go through `cache` when given: single entries and pages of the directory, each with the TTL;
+    writes to people (here, and open-task counts moved by task changes) delete what they make stale. The
+    directory's pages are cached under its generation (a value kept under PERSONNEL_DIRECTORY): a write deletes
+    the generation, and so every page at once."""
 
     def __init__(
         self, repository: PersonnelRepository, clock: Clock = utc_now, cache: Optional[Cache] = None,
@@ -32,14 +36,12 @@ class PersonnelService:
     ) -> None:
         self._repo, self._clock = repository, clock
         self._people: Optional[ReadThrough[Person]] = None
-        self._directory: Optional[ReadThrough[Directory]] = None
+        self._generation: Optional[ReadThrough[str]] = None
+        self._pages: Optional[ReadThrough[PersonList]] = None
         if cache is not None:
             self._people = ReadThrough(cache, cache_ttl, dump=Person.to_api, load=Person.model_validate)
-            self._directory = ReadThrough(
-                cache, cache_ttl,
-                dump=lambda teams: [[team, [p.to_api() for p in people]] for team, people in teams],
-                load=lambda teams: [(team, [Person.model_validate(p) for p in people]) for team, people in teams],
-            )
+            self._generation = ReadThrough(cache, cache_ttl, dump=str, load=str)
+            self._pages = ReadThrough(cache, cache_ttl, dump=PersonList.to_api, load=PersonList.model_validate)
 
     def put(self, principal: Principal, username: str, payload: Any) -> Person:
         require(principal, Action.MANAGE_PERSONNEL)
@@ -62,21 +64,27 @@ class PersonnelService:
             raise NotFound(f"no person {username} in the directory")
         return person
 
-    def list(self, principal: Principal, team: Optional[str] = None) -> list[Person]:
+    def list(
+        self, principal: Principal, team: Optional[str] = None, limit: int = DEFAULT_PAGE,
+        page_cursor: Optional[str] = None,
+    ) -> PersonList:
+        """A team's entries by username, or every team's in team order, a page at a time."""
         require(principal, Action.READ_PERSONNEL)
-        if team is not None:
-            if not team.strip():
-                raise InvalidInput("empty team filter", [FieldIssue("team", "must not be empty")])
-            if self._directory is None:
-                return self._repo.list_people(team)
-            return next((people for name, people in self._read_directory() if name == team), [])
-        return [person for _, people in self._read_directory() for person in people]
+        if team is not None and not team.strip():
+            raise InvalidInput("empty team filter", [FieldIssue("team", "must not be empty")])
 
-    def _read_directory(self) -> Directory:
-        def read() -> Directory:
-            return [(name, self._repo.list_people(name)) for name in self._repo.list_teams()]
+        def read() -> PersonList:
+            items, next_cursor = cursor.paged(
+                "personnel", {"team": team}, limit, page_cursor,
+                lambda size, start: self._repo.people_page(team, size, start),
+            )
+            return PersonList(items=items, next_cursor=next_cursor)
 
-        return read() if self._directory is None else self._directory.get(PERSONNEL_DIRECTORY, read) or []
+        if self._generation is None or self._pages is None:
+            return read()
+        generation = self._generation.get(PERSONNEL_DIRECTORY, lambda: uuid.uuid4().hex)
+        page = hashlib.sha256(json.dumps([team, limit, page_cursor]).encode()).hexdigest()
+        return self._pages.get(f"{PERSONNEL_DIRECTORY}:{generation}:{page}", read) or read()
 
 
 def seed_personnel(

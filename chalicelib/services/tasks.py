@@ -23,14 +23,16 @@ from ..domain.models import Case
 from ..domain.personnel import Person, has_capacity, is_out_of_office
 from ..domain.tasks import (
     ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
-    TaskCompletion, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
+    TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
     marked_escalated, reassigned, task_id, team_queue, user_inbox,
 )
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.records import DueMarker, RoundRobinCursor
+from ..domain.queries import DEFAULT_PAGE
 from ..ports import CaseRepository, PersonnelRepository, TaskRepository
+from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
 from .. import metrics
@@ -236,7 +238,11 @@ class TaskService:
         require(principal, Action.READ_TASKS)
         return self._visible(principal, task_id)[0]
 
-    def list(self, principal: Principal, filters: TaskFilters) -> list[Task]:
+    def list(
+        self, principal: Principal, filters: TaskFilters, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
+    ) -> TaskList:
+        """A case's tasks by id (filtered while paging, so a page may be short of `limit` and still have a next
+        one), or an inbox or team queue soonest due first."""
         require(principal, Action.READ_TASKS)
         for name, value in filters.__dict__.items():
             if value is not None and not value.strip():
@@ -249,11 +255,15 @@ class TaskService:
             case = self._cases.get_case(filters.case_id)
             if case is None or not can_view(principal, case):
                 raise NotFound(f"case {filters.case_id} not found")
-            return [
-                t for t in self._tasks.list_case_tasks(case.id)
+            tasks, next_cursor = cursor.paged(
+                "case tasks", {**filters.__dict__, "assignee": assignee}, limit, page_cursor,
+                lambda size, start: self._tasks.case_tasks_page(case.id, size, start),
+            )
+            return TaskList(items=[
+                t for t in tasks
                 if (filters.status is None or t.status.value == filters.status)
                 and (assignee is None or t.assignee == assignee) and (filters.team is None or t.team == filters.team)
-            ]
+            ], next_cursor=next_cursor)
         if filters.status not in (None, TaskStatus.OPEN.value):
             raise InvalidInput(
                 "only OPEN tasks are listed by assignee or team",
@@ -266,13 +276,20 @@ class TaskService:
                 )
             if not (_sees_all(principal) or principal.team == filters.team):
                 raise Forbidden(f"only members of team {filters.team} see its queue")
-            return self._tasks.list_inbox(team_queue(filters.team))
+            return self._inbox_page(team_queue(filters.team), limit, page_cursor)
         assignee = assignee or principal.username
         if assignee != principal.username and not _sees_all(principal):
             person = self._people.get_person(assignee)
             if not (Role.SUPERVISOR in principal.roles and person is not None and person.team == principal.team):
                 raise Forbidden("you may list only your own tasks, or a supervisor the team's")
-        return self._tasks.list_inbox(user_inbox(assignee))
+        return self._inbox_page(user_inbox(assignee), limit, page_cursor)
+
+    def _inbox_page(self, inbox: str, limit: int, page_cursor: Optional[str]) -> TaskList:
+        tasks, next_cursor = cursor.paged(
+            "task inbox", {"inbox": inbox}, limit, page_cursor,
+            lambda size, start: self._tasks.inbox_page(inbox, size, start),
+        )
+        return TaskList(items=tasks, next_cursor=next_cursor)
 
     def claim(self, principal: Principal, task_id: str) -> Task:
         require(principal, Action.WORK_TASKS)

@@ -61,6 +61,20 @@ export class Api {
     return this.request("GET", path, { query });
   }
 
+  // Every item of a paged listing, following `nextCursor` (100 a page, at most `maxPages` pages); `nextCursor`
+  // is left set when there was more than that.
+  async all(path, query, maxPages = 20) {
+    const items = [];
+    let cursor = null;
+    for (let page = 0; page < maxPages; page += 1) {
+      const result = await this.get(path, { ...query, limit: 100, cursor });
+      items.push(...result.items);
+      cursor = result.nextCursor || null;
+      if (!cursor) break;
+    }
+    return { items, nextCursor: cursor };
+  }
+
   post(path, body, headers) {
     return this.request("POST", path, { body: body === undefined ? {} : body, headers });
   }

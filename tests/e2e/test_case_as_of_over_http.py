@@ -44,7 +44,7 @@ def patched_twice(api):
 def test_the_case_as_of_instants_between_the_patches(api, patched_twice):
     created, first, second = patched_twice
     alice, path = api("alice"), f"/cases/{created['id']}"
-    history = {e["seq"]: e for e in alice.get(f"{path}/history").json()["items"]}
+    history = {e["seq"]: e for e in alice.get(f"{path}/history", params={"limit": 100}).json()["items"]}
 
     before_first = alice.get(path, params={"asOf": _shifted(first["updatedAt"], milliseconds=-1)})
     assert before_first.status_code == 200, before_first.text
@@ -64,7 +64,7 @@ def test_the_case_as_of_instants_between_the_patches(api, patched_twice):
 def test_as_of_the_last_event_is_the_case_as_read_now_but_what_the_chain_cannot_state(api, patched_twice):
     created, *_ = patched_twice
     alice, path = api("alice"), f"/cases/{created['id']}"
-    now, events = alice.get(path).json(), alice.get(f"{path}/history").json()["items"]
+    now, events = alice.get(path).json(), alice.get(f"{path}/history", params={"limit": 100}).json()["items"]
     then = alice.get(path, params={"asOf": events[-1]["at"]}).json()
     assert then["asOf"]["seq"] == events[-1]["seq"] and then["asOf"]["verified"] is True
     assert then["rebuilt"]["complete"] == (then["rebuilt"]["missing"] == [])

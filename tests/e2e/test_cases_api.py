@@ -89,7 +89,7 @@ def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
     assert comment.status_code == 201 and comment.json()["author"] == "alice"
     assert alice.get(f"/cases/{case['id']}/comments").json()["items"] == [comment.json()]
 
-    history = alice.get(f"/cases/{case['id']}/history").json()["items"]
+    history = alice.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]
     types = [e["type"] for e in history]
     assert types[0] == "CASE_CREATED" and types[-2:] == ["CASE_UPDATED", "COMMENT_ADDED"]
     assert "WORKFLOW_STARTED" in types and "TASKS_ASSIGNED" in types

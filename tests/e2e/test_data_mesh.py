@@ -78,7 +78,7 @@ def test_an_opened_case_keeps_its_snapshot_and_appears_in_the_data_product(api, 
         drain_lambdas()
         rows = case_rows(local_stack, case["id"])
     assert rows and rows[0]["eventType"] == "CASE_CREATED" and rows[0]["caseNumber"] == case["number"]
-    history = {e["seq"]: e for e in alice.get(f"/cases/{case['id']}/history").json()["items"]}
+    history = {e["seq"]: e for e in alice.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]}
     text = json.dumps(rows)
     for row in rows:
         jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(row)

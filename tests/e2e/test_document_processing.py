@@ -58,7 +58,7 @@ def test_required_documents_processed_ready_let_the_claim_move_on(api):
     assert proof["status"] == "READY"
     moved = wait_until(ada, case["id"], stage_is("APPROVAL"), "moved on to approval")
     assert moved["status"] == "PENDING_APPROVAL"
-    history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
+    history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]]
     assert history.count("DOCUMENT_UPLOADED") == 2 and history.count("DOCUMENT_VERIFIED") == 2
     export_evidence(api("sam"), case["id"], {form["sha256"], proof["sha256"]})
     finish_work(api, case["id"])
@@ -74,7 +74,7 @@ def export_evidence(supervisor, case_id, expected_hashes):
     assert {d["sha256"] for d in json.loads(manifest.content)["documents"]} == expected_hashes
     for document in export["documents"]:
         assert hashlib.sha256(requests.get(document["url"], timeout=30).content).hexdigest() == document["sha256"]
-    history = supervisor.get(f"/cases/{case_id}/history").json()["items"]
+    history = supervisor.get(f"/cases/{case_id}/history", params={"limit": 100}).json()["items"]
     (exported,) = [e for e in history if e["type"] == "DOCUMENTS_EXPORTED"]
     assert exported["data"]["manifestSha256"] == export["manifestSha256"] and exported["actor"] == "sam"
     assert supervisor.get(f"/cases/{case_id}/history/verify").json()["valid"] is True
@@ -88,7 +88,7 @@ def test_an_executable_named_like_a_pdf_is_quarantined_with_a_reason(api):
     assert version["status"] == "QUARANTINED" and version["reasons"], version
     link = alice.get(f"/cases/{case['id']}/documents/{document_id}/download")
     assert link.status_code == 409  # nobody but an admin downloads quarantined evidence
-    history = [e["type"] for e in api("ada").get(f"/cases/{case['id']}/history").json()["items"]]
+    history = [e["type"] for e in api("ada").get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]]
     assert "DOCUMENT_QUARANTINED" in history
     finish_work(api, case["id"])
 

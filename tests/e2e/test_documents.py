@@ -102,7 +102,7 @@ def test_upload_register_download_and_a_new_version(api, case):
     older = alice.get(f"{documents}/{document_id}/download", params={"versionId": version["versionId"]}).json()
     assert latest.content == SECOND and requests.get(older["url"], timeout=30).content == FIRST
 
-    history = aud.get(f"/cases/{case['id']}/history").json()["items"]
+    history = aud.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]
     uploads = [e["data"] for e in history if e["type"] == "DOCUMENT_UPLOADED"]
     assert [u["versionId"] for u in uploads] == [version["versionId"], newest[0]["versionId"]]
     assert [e["actor"] for e in history if e["type"] == "DOCUMENT_DOWNLOADED"] == ["alice", "alice", "alice"]
@@ -176,7 +176,7 @@ def test_a_version_is_downloaded_only_once_verified(api, case, lambda_faults):
         assert "once processing has verified it" in refused.json()["error"]["message"]
     wait_for_versions(alice, path, 1, timeout=60, status="READY")
     assert requests.get(alice.get(f"{path}/download").json()["url"], timeout=30).content == FIRST
-    history = ada.get(f"/cases/{case['id']}/history").json()["items"]
+    history = ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]
     downloads = [e["data"] for e in history if e["type"] == "DOCUMENT_DOWNLOADED"]
     assert [d["versionId"] for d in downloads].count(version["versionId"]) == 1  # refusals leave no download
 
@@ -185,7 +185,7 @@ def rejections(session, case_id: str, document_id: str, timeout: float = 30.0) -
     """The document's DOCUMENT_UPLOAD_REJECTED events, once there is one."""
     deadline, found = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
-        history = session.get(f"/cases/{case_id}/history").json()["items"]
+        history = session.get(f"/cases/{case_id}/history", params={"limit": 100}).json()["items"]
         found = [e for e in history
                  if e["type"] == "DOCUMENT_UPLOAD_REJECTED" and e["data"]["documentId"] == document_id]
         if found:
@@ -216,7 +216,7 @@ def test_an_upload_form_posts_one_file_only(api, case, local_stack):
     document = alice.get(path).json()
     assert [v["versionId"] for v in document["versions"]] == [version["versionId"]]
     assert document["latestVersionId"] == version["versionId"] and document["status"] == "READY"
-    history = ada.get(f"/cases/{case['id']}/history").json()["items"]
+    history = ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]
     started = [e["data"]["versionId"] for e in history if e["type"] == "DOCUMENT_PROCESSING_STARTED"]
     assert attempt["data"]["versionId"] not in started  # no document workflow, no Fargate task for it
     refused = alice.get(f"{path}/download", params={"versionId": attempt["data"]["versionId"]})

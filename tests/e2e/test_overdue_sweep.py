@@ -41,6 +41,6 @@ def test_the_sweep_escalates_an_overdue_task_once(api, local_stack):
     assert len(escalated) == 1
     assert ada.get(f"/tasks/{task['id']}").json()["escalation"] == escalated[0]
     assert sweep(local_stack) == []  # once
-    history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
+    history = [e["type"] for e in ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]]
     assert "TASK_ESCALATED" in history
     complete_all_tasks(api, ada, case["id"])

@@ -35,7 +35,7 @@ def test_a_case_whose_run_was_lost_resumes_after_a_restart_and_closes_once(tmp_p
             assert _session(stack, task["assignee"]).post(f"/tasks/{task['id']}/complete", json={}).status_code == 200
         closed = wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed")
         time.sleep(1)
-        history = ada.get(f"/cases/{case['id']}/history").json()["items"]
+        history = ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]
         assert [e["type"] for e in history].count("CASE_CLOSED") == 1
         assert closed["workflow"]["stage"] == "COMPLETED"
     finally:

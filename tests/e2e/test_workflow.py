@@ -134,5 +134,5 @@ def test_reopening_a_closed_case_starts_a_new_run(api):
     assert again["workflow"]["run"] == 2 and open_tasks(ada, case["id"])  # fresh work for the new run
     complete_all_tasks(api, ada, case["id"])
     wait_until(ada, case["id"], lambda c: c["status"] == "CLOSED", "closed again")
-    types = [e["type"] for e in ada.get(f"/cases/{case['id']}/history").json()["items"]]
+    types = [e["type"] for e in ada.get(f"/cases/{case['id']}/history", params={"limit": 100}).json()["items"]]
     assert types.count("CASE_REOPENED") == 1 and types.count("CASE_CLOSED") == 2

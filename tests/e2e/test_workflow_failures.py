@@ -41,7 +41,8 @@ def raw_history(stack: dict[str, Any], execution_arn: str) -> list[dict[str, Any
 
 
 def events_of(session: Any, case_id: str, kind: str) -> list[dict[str, Any]]:
-    return [e for e in session.get(f"/cases/{case_id}/history").json()["items"] if e["type"] == kind]
+    history = session.get(f"/cases/{case_id}/history", params={"limit": 100}).json()["items"]
+    return [e for e in history if e["type"] == kind]
 
 
 def fired_for(faults: Any, case_id: str, function: str) -> int:

@@ -110,7 +110,7 @@ class TestDecisionContract:
 
     def test_missing_approvals(self, store, case):
         assert store.get_approval(case.id, f"{case.id}-a1") is None
-        assert store.list_case_approvals(case.id) == [] and store.list_inbox(APPROVER_QUEUE) == []
+        assert store.list_case_approvals(case.id) == [] and store.inbox_page([APPROVER_QUEUE], 100, None)[0] == []
 
     def test_added_approval_round_trips_with_its_event(self, cases, store, case):
         approval = opened(cases, store)
@@ -151,12 +151,13 @@ class TestDecisionContract:
         late = opened(cases, store, minute=9)
         early = opened(cases, store, case_id="case-2", minute=7)
         mine = opened(cases, store, n=2, minute=8, assignee="bea")
-        assert [a.id for a in store.list_inbox(APPROVER_QUEUE)] == [early.id, late.id]
-        assert store.list_inbox("USER#bea") == [mine]
-        assert store.list_inbox("USER#ann") == []
+        assert [a.id for a in store.inbox_page([APPROVER_QUEUE], 100, None)[0]] == [early.id, late.id]
+        assert store.inbox_page(["USER#bea"], 100, None)[0] == [mine]
+        assert store.inbox_page(["USER#ann"], 100, None)[0] == []
         done = decided(late, Decision.APPROVE, "ann", None, AT, None, True)
         update_approval(cases, done, late.version, write_for(cases, type="APPROVAL_DECIDED"))
-        assert [a.id for a in store.list_inbox(APPROVER_QUEUE)] == [early.id]  # decided: out of the inbox
+        queue = store.inbox_page([APPROVER_QUEUE], 100, None)[0]
+        assert [a.id for a in queue] == [early.id]  # decided: out of the inbox
 
     def test_decision_moves_the_case_and_opens_the_next_level_atomically(self, cases, store, case):
         first = opened(cases, store)

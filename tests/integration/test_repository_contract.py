@@ -234,7 +234,7 @@ class TestCaseRepositoryContract:
     def test_comment_is_stored_with_its_event_and_moves_the_audit_head(self, repo, stored):
         comment, event = comment_on(stored, "cm-1")
         add_comment(repo, comment, expected_audit_seq=1, event=event)
-        assert repo.list_comments(stored.id) == [comment]
+        assert repo.comments_page(stored.id, 100, None)[0] == [comment]
         assert repo.list_events(stored.id)[-1] == event
         head = repo.get_case(stored.id)
         assert (head.version, head.audit_seq, head.audit_hash) == (1, 2, event.hash)
@@ -244,7 +244,7 @@ class TestCaseRepositoryContract:
         comment, event = comment_on(stored, "cm-1")
         with pytest.raises(StaleWrite):
             add_comment(repo, comment, expected_audit_seq=5, event=event)
-        assert repo.list_comments(stored.id) == []
+        assert repo.comments_page(stored.id, 100, None)[0] == []
         assert len(repo.list_events(stored.id)) == 1
         assert repo.get_case(stored.id) == stored
 
@@ -253,7 +253,7 @@ class TestCaseRepositoryContract:
         comment, event = comment_on(ghost, "cm-1")
         with pytest.raises(StaleWrite):
             add_comment(repo, comment, 1, event)
-        assert repo.list_comments("ghost") == []
+        assert repo.comments_page("ghost", 100, None)[0] == []
         assert repo.get_case("ghost") is None
 
     def test_comments_are_listed_oldest_first_per_case(self, repo, stored):
@@ -266,9 +266,9 @@ class TestCaseRepositoryContract:
             head = repo.get_case(head.id)
         other_comment, other_comment_event = comment_on(other, "cm-other")
         add_comment(repo, other_comment, 1, other_comment_event)
-        assert [c.id for c in repo.list_comments(stored.id)] == ["cm-a", "cm-b", "cm-c"]
-        assert [c.id for c in repo.list_comments("case-2")] == ["cm-other"]
-        assert repo.list_comments("nope") == []
+        assert [c.id for c in repo.comments_page(stored.id, 100, None)[0]] == ["cm-a", "cm-b", "cm-c"]
+        assert [c.id for c in repo.comments_page("case-2", 100, None)[0]] == ["cm-other"]
+        assert repo.comments_page("nope", 100, None)[0] == []
 
     # -- events --------------------------------------------------------------------------------
 

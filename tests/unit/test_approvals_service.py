@@ -298,15 +298,15 @@ def test_inbox_and_filters(system):
     two = awaiting_approval(system, "2000.00")
     system.approvals.decide(ANN, f"{two}-a1", APPROVE)
     ids = lambda items: [a.id for a in items]  # noqa: E731
-    assert ids(system.approvals.list(BEA)) == [f"{one}-a1", f"{two}-a2"]
-    assert ids(system.approvals.list(BEA, assignee="me")) == [f"{one}-a1", f"{two}-a2"]
-    assert ids(system.approvals.list(BEA, assignee="someone")) == []
-    assert ids(system.approvals.list(BEA, case_id=two)) == [f"{two}-a1", f"{two}-a2"]
-    assert ids(system.approvals.list(BEA, case_id=two, status="APPROVED")) == [f"{two}-a1"]
-    assert ids(system.approvals.list(principal("aud", "auditor"), status="PENDING")) == [f"{one}-a1", f"{two}-a2"]
-    assert ids(system.approvals.list(BEA, case_id="unknown")) == []
+    assert ids(system.approvals.list(BEA).items) == [f"{one}-a1", f"{two}-a2"]
+    assert ids(system.approvals.list(BEA, assignee="me").items) == [f"{one}-a1", f"{two}-a2"]
+    assert ids(system.approvals.list(BEA, assignee="someone").items) == []
+    assert ids(system.approvals.list(BEA, case_id=two).items) == [f"{two}-a1", f"{two}-a2"]
+    assert ids(system.approvals.list(BEA, case_id=two, status="APPROVED").items) == [f"{two}-a1"]
+    assert ids(system.approvals.list(principal("aud", "auditor"), status="PENDING").items) == [f"{one}-a1", f"{two}-a2"]
+    assert ids(system.approvals.list(BEA, case_id="unknown").items) == []
     with pytest.raises(InvalidInput):
-        system.approvals.list(BEA, status="APPROVED")  # decided ones are listed per case
+        system.approvals.list(BEA, status="APPROVED").items  # decided ones are listed per case
     with pytest.raises(InvalidInput):
         system.approvals.list(BEA, status="DONE", case_id=one)
     for role in ("caseworker", "supervisor", "finance"):
@@ -319,11 +319,11 @@ def test_approvals_assigned_to_others_of_cases_you_cannot_see_are_not_listed(sys
     [approval] = pending(system, case_id)
     with system.repo._lock:  # assigned to bea (no route assigns yet; the store supports it)
         system.store.approvals[case_id][approval.id] = approval.model_copy(update={"assignee": "bea"})
-    assert [a.id for a in system.approvals.list(BEA, assignee="me")] == [approval.id]
-    assert system.approvals.list(ANN) == [] and system.approvals.list(ANN, case_id=case_id) == []
+    assert [a.id for a in system.approvals.list(BEA, assignee="me").items] == [approval.id]
+    assert system.approvals.list(ANN).items == [] and system.approvals.list(ANN, case_id=case_id).items == []
     with pytest.raises(NotFound):
         system.approvals.get(ANN, approval.id)
-    assert [a.id for a in system.approvals.list(principal("root", "admin"), assignee="bea")] == [approval.id]
+    assert [a.id for a in system.approvals.list(principal("root", "admin"), assignee="bea").items] == [approval.id]
 
 
 def test_detail_shows_what_a_rejection_would_undo_while_pending(system):
@@ -342,7 +342,7 @@ def test_expire_pending_is_idempotent(system):
     assert system.approvals.expire_pending(case_id, "workflow") == [f"expired approval {case_id}-a1"]
     assert system.approvals.expire_pending(case_id, "workflow") == []
     [approval] = system.store.list_case_approvals(case_id)
-    assert approval.status == ApprovalStatus.EXPIRED and system.approvals.list(ANN) == []
+    assert approval.status == ApprovalStatus.EXPIRED and system.approvals.list(ANN).items == []
     assert event_types(system, case_id)[-1] == "APPROVAL_EXPIRED" and chain_is_valid(system, case_id)
     with pytest.raises(Conflict):
         system.approvals.decide(ANN, approval.id, APPROVE)

@@ -139,7 +139,7 @@ def test_bad_upload_requests_are_refused_and_write_nothing(service, repo, body, 
     with pytest.raises(error) as caught:
         service.request_upload(alice, "case-1", body)
     assert field in fields_of(caught.value)
-    assert events_of(repo) == [] and service.list(alice, "case-1") == []
+    assert events_of(repo) == [] and service.list(alice, "case-1").items == []
 
 
 def test_the_allowed_types_and_the_largest_size_are_accepted(service):
@@ -154,7 +154,7 @@ def test_a_new_version_is_a_form_for_the_same_key(service, repo):
     assert again.document_id == first.document_id
     assert again.upload.fields["key"] == first.upload.fields["key"]
     assert "x-amz-meta-sha256" not in again.upload.fields
-    assert len(service.list(alice, "case-1")) == 1  # no duplicate document
+    assert len(service.list(alice, "case-1").items) == 1  # no duplicate document
     with pytest.raises(InvalidInput):  # a version keeps its document's kind
         service.request_new_version(alice, "case-1", first.document_id, upload_body(kind="proof-of-loss"))
     with pytest.raises(NotFound):
@@ -381,7 +381,7 @@ def test_a_quarantined_version_is_downloaded_by_admins_only(service, repo):
 def test_another_teams_caseworker_sees_nothing_of_the_case(service):
     doc = _uploaded(service)
     for call in (
-        lambda: service.list(bob, "case-1"),
+        lambda: service.list(bob, "case-1").items,
         lambda: service.get(bob, "case-1", doc),
         lambda: service.download(bob, "case-1", doc),
         lambda: service.download(bob, "case-1", doc, "v1"),
@@ -397,7 +397,7 @@ def test_another_teams_caseworker_sees_nothing_of_the_case(service):
 
 def test_roles_read_and_upload_as_allowed(service):
     doc = _uploaded(service)
-    assert [d.id for d in service.list(aud, "case-1")] == [doc]  # auditors read
+    assert [d.id for d in service.list(aud, "case-1").items] == [doc]  # auditors read
     service.request_upload(sam, "case-1", upload_body())  # supervisors of the team upload
     service.request_upload(ada, "case-1", upload_body())
     for user in (aud, ann):
@@ -421,12 +421,12 @@ def test_deletion_is_soft_and_hides_the_document_from_case_workers(setup, repo):
     deleted = service.delete(ada, "case-1", doc)
     assert deleted.deleted and deleted.deleted_by == "ada"
     assert len(store.list_versions("case-1", doc)) == 1  # versions kept
-    assert service.list(alice, "case-1") == []
+    assert service.list(alice, "case-1").items == []
     with pytest.raises(NotFound):
         service.get(alice, "case-1", doc)
     with pytest.raises(NotFound):
         service.download(alice, "case-1", doc)
-    assert [d.deleted for d in service.list(aud, "case-1")] == [True]  # auditors still see it, marked
+    assert [d.deleted for d in service.list(aud, "case-1").items] == [True]  # auditors still see it, marked
     assert service.get(ada, "case-1", doc).versions[0].version_id == "v1"
     with pytest.raises(Conflict):
         service.request_new_version(ada, "case-1", doc, upload_body())
@@ -653,7 +653,7 @@ def test_an_object_without_a_grant_of_its_document_is_rejected(setup):
     assert report["rejected"] and "already used (or never issued" in report["rejected"][0]
     report = service.on_s3_event(s3_event("case-1", one.document_id, "v9", "01"))
     assert report["rejected"] == [f"case-1/{one.document_id}/v9: the object carries no upload grant"]
-    assert [d.version_count for d in service.list(alice, "case-1")] == [0, 0]
+    assert [d.version_count for d in service.list(alice, "case-1").items] == [0, 0]
 
 
 def test_no_grant_for_a_deleted_document_or_a_closed_case(setup, repo):

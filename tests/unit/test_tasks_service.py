@@ -139,7 +139,7 @@ def test_no_one_eligible_queues_the_task_and_escalates_to_the_supervisor(service
 
 def test_without_a_supervisor_the_escalation_waits_in_the_team_queue_too(service, cases):
     tasks = service.create_for_case(open_case(cases))  # nobody filed in claims
-    queue = service.list(ADA, TaskFilters(team="claims"))
+    queue = service.list(ADA, TaskFilters(team="claims")).items
     assert {t.type for t in queue} == {"VERIFY_DOCUMENTS", "ASSESS_CLAIM", ESCALATION} and len(queue) == 4
     assert all(t.assignee is None for t in tasks)
 
@@ -212,7 +212,7 @@ def queued(service, cases, work, staff):
 def test_a_member_claims_a_queued_task_once(service, work, queued):
     task = service.claim(ALICE, queued[0].id)
     assert (task.assignee, task.version, load(work, "alice")) == ("alice", 2, 1)
-    assert [t.id for t in service.list(ALICE, TaskFilters(assignee="me"))] == [task.id]
+    assert [t.id for t in service.list(ALICE, TaskFilters(assignee="me")).items] == [task.id]
     with pytest.raises(Conflict):
         service.claim(AMY, queued[0].id)
     with pytest.raises(Forbidden):
@@ -230,7 +230,7 @@ def test_the_assignee_completes_and_the_counter_and_marker_follow(service, cases
     )
     assert load(work, "alice") == 0 and completed_cases == ["case-1"]
     assert [m.task_id for m in work.due_markers(queued[0].due_at[:10], "9999")] == [queued[1].id]
-    assert service.list(ALICE, TaskFilters(assignee="me")) == []
+    assert service.list(ALICE, TaskFilters(assignee="me")).items == []
     assert service.open_required_tasks("case-1") == 1
     with pytest.raises(Conflict):
         service.complete(ALICE, queued[0].id, {})
@@ -322,7 +322,7 @@ def test_supervisor_reassigns_to_an_eligible_member(service, work, alices):
     assert service.reassign(SAM, alices[0].id, {"assignee": "amy"}) == moved  # no change, no write
     back = service.reassign(ADA, alices[0].id, {"assignee": None})
     assert back.assignee is None and load(work, "amy") == 0
-    assert [t.id for t in service.list(SAM, TaskFilters(team="claims"))] == [alices[0].id]
+    assert [t.id for t in service.list(SAM, TaskFilters(team="claims")).items] == [alices[0].id]
 
 
 def test_reassignment_targets_must_be_eligible(service, work, alices):
@@ -373,23 +373,24 @@ def test_bulk_reassign_of_listed_tasks_reports_each_failure(service, work, alice
 
 
 def test_listing_rules(service, cases, work, alices):
-    assert [t.id for t in service.list(ALICE, TaskFilters())] == [t.id for t in alices]  # default: my inbox
-    assert service.list(AMY, TaskFilters(assignee="me")) == []
-    assert len(service.list(SAM, TaskFilters(assignee="alice"))) == 2  # the team's supervisor
-    assert len(service.list(AUD, TaskFilters(assignee="alice"))) == 2
+    assert [t.id for t in service.list(ALICE, TaskFilters()).items] == [t.id for t in alices]  # default: my inbox
+    assert service.list(AMY, TaskFilters(assignee="me")).items == []
+    assert len(service.list(SAM, TaskFilters(assignee="alice")).items) == 2  # the team's supervisor
+    assert len(service.list(AUD, TaskFilters(assignee="alice")).items) == 2
     with pytest.raises(Forbidden):
         service.list(AMY, TaskFilters(assignee="alice"))
     with pytest.raises(Forbidden):
         service.list(SID, TaskFilters(assignee="alice"))
     with pytest.raises(Forbidden):
         service.list(BOB, TaskFilters(team="claims"))
-    assert service.list(AMY, TaskFilters(team="claims")) == []
-    assert [t.id for t in service.list(AMY, TaskFilters(case_id="case-1", status="OPEN"))] == [t.id for t in alices]
+    assert service.list(AMY, TaskFilters(team="claims")).items == []
+    open_tasks = service.list(AMY, TaskFilters(case_id="case-1", status="OPEN")).items
+    assert [t.id for t in open_tasks] == [t.id for t in alices]
     with pytest.raises(NotFound):
         service.list(BOB, TaskFilters(case_id="case-1"))
     service.complete(ALICE, alices[0].id, {})
-    assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", status="DONE"))] == [alices[0].id]
-    assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", assignee="me", status="OPEN"))] == [
+    assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", status="DONE")).items] == [alices[0].id]
+    assert [t.id for t in service.list(ALICE, TaskFilters(case_id="case-1", assignee="me", status="OPEN")).items] == [
         alices[1].id
     ]
 
@@ -492,7 +493,7 @@ def test_task_events_and_case_edits_interleave(service, cases, clock, alices):
     service.complete(ALICE, alices[0].id, {})
     case_service.add_comment(ALICE, "case-1", {"text": "done with the documents"})
     assert updated.version == 2 and chain_is_valid(cases, "case-1")
-    assert [e.type for e in case_service.history(ALICE, "case-1")] == [
+    assert [e.type for e in case_service.history(ALICE, "case-1").items] == [
         "CASE_CREATED", "TASK_CREATED", "TASK_CREATED", "CASE_UPDATED", "TASK_COMPLETED", "COMMENT_ADDED"
     ]
 
@@ -525,9 +526,9 @@ def test_reading_the_directory(personnel):
     personnel.put(ADA, "alice", {"team": "claims", "capacity": 3})
     personnel.put(ADA, "sam", {"team": "claims", "capacity": 3, "supervisor": True})
     personnel.put(ADA, "bob", {"team": "complaints", "capacity": 3})
-    assert [p.username for p in personnel.list(SAM, "claims")] == ["alice", "sam"]
-    assert [p.username for p in personnel.list(ADA)] == ["alice", "sam", "bob"]
-    assert personnel.list(AUD, "nobody") == []
+    assert [p.username for p in personnel.list(SAM, "claims").items] == ["alice", "sam"]
+    assert [p.username for p in personnel.list(ADA).items] == ["alice", "sam", "bob"]
+    assert personnel.list(AUD, "nobody").items == []
     assert personnel.get(ALICE, "alice").username == "alice"
     assert personnel.get(SAM, "bob").team == "complaints"
     with pytest.raises(Forbidden):

@@ -2,7 +2,7 @@
 Every write is a CaseChange applied as one TransactWriteItems (`changes.apply_change`)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from pynamodb.expressions.condition import Condition
 
@@ -10,12 +10,13 @@ from ...domain.changes import CaseChange
 from ...domain.models import AuditEvent, Case, Comment
 from ...domain.records import IdempotencyRecord
 from ...ports import CaseQuery, StartKey
-from .. import case_listing
+from .. import case_listing, keyed_pages
 from ..case_listing import CaseList, Listed
 from . import keys
 from .changes import apply_change
 from .errors import stored, translated
 from .models import OnTable, TableModels
+from .pages import reader
 
 
 class DynamoCaseRepository(OnTable):
@@ -44,14 +45,21 @@ class DynamoCaseRepository(OnTable):
         item = stored(self._m.case, keys.case_pk(case_id), keys.CASE_SK)
         return None if item is None else to_case(item)
 
+    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]:
+        wanted = [(keys.case_pk(case_id), keys.CASE_SK) for case_id in sorted(set(case_ids))]
+        with translated():  # BatchGetItem, a hundred keys at a time
+            return {item.case_id: to_case(item) for item in self._m.case.batch_get(wanted, consistent_read=True)}
+
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         return case_listing.page(_CaseLists(self._m), query, limit, start_key)
 
-    def list_comments(self, case_id: str) -> list[Comment]:
-        m = self._m
-        with translated():
-            items = m.comment.query(keys.case_pk(case_id), m.comment.sk.startswith(keys.COMMENT_PREFIX))
-            return [Comment.model_validate(item.body) for item in items]
+    def comments_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Comment], StartKey]:
+        read = reader(self._m.comment, lambda item: Comment.model_validate(item.body))
+        return keyed_pages.page(read, keys.comments_list(case_id), limit, start_key)
+
+    def events_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[AuditEvent], StartKey]:
+        read = reader(self._m.event, lambda item: AuditEvent.model_validate(item.body), consistent_read=True)
+        return keyed_pages.page(read, keys.events_list(case_id), limit, start_key)
 
     def list_events(self, case_id: str) -> list[AuditEvent]:
         m = self._m

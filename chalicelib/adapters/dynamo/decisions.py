@@ -3,13 +3,16 @@ with its ledger. Their writes are CaseChanges, conditional on the approval's sta
 instruction's status and the record's version) as well as on the case."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from ...domain.approvals import Approval, approval_number
 from ...domain.compensation import Compensation, LedgerEntry
+from ...ports import StartKey
+from .. import keyed_pages
 from . import keys
 from .errors import stored, translated
 from .models import OnTable
+from .pages import reader
 
 
 class DynamoDecisionStore(OnTable):
@@ -27,11 +30,15 @@ class DynamoDecisionStore(OnTable):
             )
             return sorted((Approval.model_validate(item.body) for item in items), key=approval_number)
 
-    def list_inbox(self, key: str) -> list[Approval]:
-        approval = self._m.approval
-        with translated():
-            items = approval.inbox.query(key, approval.inbox_sk.startswith(keys.APPROVAL_PREFIX))
-            return [Approval.model_validate(item.body) for item in items]
+    def case_approvals_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
+        return keyed_pages.page(self._read(), keys.case_approvals_list(case_id), limit, start_key)
+
+    def inbox_page(self, inboxes: Sequence[str], limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
+        lists = [keys.approval_inbox_list(inbox) for inbox in inboxes]
+        return keyed_pages.merged_page(self._read(), lists, limit, start_key)
+
+    def _read(self) -> keyed_pages.Read[Approval]:
+        return reader(self._m.approval, lambda item: Approval.model_validate(item.body))
 
     def get_compensation(self, case_id: str) -> Optional[Compensation]:
         ledger, pk = self._m.ledger, keys.case_pk(case_id)

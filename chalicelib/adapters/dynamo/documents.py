@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Optional
 
 from ...domain.documents import DocumentRecord, LegalHold, VersionRecord, no_hold
+from ...ports import StartKey
+from .. import keyed_pages
 from . import keys
 from .errors import stored, translated
 from .models import OnTable
+from .pages import reader
 
 
 class DynamoDocumentStore(OnTable):
@@ -29,6 +32,25 @@ class DynamoDocumentStore(OnTable):
                 for item in version.query(pk, version.sk.startswith(keys.VERSION_PREFIX), consistent_read=True)
             ]
         return documents, versions
+
+    def documents_page(
+        self, case_id: str, limit: int, start_key: StartKey,
+    ) -> tuple[list[DocumentRecord], list[VersionRecord], StartKey]:
+        read = reader(self._m.document, lambda item: DocumentRecord.model_validate(item.body), consistent_read=True)
+        documents, next_key = keyed_pages.page(read, keys.documents_list(case_id), limit, start_key)
+        if not documents:
+            return documents, [], next_key
+        # The page's documents are neighbours in id order, and so are their versions (DOCVER#<docId>#...): one
+        # Query reads the versions of exactly these documents.
+        version = self._m.version
+        first, last = keys.versions_prefix(documents[0].id), keys.versions_prefix(documents[-1].id)
+        with translated():
+            items = version.query(
+                keys.case_pk(case_id), version.sk.between(first, last[:-1] + chr(ord(last[-1]) + 1)),
+                consistent_read=True,
+            )
+            versions = [VersionRecord.model_validate(item.body) for item in items]
+        return documents, versions, next_key
 
     def list_versions(self, case_id: str, document_id: str) -> list[VersionRecord]:
         version = self._m.version

@@ -33,7 +33,11 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
+from ...domain.documents import DocumentRecord
+from ...domain.models import AuditEvent, Comment
+from ...domain.personnel import Person
 from ...domain.tasks import Task, TaskStatus, team_queue, user_inbox
+from ..keyed_pages import KeyedList, Position
 
 CASE_PREFIX = "CASE#"
 CASE_SK = "CASE"
@@ -164,3 +168,56 @@ def approval_inbox_pk(approval: Approval) -> Optional[str]:
 
 def approval_inbox_sk(approval: Approval) -> str:
     return f"{APPROVAL_PREFIX}{approval.created_at}#{approval.id}"
+
+
+# -- the keyed lists (adapters/keyed_pages.py): what each listing reads, and each item's key attributes ----------
+
+
+def _in_table(pk: str, sk: str) -> Position:
+    return {"PK": pk, "SK": sk}
+
+
+def comments_list(case_id: str) -> KeyedList[Comment]:
+    return KeyedList(
+        case_pk(case_id), COMMENT_PREFIX, lambda c: _in_table(case_pk(c.case_id), comment_sk(c.created_at, c.id)),
+    )
+
+
+def events_list(case_id: str) -> KeyedList[AuditEvent]:
+    return KeyedList(case_pk(case_id), EVENT_PREFIX, lambda e: _in_table(case_pk(e.case_id), event_sk(e.seq)))
+
+
+def case_tasks_list(case_id: str) -> KeyedList[Task]:
+    return KeyedList(case_pk(case_id), TASK_PREFIX, lambda t: _in_table(case_pk(t.case_id), task_sk(t.id)))
+
+
+def task_inbox_list(inbox: str) -> KeyedList[Task]:
+    def key_of(task: Task) -> Position:
+        return {**_in_table(case_pk(task.case_id), task_sk(task.id)), "inboxPk": task_inbox_pk(task) or "",
+                "inboxSk": task_inbox_sk(task)}
+
+    return KeyedList(inbox, TASK_PREFIX, key_of, in_index=True)
+
+
+def case_approvals_list(case_id: str) -> KeyedList[Approval]:
+    return KeyedList(case_pk(case_id), APPROVAL_PREFIX, lambda a: _in_table(case_pk(a.case_id), approval_sk(a.id)))
+
+
+def approval_inbox_list(inbox: str) -> KeyedList[Approval]:
+    def key_of(approval: Approval) -> Position:
+        return {**_in_table(case_pk(approval.case_id), approval_sk(approval.id)),
+                "inboxPk": approval_inbox_pk(approval) or "", "inboxSk": approval_inbox_sk(approval)}
+
+    return KeyedList(inbox, APPROVAL_PREFIX, key_of, in_index=True)
+
+
+def team_members_list(team: str) -> KeyedList[Person]:
+    def key_of(person: Person) -> Position:
+        return {**_in_table(person_pk(person.username), PERSON_SK), "inboxPk": members_key(person.team),
+                "inboxSk": person_pk(person.username)}
+
+    return KeyedList(members_key(team), PERSON_PREFIX, key_of, in_index=True)
+
+
+def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
+    return KeyedList(case_pk(case_id), DOC_PREFIX, lambda d: _in_table(case_pk(d.case_id), document_sk(d.id)))

@@ -9,9 +9,12 @@ from pynamodb.transactions import TransactWrite
 from ...domain.personnel import Person
 from ...domain.records import DueMarker, RoundRobinCursor
 from ...domain.tasks import Task, case_id_of, task_number
+from ...ports import StartKey
+from .. import keyed_pages
 from . import keys
 from .errors import stored, translated
 from .models import OnTable
+from .pages import reader
 
 
 class DynamoWorkRepository(OnTable):
@@ -34,6 +37,12 @@ class DynamoWorkRepository(OnTable):
         task = self._m.task
         with translated():
             return [_to_task(item) for item in task.inbox.query(key, task.inbox_sk.startswith(keys.TASK_PREFIX))]
+
+    def case_tasks_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        return keyed_pages.page(reader(self._m.task, _to_task), keys.case_tasks_list(case_id), limit, start_key)
+
+    def inbox_page(self, key: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        return keyed_pages.page(reader(self._m.task, _to_task), keys.task_inbox_list(key), limit, start_key)
 
     def get_cursor(self, team: str) -> RoundRobinCursor:
         item = stored(self._m.cursor, keys.cursor_pk(team), keys.CURSOR_SK)
@@ -89,6 +98,13 @@ class DynamoWorkRepository(OnTable):
     def list_teams(self) -> list[str]:
         item = stored(self._m.teams, keys.TEAMS_KEY, keys.TEAMS_KEY)
         return [] if item is None else sorted(item.teams or ())
+
+    def people_page(self, team: Optional[str], limit: int, start_key: StartKey) -> tuple[list[Person], StartKey]:
+        read = reader(self._m.person, _to_person)
+        if team is not None:
+            return keyed_pages.page(read, keys.team_members_list(team), limit, start_key)
+        lists = [keys.team_members_list(name) for name in self.list_teams()]
+        return keyed_pages.chained_page(read, lists, limit, start_key)
 
 def _to_task(item: Any) -> Task:
     return Task(

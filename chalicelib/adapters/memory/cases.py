@@ -3,14 +3,16 @@ the other in-memory stores share, so a change to a case's tasks, decisions or do
 move together, as one DynamoDB transaction does."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 from ...domain.access import participants_of
 from ...domain.models import AuditEvent, Case, Comment
 from ...domain.records import IdempotencyRecord
 from ...ports import CaseQuery, StartKey
-from .. import case_listing
+from .. import case_listing, keyed_pages
 from ..case_listing import CaseList, Listed, month_of, sort_key
+from ..dynamo.keys import comments_list, events_list
+from ..keyed_pages import in_memory
 from .table import InMemoryTable
 
 
@@ -18,14 +20,21 @@ class InMemoryCaseRepository(InMemoryTable):
     def get_case(self, case_id: str) -> Optional[Case]:
         return self.cases.get(case_id)
 
+    def get_cases(self, case_ids: Iterable[str]) -> dict[str, Case]:
+        return {case_id: self.cases[case_id] for case_id in set(case_ids) if case_id in self.cases}
+
     def get_event(self, case_id: str, seq: int) -> Optional[AuditEvent]:
         return next((e for e in self.events.get(case_id, []) if e.seq == seq), None)
 
     def list_cases(self, query: CaseQuery, limit: int, start_key: StartKey) -> tuple[list[Case], StartKey]:
         return case_listing.page(_CaseLists(self), query, limit, start_key)
 
-    def list_comments(self, case_id: str) -> list[Comment]:
-        return sorted(self.comments.get(case_id, {}).values(), key=lambda c: (c.created_at, c.id))
+    def comments_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Comment], StartKey]:
+        read = in_memory(self.comments.get(case_id, {}).values())
+        return keyed_pages.page(read, comments_list(case_id), limit, start_key)
+
+    def events_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[AuditEvent], StartKey]:
+        return keyed_pages.page(in_memory(self.events.get(case_id, [])), events_list(case_id), limit, start_key)
 
     def list_events(self, case_id: str) -> list[AuditEvent]:
         return list(self.events.get(case_id, []))

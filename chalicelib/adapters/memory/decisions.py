@@ -1,10 +1,13 @@
 """In-memory twin of the DynamoDB approvals and compensation store, over the shared in-memory table."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from ...domain.approvals import Approval, approval_number
-from ..dynamo.keys import approval_inbox_pk, approval_inbox_sk
+from ...ports import StartKey
+from .. import keyed_pages
+from ..dynamo.keys import approval_inbox_list, case_approvals_list
+from ..keyed_pages import in_memory
 from ...domain.compensation import Compensation
 from .table import InMemoryTable
 
@@ -23,12 +26,16 @@ class InMemoryDecisionStore:
             found = list(self.approvals.get(case_id, {}).values())
         return sorted(found, key=approval_number)
 
-    def list_inbox(self, key: str) -> list[Approval]:
+    def case_approvals_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
         with self._lock:
-            found = [
-                a for per_case in self.approvals.values() for a in per_case.values() if approval_inbox_pk(a) == key
-            ]
-        return sorted(found, key=approval_inbox_sk)
+            read = in_memory(list(self.approvals.get(case_id, {}).values()))
+        return keyed_pages.page(read, case_approvals_list(case_id), limit, start_key)
+
+    def inbox_page(self, inboxes: Sequence[str], limit: int, start_key: StartKey) -> tuple[list[Approval], StartKey]:
+        with self._lock:
+            read = in_memory([a for per_case in self.approvals.values() for a in per_case.values()])
+        lists = [approval_inbox_list(inbox) for inbox in inboxes]
+        return keyed_pages.merged_page(read, lists, limit, start_key)
 
     def get_compensation(self, case_id: str) -> Optional[Compensation]:
         with self._lock:

@@ -4,6 +4,10 @@ from __future__ import annotations
 from typing import Optional
 
 from ...domain.documents import DocumentRecord, LegalHold, VersionRecord, no_hold
+from ...ports import StartKey
+from .. import keyed_pages
+from ..dynamo.keys import documents_list
+from ..keyed_pages import in_memory
 from .table import InMemoryTable
 
 
@@ -23,6 +27,19 @@ class InMemoryDocumentStore:
                 key=lambda v: (v.document_id, v.version_id),
             )
         return documents, versions
+
+    def documents_page(
+        self, case_id: str, limit: int, start_key: StartKey,
+    ) -> tuple[list[DocumentRecord], list[VersionRecord], StartKey]:
+        with self._lock:
+            read = in_memory(list(self.documents.values()))
+            documents, next_key = keyed_pages.page(read, documents_list(case_id), limit, start_key)
+            ids = {document.id for document in documents}
+            versions = sorted(
+                (v for (c, d, _), v in self.versions.items() if c == case_id and d in ids),
+                key=lambda v: (v.document_id, v.version_id),
+            )
+        return documents, versions, next_key
 
     def list_versions(self, case_id: str, document_id: str) -> list[VersionRecord]:
         with self._lock:

@@ -7,7 +7,10 @@ from typing import Optional
 from ...domain.personnel import Person
 from ...domain.records import DueMarker, RoundRobinCursor
 from ...domain.tasks import Task, task_number
-from ..dynamo.keys import task_inbox_pk, task_inbox_sk
+from ...ports import StartKey
+from .. import keyed_pages
+from ..dynamo.keys import case_tasks_list, task_inbox_list, task_inbox_pk, task_inbox_sk, team_members_list
+from ..keyed_pages import in_memory
 from .table import InMemoryTable, marker_sort
 
 
@@ -28,6 +31,12 @@ class InMemoryWorkRepository:
 
     def list_inbox(self, key: str) -> list[Task]:
         return sorted((t for t in self.tasks.values() if task_inbox_pk(t) == key), key=task_inbox_sk)
+
+    def case_tasks_page(self, case_id: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        return keyed_pages.page(in_memory(self.tasks.values()), case_tasks_list(case_id), limit, start_key)
+
+    def inbox_page(self, key: str, limit: int, start_key: StartKey) -> tuple[list[Task], StartKey]:
+        return keyed_pages.page(in_memory(self.tasks.values()), task_inbox_list(key), limit, start_key)
 
     def get_cursor(self, team: str) -> RoundRobinCursor:
         return self.cursors.get(team) or RoundRobinCursor(team=team, last=None, version=0)
@@ -60,3 +69,10 @@ class InMemoryWorkRepository:
 
     def list_teams(self) -> list[str]:
         return sorted(self.teams)
+
+    def people_page(self, team: Optional[str], limit: int, start_key: StartKey) -> tuple[list[Person], StartKey]:
+        read = in_memory(self.people.values())
+        if team is not None:
+            return keyed_pages.page(read, team_members_list(team), limit, start_key)
+        lists = [team_members_list(name) for name in self.list_teams()]
+        return keyed_pages.chained_page(read, lists, limit, start_key)

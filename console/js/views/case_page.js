@@ -100,9 +100,10 @@ export async function casePage(ctx, params) {
 
   async function update() {
     const q = (p, query) => ctx.api.get(p, query);
+    const all = (p, query) => ctx.api.all(p, query);  // a listing, every page of it
     const [c, view, taskList, approvalList, documentList, history, comp, asl] = await Promise.allSettled([
-      q(path), q(`${path}/workflow`), q("/tasks", { caseId: id }), readsApprovals ? q("/approvals", { caseId: id }) : Promise.resolve(null),
-      q(`${path}/documents`), q(`${path}/history`),
+      q(path), q(`${path}/workflow`), all("/tasks", { caseId: id }), readsApprovals ? all("/approvals", { caseId: id }) : Promise.resolve(null),
+      all(`${path}/documents`), all(`${path}/history`),
       record.compensation ? q(`${path}/compensation`) : Promise.resolve(null), caseWorkflowAsl(),
     ]);
     if (!root.isConnected && last.size) return false;

@@ -12,8 +12,8 @@ export function inboxPage(ctx) {
 
   async function load() {
     const [taskList, approvalList] = await Promise.all([
-      ctx.api.get("/tasks", { assignee: "me" }),
-      decides ? ctx.api.get("/approvals") : Promise.resolve({ items: [] }),
+      ctx.api.all("/tasks", { assignee: "me" }),
+      decides ? ctx.api.all("/approvals") : Promise.resolve({ items: [] }),
     ]);
     const cases = await casesById(ctx.api, [...taskList.items, ...approvalList.items].map((item) => item.caseId));
     return { tasks: taskList.items, approvals: approvalList.items, cases };
@@ -67,7 +67,7 @@ export function queuePage(ctx) {
       throw error;
     });
     if (!me) return { team: null };
-    const list = await ctx.api.get("/tasks", { team: me.team });
+    const list = await ctx.api.all("/tasks", { team: me.team });
     const cases = await casesById(ctx.api, list.items.map((t) => t.caseId));
     return { team: me.team, tasks: list.items, cases };
   }

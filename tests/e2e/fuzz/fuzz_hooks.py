@@ -14,9 +14,13 @@ import schemathesis
 
 # The fields whose rules the document cannot state, by operation; a 400 to valid data may name only these.
 STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("GET", "/cases"): ("cursor",),  # a cursor issued for this listing and these filters
-    ("GET", "/tasks"): ("status", "team"),  # status other than OPEN needs caseId; team not with assignee
-    ("GET", "/approvals"): ("caseId",),  # status other than PENDING needs caseId
+    ("GET", "/cases"): ("cursor",),  # a cursor issued for this listing and these filters (every listing's)
+    ("GET", "/tasks"): ("status", "team", "cursor"),  # status other than OPEN needs caseId; team not with assignee
+    ("GET", "/approvals"): ("caseId", "cursor"),  # status other than PENDING needs caseId
+    ("GET", "/personnel"): ("cursor",),
+    ("GET", "/cases/{case_id}/comments"): ("cursor",),
+    ("GET", "/cases/{case_id}/history"): ("cursor",),
+    ("GET", "/cases/{case_id}/documents"): ("cursor",),
     ("GET", "/cases/{case_id}"): ("asOf",),  # not later than now
     ("PUT", "/personnel/{username}"): ("outOfOffice",),  # `to` not before `from`
     ("POST", "/cases/{case_id}/documents"): ("kind", "filename"),  # the case's required kinds; a usable name
