@@ -12,6 +12,7 @@ from typing import Any, Callable, Generic, Iterable, Mapping, Optional, TypeVar
 
 from chalice import Blueprint, Chalice, CORSConfig, Response
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from .domain.access import Principal
 from .domain.queries import MAX_QUERY_VALUE_CHARS
@@ -40,7 +41,8 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "UNSUPPORTED_MEDIA_TYPE"),
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
-_PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_PATH_ID_CHARS = 64
+_PATH_PARAM = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_PATH_ID_CHARS}}}$")
 _PATH_PARAMS = re.compile(r"{(\w+)}")
 B = TypeVar("B")  # the route's body model; None for routes without a body
 
@@ -165,7 +167,7 @@ def answers(
     if "If-Match" in headers:
         kinds |= {InvalidInput, PreconditionFailed}  # absent or malformed; stale
     if _PATH_PARAMS.search(path):
-        kinds.add(NotFound)  # an id that cannot exist, or a record the caller may not see
+        kinds |= {NotFound, InvalidInput}  # an id that cannot exist or a record the caller may not see; too long
     return tuple(sorted({_status_of(kind)[0] for kind in kinds}))
 
 
@@ -260,6 +262,21 @@ class Routes:
         )(view)
 
 
+def _check_path_params(params: Mapping[str, str], validated_params: tuple[str, ...]) -> None:
+    """An id longer than any id is a 400 naming it, as an over-long id in a body is; any other id outside the
+    pattern is one that cannot exist: 404, as for an id that is not there."""
+    unchecked = {name: value or "" for name, value in params.items() if name not in validated_params}
+    too_long = sorted(name for name, value in unchecked.items() if len(value) > MAX_PATH_ID_CHARS)
+    if too_long:
+        raise InvalidInput(
+            "path identifier too long",
+            [FieldIssue(to_camel(name), f"at most {MAX_PATH_ID_CHARS} characters") for name in too_long],
+        )
+    for name, value in unchecked.items():
+        if not _PATH_PARAM.match(value):
+            raise NotFound(f"no {name} {value!r}")
+
+
 class Api:
     """Registers each area's routes on the Chalice app so every route is authenticated, parsed, logged and
     error-mapped the same way; keeps their specs for the OpenAPI document."""
@@ -302,9 +319,7 @@ class Api:
             principal = None if spec.public else self._authenticate(request)
             if principal is not None:
                 logger.thread_safe_append_keys(user=principal.username)
-            for name, value in params.items():
-                if name not in validated_params and not _PATH_PARAM.match(value or ""):
-                    raise NotFound(f"no {name} {value[:64]!r}")
+            _check_path_params(params, validated_params)
             if "case_id" in params:
                 logger.thread_safe_append_keys(case_id=params["case_id"])
             reply = view(ApiRequest(request, principal, spec), **params)

@@ -17,6 +17,9 @@ from .validation import parse
 # Demo and seed entries: who works tasks, and how much.
 SEED_CAPACITY = 10
 _WORKING_ROLES = {Role.CASEWORKER.value, Role.SUPERVISOR.value}
+# Someone not in the directory (every request of theirs asks for their team) is remembered as absent this long;
+# filing them (save_person) deletes the entry at once.
+ABSENCE_CACHE_SECONDS = 10
 
 
 Directory = list[tuple[str, list[Person]]]  # (team, its people) in the repository's team order
@@ -34,7 +37,10 @@ class PersonnelService:
         self._people: Optional[ReadThrough[Person]] = None
         self._directory: Optional[ReadThrough[Directory]] = None
         if cache is not None:
-            self._people = ReadThrough(cache, cache_ttl, dump=Person.to_api, load=Person.model_validate)
+            self._people = ReadThrough(
+                cache, cache_ttl, dump=Person.to_api, load=Person.model_validate,
+                absent_ttl_seconds=min(cache_ttl, ABSENCE_CACHE_SECONDS),
+            )
             self._directory = ReadThrough(
                 cache, cache_ttl,
                 dump=lambda teams: [[team, [p.to_api() for p in people]] for team, people in teams],
