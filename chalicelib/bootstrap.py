@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseService
     from .services.compensation import CompensationService
-    from .services.customers import CustomerDirectory
+    from .services.customers import CustomerDirectory, CustomerViews
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
     from .services.personnel import PersonnelService
@@ -50,6 +50,7 @@ class Container:
     documents: DocumentService
     cache: Cache  # read-through data for the services, shared by them
     customers: CustomerDirectory
+    customer_views: CustomerViews  # the directory's views, for the people who may see each customer
     case_data: CaseDataProduct
 
     def authenticate(self, request: Request) -> Principal:
@@ -111,6 +112,7 @@ def build(
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
+    from .services.customers import CustomerViews
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
     from .services.personnel import PersonnelService
@@ -182,6 +184,7 @@ def build(
         documents=documents,
         processing=DocumentProcessing(documents, document_engine, stores.results, MAX_DOCUMENT_BYTES),
         customers=customers,
+        customer_views=CustomerViews(customers, cases),
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
