@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .cache import Cache
     from .domain.access import Principal
+    from .ratelimit import NoBudgets, RequestBudgets
     from .ports import (
         CaseRepository, DecisionStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore, ProcessingResults,
         TokenStore, WorkflowEngine, WorkRepository,
@@ -52,6 +53,7 @@ class Container:
     customers: CustomerDirectory
     customer_views: CustomerViews  # the directory's views, for the people who may see each customer
     case_data: CaseDataProduct
+    budgets: RequestBudgets | NoBudgets  # per-user request budgets, in the cache's Redis
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -108,6 +110,7 @@ def build(
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
+    from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
@@ -188,6 +191,7 @@ def build(
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
+        budgets=budgets_for(settings),
     )
 
 

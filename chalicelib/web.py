@@ -18,7 +18,7 @@ from .domain.access import Principal
 from .domain.queries import MAX_QUERY_VALUE_CHARS
 from .errors import (
     Conflict, DependencyUnavailable, DomainError, FieldIssue, Forbidden, InvalidInput, NotFound,
-    PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
+    PayloadTooLarge, PreconditionFailed, TooManyRequests, Unauthenticated, UnsupportedMediaType,
 )
 from .observability import logger
 from .services.validation import parse
@@ -39,12 +39,16 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     PreconditionFailed: (412, "PRECONDITION_FAILED"),
     PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
     UnsupportedMediaType: (415, "UNSUPPORTED_MEDIA_TYPE"),
+    TooManyRequests: (429, "TOO_MANY_REQUESTS"),
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
 MAX_PATH_ID_CHARS = 64
 _PATH_PARAM = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_PATH_ID_CHARS}}}$")
 _PATH_PARAMS = re.compile(r"{(\w+)}")
 B = TypeVar("B")  # the route's body model; None for routes without a body
+# Takes one request from the caller's budgets: theirs for every request, and the route's own if it names one
+# (chalicelib/ratelimit.py); raises TooManyRequests when one is spent.
+SpendBudget = Callable[[Principal, Optional[str]], None]
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -77,6 +81,7 @@ class RouteSpec:
     errors: tuple[int, ...]
     etag: bool  # the response carries the resource's version as ETag
     optional_body: bool = False  # an absent body reads as {} (every field of `body` optional)
+    budget: Optional[str] = None  # a budget of its own, beside every request's (e.g. "downloads")
 
 
 class ApiRequest(Generic[B]):
@@ -159,7 +164,7 @@ def answers(
     plus the domain errors its service raises, each through the one table of statuses."""
     kinds: set[type[DomainError]] = set(raises)
     if not public:
-        kinds.add(Unauthenticated)
+        kinds |= {Unauthenticated, TooManyRequests}
     if body:
         kinds |= {InvalidInput, PayloadTooLarge, UnsupportedMediaType}
     if query or validated_params:
@@ -193,7 +198,8 @@ def _status_of(kind: type[Exception]) -> tuple[int, str]:
 def error_response(exc: Exception) -> Response:
     status, code = _status_of(type(exc))
     if isinstance(exc, DomainError) and status != 500:
-        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, DependencyUnavailable) else {}
+        retry_after = isinstance(exc, (DependencyUnavailable, TooManyRequests))
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if retry_after else {}  # type: ignore[attr-defined]
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return _json_response(error_body(code, exc.message, exc.details), status, headers)
@@ -221,11 +227,12 @@ class Routes:
         optional_body: bool = False, response: Optional[type[BaseModel]] = None, status: int = 200,
         public: bool = False, query: tuple[str, ...] = (), headers: tuple[str, ...] = (),
         raises: tuple[type[DomainError], ...] = (), etag: bool = False, validated_params: tuple[str, ...] = (),
+        budget: Optional[str] = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`body`: the model the view receives parsed as `req.body`. `raises`: the domain errors the service can
         raise beyond what the declaration implies (see `answers`). `validated_params`: path parameters the view
         checks itself, answering a bad one with its own 400 instead of the generic 404 for an id that cannot
-        exist."""
+        exist. `budget`: a request budget the route spends beside every request's (ratelimit.py)."""
         errors = answers(
             path, body=body is not None, public=public, query=query, headers=headers,
             validated_params=validated_params, raises=raises,
@@ -234,7 +241,7 @@ class Routes:
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(
                 path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag,
-                optional_body,
+                optional_body, budget,
             )
             self.declared.append(_Declared(spec, view, validated_params))
             return view
@@ -244,7 +251,7 @@ class Routes:
     def command(
         self, path: str, service_method: Callable[[], Callable[..., Any]], *, name: str, summary: str,
         body: type[BaseModel], response: type[BaseModel], method: str = "POST", status: int = 200,
-        optional_body: bool = False,
+        optional_body: bool = False, budget: Optional[str] = None,
     ) -> None:
         """Declare a change whose view only forwards: the principal, the path parameters in path order and the
         parsed body go to the service method `service_method` returns when a request comes (the container is
@@ -258,7 +265,7 @@ class Routes:
         view.__name__ = name
         self.route(
             path, method, summary=summary, body=body, optional_body=optional_body, response=response, status=status,
-            raises=(Forbidden, Conflict),
+            raises=(Forbidden, Conflict), budget=budget,
         )(view)
 
 
@@ -281,8 +288,11 @@ class Api:
     """Registers each area's routes on the Chalice app so every route is authenticated, parsed, logged and
     error-mapped the same way; keeps their specs for the OpenAPI document."""
 
-    def __init__(self, app: Chalice, authorizer: Any, authenticate: Callable[[Any], Principal]) -> None:
-        self.app, self._authorizer, self._authenticate = app, authorizer, authenticate
+    def __init__(
+        self, app: Chalice, authorizer: Any, authenticate: Callable[[Any], Principal],
+        spend: Optional[SpendBudget] = None,
+    ) -> None:
+        self.app, self._authorizer, self._authenticate, self._spend = app, authorizer, authenticate, spend
         self.specs: list[RouteSpec] = []
 
     def register(self, *areas: Routes) -> None:
@@ -319,6 +329,8 @@ class Api:
             principal = None if spec.public else self._authenticate(request)
             if principal is not None:
                 logger.thread_safe_append_keys(user=principal.username)
+                if self._spend is not None:  # before anything else is read: refused requests cost nothing more
+                    self._spend(principal, spec.budget)
             _check_path_params(params, validated_params)
             if "case_id" in params:
                 logger.thread_safe_append_keys(case_id=params["case_id"])
