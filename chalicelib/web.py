@@ -198,8 +198,9 @@ def _status_of(kind: type[Exception]) -> tuple[int, str]:
 def error_response(exc: Exception) -> Response:
     status, code = _status_of(type(exc))
     if isinstance(exc, DomainError) and status != 500:
-        retry_after = isinstance(exc, (DependencyUnavailable, TooManyRequests))
-        headers = {"Retry-After": str(exc.retry_after_seconds)} if retry_after else {}  # type: ignore[attr-defined]
+        headers: dict[str, str] = {}
+        if isinstance(exc, (DependencyUnavailable, TooManyRequests)):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return _json_response(error_body(code, exc.message, exc.details), status, headers)
