@@ -42,7 +42,10 @@ authorizer = (
     if os.environ.get("AUTH_MODE") == "apigateway"
     else None
 )
-api = Api(app, authorizer, authenticate=lambda request: bootstrap.container().authenticate(request))
+api = Api(
+    app, authorizer, authenticate=lambda request: bootstrap.container().authenticate(request),
+    spend=lambda principal, budget: bootstrap.container().budgets.spend(principal.username, budget),
+)
 api.register(
     meta.routes(documented=api), cases.routes, tasks.routes, approvals.routes, documents.routes, customers.routes,
     personnel.routes, data_products.routes,

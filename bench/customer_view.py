@@ -60,13 +60,13 @@ def main() -> None:
         plain = customer_directory(settings, repository)
         cached = customer_directory(settings, repository, InProcessCache())
         ids = [CUSTOMER_IDS[i % len(CUSTOMER_IDS)] for i in range(RUNS)]
-        plain.view(ALICE, ids[0])  # warm: clients built, the dataset fetched once
+        plain.view(ids[0])  # warm: clients built, the dataset fetched once
         print(f"customer views of {RUNS} lookups over {len(CUSTOMER_IDS)} customers "
               "(CRM over HTTP + risk dataset in S3)")
-        describe("no cache: both products asked", timed_ms(lambda i: plain.view(ALICE, ids[i]), RUNS))
+        describe("no cache: both products asked", timed_ms(lambda i: plain.view(ids[i]), RUNS))
         for customer in CUSTOMER_IDS:
-            cached.view(ALICE, customer)
-        describe("read cache (in-process), every answer cached", timed_ms(lambda i: cached.view(ALICE, ids[i]), RUNS))
+            cached.view(customer)
+        describe("read cache (in-process), every answer cached", timed_ms(lambda i: cached.view(ids[i]), RUNS))
 
         without = CaseService(repository, DEFAULT_CASE_TYPES, CaseNumbers(repository))
         with_mesh = CaseService(repository, DEFAULT_CASE_TYPES, CaseNumbers(repository),
@@ -80,7 +80,7 @@ def main() -> None:
                  timed_ms(lambda i: with_mesh.create(ALICE, body(i)), RUNS))
 
         crm.stop()  # refused connections: the CRM is down, its last known records are served
-        describe("CRM down (connection refused), last known served", timed_ms(lambda i: plain.view(ALICE, ids[i]), 50))
+        describe("CRM down (connection refused), last known served", timed_ms(lambda i: plain.view(ids[i]), 50))
         silent = socket.socket()
         silent.bind(("127.0.0.1", 0))
         silent.listen(100)  # accepts, never answers
@@ -88,7 +88,7 @@ def main() -> None:
         hanging.write_text(hanging.read_text().replace(crm.url, f"http://127.0.0.1:{silent.getsockname()[1]}"))
         budget = customer_directory(settings, repository)
         describe("CRM silent (never answers): bounded by MESH_TIMEOUT_SECONDS=1",
-                 timed_ms(lambda i: budget.view(ALICE, ids[i]), 5))
+                 timed_ms(lambda i: budget.view(ids[i]), 5))
         silent.close()
     finally:
         crm.stop()

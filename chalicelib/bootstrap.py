@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .cache import Cache
     from .domain.access import Principal
+    from .ratelimit import NoBudgets, RequestBudgets
     from .ports import (
         CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore,
         ProcessingResults, TokenStore, WorkflowEngine, WorkRepository,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseService
     from .services.compensation import CompensationService
-    from .services.customers import CustomerDirectory
+    from .services.customers import CustomerDirectory, CustomerViews
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
@@ -52,7 +53,9 @@ class Container:
     documents: DocumentService
     cache: Cache  # read-through data for the services, shared by them
     customers: CustomerDirectory
+    customer_views: CustomerViews  # the directory's views, for the people who may see each customer
     case_data: CaseDataProduct
+    budgets: RequestBudgets | NoBudgets  # per-user request budgets, in the cache's Redis
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -110,10 +113,12 @@ def build(
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
+    from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
+    from .services.customers import CustomerViews
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
@@ -188,9 +193,11 @@ def build(
         documents=documents,
         processing=DocumentProcessing(documents, document_engine, stores.results, MAX_DOCUMENT_BYTES),
         customers=customers,
+        customer_views=CustomerViews(customers, cases),
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
+        budgets=budgets_for(settings),
     )
 
 

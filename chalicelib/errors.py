@@ -55,3 +55,10 @@ class DependencyUnavailable(DomainError):
     """A backing service is down; the client may retry (503)."""
 
     retry_after_seconds: int = 5
+
+
+@dataclass
+class TooManyRequests(DomainError):
+    """The caller spent their request budget; they may retry after `retry_after_seconds` (429)."""
+
+    retry_after_seconds: int = 1

@@ -68,6 +68,7 @@ _ERROR_TEXT = {
     412: "If-Match names a stale version",
     413: "Body too large",
     415: "The body is not JSON",
+    429: "Your request budget is spent; retry after Retry-After",
     503: "A dependency is unavailable; retry after Retry-After",
 }
 

@@ -58,6 +58,13 @@ class Settings:
     personnel_cache_ttl: int = 60
     cache_delete_hold: float = 5.0  # seconds a deleted key refuses fills from reads that raced the write
     customer_cache_ttl: int = 60  # a data product's answer is reused this long (its age is still shown)
+    # Per-user request budgets (token buckets in the same Redis; off without one): every request, and downloads
+    # on their own, tighter budget. Deployed stages set theirs in .chalice/config.json; these defaults are for
+    # the local system and tests, which must never meet them. 0 per minute turns a budget off.
+    request_budget_per_minute: int = 60_000
+    request_budget_burst: int = 10_000
+    download_budget_per_minute: int = 6_000
+    download_budget_burst: int = 1_000
     # The data mesh: a catalog of descriptor files (local) or a Glue database (AWS), and one lookup's budget.
     data_catalog_dir: Optional[str] = None
     data_catalog_database: Optional[str] = None
@@ -109,6 +116,10 @@ class Settings:
             personnel_cache_ttl=int(env.get("PERSONNEL_CACHE_TTL_SECONDS", "60")),
             cache_delete_hold=float(env.get("CACHE_DELETE_HOLD_SECONDS", "5")),
             customer_cache_ttl=int(env.get("CUSTOMER_CACHE_TTL_SECONDS", "60")),
+            request_budget_per_minute=int(env.get("REQUEST_BUDGET_PER_MINUTE", "60000")),
+            request_budget_burst=int(env.get("REQUEST_BUDGET_BURST", "10000")),
+            download_budget_per_minute=int(env.get("DOWNLOAD_BUDGET_PER_MINUTE", "6000")),
+            download_budget_burst=int(env.get("DOWNLOAD_BUDGET_BURST", "1000")),
             data_catalog_dir=env.get("DATA_CATALOG_DIR") or None,
             data_catalog_database=env.get("DATA_CATALOG_DATABASE") or None,
             mesh_timeout_seconds=float(env.get("MESH_TIMEOUT_SECONDS", "1.0")),

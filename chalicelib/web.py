@@ -12,12 +12,13 @@ from typing import Any, Callable, Generic, Iterable, Mapping, Optional, TypeVar
 
 from chalice import Blueprint, Chalice, CORSConfig, Response
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from .domain.access import Principal
 from .domain.queries import MAX_QUERY_VALUE_CHARS
 from .errors import (
     Conflict, DependencyUnavailable, DomainError, FieldIssue, Forbidden, InvalidInput, NotFound,
-    PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType,
+    PayloadTooLarge, PreconditionFailed, TooManyRequests, Unauthenticated, UnsupportedMediaType,
 )
 from .observability import logger
 from .services.validation import parse
@@ -38,11 +39,16 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     PreconditionFailed: (412, "PRECONDITION_FAILED"),
     PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
     UnsupportedMediaType: (415, "UNSUPPORTED_MEDIA_TYPE"),
+    TooManyRequests: (429, "TOO_MANY_REQUESTS"),
     DependencyUnavailable: (503, "SERVICE_UNAVAILABLE"),
 }
-_PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_PATH_ID_CHARS = 64
+_PATH_PARAM = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_PATH_ID_CHARS}}}$")
 _PATH_PARAMS = re.compile(r"{(\w+)}")
 B = TypeVar("B")  # the route's body model; None for routes without a body
+# Takes one request from the caller's budgets: theirs for every request, and the route's own if it names one
+# (chalicelib/ratelimit.py); raises TooManyRequests when one is spent.
+SpendBudget = Callable[[Principal, Optional[str]], None]
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -75,6 +81,7 @@ class RouteSpec:
     errors: tuple[int, ...]
     etag: bool  # the response carries the resource's version as ETag
     optional_body: bool = False  # an absent body reads as {} (every field of `body` optional)
+    budget: Optional[str] = None  # a budget of its own, beside every request's (e.g. "downloads")
 
 
 class ApiRequest(Generic[B]):
@@ -157,7 +164,7 @@ def answers(
     plus the domain errors its service raises, each through the one table of statuses."""
     kinds: set[type[DomainError]] = set(raises)
     if not public:
-        kinds.add(Unauthenticated)
+        kinds |= {Unauthenticated, TooManyRequests}
     if body:
         kinds |= {InvalidInput, PayloadTooLarge, UnsupportedMediaType}
     if query or validated_params:
@@ -165,7 +172,7 @@ def answers(
     if "If-Match" in headers:
         kinds |= {InvalidInput, PreconditionFailed}  # absent or malformed; stale
     if _PATH_PARAMS.search(path):
-        kinds.add(NotFound)  # an id that cannot exist, or a record the caller may not see
+        kinds |= {NotFound, InvalidInput}  # an id that cannot exist or a record the caller may not see; too long
     return tuple(sorted({_status_of(kind)[0] for kind in kinds}))
 
 
@@ -191,7 +198,9 @@ def _status_of(kind: type[Exception]) -> tuple[int, str]:
 def error_response(exc: Exception) -> Response:
     status, code = _status_of(type(exc))
     if isinstance(exc, DomainError) and status != 500:
-        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, DependencyUnavailable) else {}
+        headers: dict[str, str] = {}
+        if isinstance(exc, (DependencyUnavailable, TooManyRequests)):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return _json_response(error_body(code, exc.message, exc.details), status, headers)
@@ -219,11 +228,12 @@ class Routes:
         optional_body: bool = False, response: Optional[type[BaseModel]] = None, status: int = 200,
         public: bool = False, query: tuple[str, ...] = (), headers: tuple[str, ...] = (),
         raises: tuple[type[DomainError], ...] = (), etag: bool = False, validated_params: tuple[str, ...] = (),
+        budget: Optional[str] = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`body`: the model the view receives parsed as `req.body`. `raises`: the domain errors the service can
         raise beyond what the declaration implies (see `answers`). `validated_params`: path parameters the view
         checks itself, answering a bad one with its own 400 instead of the generic 404 for an id that cannot
-        exist."""
+        exist. `budget`: a request budget the route spends beside every request's (ratelimit.py)."""
         errors = answers(
             path, body=body is not None, public=public, query=query, headers=headers,
             validated_params=validated_params, raises=raises,
@@ -232,7 +242,7 @@ class Routes:
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(
                 path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag,
-                optional_body,
+                optional_body, budget,
             )
             self.declared.append(_Declared(spec, view, validated_params))
             return view
@@ -242,7 +252,7 @@ class Routes:
     def command(
         self, path: str, service_method: Callable[[], Callable[..., Any]], *, name: str, summary: str,
         body: type[BaseModel], response: type[BaseModel], method: str = "POST", status: int = 200,
-        optional_body: bool = False,
+        optional_body: bool = False, budget: Optional[str] = None,
     ) -> None:
         """Declare a change whose view only forwards: the principal, the path parameters in path order and the
         parsed body go to the service method `service_method` returns when a request comes (the container is
@@ -256,16 +266,34 @@ class Routes:
         view.__name__ = name
         self.route(
             path, method, summary=summary, body=body, optional_body=optional_body, response=response, status=status,
-            raises=(Forbidden, Conflict),
+            raises=(Forbidden, Conflict), budget=budget,
         )(view)
+
+
+def _check_path_params(params: Mapping[str, str], validated_params: tuple[str, ...]) -> None:
+    """An id longer than any id is a 400 naming it, as an over-long id in a body is; any other id outside the
+    pattern is one that cannot exist: 404, as for an id that is not there."""
+    unchecked = {name: value or "" for name, value in params.items() if name not in validated_params}
+    too_long = sorted(name for name, value in unchecked.items() if len(value) > MAX_PATH_ID_CHARS)
+    if too_long:
+        raise InvalidInput(
+            "path identifier too long",
+            [FieldIssue(to_camel(name), f"at most {MAX_PATH_ID_CHARS} characters") for name in too_long],
+        )
+    for name, value in unchecked.items():
+        if not _PATH_PARAM.match(value):
+            raise NotFound(f"no {name} {value!r}")
 
 
 class Api:
     """Registers each area's routes on the Chalice app so every route is authenticated, parsed, logged and
     error-mapped the same way; keeps their specs for the OpenAPI document."""
 
-    def __init__(self, app: Chalice, authorizer: Any, authenticate: Callable[[Any], Principal]) -> None:
-        self.app, self._authorizer, self._authenticate = app, authorizer, authenticate
+    def __init__(
+        self, app: Chalice, authorizer: Any, authenticate: Callable[[Any], Principal],
+        spend: Optional[SpendBudget] = None,
+    ) -> None:
+        self.app, self._authorizer, self._authenticate, self._spend = app, authorizer, authenticate, spend
         self.specs: list[RouteSpec] = []
 
     def register(self, *areas: Routes) -> None:
@@ -302,9 +330,9 @@ class Api:
             principal = None if spec.public else self._authenticate(request)
             if principal is not None:
                 logger.thread_safe_append_keys(user=principal.username)
-            for name, value in params.items():
-                if name not in validated_params and not _PATH_PARAM.match(value or ""):
-                    raise NotFound(f"no {name} {value[:64]!r}")
+                if self._spend is not None:  # before anything else is read: refused requests cost nothing more
+                    self._spend(principal, spec.budget)
+            _check_path_params(params, validated_params)
             if "case_id" in params:
                 logger.thread_safe_append_keys(case_id=params["case_id"])
             reply = view(ApiRequest(request, principal, spec), **params)

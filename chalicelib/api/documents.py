@@ -10,6 +10,7 @@ from ..domain.documents import (
 from ..domain.exports import EvidenceExport, ExportRequest
 from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, Forbidden
+from ..ratelimit import DOWNLOADS
 from ..web import ApiRequest, Routes
 from . import blueprint
 
@@ -49,7 +50,7 @@ routes.command(
 @routes.route(
     "/cases/{case_id}/documents/{document_id}/download", "GET",
     summary="A short-lived download URL of one version (the latest by default); the download is recorded",
-    response=DownloadLink, query=("versionId",), raises=(Conflict,),
+    response=DownloadLink, query=("versionId",), raises=(Conflict,), budget=DOWNLOADS,  # each one is audited
 )
 def download_document(req: ApiRequest[None], case_id: str, document_id: str) -> DownloadLink:
     return container().documents.download(req.principal, case_id, document_id, req.query("versionId"))
@@ -68,7 +69,7 @@ routes.command(
     "/cases/{case_id}/exports", lambda: container().documents.export, name="export_documents",
     summary="Export evidence: download URLs of the documents' latest processed versions and a manifest whose "
             "SHA-256 is recorded in the case history (supervisors, admins, auditors)",
-    body=ExportRequest, response=EvidenceExport, status=201,
+    body=ExportRequest, response=EvidenceExport, status=201, budget=DOWNLOADS,  # download URLs, audited
 )
 
 

@@ -17,6 +17,8 @@ from .base import ApiModel
 # The customer ids the data mesh knows (the CRM's key), e.g. CUST-1001.
 CUSTOMER_ID = re.compile(r"^CUST-\d{1,12}$")
 CUSTOMER_ID_RULE = "must look like CUST-1001 (CUST- and 1 to 12 digits)"
+# A product that failed is reported with this status only: its addresses and errors stay in the log.
+SOURCE_FAILED = "the product could not be read; the details are logged under this request's id"
 
 
 class StaleReason(str, Enum):

@@ -14,18 +14,20 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from ..cache import Cache
-from ..domain.access import Action, Principal, require
+from ..domain.access import Action, Principal, Role, Visibility, can_view, require
 from ..domain.customers import (
-    CUSTOMER_ID, CUSTOMER_ID_RULE, CustomerView, Observation, SourceRecord, ViewStatus, iso, merge, not_looked_up,
-    parse_time,
+    CUSTOMER_ID, CUSTOMER_ID_RULE, SOURCE_FAILED, CustomerView, Observation, SourceRecord, ViewStatus, iso, merge,
+    not_looked_up, parse_time,
 )
 from ..domain.data_products import DataProductDescriptor
 from ..errors import DependencyUnavailable, FieldIssue, InvalidInput, NotFound
-from ..ports import CustomerSource, DataCatalog, LastKnownStore
+from ..ports import CaseQuery, CaseRepository, CustomerSource, DataCatalog, LastKnownStore, SourceUnavailable
 
 log = logging.getLogger(__name__)
 CUSTOMER_ENTITY = "customer"
 _MAX_PARALLEL_SOURCES = 8
+# The roles that look customers up to open and work cases; other roles see a customer through one of its cases.
+CASE_WORKING_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN})
 
 SourceFactory = Callable[[DataProductDescriptor], Optional[CustomerSource]]
 
@@ -49,10 +51,9 @@ class CustomerDirectory:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=_MAX_PARALLEL_SOURCES, thread_name_prefix="mesh")
 
-    def view(self, principal: Principal, customer_id: str) -> CustomerView:
-        """`GET /customers/{id}`: 404 when every product answered that it has no such customer, 503 when
-        none answered and nothing is known from before."""
-        require(principal, Action.READ_CUSTOMERS)
+    def view(self, customer_id: str) -> CustomerView:
+        """The assembled view: 404 when every product answered that it has no such customer, 503 when none
+        answered and nothing is known from before. Who may ask is `CustomerViews`' concern."""
         check_customer_id(customer_id)
         view = self.assemble(customer_id)
         if view.status == ViewStatus.NOT_FOUND:
@@ -99,7 +100,8 @@ class CustomerDirectory:
                 future.cancel()
                 missing.append((product, f"no answer within {self._timeout:g}s"))
             elif future.exception() is not None:
-                missing.append((product, str(future.exception())[:300]))
+                missing.append((product, SOURCE_FAILED))
+                _log_failure(product, future.exception())
             else:
                 record = future.result()
                 observations.append(Observation(product.id, product.freshness_sla_seconds, live=True, record=record,
@@ -159,6 +161,46 @@ class CustomerDirectory:
         except Exception:
             log.exception("could not read the last known records of %s", customer_id)
             return {}
+
+
+def _log_failure(product: DataProductDescriptor, error: Optional[BaseException]) -> None:
+    """What went wrong stays here, with the request's correlation ids: a view (and a case's snapshot of it)
+    names only the product and a generic status, never its addresses or the exception's text."""
+    if isinstance(error, SourceUnavailable):
+        log.warning("customer data product %s did not answer: %s", product.id, error)
+    else:  # a bug in a source adapter: its traceback
+        log.error("customer data product %s failed", product.id, exc_info=error)
+
+
+class CustomerViews:
+    """`GET /customers/{id}`: the directory's view, for the people who may see it. People who work cases
+    (caseworkers, supervisors, admins) look customers up to open and work cases; anyone else (approvers,
+    finance, auditors) only a customer one of whose cases they may see, by the rule that shows a case. Anyone
+    else gets 404, as for a customer that does not exist, before any product is asked: the answer tells
+    nothing about the customer."""
+
+    def __init__(self, directory: CustomerDirectory, cases: CaseRepository, page_size: int = 100) -> None:
+        self._directory, self._cases, self._page_size = directory, cases, page_size
+
+    def view(self, principal: Principal, customer_id: str) -> CustomerView:
+        require(principal, Action.READ_CUSTOMERS)
+        check_customer_id(customer_id)
+        if not principal.roles & CASE_WORKING_ROLES and not self._sees_a_case_of(principal, customer_id):
+            raise NotFound(f"customer {customer_id} not found")
+        return self._directory.view(customer_id)
+
+    def _sees_a_case_of(self, principal: Principal, customer_id: str) -> bool:
+        """Whether any case of the customer is one the principal may read. The customer's cases are read from
+        their index, newest first, a page at a time, until one is visible: who is refused costs one Query per
+        `page_size` cases of that customer."""
+        every_case = Visibility(everything=True, team=None, username=principal.username)
+        query, start_key = CaseQuery(visibility=every_case, customer_id=customer_id), None
+        while True:
+            cases, start_key = self._cases.list_cases(query, self._page_size, start_key)
+            if any(can_view(principal, case) for case in cases):
+                return True
+            if start_key is None:
+                return False
 
 
 def _cache_key(product: str, customer_id: str) -> str:

@@ -22,6 +22,9 @@ from .validation import parse
 # Demo and seed entries: who works tasks, and how much.
 SEED_CAPACITY = 10
 _WORKING_ROLES = {Role.CASEWORKER.value, Role.SUPERVISOR.value}
+# Someone not in the directory (every request of theirs asks for their team) is remembered as absent this long;
+# filing them (save_person) deletes the entry at once.
+ABSENCE_CACHE_SECONDS = 10
 
 
 class PersonnelService:
@@ -39,7 +42,10 @@ class PersonnelService:
         self._generation: Optional[ReadThrough[str]] = None
         self._pages: Optional[ReadThrough[PersonList]] = None
         if cache is not None:
-            self._people = ReadThrough(cache, cache_ttl, dump=Person.to_api, load=Person.model_validate)
+            self._people = ReadThrough(
+                cache, cache_ttl, dump=Person.to_api, load=Person.model_validate,
+                absent_ttl_seconds=min(cache_ttl, ABSENCE_CACHE_SECONDS),
+            )
             self._generation = ReadThrough(cache, cache_ttl, dump=str, load=str)
             self._pages = ReadThrough(cache, cache_ttl, dump=PersonList.to_api, load=PersonList.model_validate)
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 import requests
 
+from local.redis_server import RedisServer
 from tests.local_system import Api, LocalProcess, login_to, stopped_after
 
 
@@ -161,3 +162,11 @@ def local_system_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
         problems = [problem for system in systems.values() if (problem := system.close())]
     if problems:
         pytest.fail("\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the module's own, for a local system started with it (`local_system_with`): the tests
+    may kill it."""
+    with RedisServer() as server:
+        yield server

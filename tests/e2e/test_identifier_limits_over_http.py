@@ -40,3 +40,15 @@ def test_a_2000_character_customer_id_is_refused_before_anything_is_written(api)
     assert multibyte.status_code == 400
     assert [c["id"] for c in alice.get("/cases", params={"customerId": "CUST-KEYS"}).json()["items"]] == before
     assert alice.get("/cases", params={"assignee": "me"}).status_code == 200
+
+
+@pytest.mark.parametrize("path, name", [
+    ("/cases/{long}", "caseId"),
+    ("/cases/{long}/history", "caseId"),
+    ("/cases/any-case/documents/{long}", "documentId"),
+    ("/tasks/{long}", "taskId"),
+])
+def test_a_2000_character_path_id_is_a_400_naming_it(api, path, name):
+    response = api("alice").get(path.format(long=LONG))
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["error"]["details"]] == [name]

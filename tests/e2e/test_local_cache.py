@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import redis
@@ -16,12 +16,6 @@ pytestmark = pytest.mark.skipif(not redis_server_binary(), reason="needs redis-s
 
 RESET_SECONDS = 0.5
 HOLD_SECONDS = 0.5  # a deleted entry refuses refills this long (5 s by default)
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -92,9 +92,12 @@ def test_lambda_runs_each_function_through_app_so_its_middleware_is_attached():
 
 def test_a_routes_errors_follow_from_its_declaration_and_the_domain_errors_it_raises():
     implied = dict(public=False, query=(), headers=(), validated_params=(), raises=())
-    assert answers("/cases", body=True, **implied) == (400, 401, 413, 415)
-    assert answers("/cases/{case_id}", body=False, **{**implied, "headers": ("If-Match",)}) == (400, 401, 404, 412)
+    # Every authenticated route may answer 429 (the caller's request budget) and 401.
+    assert answers("/cases", body=True, **implied) == (400, 401, 413, 415, 429)
+    assert answers("/cases/{case_id}", body=False, **{**implied, "headers": ("If-Match",)}) == (
+        400, 401, 404, 412, 429,
+    )
     assert answers("/tasks", body=False, **{**implied, "query": ("status",), "raises": (Forbidden, Conflict)}) == (
-        400, 401, 403, 409,
+        400, 401, 403, 409, 429,
     )
     assert answers("/health", body=False, **{**implied, "public": True}) == ()

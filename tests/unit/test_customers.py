@@ -10,12 +10,12 @@ import pytest
 
 from chalicelib.adapters.memory.last_known import InMemoryLastKnownStore
 from chalicelib.cache.memory import InProcessCache
-from chalicelib.domain.customers import SourceRecord, SourceState, StaleReason, ViewStatus
+from chalicelib.domain.customers import SOURCE_FAILED, SourceRecord, SourceState, StaleReason, ViewStatus
 from chalicelib.domain.data_products import DataProductDescriptor
 from chalicelib.errors import DependencyUnavailable, InvalidInput, NotFound
 from chalicelib.ports import SourceUnavailable
 from chalicelib.services.customers import CustomerDirectory
-from tests.support import START, FixedClock, principal
+from tests.support import START, FixedClock
 from tests.api_support import POOL
 from tests.unit.test_api import call
 
@@ -80,12 +80,11 @@ def mesh():
     return directory, crm, risk, catalog
 
 
-ALICE = principal("alice", "caseworker", team="claims")
 
 
 def test_the_view_merges_the_customer_products_of_the_catalog(mesh):
     directory, crm, risk, _ = mesh
-    view = directory.view(ALICE, "CUST-1")
+    view = directory.view("CUST-1")
     assert view.status == ViewStatus.COMPLETE
     assert {name: f.source for name, f in view.fields.items()} == {
         "name": CRM, "email": CRM, "segment": RISK, "riskBand": RISK,
@@ -96,15 +95,15 @@ def test_the_view_merges_the_customer_products_of_the_catalog(mesh):
 
 def test_one_source_down_serves_its_last_known_value_flagged_stale(mesh):
     directory, crm, risk, _ = mesh
-    directory.view(ALICE, "CUST-1")  # answered: kept as last known
+    directory.view("CUST-1")  # answered: kept as last known
     risk.down = True
-    view = directory.view(ALICE, "CUST-1")
+    view = directory.view("CUST-1")
     assert view.status == ViewStatus.PARTIAL
     band = view.fields["riskBand"]
     assert (band.value, band.stale, band.stale_reason, band.source) == (
         "LOW", True, StaleReason.SOURCE_UNAVAILABLE, RISK)
     assert view.fields["name"].stale is False
-    assert view.sources[1].status == SourceState.STALE and "refused" in view.sources[1].error
+    assert view.sources[1].status == SourceState.STALE and view.sources[1].error == SOURCE_FAILED
     # Stale values lose against fresh ones: the CRM's live segment now wins over risk's last known one.
     assert (view.fields["segment"].value, view.fields["segment"].source) == ("RETAIL", CRM)
 
@@ -112,7 +111,7 @@ def test_one_source_down_serves_its_last_known_value_flagged_stale(mesh):
 def test_a_source_down_with_nothing_known_is_unavailable_and_the_rest_is_served(mesh):
     directory, crm, risk, _ = mesh
     risk.down = True
-    view = directory.view(ALICE, "CUST-1")
+    view = directory.view("CUST-1")
     assert view.status == ViewStatus.PARTIAL
     assert view.sources[1].status == SourceState.UNAVAILABLE
     assert {f.source for f in view.fields.values()} == {CRM}
@@ -123,7 +122,7 @@ def test_a_hanging_source_is_cut_off_by_the_budget(mesh):
     hanging = HangingSource()
     directory._source_for = lambda product: {CRM: crm, RISK: hanging}.get(product.id)
     try:
-        view = directory.view(ALICE, "CUST-1")
+        view = directory.view("CUST-1")
     finally:
         hanging.release.set()
     assert view.status == ViewStatus.PARTIAL
@@ -134,16 +133,16 @@ def test_a_hanging_source_is_cut_off_by_the_budget(mesh):
 def test_both_sources_down_with_nothing_known_is_503_and_unknown_customers_are_404(mesh):
     directory, crm, risk, _ = mesh
     with pytest.raises(NotFound):
-        directory.view(ALICE, "CUST-2")
+        directory.view("CUST-2")
     crm.down = risk.down = True
     with pytest.raises(DependencyUnavailable):
-        directory.view(ALICE, "CUST-1")
+        directory.view("CUST-1")
 
 
 @pytest.mark.parametrize("bad", ["abc", "CUST-", "cust-1", "CUST-1x", "CUST-1234567890123", ""])
 def test_a_malformed_customer_id_is_a_400_naming_the_field(mesh, bad):
     with pytest.raises(InvalidInput) as raised:
-        mesh[0].view(ALICE, bad)
+        mesh[0].view(bad)
     assert [d.field for d in raised.value.details] == ["customerId"]
 
 
@@ -168,6 +167,7 @@ NEW_CASE = {"title": "Burst pipe", "caseType": "GENERAL", "priority": "HIGH", "c
 
 
 def test_get_customer_over_http(client):
+    assert call(client, "POST", "/cases", "alice", NEW_CASE)[0] == 201  # the auditor sees the customer's case
     status, body, _ = call(client, "GET", "/customers/CUST-1", "aud")
     assert status == 200, body
     assert body["fields"]["name"] == {
@@ -213,9 +213,57 @@ def test_with_a_cache_each_product_is_asked_once_per_ttl_and_ages_stay_the_produ
         catalog, lambda product: sources.get(product.id), InMemoryLastKnownStore(), timeout_seconds=0.2, clock=clock,
         cache=InProcessCache(), cache_ttl=60,
     )
-    first = directory.view(ALICE, "CUST-1")
+    first = directory.view("CUST-1")
     clock.advance(seconds=30)
-    second = directory.view(ALICE, "CUST-1")
+    second = directory.view("CUST-1")
     assert (crm.calls, risk.calls) == (1, 1)
     assert second.fields["name"].age_seconds == first.fields["name"].age_seconds + 30
     assert second.status == ViewStatus.COMPLETE
+
+
+# -- who may see a customer, and what a failing product reveals ------------------------------------------------
+
+def test_people_who_do_not_work_cases_see_only_customers_of_cases_they_may_see(client, container):
+    for user in ("ava", "aud"):  # an approver, an auditor: no case of CUST-1 yet
+        refused = call(client, "GET", "/customers/CUST-1", user)
+        assert (refused[0], refused[1]["error"]["code"]) == (404, "NOT_FOUND")
+    for user in ("alice", "bob", "sam", "ada"):  # people who work cases, whichever team
+        assert call(client, "GET", "/customers/CUST-1", user)[0] == 200
+    status, case, _ = call(client, "POST", "/cases", "alice", NEW_CASE)
+    assert call(client, "GET", "/customers/CUST-1", "aud")[0] == 200  # auditors see every case
+    assert call(client, "GET", "/customers/CUST-1", "ava")[0] == 404  # not a case she may read yet
+    stored = container.cases._repo.get_case(case["id"])
+    container.cases._repo.cases[case["id"]] = stored.model_copy(update={"status": "PENDING_APPROVAL"})
+    assert call(client, "GET", "/customers/CUST-1", "ava")[0] == 200  # she reads the case she decides
+
+
+def test_a_refused_customer_asks_no_product(client, mesh):
+    _, crm, risk, _ = mesh
+    assert call(client, "GET", "/customers/CUST-1", "ava")[0] == 404
+    assert (crm.calls, risk.calls) == (0, 0)
+
+
+class LeakySource:
+    """A product whose failures carry internal addresses and exception text."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def fetch(self, customer_id: str):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [
+    SourceUnavailable("http://10.0.3.7:8443/internal/crm/customers/CUST-1 did not answer: [Errno 111] refused"),
+    KeyError("s3://risk-internal-bucket/accounts.jsonl"),
+])
+def test_a_failing_product_is_named_with_a_generic_status_and_the_details_are_logged(mesh, caplog, error):
+    directory, crm, _, _ = mesh
+    directory._source_for = lambda product: {CRM: crm, RISK: LeakySource(error)}.get(product.id)
+    view = directory.view("CUST-1")
+    failed = view.sources[1]
+    assert (failed.product, failed.status, failed.error) == (RISK, SourceState.UNAVAILABLE, SOURCE_FAILED)
+    text = view.model_dump_json()
+    for internal in ("10.0.3.7", "Errno", "internal", "s3://", "KeyError"):
+        assert internal not in text
+    assert str(error).strip("'") in caplog.text and RISK in caplog.text

@@ -11,8 +11,13 @@ from chalice.test import Client
 from app import app
 from chalicelib import bootstrap
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
-from chalicelib.cache.invalidation import case_key, stale_keys_of_records
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
+from chalicelib.cache.invalidation import WORK_WRITES, InvalidatingStore, case_key, stale_keys_of_records
+from chalicelib.cache.memory import InProcessCache
 from chalicelib.domain.models import Case
+from chalicelib.errors import NotFound
+from chalicelib.services.personnel import ABSENCE_CACHE_SECONDS, PersonnelService
+from tests.support import principal
 from tests.unit.test_api import POOL, call, create
 
 
@@ -170,3 +175,45 @@ def test_stream_records_name_the_keys_they_make_stale() -> None:
     assert stale_keys_of_records(records) == [
         "case:c1", "personnel:person:alice", "personnel:directory",
     ]
+
+
+class CountingWork(InMemoryWorkRepository):
+    """Counts reads of person items: a remembered absence must not reach the store."""
+
+    person_reads = 0
+
+    def get_person(self, username: str) -> Any:
+        self.person_reads += 1
+        return super().get_person(username)
+
+
+def test_someone_not_in_the_directory_is_remembered_as_absent_until_filed() -> None:
+    work = CountingWork(InMemoryCaseRepository())
+    cache = InProcessCache(delete_hold_seconds=0)
+    people = PersonnelService(InvalidatingStore(work, cache, WORK_WRITES), cache=cache)
+    eve = principal("eve", "approver")
+    for _ in range(3):  # each of eve's requests asks for her team
+        with pytest.raises(NotFound):
+            people.get(eve, "eve")
+    assert work.person_reads == 1
+    people.put(principal("ada", "admin"), "eve", {"team": "claims", "capacity": 2})
+    assert people.get(eve, "eve").team == "claims"  # filing her deleted the remembered absence
+
+
+def test_a_remembered_absence_expires() -> None:
+    clock = FakeMonotonic()
+    work = CountingWork(InMemoryCaseRepository())
+    people = PersonnelService(work, cache=InProcessCache(clock=clock), cache_ttl=60)
+    with pytest.raises(NotFound):
+        people.get(principal("eve", "approver"), "eve")
+    clock.now += ABSENCE_CACHE_SECONDS + 1
+    with pytest.raises(NotFound):
+        people.get(principal("eve", "approver"), "eve")
+    assert work.person_reads == 2
+
+
+class FakeMonotonic:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
