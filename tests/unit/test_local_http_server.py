@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from typing import Any, cast
 
 import requests
 from chalice import Chalice
@@ -26,7 +26,7 @@ def test_each_connection_of_the_api_has_tcp_nodelay() -> None:
     class Probe(MethodAwareHandler):
         def setup(self) -> None:
             super().setup()
-            connection: socket.socket = self.request  # the accepted TCP socket
+            connection = cast(socket.socket, self.request)  # the accepted TCP socket
             seen.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
     config = Config(chalice_stage="local", user_provided_params={"app_name": "nodelay", "project_dir": "."})
