@@ -14,6 +14,9 @@ What it does
   the rate); each create's latency is recorded;
 - at the end of each bucket: 5 x `GET /cases?limit=25` as ada (admin, sees every case) and as alice
   (caseworker, team claims: sees none of bob's cases), and the subprocess's RSS (/proc);
+- CPU per case: the CPU time (user + system) the subprocess used during the bucket, over the bucket's cases; with
+  the machine's load average, it tells a slow bucket on a busy machine from a system that costs more per case
+  (the process runs Python on one core at a time: it keeps pace with R creates/s only below 1000/R ms per case);
 - workflow lag per case: from its CREATED audit event to its WORKFLOW_STARTED event (the case leaves NEW),
   read from `GET /cases/{id}/history` after the creates (timestamps written by the system itself);
 - stop time: SIGINT (Ctrl-C) until the process has exited (it writes its snapshot on the way);
@@ -88,6 +91,11 @@ class LocalProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout: float = 300.0) -> float:
         """SIGINT, as Ctrl-C; the seconds until the process exited."""
@@ -176,6 +184,7 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
         latencies[i], ids[i] = ms, response.json()["id"]
 
     buckets: list[dict[str, Any]] = []
+    cpu_before = system.cpu_seconds()
     with ThreadPoolExecutor(max_workers=8) as pool:
         for first in range(0, n, bucket):
             last = min(n, first + bucket)
@@ -183,6 +192,8 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
                 log(f"budget of {budget:.0f}s spent: stopped after {first} cases")
                 break
             list(pool.map(create, range(first, last)))
+            cpu_now = system.cpu_seconds()
+            cpu_per_case, cpu_before = (cpu_now - cpu_before) / (last - first), cpu_now
             done = [ms for ms in latencies[first:last] if ms is not None]
             admin_ms, admin_items = list_p50(client, ADMIN)
             blind_ms, blind_items = list_p50(client, BLIND_CASEWORKER)
@@ -192,6 +203,7 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
                 "list_admin_p50": admin_ms, "admin_items": admin_items,
                 "list_caseworker_p50": blind_ms, "caseworker_items": blind_items,
                 "rss_mb": system.rss_mb(), "elapsed_s": time.perf_counter() - start,
+                "cpu_ms_per_case": cpu_per_case * 1000, "load": os.getloadavg()[0],
             })
             log(f"bucket {buckets[-1]}")
     for message in errors[:5]:
@@ -262,14 +274,14 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"project {args.project_dir.resolve()}")
     print(f"first start {first_start:.1f} s\n")
     print("| cases | create p50 / p95 ms | GET /cases p50 ms admin (items) | GET /cases p50 ms caseworker (items) "
-          "| workflow lag p50 / p95 s (not started) | RSS MB |")
-    print("|---|---|---|---|---|---|")
+          "| workflow lag p50 / p95 s (not started) | RSS MB | CPU ms per case | load average |")
+    print("|---|---|---|---|---|---|---|---|")
     for row, bucket_lags in zip(buckets, per_bucket_lags):
         started = [lag for lag in bucket_lags if lag is not None]
         print(f"| {row['cases']} | {row['create_p50']:.0f} / {row['create_p95']:.0f} | {row['list_admin_p50']:.0f} "
               f"({row['admin_items']}) | {row['list_caseworker_p50']:.0f} ({row['caseworker_items']}) | "
               f"{percentile(started, 0.5):.1f} / {percentile(started, 0.95):.1f} ({len(bucket_lags) - len(started)}) "
-              f"| {row['rss_mb']:.0f} |")
+              f"| {row['rss_mb']:.0f} | {row['cpu_ms_per_case']:.0f} | {row['load']:.1f} |")
     print(f"\nstop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
     print(f"restart on the snapshot until GET /health answers: {restart_s:.1f} s; cases listed by the admin "
           f"after it: {restored} (created {len(ids)}; {list_failures} page requests failed and were repeated)")

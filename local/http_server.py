@@ -4,7 +4,11 @@ Chalice's request handler defines `do_GET` ... `do_OPTIONS` only, so Python's HT
 other method (TRACE, CONNECT, ...) with 501 and an HTML page. Every method now goes through Chalice's
 routing: on a path the API serves, the app answers 405 with `Allow` listing the path's methods; on any
 other path the local gateway answers 403 as API Gateway does. The 405 body takes the API's error format.
-(On AWS, API Gateway answers a method a resource does not define with 403 "Missing Authentication Token".)"""
+(On AWS, API Gateway answers a method a resource does not define with 403 "Missing Authentication Token".)
+
+The handler also sends without Nagle's delay: it writes a response's headers and its body in two sends on a
+keep-alive (HTTP/1.1) connection, so the body waited for the client's delayed ACK of the headers, ~40 ms on
+Linux, on every response: `GET /health` took 44 ms p50 on an idle machine, a list 60-85 ms."""
 from __future__ import annotations
 
 import json
@@ -16,6 +20,8 @@ from chalicelib.web import error_body
 
 
 class MethodAwareHandler(ChaliceRequestHandler):
+    disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY on each connection
+
     def __getattr__(self, name: str) -> Callable[[], None]:
         # BaseHTTPRequestHandler looks up `do_<METHOD>`; the methods Chalice names are found before this.
         if name.startswith("do_"):

@@ -3,7 +3,8 @@
 moto cannot run function code without Docker, so while the local system runs, the dispatcher takes the
 place of `moto.awslambda.models.LambdaFunction.invoke` and calls the Chalice app's own handler of the
 same name. Direct invokes and Step Functions Lambda tasks run synchronously, as on AWS. DynamoDB stream
-batches (and `InvocationType=Event` invokes) go to one worker thread, because moto delivers stream
+batches (and `InvocationType=Event` invokes) go to a worker thread per function (in order for that function,
+and independent of the others, as each event source mapping is on AWS), because moto delivers stream
 records synchronously inside the DynamoDB write — while local/moto_atomic.py holds its DynamoDB lock — and
 re-sends records until the invoke returns something truthy (facts in /work/shared/LOCAL_AWS.md).
 """
@@ -14,6 +15,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -92,10 +94,13 @@ class LambdaDispatcher:
         self._batch_sizes = {s.name: s.batch_size or DEFAULT_BATCH_SIZE for s in stream_sources(app)}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
-        self._queue: queue.Queue[Optional[_Job]] = queue.Queue()
+        # One queue and worker per function, started on its first job: a slow consumer (e.g. the data product's
+        # publisher) never holds back another's records (e.g. the workflow's start).
+        self._queues: dict[str, queue.Queue[Optional[_Job]]] = {}
+        self._workers: list[threading.Thread] = []
+        self._accepting = False
         self._pending = 0  # jobs queued or running
-        self._idle = threading.Condition()
-        self._worker: Optional[threading.Thread] = None
+        self._idle = threading.Condition()  # also guards _queues, _workers, _accepting and the stats counters
         self._original: Optional[Callable[..., Any]] = None
         # Per function: fills in what moto leaves out of an event (e.g. an S3 record's versionId) before it is queued.
         self.event_fillers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -122,19 +127,25 @@ class LambdaDispatcher:
 
             LambdaFunction.invoke = invoke
             _installed = self
-        self._worker = threading.Thread(target=self._work, name="lambda-dispatch", daemon=True)
-        self._worker.start()
+        with self._idle:
+            self._accepting = True
 
     def uninstall(self, drain_timeout: float = 10.0) -> None:
         global _installed
         from moto.awslambda.models import LambdaFunction
 
-        if self._worker is not None:
+        if self._accepting or self._queues:
             if not self.drain(drain_timeout):
                 log.warning("stopping with %d Lambda jobs still queued", self._pending)
-            self._queue.put(None)
-            self._worker.join(timeout=drain_timeout)
-            self._worker = None
+            with self._idle:
+                self._accepting = False
+                queues, workers = list(self._queues.values()), list(self._workers)
+                self._queues, self._workers = {}, []
+            for jobs in queues:
+                jobs.put(None)
+            deadline = time.monotonic() + drain_timeout
+            for worker in workers:
+                worker.join(timeout=max(0.0, deadline - time.monotonic()))
         with _install_lock:
             if _installed is self and self._original is not None:
                 LambdaFunction.invoke = self._original
@@ -231,18 +242,25 @@ class LambdaDispatcher:
         return True
 
     def _enqueue(self, job: _Job) -> None:
+        name = job.function.function_name
         with self._idle:
             self._pending += 1
-        self._queue.put(job)
+            jobs = self._queues.get(name)
+            if jobs is None:
+                jobs = self._queues[name] = queue.Queue()
+                worker = threading.Thread(target=self._work, args=(jobs,), name=f"lambda-{name}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
+        jobs.put(job)
 
-    # -- the worker ----------------------------------------------------------------------------
+    # -- the workers ---------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, queued: queue.Queue[Optional[_Job]]) -> None:
         while True:
-            jobs = [self._queue.get()]
+            jobs = [queued.get()]
             while jobs[-1] is not None:  # everything queued meanwhile is handled in this round
                 try:
-                    jobs.append(self._queue.get_nowait())
+                    jobs.append(queued.get_nowait())
                 except queue.Empty:
                     break
             work = [job for job in jobs if job is not None]  # None, the stop signal, can only be last
@@ -275,15 +293,17 @@ class LambdaDispatcher:
             self._failed(f"{name}: {type(exc).__name__}: {exc}")
             return
         if records is not None:
-            self.stats.delivered += len(records)
+            with self._idle:
+                self.stats.delivered += len(records)
             failures = result.get("batchItemFailures") if isinstance(result, Mapping) else None
             if failures:  # AWS would retry these; locally the log is where a developer looks
                 log.warning("Lambda %s reported batch item failures: %s", name, failures)
                 self._failed(f"{name}: batchItemFailures {failures}")
 
     def _failed(self, description: str) -> None:
-        self.stats.failures += 1  # only the worker thread writes these
-        self.stats.errors.append(description)
+        with self._idle:  # the workers of several functions write these
+            self.stats.failures += 1
+            self.stats.errors.append(description)
 
 
 class InjectedFault(RuntimeError):

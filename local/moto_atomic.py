@@ -4,10 +4,12 @@ put). Serialising DynamoDB requests at the server restores per-request atomicity
 stay concurrent. Only DynamoDB is serialised: other services (S3 notifications, Step Functions)
 may call back into moto from inside a request, and a global lock would deadlock them.
 
-After each DynamoDB request its model objects are forgotten by moto's instance tracking: moto appends every
+After each request the model objects it created are forgotten by moto's instance tracking: moto appends every
 model object it creates to its class's `instances_tracked` list (for its dashboard), and TransactWriteItems
 deep-copies the table for every item, so that list kept every copy alive (~1.9 GB after 100 cases, and
-Ctrl-C then spent half a minute collecting it). Nothing here reads the dashboard."""
+Ctrl-C then spent half a minute collecting it). Other services' objects pile up the same way (every S3 object
+version put, overwritten or not, with its buffer; every stream record). Nothing here reads the dashboard
+(nor resets the backends, which walk those lists to close S3 buffers: a dropped buffer closes when collected)."""
 from __future__ import annotations
 
 import threading
@@ -26,13 +28,17 @@ class SerialisedDynamoDB:
                 try:
                     return list(self._app(environ, start_response))
                 finally:
-                    forget_dynamodb_instances()
-        return self._app(environ, start_response)  # type: ignore[return-value]
+                    forget_model_instances()
+        try:
+            return self._app(environ, start_response)  # type: ignore[return-value]
+        finally:
+            forget_model_instances()
 
 
-def forget_dynamodb_instances() -> None:
-    for model in model_data.get("dynamodb", {}).values():
-        model.instances_tracked = []
+def forget_model_instances() -> None:
+    for models in list(model_data.values()):  # a service loaded meanwhile adds a key
+        for model in list(models.values()):
+            model.instances_tracked = []
 
 
 def serialise_dynamodb(server: Any) -> SerialisedDynamoDB:

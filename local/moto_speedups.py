@@ -1,6 +1,7 @@
-"""Install local/moto_indexes.py and local/moto_transactions.py into moto's DynamoDB, once per process.
+"""Install local/moto_indexes.py, local/moto_transactions.py and local/moto_dynamodb_serializer.py into moto's
+DynamoDB, once per process.
 
-Both replace moto internals and call the replaced code, so they are pinned twice: to moto's version (as
+They replace moto internals or stand in for them, so they are pinned twice: to moto's version (as
 local/lambdas.py is) and to the source of every moto function they replace or rely on. Any change there
 refuses to start with the name of the function to re-read, rather than serving subtly wrong answers."""
 from __future__ import annotations
@@ -81,6 +82,7 @@ def check_moto_dynamodb() -> None:
 def install_dynamodb_speedups() -> None:
     """Replace moto's DynamoDB hot paths in this process (idempotent)."""
     from . import moto_indexes, moto_transactions
+    from .moto_dynamodb_serializer import install_dynamodb_serializer
 
     with _lock:
         check_moto_dynamodb()
@@ -89,3 +91,4 @@ def install_dynamodb_speedups() -> None:
             if qualified_name not in moto_indexes.ORIGINAL:
                 moto_indexes.ORIGINAL[qualified_name] = cls.__dict__[name]
                 setattr(cls, name, replacement)
+    install_dynamodb_serializer()

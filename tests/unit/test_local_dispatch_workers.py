@@ -1,0 +1,55 @@
+"""local/lambdas.py: each stream function's records run on its own worker, in order for that function, so a
+slow consumer never holds back another's (as each event source mapping is independent on AWS)."""
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+from chalice import Chalice
+
+from local.lambdas import LambdaDispatcher
+
+ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/local"
+
+
+def function(name: str) -> Any:
+    return SimpleNamespace(function_name=name, memory_size=128, timeout=30,
+                           function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+
+
+def record(event_id: str) -> dict[str, Any]:
+    return {"eventID": event_id, "eventName": "INSERT", "eventSource": "aws:dynamodb",
+            "eventSourceARN": ARN, "awsRegion": "us-east-1", "eventVersion": "1.1",
+            "dynamodb": {"Keys": {"PK": {"S": event_id}}, "NewImage": {"PK": {"S": event_id}}, "SequenceNumber": "1",
+                         "SizeBytes": 10, "StreamViewType": "NEW_IMAGE", "ApproximateCreationDateTime": 1.7e9}}
+
+
+def test_a_blocked_consumer_holds_back_only_its_own_records() -> None:
+    app = Chalice(app_name="workers")
+    release = threading.Event()
+    seen: dict[str, list[str]] = {"slow": [], "fast": []}
+
+    @app.on_dynamodb_record(stream_arn=ARN, name="slow", batch_size=1)
+    def slow(event: Any) -> None:
+        release.wait(10)
+        seen["slow"].extend(r.keys["PK"]["S"] for r in event)
+
+    @app.on_dynamodb_record(stream_arn=ARN, name="fast", batch_size=1)
+    def fast(event: Any) -> None:
+        seen["fast"].extend(r.keys["PK"]["S"] for r in event)
+
+    dispatcher = LambdaDispatcher(app)
+    try:
+        for n in range(3):
+            for name in ("slow", "fast"):
+                dispatcher._enqueue_records(function(name), [record(f"r{n}")])
+        assert not dispatcher.drain(timeout=2)  # the slow consumer is still blocked
+        assert seen == {"slow": [], "fast": ["r0", "r1", "r2"]}  # the fast one was not held back
+        release.set()
+        assert dispatcher.drain(timeout=10)
+        assert seen["slow"] == ["r0", "r1", "r2"]  # in order for each function
+        assert dispatcher.stats.delivered == 6
+    finally:
+        release.set()
+        dispatcher.uninstall(drain_timeout=10)
