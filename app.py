@@ -19,7 +19,7 @@ from chalicelib.api.document_tasks import (  # noqa: F401
     doc_process_failed, doc_process_finish, doc_process_start, on_document_uploaded,
 )
 from chalicelib.api.schedule import escalate_overdue_tasks  # noqa: F401
-from chalicelib.api.streams import on_case_stream, publish_case_data  # noqa: F401
+from chalicelib.api.streams import on_case_stream, publish_case_data, publish_integration_events  # noqa: F401
 from chalicelib.api.workflow_tasks import (  # noqa: F401
     wf_assign, wf_compensate, wf_complete, wf_escalate, wf_initiate, wf_rollback, wf_wait,
 )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .cache import Cache
     from .domain.access import Principal
+    from .integration import Integration
     from .ports import (
         CaseRepository, DecisionStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore, ProcessingResults,
         TokenStore, WorkflowEngine, WorkRepository,
@@ -51,6 +52,7 @@ class Container:
     cache: Cache  # read-through data for the services, shared by them
     customers: CustomerDirectory
     case_data: CaseDataProduct
+    integration: Integration  # integration events and webhooks (integration.py)
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -105,6 +107,7 @@ def build(
     customer directory (default: over the catalog the settings name)."""
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
+    from .integration import build_integration
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .services.approvals import ApprovalService
@@ -185,6 +188,7 @@ def build(
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
+        integration=build_integration(settings, _in_memory(repository)),
     )
 
 

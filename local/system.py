@@ -36,7 +36,9 @@ from .moto_asl_cache import install_asl_cache
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
-from .provision import DEFAULT_BUCKET, Resources, client, list_restored_cases, provision, seed_demo_cases
+from .provision import (
+    DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
+)
 from .snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -141,6 +143,7 @@ class LocalSystem:
 
         self._resources = resources = provision(
             endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
+            event_bus_name=app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
         )
         mesh = self._start_mesh(resources)
         if self._moto is not None:
@@ -182,6 +185,7 @@ class LocalSystem:
             "region": region,
             "tableName": resources.table_name,
             "bucketName": resources.bucket_name,
+            "eventBusName": app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
             "userPoolId": resources.user_pool_id,
             "userPoolClientId": resources.user_pool_client_id,
             "stateMachines": machine_arns,

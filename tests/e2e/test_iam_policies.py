@@ -97,6 +97,7 @@ def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
         "CasesTable.Arn": table, "CasesTable.StreamArn": f"{table}/stream/*",
         "DocumentsBucket.Arn": f"arn:aws:s3:::{stack['bucketName']}",
         "DataProductBucket.Arn": f"arn:aws:s3:::{stack['dataProductBucket']}",
+        "EventBus.Arn": f"arn:aws:events:{region}:{account}:event-bus/{stack['eventBusName']}",
         "MeshDatasetsBucket": stack["mesh"]["accountsDataset"].split("/")[2],  # s3://<bucket>/<key>
     }
     for stem, arn in machines.items():

@@ -54,7 +54,8 @@ OPERATIONS = {
 }
 # The Lambda functions the local system, the merged template, .chalice/ policy files and Step Functions name.
 LAMBDA_FUNCTIONS = {
-    "on_case_stream", "publish_case_data", "escalate_overdue_tasks", "on_document_uploaded",
+    "on_case_stream", "publish_case_data", "publish_integration_events", "escalate_overdue_tasks",
+    "on_document_uploaded",
     "wf_initiate", "wf_assign", "wf_wait", "wf_escalate", "wf_complete", "wf_rollback", "wf_compensate",
     "doc_process_start", "doc_process_finish", "doc_process_failed",
 }
