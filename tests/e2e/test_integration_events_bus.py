@@ -8,21 +8,17 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib.domain.integration_events import SOURCE
 from tests.event_contract import assert_valid
+from tests.local_system import aws_client, complete_open_tasks
 
 
 @pytest.fixture(scope="module")
 def subscriber(local_stack: dict[str, Any]):
     """A queue of the test's, fed by a rule of its own on the stage's bus."""
-    events, sqs = (
-        boto3.client(service, endpoint_url=local_stack["awsEndpoint"], region_name=local_stack["region"],
-                     aws_access_key_id="testing", aws_secret_access_key="testing")
-        for service in ("events", "sqs")
-    )
+    events, sqs = aws_client(local_stack, "events"), aws_client(local_stack, "sqs")
     name = f"e2e-subscriber-{uuid.uuid4().hex[:8]}"
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -65,12 +61,4 @@ def test_a_new_case_publishes_valid_events_with_ids_only(api, subscriber):
         assert title not in json.dumps(event) and "Mrs Example" not in json.dumps(event)
     assigned = [e for e in events if e["type"] == "task.assigned"]
     assert assigned and all(e["data"]["assignee"] == "alice" for e in assigned)
-    complete_tasks(api, case["id"])
-
-
-def complete_tasks(api, case_id: str) -> None:
-    """Give the assignees their capacity back: other modules' cases are assigned by load."""
-    for task in api("ada").get("/tasks", params={"caseId": case_id}).json()["items"]:
-        if task["status"] == "OPEN":
-            worker = api(task["assignee"]) if task["assignee"] else api("ada")
-            assert worker.post(f"/tasks/{task['id']}/complete", json={}).status_code == 200
+    complete_open_tasks(api, case["id"])
