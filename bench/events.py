@@ -1,7 +1,7 @@
 """Integration events and webhooks: how many events per second the publisher sustains locally, and how long a
 webhook delivery takes from the audit event to the receiver.
 
-Run from the repo root:  .venv/bin/python bench/events.py [--events N] [--cases M]
+Run from the repo root:  .venv/bin/python bench/events.py [--events N] [--paced P] [--burst B]
 
 What it does
 - publisher: N audit events (default 2,000) as the table's stream hands them over (batches of 100, the
@@ -11,10 +11,11 @@ What it does
   an in-memory bus give the publisher's own share (reading the records, mapping, batching);
 - delivery: starts a fresh local system as `make run` does (a subprocess: bench/harness/local_system.py), has ada
   register a webhook for case.created and task.assigned to a receiver on loopback in this process, then alice
-  opens M cases (default 40) one after another. Latency = the receiver's clock when a delivery arrives minus the
-  event's `time` (when its audit event was written; same machine, same clock). The path: the stream record,
-  the publisher, moto's bus and rule, the delivery queue, the local poller (local/queues.py, long polls of 1 s),
-  the delivery function, the receiver.
+  opens P cases (--paced, default 10) each once the last one's events arrived (an idle system), then B cases
+  (--burst, default 40) one right after another (a backlog builds up). Latency = the receiver's clock when a
+  delivery arrives minus the event's `time` (when its audit event was written; same machine, same clock).
+  The path: the stream record, the publisher, moto's bus and rule, the delivery queue, the local poller
+  (local/queues.py, long polls of 1 s), the delivery function, the receiver.
 Prints figures only (no assertions on timing); one machine runs everything, so they bound the orchestration's
 share, not AWS's (Lambda polls SQS continuously; EventBridge adds its own tens of milliseconds).
 """
@@ -128,12 +129,20 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bench"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def latencies(self, event_type: str) -> list[float]:
+    def latencies(self, event_type: str, case_ids: set[str]) -> list[float]:
         return [arrived - datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
-                for arrived, event in list(self.arrivals) if event["type"] == event_type]
+                for arrived, event in list(self.arrivals)
+                if event["type"] == event_type and event["caseId"] in case_ids]
+
+    def wait(self, event_type: str, case_ids: set[str], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.latencies(event_type, case_ids)) < len(case_ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
-def delivery_latency(cases: int) -> dict[str, list[float]]:
+def delivery_latency(paced: int, burst: int) -> dict[str, dict[str, list[float]]]:
+    """{phase: {event type: latencies}}: `paced` cases each opened once the last one's events arrived, then
+    `burst` cases opened one right after another."""
     receiver = Receiver()
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         system = LocalProcess(Path(tmp), count_calls=False)
@@ -144,40 +153,52 @@ def delivery_latency(cases: int) -> dict[str, list[float]]:
             hook = ada.call("POST", "/webhooks", "register", json={
                 "url": receiver.url, "events": ["case.created", "task.assigned"]})
             hook.raise_for_status()
-            for n in range(cases):
-                alice.call("POST", "/cases", "create", json={
+
+
+            def open_case(n: int) -> str:
+                response = alice.call("POST", "/cases", "create", json={
                     "title": f"Events benchmark {n}", "caseType": "GENERAL", "priority": "LOW",
-                    "customerId": "CUST-BENCH"}).raise_for_status()
-            deadline = time.monotonic() + 60
-            while len(receiver.latencies("case.created")) < cases and time.monotonic() < deadline:
-                time.sleep(0.2)
-            time.sleep(2)  # the last assignments
+                    "customerId": "CUST-BENCH"})
+                response.raise_for_status()
+                return str(response.json()["id"])
+
+            phases: dict[str, set[str]] = {"paced": set(), "burst": set()}
+            for n in range(paced):
+                case_id = open_case(n)
+                phases["paced"].add(case_id)
+                receiver.wait("task.assigned", {case_id})
+            phases["burst"] = {open_case(paced + n) for n in range(burst)}
+            receiver.wait("task.assigned", phases["burst"])
         finally:
             system.begin_stop()
             system.finish_stop()
             receiver.server.shutdown()
-    return {kind: receiver.latencies(kind) for kind in ("case.created", "task.assigned")}
+    return {phase: {kind: receiver.latencies(kind, ids) for kind in ("case.created", "task.assigned")}
+            for phase, ids in phases.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--cases", type=int, default=40)
+    parser.add_argument("--paced", type=int, default=10)
+    parser.add_argument("--burst", type=int, default=40)
     args = parser.parse_args(argv)
 
     own = own_rate(args.events)
     rate, seconds = publisher_rate(args.events)
     log(f"publisher: {args.events} events in {seconds:.2f} s")
-    latencies = delivery_latency(args.cases)
+    latencies = delivery_latency(args.paced, args.burst)
     print(f"publisher, in process over moto's bus (one rule to SQS), batches of {STREAM_BATCH}: "
           f"{args.events} events in {seconds:.2f} s = {rate:,.0f} events/s")
     print(f"the publisher's own work (an in-memory bus): {own:,.0f} events/s")
-    print(f"\nwebhook delivery on the local system ({args.cases} cases opened one after another)")
-    print("| event | deliveries | p50 (ms) | p95 (ms) | max (ms) |\n|---|---|---|---|---|")
-    for kind, values in latencies.items():
-        ms = [v * 1000 for v in values]
-        print(f"| {kind} | {len(ms)} | {percentile(ms, 0.5):.0f} | {percentile(ms, 0.95):.0f} | "
-              f"{max(ms, default=float('nan')):.0f} |")
+    print(f"\nwebhook delivery on the local system: {args.paced} cases paced (each opened once the last one's "
+          f"events arrived), then {args.burst} opened one right after another")
+    print("| cases | event | deliveries | p50 (ms) | p95 (ms) | max (ms) |\n|---|---|---|---|---|---|")
+    for phase, by_kind in latencies.items():
+        for kind, values in by_kind.items():
+            ms = [v * 1000 for v in values]
+            print(f"| {phase} | {kind} | {len(ms)} | {percentile(ms, 0.5):.0f} | {percentile(ms, 0.95):.0f} | "
+                  f"{max(ms, default=float('nan')):.0f} |")
     return 0
 
 
