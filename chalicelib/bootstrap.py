@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .cache import Cache
     from .domain.access import Principal
     from .ratelimit import NoBudgets, RequestBudgets
+    from .integration import Integration
     from .ports import (
         CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore,
         ProcessingResults, TokenStore, WorkflowEngine, WorkRepository,
@@ -56,6 +57,7 @@ class Container:
     customer_views: CustomerViews  # the directory's views, for the people who may see each customer
     case_data: CaseDataProduct
     budgets: RequestBudgets | NoBudgets  # per-user request budgets, in the cache's Redis
+    integration: Integration  # integration events and webhooks (integration.py)
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -111,6 +113,7 @@ def build(
     customer directory (default: over the catalog the settings name)."""
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
+    from .integration import build_integration
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .ratelimit import budgets_for
@@ -198,6 +201,7 @@ def build(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
         budgets=budgets_for(settings),
+        integration=build_integration(settings, _in_memory(repository)),
     )
 
 

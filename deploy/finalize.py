@@ -2,6 +2,8 @@
 
 `python deploy/finalize.py build/sam.yaml` rewrites the file in place. For every Chalice function it:
 - names it `cms-<Stage>-<handler>` (the state machines call functions by these names, see template.yml);
+- puts it in the VPC (Globals' VpcConfig, which SAM could only add to, never take away), unless its
+  `Metadata.Network` is `internet` (the webhook delivery function, whose receivers are outside);
 - gives it a log group with retention, encrypted with the stack's key, and Errors and Throttles alarms;
 - attaches LambdaPlatformPolicy to its role, and turns the `${...}` strings of its policy file into Fn::Sub
   (the documents bucket by its name: its notification calls a function, so a Ref would make a cycle).
@@ -33,6 +35,7 @@ FUNCTION_ARN = "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountI
 API_HANDLER = "api_handler"  # chalice's name for the function behind the REST API (handler `app.app`)
 PLATFORM_POLICY = "LambdaPlatformPolicy"
 KEY = "DataKey"
+INTERNET = "internet"  # a function's Metadata.Network that keeps it out of the VPC
 # Referred to by name in policies: see the dependency rule at the top of template.yml.
 BY_NAME = {"DocumentsBucket": "DocumentsBucketName"}
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
@@ -66,9 +69,12 @@ def finalize(template: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[
             raise FinalizeError(f"the template has no {required}: "
                                 "was it packaged with --merge-template deploy/template.yml?")
     by_name = {var: resources[logical]["Properties"]["BucketName"] for logical, var in BY_NAME.items()}
+    vpc = template.get("Globals", {}).get("Function", {}).pop("VpcConfig", None)
     for logical_id, handler in functions(template).items():
         function = resources[logical_id]
         function["Properties"]["FunctionName"] = {"Fn::Sub": FUNCTION_NAME.format(handler=handler)}
+        if vpc is not None and function.get("Metadata", {}).get("Network") != INTERNET:
+            function["Properties"]["VpcConfig"] = copy.deepcopy(vpc)
         _log_group(resources, logical_id, handler)
         _alarms(resources, logical_id, handler)
         role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]

@@ -55,6 +55,11 @@ def permissions(
         yield from _dynamodb(operation, params, region, account)
     elif prefix == "states":
         yield Permission(f"states:{operation}", _states_resource(operation, params))
+    elif prefix == "events" and operation == "PutEvents":  # each entry's bus (the default bus when unnamed)
+        for bus in sorted({entry.get("EventBusName") or "default" for entry in params.get("Entries", [])}):
+            yield Permission("events:PutEvents", f"arn:aws:events:{region}:{account}:event-bus/{bus}")
+    elif prefix == "sqs" and "QueueUrl" in params:  # .../<account>/<queue name>
+        yield Permission(f"sqs:{operation}", f"arn:aws:sqs:{region}:{account}:{params['QueueUrl'].rsplit('/', 1)[-1]}")
     else:
         yield Permission(f"{prefix}:{operation}", "*")
 

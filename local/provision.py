@@ -29,6 +29,7 @@ DEFAULT_TABLE = "cms-local"
 DEFAULT_BUCKET = "cms-local-documents"
 DEFAULT_POOL = "cms-local"
 DEFAULT_CLIENT = "cms-local-web"
+DEFAULT_EVENT_BUS = "cms-local"
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ def provision(
     pool_name: str = DEFAULT_POOL,
     client_name: str = DEFAULT_CLIENT,
     users: Iterable[DemoUser] = DEMO_USERS,
+    event_bus_name: str = DEFAULT_EVENT_BUS,
 ) -> Resources:
-    """Create (or find) the table, the versioned bucket, the user pool with groups and demo users, and
-    the demo users' entries in the personnel directory (never overwriting an existing entry)."""
+    """Create (or find) the table, the versioned bucket, the integration events' bus, the user pool with groups
+    and demo users, and the demo users' entries in the personnel directory (never overwriting an existing entry)."""
     models = table_models(table_name, region, endpoint)
     create_table(models)
     _bucket(client("s3", endpoint, region), bucket_name, region)
+    event_bus(client("events", endpoint, region), event_bus_name)
     idp = client("cognito-idp", endpoint, region)
     pool_id = _user_pool(idp, pool_name)
     client_id = _app_client(idp, pool_id, client_name)
@@ -128,6 +131,14 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool = True) -> None:
         "AllowedOrigins": ["*"], "AllowedMethods": ["GET", "POST"], "AllowedHeaders": ["*"],
         "ExposeHeaders": ["ETag", "x-amz-version-id"], "MaxAgeSeconds": 600,
     }]})
+
+
+def event_bus(events: Any, name: str) -> str:
+    """The bus's ARN; created once (as the template's EventBus)."""
+    try:
+        return str(events.describe_event_bus(Name=name)["Arn"])
+    except events.exceptions.ResourceNotFoundException:
+        return str(events.create_event_bus(Name=name)["EventBusArn"])
 
 
 def _user_pool(idp: Any, name: str) -> str:

@@ -27,6 +27,7 @@ from .functions import (
 )
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
+from .queues import SqsPollers, provision_webhook_queues
 from chalicelib.domain.case_rows import PREFIX as CASE_ROWS_PREFIX
 
 from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
@@ -37,7 +38,9 @@ from .moto_request_speedups import install_request_speedups
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
-from .provision import DEFAULT_BUCKET, Resources, client, list_restored_cases, provision, seed_demo_cases
+from .provision import (
+    DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
+)
 from .snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +85,7 @@ class LocalSystem:
         self.extra_substitutions = dict(substitutions or {})
         self.app: Any = app
         self.dispatcher: Optional[LambdaDispatcher] = None  # while running on the embedded moto
+        self.sqs_pollers: Optional[SqsPollers] = None  # play Lambda's SQS event sources (embedded moto)
         self.fargate: Optional[FargateRunner] = None  # plays Fargate for the document processor (embedded moto)
         self._fargate_values: dict[str, str] = {}  # cluster, task definition, network: ASL substitutions
         self.stack: dict[str, Any] = {}
@@ -142,6 +146,7 @@ class LocalSystem:
 
         self._resources = resources = provision(
             endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
+            event_bus_name=app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
         )
         mesh = self._start_mesh(resources)
         if self._moto is not None:
@@ -152,6 +157,10 @@ class LocalSystem:
         account = str(client("sts", endpoint, region).get_caller_identity()["Account"])
         machine_arns = statemachines.machine_arns(asl, region, account)
         os.environ.update(app_env)
+        event_bus_name = app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS)
+        webhook_queues = provision_webhook_queues(
+            client("sqs", endpoint, region), client("events", endpoint, region), event_bus_name,
+        )
         cache = self._start_cache(resources.table_name)
         os.environ.update({
             "AWS_ENDPOINT_URL": endpoint,
@@ -160,6 +169,8 @@ class LocalSystem:
             "LOCAL_STACK_FILE": str(self.stack_file),
             "DATA_CATALOG_DIR": str(mesh.catalog_dir),
             "DATA_PRODUCT_BUCKET": mesh.data_product_bucket,
+            "WEBHOOK_QUEUE_URL": webhook_queues.queue_url,
+            "WEBHOOK_DLQ_URL": webhook_queues.dead_letter_url,
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app
@@ -183,6 +194,9 @@ class LocalSystem:
             "region": region,
             "tableName": resources.table_name,
             "bucketName": resources.bucket_name,
+            "eventBusName": event_bus_name,
+            "webhookQueueUrl": webhook_queues.queue_url,
+            "webhookDeadLetterUrl": webhook_queues.dead_letter_url,
             "userPoolId": resources.user_pool_id,
             "userPoolClientId": resources.user_pool_client_id,
             "stateMachines": machine_arns,
@@ -226,6 +240,9 @@ class LocalSystem:
                 self._thread.join(timeout=10)
             self._server.server.server_close()
             self._server, self._thread = None, None
+        if self.sqs_pollers is not None:
+            self.sqs_pollers.stop()
+            self.sqs_pollers = None
         if self.fargate is not None:
             self.fargate.stop()
             self.fargate = None
@@ -354,6 +371,7 @@ class LocalSystem:
         if self.dispatcher is not None:
             streams = aws("dynamodbstreams")
             map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
+            self.sqs_pollers = SqsPollers(app, lambda: aws("sqs"), resources.region, function_arns).start()
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])

@@ -37,6 +37,7 @@ class Action(str, Enum):
     MANAGE_LEGAL_HOLD = "set or lift a legal hold"
     READ_CUSTOMERS = "read customer data"
     READ_DATA_PRODUCTS = "read data product descriptors"
+    MANAGE_WEBHOOKS = "manage webhooks"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -62,6 +63,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     # Every role works cases or reads them (auditors), and needs to know whose case it is.
     Action.READ_CUSTOMERS: frozenset(Role),
     Action.READ_DATA_PRODUCTS: frozenset(Role),
+    Action.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

@@ -56,6 +56,19 @@ def test_a_function_gets_its_name_log_group_alarms_and_the_platform_policy():
     assert res["SweepRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "LambdaPlatformPolicy"}]
 
 
+def test_functions_run_in_the_vpc_unless_marked_for_the_internet():
+    vpc = {"SecurityGroupIds": [{"Ref": "LambdaSecurityGroup"}], "SubnetIds": [{"Ref": "PrivateSubnetA"}]}
+    inside = template([allow("dynamodb:GetItem", "${CasesTable.Arn}")])
+    inside["Globals"] = {"Function": {"VpcConfig": vpc, "KmsKeyArn": "k"}}
+    done = finalize.finalize(inside)
+    assert done["Resources"]["Sweep"]["Properties"]["VpcConfig"] == vpc
+    assert done["Globals"]["Function"] == {"KmsKeyArn": "k"}  # SAM would add the globals' subnets to any function
+    outside = template([allow("dynamodb:GetItem", "${CasesTable.Arn}")])
+    outside["Globals"] = {"Function": {"VpcConfig": vpc}}
+    outside["Resources"]["Sweep"]["Metadata"] = {"Network": "internet"}
+    assert "VpcConfig" not in finalize.finalize(outside)["Resources"]["Sweep"]["Properties"]
+
+
 def skipped(resource: dict[str, Any]) -> set[str]:
     return {s["id"] for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
 

@@ -40,6 +40,10 @@ NOT_EXERCISED_BY = {
     "function shares one process and the API handler asks first; on AWS each function's container asks for itself",
     ("api_handler", "glue:GetTables"): "the local system reads the data catalog from a folder (DATA_CATALOG_DIR); "
     "on AWS it is a Glue database (DATA_CATALOG_DATABASE)",
+    ("deliver_webhooks", "sqs:ReceiveMessage"): "Lambda's SQS event source mapping takes the queue's messages with "
+    "the function's role; locally local/queues.py polls the queue for it",
+    ("deliver_webhooks", "sqs:DeleteMessage"): "as its sqs:ReceiveMessage",
+    ("deliver_webhooks", "sqs:GetQueueAttributes"): "as its sqs:ReceiveMessage",
     ("publish_case_data", "secretsmanager:GetSecretValue"): "the local stage has its pseudonym key in the "
     "environment (PSEUDONYM_KEY); on AWS it is a secret (PSEUDONYM_KEY_SECRET_ARN)",
 }
@@ -97,6 +101,10 @@ def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
         "CasesTable.Arn": table, "CasesTable.StreamArn": f"{table}/stream/*",
         "DocumentsBucket.Arn": f"arn:aws:s3:::{stack['bucketName']}",
         "DataProductBucket.Arn": f"arn:aws:s3:::{stack['dataProductBucket']}",
+        "EventBus.Arn": f"arn:aws:events:{region}:{account}:event-bus/{stack['eventBusName']}",
+        "WebhookQueue.Arn": f"arn:aws:sqs:{region}:{account}:{stack['webhookQueueUrl'].rsplit('/', 1)[-1]}",
+        "WebhookDeadLetterQueue.Arn":
+            f"arn:aws:sqs:{region}:{account}:{stack['webhookDeadLetterUrl'].rsplit('/', 1)[-1]}",
         "MeshDatasetsBucket": stack["mesh"]["accountsDataset"].split("/")[2],  # s3://<bucket>/<key>
     }
     for stem, arn in machines.items():

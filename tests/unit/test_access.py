@@ -32,6 +32,8 @@ for _role, _actions in {
 # The data mesh: every role reads customer views and the case data product's descriptor.
 for _role in Role:
     PERMITTED[_role] = PERMITTED[_role] | {Action.READ_CUSTOMERS, Action.READ_DATA_PRODUCTS}
+# Webhooks (integration): admins only.
+PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_WEBHOOKS}
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -55,10 +55,15 @@ OPERATIONS = {
     ("POST", "/tasks/{task_id}/claim", "claim_task"),
     ("POST", "/tasks/{task_id}/complete", "complete_task"),
     ("POST", "/tasks/{task_id}/reassign", "reassign_task"),
+    ("POST", "/webhooks", "register_webhook"),
+    ("GET", "/webhooks", "list_webhooks"),
+    ("DELETE", "/webhooks/{webhook_id}", "delete_webhook"),
+    ("GET", "/webhooks/{webhook_id}/deliveries", "list_webhook_deliveries"),
 }
 # The Lambda functions the local system, the merged template, .chalice/ policy files and Step Functions name.
 LAMBDA_FUNCTIONS = {
-    "on_case_stream", "publish_case_data", "escalate_overdue_tasks", "on_document_uploaded",
+    "on_case_stream", "publish_case_data", "publish_integration_events", "escalate_overdue_tasks",
+    "on_document_uploaded", "deliver_webhooks",
     "wf_initiate", "wf_assign", "wf_wait", "wf_escalate", "wf_complete", "wf_rollback", "wf_compensate",
     "doc_process_start", "doc_process_finish", "doc_process_failed",
 }

@@ -22,7 +22,8 @@ API_HANDLER = "api_handler"
 TEMPLATE_NAMES = {
     "CasesTable.Arn", "CasesTable.StreamArn", "DocumentsBucket.Arn", "DataProductBucket.Arn", "DataKey.Arn",
     "CaseWorkflow", "CaseWorkflow.Name", "DocumentWorkflow", "DocumentWorkflow.Name", "EventDeadLetterQueue.Arn",
-    "DataCatalog", "PseudonymKeySecret", "MeshDatasetsBucket",
+    "DataCatalog", "PseudonymKeySecret", "MeshDatasetsBucket", "EventBus.Arn", "WebhookQueue.Arn",
+    "WebhookDeadLetterQueue.Arn",
     "AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName",
 }
 # Actions without resource-level permissions: "*" is the only resource IAM accepts for them.

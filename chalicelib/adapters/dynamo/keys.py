@@ -27,6 +27,8 @@
   IDEMPOTENCY#<len(user)>#<user>#<key> / IDEMPOTENCY  replay records, deleted by TTL (the length makes the
                                                    join unambiguous: user and key may both contain '#')
   CUSTOMER#<id> / SOURCE#<product>                 the last record a data product answered for a customer
+  WEBHOOKS / WEBHOOK#<id>                          a webhook subscription (with its signing secret)
+  WEBHOOK#<id> / DELIVERY#<eventTime>#<eventId>    one event's delivery to it, newest last
 """
 from __future__ import annotations
 
@@ -137,6 +139,16 @@ def result_sk(document_id: str, version_id: str) -> str:
 
 def due_sk(due_at: str, task_id: str) -> str:
     return f"{due_at}#{task_id}"
+
+
+WEBHOOKS_KEY = "WEBHOOKS"
+WEBHOOK_PREFIX = "WEBHOOK#"
+DELIVERY_PREFIX = "DELIVERY#"
+webhook_key = _prefixed(WEBHOOK_PREFIX)  # a webhook's sort key, and the partition of its deliveries
+
+
+def delivery_sk(event_time: str, event_id: str) -> str:
+    return f"{DELIVERY_PREFIX}{event_time}#{event_id}"
 
 
 def idempotency_pk(owner: str, key: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from ...domain.models import AuditEvent
 from . import keys
 
 
@@ -21,3 +22,14 @@ def inserted_case_id(record: Mapping[str, Any]) -> Optional[str]:
     if not case_id:
         raise ValueError(f"a case item with the key {pk!r}")
     return case_id
+
+
+def inserted_audit_event(record: Mapping[str, Any]) -> Optional[AuditEvent]:
+    """The audit event a stream record inserts; None for any other record. Audit events are written once and
+    never changed, so their inserts are all there is to read."""
+    if record.get("eventName") != "INSERT" or not item_key(record)[1].startswith(keys.EVENT_PREFIX):
+        return None
+    body = ((record.get("dynamodb") or {}).get("NewImage") or {}).get("body", {}).get("S")
+    if body is None:
+        raise ValueError(f"audit event record {record.get('eventID')} has no body")
+    return AuditEvent.model_validate_json(body)
