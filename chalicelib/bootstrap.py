@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from .cache import Cache
     from .domain.access import Principal
     from .ports import (
-        CaseRepository, DecisionStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore, ProcessingResults,
-        TokenStore, WorkflowEngine, WorkRepository,
+        CaseRepository, DecisionStore, DocumentStore, LastKnownStore, Mailer, NotificationStore, ObjectStorage,
+        ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine, WorkRepository,
     )
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .services.customers import CustomerDirectory
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
+    from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
     from .services.workflow import WorkflowService
@@ -51,6 +52,8 @@ class Container:
     cache: Cache  # read-through data for the services, shared by them
     customers: CustomerDirectory
     case_data: CaseDataProduct
+    notifications: NotificationService  # a person's own notifications and preferences
+    notify: NotificationFanOut  # the stream consumer that writes them
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -93,16 +96,19 @@ class Stores:
     results: ProcessingResults
     last_known: LastKnownStore
     data_product: ObjectStore
+    notifications: NotificationStore
 
 
 def build(
     settings: Settings, repository: Optional[CaseRepository] = None, engine: Optional[EngineFactory] = None,
-    customers: Optional[CustomerDirectory] = None,
+    customers: Optional[CustomerDirectory] = None, users: Optional[UserDirectory] = None,
+    mailer: Optional[Mailer] = None,
 ) -> Container:
     """Wire every service. With an in-memory case repository (tests) every store is in memory too: a task,
     decision, payment or document moves the case's audit head in the same write as its own change.
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
-    customer directory (default: over the catalog the settings name)."""
+    customer directory (default: over the catalog the settings name); `users`, `mailer`: the user directory
+    and the mailer notifications use (default: the settings' user pool, and SES when a sender is set)."""
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
@@ -113,6 +119,7 @@ def build(
     from .services.compensation import CompensationService
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
+    from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
     from .services.workflow import Stage, WorkflowResumer, WorkflowService
@@ -185,7 +192,42 @@ def build(
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
         ),
+        notifications=NotificationService(stores.notifications),
+        notify=NotificationFanOut(
+            stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
+            users or _user_directory(settings), mailer or _mailer(settings),
+        ),
     )
+
+
+def _user_directory(settings: Settings) -> UserDirectory:
+    """The user pool's users; without a pool (tests' in-memory containers), nobody."""
+    if not settings.user_pool_id:
+        from .adapters.memory.users import InMemoryUserDirectory
+
+        return InMemoryUserDirectory()
+    from .adapters.cognito_users import CognitoUserDirectory
+
+    def cognito() -> Any:
+        import boto3
+
+        return boto3.client("cognito-idp", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    return CognitoUserDirectory(settings.user_pool_id, cognito)
+
+
+def _mailer(settings: Settings) -> Optional[Mailer]:
+    """SES from the configured sender; None (no e-mail) without one."""
+    if not settings.notification_sender:
+        return None
+    from .adapters.ses import SesMailer
+
+    def ses() -> Any:
+        import boto3
+
+        return boto3.client("ses", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    return SesMailer(settings.notification_sender, ses)
 
 
 def customer_directory(
@@ -242,6 +284,7 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.documents import InMemoryDocumentStore
     from .adapters.memory.last_known import InMemoryLastKnownStore
+    from .adapters.memory.notifications import InMemoryNotificationStore
     from .adapters.memory.results import InMemoryProcessingResults
     from .adapters.memory.storage import InMemoryObjectStorage
     from .adapters.memory.tokens import InMemoryTokenStore
@@ -252,7 +295,7 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         cases=repository, work=InMemoryWorkRepository(repository), decisions=InMemoryDecisionStore(repository),
         documents=InMemoryDocumentStore(repository), storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
-        data_product=InMemoryObjectStore(),
+        data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
     )
 
 
@@ -262,6 +305,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
     from .adapters.dynamo.documents import DynamoDocumentStore
     from .adapters.dynamo.last_known import DynamoLastKnownStore
     from .adapters.dynamo.models import table_models
+    from .adapters.dynamo.notifications import DynamoNotificationStore
     from .adapters.dynamo.results import DynamoProcessingResults
     from .adapters.dynamo.tokens import DynamoTokenStore
     from .adapters.dynamo.work import DynamoWorkRepository
@@ -275,7 +319,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         decisions=DynamoDecisionStore(models), documents=DynamoDocumentStore(models),
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
-        data_product=S3ObjectStore(settings.data_product_bucket, s3),
+        data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
     )
 
 

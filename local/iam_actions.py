@@ -55,6 +55,11 @@ def permissions(
         yield from _dynamodb(operation, params, region, account)
     elif prefix == "states":
         yield Permission(f"states:{operation}", _states_resource(operation, params))
+    elif prefix == "cognito-idp" and "UserPoolId" in params:
+        pool = f"arn:aws:cognito-idp:{region}:{account}:userpool/{params['UserPoolId']}"
+        yield Permission(f"{prefix}:{operation}", pool)
+    elif prefix == "ses" and "Source" in params:  # sending is authorised on the sender's identity
+        yield Permission(f"ses:{operation}", f"arn:aws:ses:{region}:{account}:identity/{params['Source']}")
     else:
         yield Permission(f"{prefix}:{operation}", "*")
 

@@ -57,9 +57,11 @@ def provision(
     pool_name: str = DEFAULT_POOL,
     client_name: str = DEFAULT_CLIENT,
     users: Iterable[DemoUser] = DEMO_USERS,
+    mail_sender: Optional[str] = None,
 ) -> Resources:
     """Create (or find) the table, the versioned bucket, the user pool with groups and demo users, and
-    the demo users' entries in the personnel directory (never overwriting an existing entry)."""
+    the demo users' entries in the personnel directory (never overwriting an existing entry); with
+    `mail_sender`, verify it as an SES identity (SES sends only from verified identities, moto's too)."""
     models = table_models(table_name, region, endpoint)
     create_table(models)
     _bucket(client("s3", endpoint, region), bucket_name, region)
@@ -71,6 +73,8 @@ def provision(
     for demo_user in users:
         _user(idp, pool_id, demo_user)
     seed_personnel(DynamoWorkRepository(models), [(u.username, u.team, u.groups) for u in users])
+    if mail_sender:
+        client("ses", endpoint, region).verify_email_identity(EmailAddress=mail_sender)  # idempotent
     return Resources(endpoint, region, table_name, bucket_name, pool_id, client_id)
 
 

@@ -1,5 +1,6 @@
-"""The consumers of the cases table's stream: the workflow's start and the cache's backstop, and the case
-data product's publisher, each its own function so publishing rows never delays or fails a workflow's start."""
+"""The consumers of the cases table's stream: the workflow's start and the cache's backstop, the case
+data product's publisher, and the notifications for people, each its own function so publishing rows or
+notifying never delays or fails a workflow's start."""
 from __future__ import annotations
 
 import os
@@ -36,3 +37,8 @@ def on_case_stream(event: DynamoDBEvent) -> dict[str, Any]:
 @handlers.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="publish_case_data", batch_size=100)
 def publish_case_data(event: DynamoDBEvent) -> dict[str, Any]:
     return _batch_failures(container().case_data.publish(event.to_dict()["Records"]))
+
+
+@handlers.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="notify_people", batch_size=100)
+def notify_people(event: DynamoDBEvent) -> dict[str, Any]:
+    return _batch_failures(container().notify.on_records(event.to_dict()["Records"]))

@@ -98,6 +98,8 @@ def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
         "DocumentsBucket.Arn": f"arn:aws:s3:::{stack['bucketName']}",
         "DataProductBucket.Arn": f"arn:aws:s3:::{stack['dataProductBucket']}",
         "MeshDatasetsBucket": stack["mesh"]["accountsDataset"].split("/")[2],  # s3://<bucket>/<key>
+        "UserPool.Arn": f"arn:aws:cognito-idp:{region}:{account}:userpool/{stack['userPoolId']}",
+        "NotificationSender": stack["notificationSender"],
     }
     for stem, arn in machines.items():
         logical_id = "".join(part.capitalize() for part in stem.split("_"))  # case_workflow -> CaseWorkflow

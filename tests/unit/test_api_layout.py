@@ -51,10 +51,17 @@ OPERATIONS = {
     ("POST", "/tasks/{task_id}/claim", "claim_task"),
     ("POST", "/tasks/{task_id}/complete", "complete_task"),
     ("POST", "/tasks/{task_id}/reassign", "reassign_task"),
+    # notifications for people (issue 16)
+    ("GET", "/notifications", "list_notifications"),
+    ("GET", "/notifications/unread-count", "count_unread_notifications"),
+    ("POST", "/notifications/{notification_id}/read", "read_notification"),
+    ("POST", "/notifications/read-all", "read_all_notifications"),
+    ("GET", "/me/preferences", "get_preferences"),
+    ("PUT", "/me/preferences", "put_preferences"),
 }
 # The Lambda functions the local system, the merged template, .chalice/ policy files and Step Functions name.
 LAMBDA_FUNCTIONS = {
-    "on_case_stream", "publish_case_data", "escalate_overdue_tasks", "on_document_uploaded",
+    "on_case_stream", "publish_case_data", "notify_people", "escalate_overdue_tasks", "on_document_uploaded",
     "wf_initiate", "wf_assign", "wf_wait", "wf_escalate", "wf_complete", "wf_rollback", "wf_compensate",
     "doc_process_start", "doc_process_finish", "doc_process_failed",
 }

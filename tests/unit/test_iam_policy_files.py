@@ -22,7 +22,7 @@ API_HANDLER = "api_handler"
 TEMPLATE_NAMES = {
     "CasesTable.Arn", "CasesTable.StreamArn", "DocumentsBucket.Arn", "DataProductBucket.Arn", "DataKey.Arn",
     "CaseWorkflow", "CaseWorkflow.Name", "DocumentWorkflow", "DocumentWorkflow.Name", "EventDeadLetterQueue.Arn",
-    "DataCatalog", "PseudonymKeySecret", "MeshDatasetsBucket",
+    "DataCatalog", "PseudonymKeySecret", "MeshDatasetsBucket", "UserPool.Arn", "NotificationSender",
     "AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName",
 }
 # Actions without resource-level permissions: "*" is the only resource IAM accepts for them.

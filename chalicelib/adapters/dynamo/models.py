@@ -42,6 +42,8 @@ class TableModels:
     last_known: Any
     viewer: Any
     months: Any
+    notification: Any
+    preferences: Any
     connection: Connection
 
 
@@ -213,6 +215,12 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     class HoldItem(RevisedItem):
         enabled = BooleanAttribute()
 
+    class NotificationItem(InboxItem):
+        """A person's notification as JSON; listed in the inbox index under UNREAD#<username> while unread."""
+
+        body = JSONAttribute()
+        expires_at = TTLAttribute(attr_name="expiresAt")
+
     class LastKnownItem(Item):
         fields = JSONAttribute()
         as_of = UnicodeAttribute(attr_name="asOf")
@@ -226,7 +234,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         task=TaskItem, person=PersonItem, teams=TeamsItem, cursor=CursorItem, marker=MarkerItem, sweep=SweepItem,
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
-        months=MonthsItem, connection=Item._connection.connection,
+        months=MonthsItem, notification=NotificationItem, preferences=BodyItem, connection=Item._connection.connection,
     )
 
 
