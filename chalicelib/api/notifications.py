@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..bootstrap import container
 from ..domain.notifications import (
-    Notification, NotificationPage, Preferences, PreferencesUpdate, ReadAllResult, UnreadCount,
+    DEFAULT_PAGE, Notification, NotificationPage, Preferences, PreferencesUpdate, ReadAllResult, UnreadCount,
 )
 from ..web import ApiRequest, Routes
 from . import blueprint
@@ -18,7 +18,7 @@ routes = Routes(blueprint())
 )
 def list_notifications(req: ApiRequest[None]) -> NotificationPage:
     return container().notifications.list(
-        req.principal, req.query("unread"), req.int_query("limit", 25), req.query("cursor"),
+        req.principal, req.query("unread"), req.int_query("limit", DEFAULT_PAGE), req.query("cursor"),
     )
 
 

@@ -20,6 +20,7 @@ from .models import Case
 from .queries import MAX_PAGE, Cursor, Query
 
 RETENTION = timedelta(days=90)  # then DynamoDB's TTL deletes it, read or not
+DEFAULT_PAGE = 25
 UNREAD_COUNTED = 100  # the bell counts unread notifications up to this many ("99+")
 MAX_MENTIONS = 20  # per comment: each one is a directory lookup
 # A username (domain/personnel.py) after an @ that follows no word character: "@alice", not "bob@example.com".
@@ -87,7 +88,7 @@ class NotificationListQuery(Query):
     unread: Optional[Annotated[str, StringConstraints(pattern=r"^(true|false)$")]] = Field(
         default=None, description="`true`: only unread notifications",
     )
-    limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description="page size, 25 by default")
+    limit: Optional[int] = Field(default=None, ge=1, le=MAX_PAGE, description=f"page size, {DEFAULT_PAGE} by default")
     cursor: Cursor = Field(default=None, description="the `nextCursor` of the previous page, with the same filter")
 
 

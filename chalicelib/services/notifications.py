@@ -29,7 +29,6 @@ from ..ports import (
 from . import cursor
 
 log = logging.getLogger(__name__)
-DEFAULT_PAGE = 25
 READ_ALL_PAGES = 10  # read-all marks at most this many pages of MAX_PAGE per call; the answer says how many
 _ID = re.compile(r"^[0-9]{1,17}-[0-9a-f]{20}$")  # domain/notifications.py: notification_id
 
@@ -41,11 +40,11 @@ class NotificationService:
         self._store, self._clock = store, clock
 
     def list(
-        self, principal: Principal, unread: Optional[str], limit: Optional[int], page_cursor: Optional[str],
+        self, principal: Principal, unread: Optional[str], limit: int, page_cursor: Optional[str],
     ) -> NotificationPage:
         if unread not in (None, "true", "false"):
             raise InvalidInput("unread must be true or false", [FieldIssue("unread", "must be true or false")])
-        if not 1 <= (limit or DEFAULT_PAGE) <= MAX_PAGE:
+        if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit is out of range", [FieldIssue("limit", f"must be between 1 and {MAX_PAGE}")])
         unread_only = unread == "true"
         # The shared opaque cursor (services/cursor.py), bound to the caller and the filter.
@@ -54,7 +53,7 @@ class NotificationService:
         after = start.get("after") if start else None
         if start is not None and not (isinstance(after, str) and _ID.match(after)):
             raise InvalidInput("the cursor is invalid", [FieldIssue("cursor", "cannot resume from it")])
-        items, last = self._store.page(principal.username, unread_only, limit or DEFAULT_PAGE, after)
+        items, last = self._store.page(principal.username, unread_only, limit, after)
         return NotificationPage(items=items, next_cursor=cursor.encode({"after": last} if last else None, fp))
 
     def unread_count(self, principal: Principal) -> UnreadCount:

@@ -70,7 +70,7 @@ def test_a_redelivered_record_notifies_once(world: World):
     record = stream_record(task_event(3))
     assert fan_out.on_records([record]) == []
     assert fan_out.on_records([record, record]) == []
-    page = world.service.list(principal("carol", "caseworker"), None, None, None)
+    page = world.service.list(principal("carol", "caseworker"), None, 25, None)
     assert [n.kind for n in page.items] == [NotificationKind.TASK_ASSIGNED]
 
 
@@ -102,7 +102,7 @@ def test_a_failing_mailer_never_blocks_the_notification(world: World):
 def test_people_read_and_mark_only_their_own(world: World):
     world.fan_out(None).on_records([stream_record(task_event(3)), stream_record(task_event(4, "dave"))])
     carol, dave = principal("carol", "caseworker"), principal("dave", "caseworker")
-    [mine] = world.service.list(carol, None, None, None).items
+    [mine] = world.service.list(carol, None, 25, None).items
     with pytest.raises(NotFound):
         world.service.mark_read(dave, mine.id)
     marked = world.service.mark_read(carol, mine.id)
@@ -124,7 +124,7 @@ def test_pages_newest_first_with_a_cursor_bound_to_the_caller_and_filter(world: 
     with pytest.raises(InvalidInput):
         world.service.list(principal("dave", "caseworker"), None, 2, first.next_cursor)  # another person
     with pytest.raises(InvalidInput):
-        world.service.list(carol, "yes", None, None)
+        world.service.list(carol, "yes", 25, None)
 
 
 def test_read_all_marks_every_unread_one(world: World):
@@ -132,5 +132,5 @@ def test_read_all_marks_every_unread_one(world: World):
     carol = principal("carol", "caseworker")
     world.service.mark_read(carol, world.service.list(carol, None, 1, None).items[0].id)
     assert world.service.mark_all_read(carol).marked == 2
-    assert world.service.list(carol, "true", None, None).items == []
+    assert world.service.list(carol, "true", 25, None).items == []
     assert world.service.unread_count(carol).unread == 0
