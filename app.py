@@ -9,8 +9,8 @@ from chalice import Chalice, CognitoUserPoolAuthorizer
 
 from chalicelib import bootstrap, observability
 from chalicelib.api import (
-    approvals, cases, customers, data_products, document_tasks, documents, meta, personnel, schedule, streams, tasks,
-    webhook_delivery, webhooks, workflow_tasks,
+    approvals, cases, customers, data_products, document_tasks, documents, meta, notifications, personnel, schedule,
+    streams, tasks, webhook_delivery, webhooks, workflow_tasks,
 )
 from chalicelib.web import Api
 
@@ -19,7 +19,9 @@ from chalicelib.api.document_tasks import (  # noqa: F401
     doc_process_failed, doc_process_finish, doc_process_start, on_document_uploaded,
 )
 from chalicelib.api.schedule import escalate_overdue_tasks  # noqa: F401
-from chalicelib.api.streams import on_case_stream, publish_case_data, publish_integration_events  # noqa: F401
+from chalicelib.api.streams import (  # noqa: F401
+    notify_people, on_case_stream, publish_case_data, publish_integration_events,
+)
 from chalicelib.api.webhook_delivery import deliver_webhooks  # noqa: F401
 from chalicelib.api.workflow_tasks import (  # noqa: F401
     wf_assign, wf_compensate, wf_complete, wf_escalate, wf_initiate, wf_rollback, wf_wait,
@@ -49,7 +51,7 @@ api = Api(
 )
 api.register(
     meta.routes(documented=api), cases.routes, tasks.routes, approvals.routes, documents.routes, customers.routes,
-    personnel.routes, data_products.routes, webhooks.routes,
+    personnel.routes, data_products.routes, webhooks.routes, notifications.routes,
 )
 for lambda_handlers in (
     workflow_tasks.handlers, document_tasks.handlers, streams.handlers, schedule.handlers, webhook_delivery.handlers,

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
     from .ports import (
-        CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, ObjectStorage, ObjectStore,
-        ProcessingResults, TokenStore, WorkflowEngine, WorkRepository,
+        CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer, NotificationStore,
+        ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine, WorkRepository,
     )
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
+    from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
     from .services.workflow import WorkflowService
@@ -58,6 +59,8 @@ class Container:
     case_data: CaseDataProduct
     budgets: RequestBudgets | NoBudgets  # per-user request budgets, in the cache's Redis
     integration: Integration  # integration events and webhooks (integration.py)
+    notifications: NotificationService  # a person's own notifications and preferences
+    notify: NotificationFanOut  # the stream consumer that writes them
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -101,16 +104,19 @@ class Stores:
     results: ProcessingResults
     last_known: LastKnownStore
     data_product: ObjectStore
+    notifications: NotificationStore
 
 
 def build(
     settings: Settings, repository: Optional[CaseRepository] = None, engine: Optional[EngineFactory] = None,
-    customers: Optional[CustomerDirectory] = None,
+    customers: Optional[CustomerDirectory] = None, users: Optional[UserDirectory] = None,
+    mailer: Optional[Mailer] = None,
 ) -> Container:
     """Wire every service. With an in-memory case repository (tests) every store is in memory too: a task,
     decision, payment or document moves the case's audit head in the same write as its own change.
     `engine`: a factory of the workflow engine (default: Step Functions from settings); `customers`: a
-    customer directory (default: over the catalog the settings name)."""
+    customer directory (default: over the catalog the settings name); `users`, `mailer`: the user directory
+    and the mailer notifications use (default: the settings' user pool, and SES when a sender is set)."""
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .integration import build_integration
@@ -125,6 +131,7 @@ def build(
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
+    from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
     from .services.workflow import Stage, WorkflowResumer, WorkflowService
@@ -202,7 +209,42 @@ def build(
         ),
         budgets=budgets_for(settings),
         integration=build_integration(settings, _in_memory(repository)),
+        notifications=NotificationService(stores.notifications),
+        notify=NotificationFanOut(
+            stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
+            users or _user_directory(settings), mailer or _mailer(settings),
+        ),
     )
+
+
+def _user_directory(settings: Settings) -> UserDirectory:
+    """The user pool's users; without a pool (tests' in-memory containers), nobody."""
+    if not settings.user_pool_id:
+        from .adapters.memory.users import InMemoryUserDirectory
+
+        return InMemoryUserDirectory()
+    from .adapters.cognito_users import CognitoUserDirectory
+
+    def cognito() -> Any:
+        import boto3
+
+        return boto3.client("cognito-idp", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    return CognitoUserDirectory(settings.user_pool_id, cognito)
+
+
+def _mailer(settings: Settings) -> Optional[Mailer]:
+    """SES from the configured sender; None (no e-mail) without one."""
+    if not settings.notification_sender:
+        return None
+    from .adapters.ses import SesMailer
+
+    def ses() -> Any:
+        import boto3
+
+        return boto3.client("ses", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    return SesMailer(settings.notification_sender, ses)
 
 
 def customer_directory(
@@ -260,6 +302,7 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
     from .adapters.memory.last_known import InMemoryLastKnownStore
+    from .adapters.memory.notifications import InMemoryNotificationStore
     from .adapters.memory.results import InMemoryProcessingResults
     from .adapters.memory.storage import InMemoryObjectStorage
     from .adapters.memory.tokens import InMemoryTokenStore
@@ -271,7 +314,7 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         delegations=InMemoryDelegationStore(), documents=InMemoryDocumentStore(repository),
         storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
-        data_product=InMemoryObjectStore(),
+        data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
     )
 
 
@@ -282,6 +325,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
     from .adapters.dynamo.documents import DynamoDocumentStore
     from .adapters.dynamo.last_known import DynamoLastKnownStore
     from .adapters.dynamo.models import table_models
+    from .adapters.dynamo.notifications import DynamoNotificationStore
     from .adapters.dynamo.results import DynamoProcessingResults
     from .adapters.dynamo.tokens import DynamoTokenStore
     from .adapters.dynamo.work import DynamoWorkRepository
@@ -296,7 +340,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         documents=DynamoDocumentStore(models),
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
-        data_product=S3ObjectStore(settings.data_product_bucket, s3),
+        data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .domain.customers import CUSTOMER_ID
+from .domain.notifications import NotificationListQuery
 from .domain.queries import (
     ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PageQuery, PersonnelQuery, TaskListQuery,
 )
@@ -25,6 +26,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/history"): PageQuery,
     ("GET", "/cases/{case_id}/documents"): PageQuery,
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
+    ("GET", "/notifications"): NotificationListQuery,
 }
 _VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
 _HEADERS: dict[str, dict[str, Any]] = {

@@ -19,6 +19,7 @@ from .domain.data_products import DataProductDescriptor
 from .domain.delegations import Delegation, DelegationLogEntry
 from .domain.documents import DocumentRecord, LegalHold, UploadForm, VersionRecord
 from .domain.models import AuditEvent, Case, Comment
+from .domain.notifications import Notification, Preferences
 from .domain.personnel import Person
 from .domain.records import DueMarker, IdempotencyRecord, RoundRobinCursor
 from .domain.tasks import Task
@@ -294,3 +295,42 @@ class ObjectStore(Protocol):
 
     def newest_write(self, prefix: str) -> Optional[datetime]:
         """When the most recently written object under the prefix was written; None when there is none."""
+
+
+# -- notifications for people (services/notifications.py) -------------------------------------------
+class NotificationStore(Protocol):
+    """Each person's notifications, newest first, and their e-mail preferences."""
+
+    def add(self, notification: Notification) -> bool:
+        """Store it unless one with its id is stored (a re-delivered event); whether it was stored now."""
+
+    def get(self, username: str, notification_id: str) -> Optional[Notification]: ...
+
+    def page(
+        self, username: str, unread_only: bool, limit: int, after: Optional[str],
+    ) -> tuple[list[Notification], Optional[str]]:
+        """Up to `limit` of the person's notifications (only unread ones with `unread_only`), newest first, older
+        than the id `after`; and the id to resume after, None at the end."""
+
+    def mark_read(self, username: str, notification_id: str, at: str) -> Optional[Notification]:
+        """Mark it read at `at` (a read one stays as it is); None when the person has no such notification."""
+
+    def count_unread(self, username: str, at_most: int) -> int: ...
+
+    def get_preferences(self, username: str) -> Preferences: ...
+
+    def save_preferences(self, username: str, preferences: Preferences) -> None: ...
+
+
+class UserDirectory(Protocol):
+    """The identity provider's users (Cognito): the roles the personnel directory does not record."""
+
+    def members(self, group: str) -> list[str]:
+        """The usernames in a group (role)."""
+
+    def email(self, username: str) -> Optional[str]: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, text: str) -> None:
+        """Send a plain-text e-mail; raises when the mail service refuses it."""

@@ -73,6 +73,8 @@ class Settings:
     data_product_bucket: str = "cms-local-data-products"
     pseudonym_key: Optional[str] = field(default=None, repr=False)
     pseudonym_key_secret_arn: Optional[str] = None
+    # Notifications for people: the verified SES identity their e-mails come from; none: no e-mail is sent.
+    notification_sender: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -126,6 +128,7 @@ class Settings:
             data_product_bucket=env.get("DATA_PRODUCT_BUCKET") or "cms-local-data-products",
             pseudonym_key=env.get("PSEUDONYM_KEY") or None,
             pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
+            notification_sender=env.get("NOTIFICATION_SENDER") or None,
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },

@@ -38,6 +38,8 @@ BOTOCORE_SERVICES = frozenset({
     "secretsmanager",  # the pseudonym key
     "glue",  # the data catalog
     "xray",  # the X-Ray SDK's sampling rules
+    "cognito-idp",  # notifications: the approvers' group, people's e-mail addresses
+    "ses",  # notification e-mails
 })
 
 _DIRECTORIES_NOT_IMPORTED = (

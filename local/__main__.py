@@ -1,5 +1,6 @@
 """`python -m local run` starts the local system in the foreground; `python -m local token USER` prints
-an ID token for a demo user, obtained the way a front end logs in."""
+an ID token for a demo user, obtained the way a front end logs in; `python -m local mail` prints the e-mails
+it sent (moto's SES keeps them)."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     token = commands.add_parser("token", help="print an ID token for a demo user")
     token.add_argument("username")
     token.add_argument("--state-dir", default=".local")
+    mail = commands.add_parser("mail", help="print the e-mails the running local system sent")
+    mail.add_argument("--to", help="only those to addresses containing this (e.g. alice)")
+    mail.add_argument("--state-dir", default=".local")
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "mail":
+        return _mail(args)
     return _token(args)
 
 
@@ -98,12 +104,39 @@ def _print_banner(stack: dict[str, Any], stack_file: Path, state_dir: str) -> No
     ]), flush=True)
 
 
-def _token(args: argparse.Namespace) -> int:
-    stack_file = Path(args.state_dir) / "stack.json"
+def _stack(state_dir: str) -> Optional[dict[str, Any]]:
+    stack_file = Path(state_dir) / "stack.json"
     if not stack_file.is_file():
         print(f"error: {stack_file} not found; run `make run` first (the local system writes it)", file=sys.stderr)
+        return None
+    stack: dict[str, Any] = json.loads(stack_file.read_text())
+    return stack
+
+
+def _mail(args: argparse.Namespace) -> int:
+    from urllib.error import URLError
+
+    from .mail import render, sent_messages
+
+    stack = _stack(args.state_dir)
+    if stack is None:
         return 2
-    stack = json.loads(stack_file.read_text())
+    if "mailUrl" not in stack:
+        print("error: only the embedded moto keeps e-mails; this system runs on another endpoint", file=sys.stderr)
+        return 2
+    try:
+        messages = sent_messages(stack["mailUrl"])
+    except (URLError, OSError, ValueError) as exc:
+        print(f"error: could not read the sent e-mails ({exc}); is the local system running?", file=sys.stderr)
+        return 1
+    print(render(messages, args.to))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    stack = _stack(args.state_dir)
+    if stack is None:
+        return 2
     users = {u["username"]: u for u in stack["users"]}
     if args.username not in users:
         print(f"error: unknown user {args.username!r}; demo users: {', '.join(users)}", file=sys.stderr)

@@ -60,6 +60,11 @@ def permissions(
             yield Permission("events:PutEvents", f"arn:aws:events:{region}:{account}:event-bus/{bus}")
     elif prefix == "sqs" and "QueueUrl" in params:  # .../<account>/<queue name>
         yield Permission(f"sqs:{operation}", f"arn:aws:sqs:{region}:{account}:{params['QueueUrl'].rsplit('/', 1)[-1]}")
+    elif prefix == "cognito-idp" and "UserPoolId" in params:
+        pool = f"arn:aws:cognito-idp:{region}:{account}:userpool/{params['UserPoolId']}"
+        yield Permission(f"{prefix}:{operation}", pool)
+    elif prefix == "ses" and "Source" in params:  # sending is authorised on the sender's identity
+        yield Permission(f"ses:{operation}", f"arn:aws:ses:{region}:{account}:identity/{params['Source']}")
     else:
         yield Permission(f"{prefix}:{operation}", "*")
 

@@ -59,9 +59,11 @@ def provision(
     client_name: str = DEFAULT_CLIENT,
     users: Iterable[DemoUser] = DEMO_USERS,
     event_bus_name: str = DEFAULT_EVENT_BUS,
+    mail_sender: Optional[str] = None,
 ) -> Resources:
     """Create (or find) the table, the versioned bucket, the integration events' bus, the user pool with groups
-    and demo users, and the demo users' entries in the personnel directory (never overwriting an existing entry)."""
+    and demo users, and the demo users' entries in the personnel directory (never overwriting an existing entry);
+    with `mail_sender`, verify it as an SES identity (SES sends only from verified identities, moto's too)."""
     models = table_models(table_name, region, endpoint)
     create_table(models)
     _bucket(client("s3", endpoint, region), bucket_name, region)
@@ -74,6 +76,8 @@ def provision(
     for demo_user in users:
         _user(idp, pool_id, demo_user)
     seed_personnel(DynamoWorkRepository(models), [(u.username, u.team, u.groups) for u in users])
+    if mail_sender:
+        client("ses", endpoint, region).verify_email_identity(EmailAddress=mail_sender)  # idempotent
     return Resources(endpoint, region, table_name, bucket_name, pool_id, client_id)
 
 

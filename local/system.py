@@ -20,6 +20,7 @@ from . import statemachines
 from .demo import DEMO_USERS
 from .drain_route import PATH as DRAIN_PATH, add_drain_route
 from .faults import PATH as FAULTS_PATH, add_faults_route
+from .mail import PATH as MAIL_PATH, add_mail_route
 from .console import ConsoleServer, console_config
 from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import (
@@ -147,6 +148,7 @@ class LocalSystem:
         self._resources = resources = provision(
             endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
             event_bus_name=app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
+            mail_sender=app_env.get("NOTIFICATION_SENDER"),
         )
         mesh = self._start_mesh(resources)
         if self._moto is not None:
@@ -205,12 +207,14 @@ class LocalSystem:
             "mesh": mesh.to_stack(),
             "users": [u.to_stack() for u in DEMO_USERS],
             "cache": cache,
+            "notificationSender": app_env.get("NOTIFICATION_SENDER", ""),
         }
         if os.environ.get("REDIS_URL"):  # a stand-alone `chalice local` shares the cache and its keys
             self.stack.update(redisUrl=os.environ["REDIS_URL"], cacheKeyPrefix=os.environ["CACHE_KEY_PREFIX"])
         if self.dispatcher is not None:
             self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
             self.stack["lambdaFaultsUrl"] = endpoint + FAULTS_PATH
+            self.stack["mailUrl"] = endpoint + MAIL_PATH
         if self.console_port is not None:
             self._console = ConsoleServer(
                 self.project_dir / "console", self.stepfunctions_dir, console_config(self.stack), self.host,
@@ -345,6 +349,7 @@ class LocalSystem:
             self.dispatcher.install()
             add_drain_route(self._moto, self.dispatcher)
             add_faults_route(self._moto, self.dispatcher)  # tests make Lambda functions fail through it
+            add_mail_route(self._moto)  # `python -m local mail` reads the e-mails moto's SES kept
             settings = _function_settings(chalice_config, names)
             function_arns = register_functions(aws("lambda"), aws("iam"), names, settings)
         else:  # another endpoint (e.g. LocalStack) runs Lambda code its own way, if at all

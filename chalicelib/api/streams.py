@@ -1,6 +1,6 @@
 """The consumers of the cases table's stream: the workflow's start and the cache's backstop, the case data
-product's publisher and the integration events' publisher, each its own function so publishing never delays
-or fails a workflow's start."""
+product's publisher, the integration events' publisher and the notifications for people, each its own function
+so publishing or notifying never delays or fails a workflow's start."""
 from __future__ import annotations
 
 import os
@@ -43,3 +43,8 @@ def publish_case_data(event: DynamoDBEvent) -> dict[str, Any]:
 @handlers.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="publish_integration_events", batch_size=100)
 def publish_integration_events(event: DynamoDBEvent) -> dict[str, Any]:
     return _batch_failures(container().integration.publisher.publish(event.to_dict()["Records"]))
+
+
+@handlers.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, name="notify_people", batch_size=100)
+def notify_people(event: DynamoDBEvent) -> dict[str, Any]:
+    return _batch_failures(container().notify.on_records(event.to_dict()["Records"]))

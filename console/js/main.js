@@ -8,6 +8,7 @@ import { approvalPage } from "./views/approval_page.js";
 import { casePage } from "./views/case_page.js";
 import { caseForm } from "./views/case_form.js";
 import { caseList } from "./views/case_list.js";
+import { bell, notificationsPage } from "./views/notifications.js";
 import { signInPage } from "./views/signin.js";
 import { inboxPage, queuePage } from "./views/work.js";
 
@@ -19,6 +20,7 @@ const ROUTES = [
   ["/cases/new", caseForm],
   ["/cases/:id", casePage],
   ["/approvals/:id", approvalPage],
+  ["/notifications", notificationsPage],
   ["/signin", signInPage],
 ];
 
@@ -52,7 +54,7 @@ async function start() {
       ctx.returnTo = path;
       return navigate("/signin");
     }
-    renderTopbar(session, path);
+    renderTopbar(ctx, path);
     if (!view) {
       replace(main, h("section", { class: "page" }, h("h1", { tabindex: "-1" }, "Page not found"),
         h("p", {}, h("a", { href: "#/inbox" }, "Go to my work"))));
@@ -66,7 +68,8 @@ async function start() {
   router.resolve();
 }
 
-function renderTopbar(session, path) {
+function renderTopbar(ctx, path) {
+  const session = ctx.session;
   const bar = document.getElementById("topbar");
   const user = session.user;
   bar.hidden = !user;
@@ -81,6 +84,7 @@ function renderTopbar(session, path) {
       ? h("a", { class: "btn btn-primary btn-small", href: "#/cases/new", "aria-current": path === "/cases/new" ? "page" : null }, "New case")
       : null,
     h("div", { class: "user" },
+      bell(ctx, path === "/notifications"),
       h("span", { class: "avatar", "aria-hidden": "true" }, user.username.slice(0, 2).toUpperCase()),
       h("span", { class: "user-name" }, h("strong", {}, user.username),
         h("small", {}, [user.groups.join(", "), user.team].filter(Boolean).join(" · "))),

@@ -66,7 +66,7 @@ def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def grants(function: str, values: Mapping[str, str]) -> list[tuple[str, str, re.Pattern[str]]]:
+def grants(function: str, values: Mapping[str, str | re.Pattern[str]]) -> list[tuple[str, str, re.Pattern[str]]]:
     """(action, resource as written, the ARNs it matches) of every statement of the function's policy."""
     policy = json.loads((POLICIES / f"{function}.json").read_text())
     return [
@@ -77,7 +77,7 @@ def grants(function: str, values: Mapping[str, str]) -> list[tuple[str, str, re.
     ]
 
 
-def arn_pattern(resource: str, values: Mapping[str, str]) -> re.Pattern[str]:
+def arn_pattern(resource: str, values: Mapping[str, str | re.Pattern[str]]) -> re.Pattern[str]:
     """A policy resource with its `${...}` resolved for the local system, as IAM matches it (* and ?).
     A name the local system lacks (e.g. the KMS key) resolves to nothing a call could match."""
     parts = re.split(r"(\$\{[^}]+\})", resource)
@@ -85,18 +85,19 @@ def arn_pattern(resource: str, values: Mapping[str, str]) -> re.Pattern[str]:
     for part in parts:
         if part.startswith("${"):
             name = part[2:-1]
-            regex += re.escape(values[name]) if name in values else r"(?!)"
+            value = values.get(name)
+            regex += r"(?!)" if value is None else value.pattern if isinstance(value, re.Pattern) else re.escape(value)
         else:
             regex += re.escape(part).replace(r"\*", ".*").replace(r"\?", ".")
     return re.compile(regex + r"\Z")
 
 
-def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
+def local_values(stack: Mapping[str, Any]) -> dict[str, str | re.Pattern[str]]:
     """The merged template's names as the local system spells them."""
     machines = stack["stateMachines"]  # {"case_workflow": ARN, ...}
     region, account = stack["region"], next(iter(machines.values())).split(":")[4]
     table = f"arn:aws:dynamodb:{region}:{account}:table/{stack['tableName']}"
-    values = {
+    values: dict[str, str | re.Pattern[str]] = {
         "AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account,
         "CasesTable.Arn": table, "CasesTable.StreamArn": f"{table}/stream/*",
         "DocumentsBucket.Arn": f"arn:aws:s3:::{stack['bucketName']}",
@@ -106,6 +107,9 @@ def local_values(stack: Mapping[str, Any]) -> dict[str, str]:
         "WebhookDeadLetterQueue.Arn":
             f"arn:aws:sqs:{region}:{account}:{stack['webhookDeadLetterUrl'].rsplit('/', 1)[-1]}",
         "MeshDatasetsBucket": stack["mesh"]["accountsDataset"].split("/")[2],  # s3://<bucket>/<key>
+        # every local system of the session has a pool of its own (moto's pool ids are random)
+        "UserPool.Arn": re.compile(re.escape(f"arn:aws:cognito-idp:{region}:{account}:userpool/{region}_") + r"\w+"),
+        "NotificationSender": stack["notificationSender"],
     }
     for stem, arn in machines.items():
         logical_id = "".join(part.capitalize() for part in stem.split("_"))  # case_workflow -> CaseWorkflow

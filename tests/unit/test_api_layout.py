@@ -59,10 +59,17 @@ OPERATIONS = {
     ("GET", "/webhooks", "list_webhooks"),
     ("DELETE", "/webhooks/{webhook_id}", "delete_webhook"),
     ("GET", "/webhooks/{webhook_id}/deliveries", "list_webhook_deliveries"),
+    # notifications for people (issue 16)
+    ("GET", "/notifications", "list_notifications"),
+    ("GET", "/notifications/unread-count", "count_unread_notifications"),
+    ("POST", "/notifications/{notification_id}/read", "read_notification"),
+    ("POST", "/notifications/read-all", "read_all_notifications"),
+    ("GET", "/me/preferences", "get_preferences"),
+    ("PUT", "/me/preferences", "put_preferences"),
 }
 # The Lambda functions the local system, the merged template, .chalice/ policy files and Step Functions name.
 LAMBDA_FUNCTIONS = {
-    "on_case_stream", "publish_case_data", "publish_integration_events", "escalate_overdue_tasks",
+    "on_case_stream", "publish_case_data", "publish_integration_events", "notify_people", "escalate_overdue_tasks",
     "on_document_uploaded", "deliver_webhooks",
     "wf_initiate", "wf_assign", "wf_wait", "wf_escalate", "wf_complete", "wf_rollback", "wf_compensate",
     "doc_process_start", "doc_process_finish", "doc_process_failed",

@@ -23,7 +23,7 @@ TEMPLATE_NAMES = {
     "CasesTable.Arn", "CasesTable.StreamArn", "DocumentsBucket.Arn", "DataProductBucket.Arn", "DataKey.Arn",
     "CaseWorkflow", "CaseWorkflow.Name", "DocumentWorkflow", "DocumentWorkflow.Name", "EventDeadLetterQueue.Arn",
     "DataCatalog", "PseudonymKeySecret", "MeshDatasetsBucket", "EventBus.Arn", "WebhookQueue.Arn",
-    "WebhookDeadLetterQueue.Arn",
+    "WebhookDeadLetterQueue.Arn", "UserPool.Arn", "NotificationSender",
     "AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName",
 }
 # Actions without resource-level permissions: "*" is the only resource IAM accepts for them.

@@ -29,6 +29,9 @@
   CUSTOMER#<id> / SOURCE#<product>                 the last record a data product answered for a customer
   WEBHOOKS / WEBHOOK#<id>                          a webhook subscription (with its signing secret)
   WEBHOOK#<id> / DELIVERY#<eventTime>#<eventId>    one event's delivery to it, newest last
+  NOTIFY#<username> / NOTE#<notificationId>        a person's notification, newest first (ids sort by time);
+                                                   inboxPk = UNREAD#<username> while unread; deleted by TTL
+  NOTIFY#<username> / PREFERENCES                  the person's notification preferences
 """
 from __future__ import annotations
 
@@ -66,6 +69,8 @@ IDEMPOTENCY_SK = "IDEMPOTENCY"
 MEMBERS_PREFIX = "MEMBERS#"
 PERSON_PREFIX = "PERSON#"
 SOURCE_PREFIX = "SOURCE#"
+NOTE_PREFIX = "NOTE#"
+PREFERENCES_SK = "PREFERENCES"
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -103,6 +108,10 @@ viewer_sk = _prefixed("VIEWER#")
 case_month_pk = _prefixed("CASES#")
 team_cases_pk = _prefixed("CASES#TEAM#")
 viewer_cases_pk = _prefixed("CASES#USER#")
+# a person's notifications (adapters/dynamo/notifications.py)
+notifications_pk = _prefixed("NOTIFY#")
+note_sk = _prefixed(NOTE_PREFIX)
+unread_pk = _prefixed("UNREAD#")
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:

@@ -44,6 +44,8 @@ class TableModels:
     months: Any
     delegation: Any
     delegation_log: Any
+    notification: Any
+    preferences: Any
     connection: Connection
 
 
@@ -215,6 +217,12 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
     class HoldItem(RevisedItem):
         enabled = BooleanAttribute()
 
+    class NotificationItem(InboxItem):
+        """A person's notification as JSON; listed in the inbox index under UNREAD#<username> while unread."""
+
+        body = JSONAttribute()
+        expires_at = TTLAttribute(attr_name="expiresAt")
+
     class LastKnownItem(Item):
         fields = JSONAttribute()
         as_of = UnicodeAttribute(attr_name="asOf")
@@ -228,7 +236,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         task=TaskItem, person=PersonItem, teams=TeamsItem, cursor=CursorItem, marker=MarkerItem, sweep=SweepItem,
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
-        months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, connection=Item._connection.connection,
+        months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, notification=NotificationItem,
+        preferences=BodyItem, connection=Item._connection.connection,
     )
 
 
