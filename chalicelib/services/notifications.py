@@ -24,7 +24,8 @@ from ..domain.queries import MAX_PAGE
 from ..domain.tasks import Task
 from ..errors import FieldIssue, InvalidInput, NotFound
 from ..ports import (
-    ApprovalStore, CaseRepository, Mailer, NotificationStore, PersonnelRepository, TaskRepository, UserDirectory,
+    ApprovalStore, CaseRepository, InvalidStartKey, Mailer, NotificationStore, PersonnelRepository, StartKey,
+    TaskRepository, UserDirectory,
 )
 from . import cursor
 
@@ -44,17 +45,20 @@ class NotificationService:
     ) -> NotificationPage:
         if unread not in (None, "true", "false"):
             raise InvalidInput("unread must be true or false", [FieldIssue("unread", "must be true or false")])
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput("limit is out of range", [FieldIssue("limit", f"must be between 1 and {MAX_PAGE}")])
         unread_only = unread == "true"
+
+        def read(page_limit: int, start: StartKey) -> tuple[list[Notification], StartKey]:
+            after = start.get("after") if start else None
+            if start is not None and not (isinstance(after, str) and _ID.match(after)):
+                raise InvalidStartKey(after)
+            items, last = self._store.page(principal.username, unread_only, page_limit, after)
+            return items, ({"after": last} if last else None)
+
         # The shared opaque cursor (services/cursor.py), bound to the caller and the filter.
-        fp = cursor.fingerprint({"user": principal.username, "unread": unread_only})
-        start = cursor.decode(page_cursor, fp)
-        after = start.get("after") if start else None
-        if start is not None and not (isinstance(after, str) and _ID.match(after)):
-            raise InvalidInput("the cursor is invalid", [FieldIssue("cursor", "cannot resume from it")])
-        items, last = self._store.page(principal.username, unread_only, limit, after)
-        return NotificationPage(items=items, next_cursor=cursor.encode({"after": last} if last else None, fp))
+        items, next_cursor = cursor.paged(
+            "notifications", {"user": principal.username, "unread": unread_only}, limit, page_cursor, read,
+        )
+        return NotificationPage(items=items, next_cursor=next_cursor)
 
     def unread_count(self, principal: Principal) -> UnreadCount:
         counted = self._store.count_unread(principal.username, UNREAD_COUNTED)
