@@ -464,6 +464,55 @@ def test_overdue_tasks_escalate_once(service, cases, work, clock, alices):
     assert chain_is_valid(cases, "case-1")
 
 
+def test_a_task_80_percent_through_its_sla_is_warned_once(service, cases, work, clock, alices):
+    service.complete(ALICE, alices[0].id, {})  # a finished task is never warned: its warning marker went with it
+    clock.advance(hours=57)  # CLAIM HIGH: 72 hours, so the warning is due after 57.6
+    service.escalate_overdue()
+    assert work.get_task(alices[1].id).sla_warned_at is None
+    clock.advance(hours=1)
+    assert service.escalate_overdue() == []  # a warning escalates nothing
+    warned = work.get_task(alices[1].id)
+    assert warned.sla_warned_at == "2026-03-03T22:00:00.000Z" and warned.version == 2
+    service.escalate_overdue()
+    warnings = [e for e in cases.list_events("case-1") if e.type == "TASK_SLA_WARNING"]
+    assert [(e.actor, e.data) for e in warnings] == [("system", {"taskId": alices[1].id, "dueAt": alices[1].due_at})]
+    clock.advance(hours=15)  # past its due time: escalated as ever
+    [escalation] = service.escalate_overdue()
+    assert escalation.escalates == alices[1].id
+    service.complete(ALICE, alices[1].id, {})
+    assert [m.task_id for m in work.markers.values()] == [] and chain_is_valid(cases, "case-1")
+
+
+def test_a_sweep_losing_the_warning_to_another_sweep_warns_nothing_more(cases, work, clock, staff):
+    class RacingCases:
+        raced = False
+
+        def __getattr__(self, name):
+            return getattr(cases, name)
+
+        def apply(self, change):
+            if change.event.type == "TASK_SLA_WARNING" and not self.raced:
+                self.raced = True  # another sweep warns first
+                cases.apply(change)
+                raise StaleWrite()
+            cases.apply(change)
+
+    service = TaskService(RacingCases(), work, work, DEFAULT_CASE_TYPES, clock=clock)
+    [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))  # due in 8 hours
+    clock.advance(hours=6, minutes=25)  # past 80 % of 8 hours
+    service.escalate_overdue()
+    assert [e.type for e in cases.list_events("case-1")].count("TASK_SLA_WARNING") == 1
+    assert not any(m.warning for m in work.markers.values()) and work.markers  # the due marker stays
+
+
+def test_the_warning_marker_is_80_percent_of_the_way_from_creation_to_due_time(service, cases, work, staff, clock):
+    [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))
+    markers = sorted(work.markers.values(), key=lambda m: m.due_at)
+    assert [(m.task_id, m.warning, m.due_at) for m in markers] == [
+        (task.id, True, "2026-03-01T18:24:00.000Z"), (task.id, False, "2026-03-01T20:00:00.000Z"),
+    ]
+
+
 def test_overdue_sweep_reads_only_the_days_since_the_last_sweep(service, cases, work, clock, staff):
     read_days = []
     original = work.due_markers

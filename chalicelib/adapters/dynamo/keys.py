@@ -22,6 +22,7 @@
   TEAMS / TEAMS                                    every team a person was filed under
   ROUNDROBIN#<team> / CURSOR                       the team's round-robin position
   DUE#<yyyy-mm-dd> / <dueAt>#<taskId>              an OPEN task due that day; the overdue sweep reads these
+  DUE#<yyyy-mm-dd> / <warnAt>#<taskId>#WARNING     an OPEN task 80 % through its SLA window that day
   SWEEP#OVERDUE / CURSOR                           the first day that may still hold due markers
   COUNTER#<scope> / COUNTER                        atomic counters (case numbers)
   IDEMPOTENCY#<len(user)>#<user>#<key> / IDEMPOTENCY  replay records, deleted by TTL (the length makes the
@@ -146,8 +147,11 @@ def result_sk(document_id: str, version_id: str) -> str:
     return f"DOCRESULT#{document_id}#{version_id}"
 
 
-def due_sk(due_at: str, task_id: str) -> str:
-    return f"{due_at}#{task_id}"
+WARNING_SUFFIX = "#WARNING"
+
+
+def due_sk(due_at: str, task_id: str, warning: bool) -> str:
+    return f"{due_at}#{task_id}{WARNING_SUFFIX if warning else ''}"
 
 
 WEBHOOKS_KEY = "WEBHOOKS"

@@ -169,6 +169,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         reason = UnicodeAttribute(null=True)
         escalates = UnicodeAttribute(null=True)
         escalation = UnicodeAttribute(null=True)
+        sla_warned_at = UnicodeAttribute(attr_name="slaWarnedAt", null=True)
         run = NumberAttribute(null=True)
 
     class PersonItem(InboxItem):
