@@ -166,23 +166,32 @@ def test_round_robin_is_durable_across_service_instances(cases, work, staff, clo
     assert (cursor.last, cursor.version) == ("amy", 4)
 
 
+class RacingCases:
+    """The case repository, where a rival writes first once: `rival(change)` does the rival's write and answers
+    True before the first change it races, which then loses (StaleWrite)."""
+
+    def __init__(self, cases, rival) -> None:
+        self._cases, self._rival, self._raced = cases, rival, False
+
+    def __getattr__(self, name):
+        return getattr(self._cases, name)
+
+    def apply(self, change):
+        if not self._raced and self._rival(change):
+            self._raced = True
+            raise StaleWrite()
+        self._cases.apply(change)
+
+
 def test_a_lost_race_on_the_round_robin_cursor_is_decided_again(cases, work, staff, clock):
-    class RacingCases:
-        raced = False
+    def rival(change):
+        moved = [getattr(w, "record", None) for w in change.writes]
+        cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
+        if cursor is not None:  # another container assigns first and moves the cursor to alice
+            work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)
+        return cursor is not None
 
-        def __getattr__(self, name):
-            return getattr(cases, name)
-
-        def apply(self, change):
-            moved = [getattr(w, "record", None) for w in change.writes]
-            cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
-            if cursor is not None and not self.raced:
-                self.raced = True  # another container assigns first and moves the cursor to alice
-                work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)
-                raise StaleWrite()
-            cases.apply(change)
-
-    service = TaskService(RacingCases(), work, work, DEFAULT_CASE_TYPES, clock=clock)
+    service = TaskService(RacingCases(cases, rival), work, work, DEFAULT_CASE_TYPES, clock=clock)
     [task] = service.create_for_case(open_case(cases, "g-1", case_type="GENERAL"))
     assert task.assignee == "amy" and work.get_cursor("claims").version == 2
 
@@ -483,25 +492,19 @@ def test_a_task_80_percent_through_its_sla_is_warned_once(service, cases, work, 
     assert [m.task_id for m in work.markers.values()] == [] and chain_is_valid(cases, "case-1")
 
 
-def test_a_sweep_losing_the_warning_to_another_sweep_warns_nothing_more(cases, work, clock, staff):
-    class RacingCases:
-        raced = False
-
-        def __getattr__(self, name):
-            return getattr(cases, name)
-
-        def apply(self, change):
-            if change.event.type == "TASK_SLA_WARNING" and not self.raced:
-                self.raced = True  # another sweep warns first
-                cases.apply(change)
-                raise StaleWrite()
+def test_a_sweep_losing_the_warning_to_another_sweep_warns_nothing_more(cases, work, clock, staff, caplog):
+    def rival(change):
+        warns = change.event.type == "TASK_SLA_WARNING"
+        if warns:  # another sweep warns first
             cases.apply(change)
+        return warns
 
-    service = TaskService(RacingCases(), work, work, DEFAULT_CASE_TYPES, clock=clock)
+    service = TaskService(RacingCases(cases, rival), work, work, DEFAULT_CASE_TYPES, clock=clock)
     [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))  # due in 8 hours
     clock.advance(hours=6, minutes=25)  # past 80 % of 8 hours
     service.escalate_overdue()
     assert [e.type for e in cases.list_events("case-1")].count("TASK_SLA_WARNING") == 1
+    assert "could not act" not in caplog.text  # the retry saw the task warned and wrote nothing
     assert not any(m.warning for m in work.markers.values()) and work.markers  # the due marker stays
 
 
