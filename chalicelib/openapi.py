@@ -27,6 +27,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/documents"): PageQuery,
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
     ("GET", "/notifications"): NotificationListQuery,
+    ("GET", "/calendars"): PageQuery,
 }
 _VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
 _HEADERS: dict[str, dict[str, Any]] = {
@@ -91,6 +92,8 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
             "parameters": _parameters(spec),
             "responses": {str(spec.status): _success(spec, refs)},
         }
+        if spec.upsert:
+            operation["responses"]["201"] = _success(spec, refs)
         if spec.body:
             operation["requestBody"] = {
                 "required": not spec.optional_body,  # an absent optional body reads as {}
@@ -172,7 +175,7 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     query = _query_schemas(spec)
     params += [{"name": name, "in": "query", "required": False, "schema": query[name]} for name in spec.query]
     params += [
-        {"name": name, "in": "header", "required": name == "If-Match", "schema": _HEADERS[name]}
+        {"name": name, "in": "header", "required": name == "If-Match" and not spec.upsert, "schema": _HEADERS[name]}
         for name in spec.headers
     ]
     return params

@@ -13,7 +13,8 @@ from pydantic import Field, StringConstraints
 from ..errors import FieldIssue, InvalidInput
 from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
 
-CalendarId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+CALENDAR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CalendarId = Annotated[str, StringConstraints(pattern=CALENDAR_ID.pattern)]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 Weekday = Annotated[str, StringConstraints(pattern=r"^(MON|TUE|WED|THU|FRI|SAT|SUN)$")]
 
