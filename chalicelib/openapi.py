@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .domain.calendars import CALENDAR_ID
 from .domain.customers import CUSTOMER_ID
 from .domain.notifications import NotificationListQuery
 from .domain.queries import (
@@ -29,7 +30,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/notifications"): NotificationListQuery,
     ("GET", "/calendars"): PageQuery,
 }
-_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
+_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern, "calendar_id": CALENDAR_ID.pattern}
 _HEADERS: dict[str, dict[str, Any]] = {
     # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.
     "If-Match": {"type": "string", "pattern": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$', "description": 'the ETag, e.g. "3"'},

@@ -35,6 +35,9 @@ def list_calendars(req: ApiRequest[None]) -> CalendarList:
     return container().calendars.list(req.principal, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
 
 
-@routes.route("/calendars/{calendar_id}", "GET", summary="A business calendar", response=Calendar, etag=True)
+@routes.route(
+    "/calendars/{calendar_id}", "GET", summary="A business calendar", response=Calendar, etag=True,
+    validated_params=("calendar_id",),  # ids with '.', as PUT takes them; one no calendar can have is 404
+)
 def get_calendar(req: ApiRequest[None], calendar_id: str) -> Reply:
     return _calendar_reply(container().calendars.get(req.principal, calendar_id))
