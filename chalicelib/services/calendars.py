@@ -72,8 +72,11 @@ class CalendarService:
                 raise PreconditionFailed(f"calendar {calendar_id} changed meanwhile; read it again") from None
             raise Conflict(f"calendar {calendar_id} changed meanwhile; send it again") from None
         self._cached.cache.delete(_cache_key(calendar_id))
-        log.info("calendar_saved", extra={"calendar": calendar_id, "version": calendar.version,
-                                          "by": principal.username})
+        log.info(
+            "calendar %s saved", calendar_id,
+            extra={"event": "calendar_saved", "calendar": calendar_id, "version": calendar.version,
+                   "actor": principal.username},
+        )
         return calendar, current is None
 
 
