@@ -61,10 +61,11 @@ class CalendarService:
             )])
         request = parse(CalendarRequest, payload)
         expected = None if if_match is None else _version_in(if_match)
+        defined = check_definition(calendar_id, request, 1)  # a bad definition is a 400 whatever is stored
         current = self._store.get_calendar(calendar_id)
         if expected is not None and (current is None or current.version != expected):
             raise PreconditionFailed(f"calendar {calendar_id} is not at version {expected}; read it again")
-        calendar = check_definition(calendar_id, request, current.version + 1 if current else 1)
+        calendar = defined.model_copy(update={"version": current.version + 1 if current else 1})
         try:
             self._store.save_calendar(calendar)
         except StaleWrite:

@@ -38,6 +38,8 @@ def test_a_stale_or_malformed_if_match_is_refused(client):
     expect(put(client, "amsterdam", BODY, if_match='"1"'), 412, "PRECONDITION_FAILED")
     expect(put(client, "nowhere", BODY, if_match='"1"'), 412, "PRECONDITION_FAILED")  # nothing at that version
     expect(put(client, "amsterdam", BODY, if_match="yesterday"), 400, field="If-Match")
+    stale_and_bad = {**BODY, "holidays": ["2026-02-30"]}
+    expect(put(client, "amsterdam", stale_and_bad, if_match='"1"'), 400, field="holidays[0]")  # 400 before 412
     assert POOL.call(client, "GET", "/calendars/amsterdam", "aud")[1]["version"] == 2
 
 
