@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     from .domain.access import Principal
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
+    from .ports import CalendarStore
     from .ports import (
         CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer, NotificationStore,
         ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine, WorkRepository,
     )
     from .services.approvals import ApprovalService
     from .services.case_data_product import CaseDataProduct
+    from .services.calendars import CalendarService
     from .services.cases import CaseService
     from .services.compensation import CompensationService
     from .services.customers import CustomerDirectory, CustomerViews
@@ -61,6 +63,7 @@ class Container:
     integration: Integration  # integration events and webhooks (integration.py)
     notifications: NotificationService  # a person's own notifications and preferences
     notify: NotificationFanOut  # the stream consumer that writes them
+    calendars: CalendarService  # business calendars, and the one lookup of a calendar by id
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -105,6 +108,7 @@ class Stores:
     last_known: LastKnownStore
     data_product: ObjectStore
     notifications: NotificationStore
+    calendars: CalendarStore
 
 
 def build(
@@ -124,6 +128,7 @@ def build(
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
+    from .services.calendars import CalendarService
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
@@ -214,6 +219,7 @@ def build(
             stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
+        calendars=CalendarService(stores.calendars, cache),
     )
 
 
@@ -298,6 +304,7 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
+    from .adapters.memory.calendars import InMemoryCalendarStore
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
@@ -315,10 +322,12 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
+        calendars=InMemoryCalendarStore(),
     )
 
 
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
+    from .adapters.dynamo.calendars import DynamoCalendarStore
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
     from .adapters.dynamo.delegations import DynamoDelegationStore
@@ -341,6 +350,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
+        calendars=DynamoCalendarStore(models),
     )
 
 

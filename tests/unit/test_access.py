@@ -34,6 +34,8 @@ for _role in Role:
     PERMITTED[_role] = PERMITTED[_role] | {Action.READ_CUSTOMERS, Action.READ_DATA_PRODUCTS}
 # Webhooks (integration): admins only.
 PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_WEBHOOKS}
+# Business calendars (issue 15): admins define them.
+PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CALENDARS}
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -33,12 +33,14 @@
   NOTIFY#<username> / NOTE#<notificationId>        a person's notification, newest first (ids sort by time);
                                                    inboxPk = UNREAD#<username> while unread; deleted by TTL
   NOTIFY#<username> / PREFERENCES                  the person's notification preferences
+  CALENDARS / CALENDAR#<id>                        a business calendar (few: one partition, listed by id)
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
+from ...domain.calendars import Calendar
 from ...domain.documents import DocumentRecord
 from ...domain.models import AuditEvent, Comment
 from ...domain.personnel import Person
@@ -164,6 +166,11 @@ def delivery_sk(event_time: str, event_id: str) -> str:
     return f"{DELIVERY_PREFIX}{event_time}#{event_id}"
 
 
+CALENDARS_KEY = "CALENDARS"
+CALENDAR_PREFIX = "CALENDAR#"
+calendar_sk = _prefixed(CALENDAR_PREFIX)
+
+
 def idempotency_pk(owner: str, key: str) -> str:
     """One user's one Idempotency-Key. The owner's length comes first, so no other (owner, key) pair joins to the
     same string: "a#b" with "c" and "a" with "b#c" are IDEMPOTENCY#3#a#b#c and IDEMPOTENCY#1#a#b#c."""
@@ -246,3 +253,7 @@ def team_members_list(team: str) -> KeyedList[Person]:
 
 def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
     return KeyedList(case_pk(case_id), DOC_PREFIX, lambda d: _in_table(case_pk(d.case_id), document_sk(d.id)))
+
+
+def calendars_list() -> KeyedList[Calendar]:
+    return KeyedList(CALENDARS_KEY, CALENDAR_PREFIX, lambda c: _in_table(CALENDARS_KEY, calendar_sk(c.id)))

@@ -46,6 +46,7 @@ class TableModels:
     delegation_log: Any
     notification: Any
     preferences: Any
+    calendar: Any
     connection: Connection
 
 
@@ -208,7 +209,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         version = NumberAttribute()
 
     class RevisedItem(BodyItem):
-        """A document, a version, a legal hold or a delegation: written only at the revision read."""
+        """A document, a version, a legal hold, a delegation or a calendar: written only at the revision read."""
 
         revision = NumberAttribute()
 
@@ -238,7 +239,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
         months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, notification=NotificationItem,
-        preferences=BodyItem, connection=Item._connection.connection,
+        preferences=BodyItem, calendar=RevisedItem, connection=Item._connection.connection,
     )
 
 
