@@ -927,7 +927,7 @@ class TestCaseNumbers:
 
 
 def test_case_types_are_listed(service):
-    assert [t.id for t in service.case_types()] == ["GENERAL", "CLAIM", "COMPLAINT"]
+    assert [t.id for t in service.case_types()] == ["CLAIM", "COMPLAINT", "GENERAL"]
 
 
 def test_stale_write_is_what_the_port_raises():
