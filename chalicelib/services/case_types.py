@@ -2,8 +2,8 @@
 opened under. The seed types (chalicelib/seed/case_types) are written as version 1 on first use if absent.
 
 Published versions never change, so they are kept in the process for good; which version is current goes
-through the shared cache, briefly, and a publish or retire deletes it. On a warm container a case path reads
-its type without a request to the table."""
+through the shared cache (the process's own without one), briefly, and a publish or retire deletes it. On a
+warm container a case path reads its type without a request to the table."""
 from __future__ import annotations
 
 import threading
@@ -12,6 +12,7 @@ from typing import Any, Callable, Collection, Iterable, Optional
 from pydantic import BaseModel
 
 from ..cache import Cache, NoCache
+from ..cache.memory import InProcessCache
 from ..cache.read_through import ReadThrough
 from ..domain.access import Action, Principal, require
 from ..domain.case_types import (
@@ -51,7 +52,9 @@ class CaseTypeCatalog:
     ) -> None:
         self._store, self._teams, self._clock, self._calendar_exists = store, teams, clock, calendar_exists
         self._seeds, self._seeded = seeds, False
-        self._cache = cache or NoCache()
+        # Without a shared cache (a deployed stage without Redis) each container keeps the pointer itself, as
+        # briefly: a publish reaches the other containers within CURRENT_CACHE_SECONDS either way.
+        self._cache = InProcessCache(max_entries=1000) if cache is None or isinstance(cache, NoCache) else cache
         self._heads = ReadThrough(self._cache, CURRENT_CACHE_SECONDS, dump=Head.model_dump, load=Head.model_validate)
         self._versions: dict[tuple[str, int], CaseType] = {}
         self._lock = threading.Lock()
