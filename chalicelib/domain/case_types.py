@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Callable, Collection, Optional
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from ..errors import FieldIssue
 from .assignment import AssignmentRule
-from .base import ApiModel, ApiPage, RequestModel
+from .base import ApiModel, ApiPage, RequestModel, WholeNumber
 from .calendars import CalendarId
 from .custom_fields import FieldDefinition, FieldType
 from .models import Priority
@@ -41,9 +41,9 @@ class CaseTypeRules(ApiModel):
 
     name: str = Field(min_length=1, max_length=100)
     team: Optional[str] = None  # None: the creator's team owns the case
-    sla_hours: dict[Priority, int]
+    sla_hours: dict[Priority, WholeNumber]
     required_documents: list[str] = []
-    approval_required: bool = False
+    approval_required: StrictBool = False
     currencies: dict[str, CurrencyPolicy] = {}  # the currencies a compensation may be asked in, and their rules
     approval_policy: ApprovalPolicy = ApprovalPolicy()
     tasks: list[TaskTemplate] = []  # created for every case of the type when the workflow assigns it
