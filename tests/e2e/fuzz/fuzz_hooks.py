@@ -27,6 +27,7 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases/{case_id}/documents"): ("cursor",),
     ("GET", "/cases/{case_id}"): ("asOf",),  # not later than now
     ("PUT", "/personnel/{username}"): ("outOfOffice",),  # `to` not before `from`
+    ("PUT", "/personnel/{username}/delegation"): ("to", "until"),  # not oneself; `until` after `from`
     ("POST", "/cases/{case_id}/documents"): ("kind", "filename"),  # the case's required kinds; a usable name
     ("POST", "/cases/{case_id}/documents/{document_id}/versions"): ("kind", "filename"),  # the document's kind
     ("POST", "/cases/{case_id}/exports"): ("documentIds",),  # documents of this case
