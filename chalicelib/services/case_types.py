@@ -12,6 +12,7 @@ from typing import Any, Callable, Collection, Iterable, Optional
 from pydantic import BaseModel
 
 from ..cache import Cache, NoCache
+from ..cache.invalidation import current_case_type_key
 from ..cache.memory import InProcessCache
 from ..cache.read_through import ReadThrough
 from ..domain.access import Action, Principal, require
@@ -35,10 +36,6 @@ class Head(BaseModel):
 
     version: int
     retired: bool
-
-
-def current_key(case_type_id: str) -> str:
-    return f"casetype:current:{case_type_id}"
 
 
 class CaseTypeCatalog:
@@ -65,7 +62,7 @@ class CaseTypeCatalog:
     def current(self, case_type_id: str) -> Optional[CaseType]:
         """The type's current version (with its retired flag), or None for an unknown type."""
         self._seed()
-        head = self._heads.get(current_key(case_type_id), lambda: self._stored_head(case_type_id))
+        head = self._heads.get(current_case_type_key(case_type_id), lambda: self._stored_head(case_type_id))
         if head is None:
             return None
         version = self.version(case_type_id, head.version)
@@ -198,7 +195,7 @@ class CaseTypeCatalog:
         return Head(version=head.version, retired=head.retired)
 
     def _forget(self, case_type_id: str) -> None:
-        self._cache.delete(current_key(case_type_id))
+        self._cache.delete(current_case_type_key(case_type_id))
 
     def _seed(self) -> None:
         """Write each seed type as version 1 unless its id is taken; once per process (a failure: next use)."""

@@ -119,6 +119,7 @@ notifications_pk = _prefixed("NOTIFY#")
 note_sk = _prefixed(NOTE_PREFIX)
 unread_pk = _prefixed("UNREAD#")
 case_type_key = _prefixed(CASE_TYPE_PREFIX)  # a head's sort key, and the partition of the type's versions
+case_type_id_of = _unprefixed(CASE_TYPE_PREFIX)
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:
