@@ -103,12 +103,14 @@ class CaseTypeCatalog:
         return found
 
     def get(self, principal: Principal, case_type_id: str) -> CaseType:
+        require(principal, Action.READ_CASES)  # every role: the types say what a case needs
         found = self.current(case_type_id)
         if found is None:
             raise NotFound(f"no case type {case_type_id}")
         return found
 
     def get_version(self, principal: Principal, case_type_id: str, version: int) -> CaseType:
+        require(principal, Action.READ_CASES)
         found = self.version(case_type_id, version)
         if found is None:
             raise NotFound(f"case type {case_type_id} has no version {version}")
@@ -116,6 +118,7 @@ class CaseTypeCatalog:
 
     def list(self, principal: Principal, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None) -> CaseTypeList:
         """Every type's current version by id, retired ones too (marked), a page at a time."""
+        require(principal, Action.READ_CASES)
         self._seed()
         items, next_cursor = cursor.paged("case-types", {}, limit, page_cursor, self._store.current_page)
         return CaseTypeList(items=items, next_cursor=next_cursor)
