@@ -62,7 +62,7 @@ def get_case_type_version(req: ApiRequest[None], case_type_id: str, version: str
 @routes.route(
     "/case-types/{case_type_id}/retire", "POST",
     summary="Retire a case type: no new cases of it; running ones go on (admins)", response=CaseType,
-    raises=(Forbidden,), etag=True,
+    raises=(Forbidden, Conflict), etag=True,
 )
 def retire_case_type(req: ApiRequest[None], case_type_id: str) -> Reply:
     return _reply(container().case_types.retire(req.principal, case_type_id))
