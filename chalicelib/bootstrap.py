@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from .integration import Integration
     from .ports import CalendarStore
     from .ports import (
-        CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer, NotificationStore,
-        ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine, WorkRepository,
+        CaseRepository, CaseTypeStore, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer,
+        NotificationStore, ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine,
+        WorkRepository,
     )
     from .services.approvals import ApprovalService
+    from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.calendars import CalendarService
     from .services.cases import CaseService
@@ -46,6 +48,7 @@ EngineFactory = Callable[[], "WorkflowEngine"]
 class Container:
     settings: Settings
     cases: CaseService
+    case_types: CaseTypeCatalog
     authenticator: Authenticator
     tasks: TaskService
     personnel: PersonnelService
@@ -109,6 +112,7 @@ class Stores:
     data_product: ObjectStore
     notifications: NotificationStore
     calendars: CalendarStore
+    case_types: CaseTypeStore
 
 
 def build(
@@ -124,11 +128,11 @@ def build(
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .integration import build_integration
-    from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
     from .services.calendars import CalendarService
+    from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
@@ -147,6 +151,13 @@ def build(
     cases = cast("CaseRepository", InvalidatingStore(stores.cases, cache, CASE_WRITES))
     work = cast("WorkRepository", InvalidatingStore(stores.work, cache, WORK_WRITES))
 
+    # Case types: every service reads a case's rules from the version it was opened under.
+    calendars = CalendarService(stores.calendars, cache)
+    case_types = CaseTypeCatalog(
+        stores.case_types, work.list_teams, cache=cache,
+        calendar_exists=lambda calendar_id: calendars.calendar(calendar_id) is not None,
+    )
+
     # The services a wait stage waits on resume it through the workflow, which is built after them.
     resumer = WorkflowResumer()
 
@@ -156,7 +167,7 @@ def build(
 
         return resume_case
 
-    tasks = TaskService(cases, work, work, TYPES, on_task_completed=resume(Stage.TASKS))
+    tasks = TaskService(cases, work, work, case_types, on_task_completed=resume(Stage.TASKS))
 
     def task_people(case_id: str) -> list[str]:  # four-eyes: whoever was given or did the case's tasks
         return [name for t in tasks.case_tasks(case_id) for name in (t.assignee, t.completed_by) if name]
@@ -166,11 +177,11 @@ def build(
 
     delegations = DelegationService(stores.delegations)
     approvals = ApprovalService(
-        cases, stores.decisions, TYPES, resume=resumer.resume_if_ready, task_assignees=task_people,
+        cases, stores.decisions, case_types, resume=resumer.resume_if_ready, task_assignees=task_people,
         on_reject=open_tasks, delegation_of=delegations.current,
     )
     compensation = CompensationService(
-        cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
+        cases, stores.decisions, case_types, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
         resume=resumer.resume_if_ready,
     )
     document_engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
@@ -179,7 +190,7 @@ def build(
         on_version_processed=resume(Stage.DOCUMENTS),
     )
     workflow = WorkflowService(
-        cases, engine or _engine_factory(settings, "case_workflow_arn"), stores.tokens, tasks, TYPES,
+        cases, engine or _engine_factory(settings, "case_workflow_arn"), stores.tokens, tasks, case_types,
         settings.wait_seconds,
         conditions={
             Stage.APPROVAL: approvals.decision_if_final,
@@ -194,8 +205,9 @@ def build(
     return Container(
         settings=settings,
         cache=cache,
+        case_types=case_types,
         cases=CaseService(
-            cases, TYPES, CaseNumbers(cases, settings.case_number_block),
+            cases, case_types, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
         authenticator=authenticator_for(settings, personnel),
@@ -219,7 +231,7 @@ def build(
             stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
-        calendars=CalendarService(stores.calendars, cache),
+        calendars=calendars,
     )
 
 
@@ -305,6 +317,7 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
     from .adapters.memory.calendars import InMemoryCalendarStore
+    from .adapters.memory.case_types import InMemoryCaseTypeStore
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
@@ -323,11 +336,13 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
         calendars=InMemoryCalendarStore(),
+        case_types=InMemoryCaseTypeStore(),
     )
 
 
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
     from .adapters.dynamo.calendars import DynamoCalendarStore
+    from .adapters.dynamo.case_types import DynamoCaseTypeStore
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
     from .adapters.dynamo.delegations import DynamoDelegationStore
@@ -351,6 +366,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
         calendars=DynamoCalendarStore(models),
+        case_types=DynamoCaseTypeStore(models),
     )
 
 

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from .domain.calendars import CALENDAR_ID
 from .domain.customers import CUSTOMER_ID
+from .domain.case_types import VERSION_NUMBER
 from .domain.notifications import NotificationListQuery
 from .domain.queries import (
     ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PageQuery, PersonnelQuery, TaskListQuery,
@@ -18,6 +19,7 @@ from .web import _PATH_PARAM, RouteSpec
 
 # The rules of each listing's query parameters (checked by its service), by route.
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("GET", "/case-types"): PageQuery,
     ("GET", "/cases"): CaseListQuery,
     ("GET", "/cases/{case_id}"): CaseReadQuery,
     ("GET", "/tasks"): TaskListQuery,
@@ -30,7 +32,9 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/notifications"): NotificationListQuery,
     ("GET", "/calendars"): PageQuery,
 }
-_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern, "calendar_id": CALENDAR_ID.pattern}
+_VALIDATED_PATH_PARAMS = {
+    "customer_id": CUSTOMER_ID.pattern, "calendar_id": CALENDAR_ID.pattern, "version": VERSION_NUMBER.pattern,
+}
 _HEADERS: dict[str, dict[str, Any]] = {
     # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.
     "If-Match": {"type": "string", "pattern": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$', "description": 'the ETag, e.g. "3"'},

@@ -12,10 +12,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Callable, Mapping, Optional, Sequence, Union
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StrictFloat, StringConstraints
 
 from ..errors import FieldIssue, InvalidInput
-from .base import ApiModel
+from .base import ApiModel, WholeNumber
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][A-Za-z0-9_]{0,39}$")]
 
@@ -37,13 +37,13 @@ class FieldDefinition(ApiModel):
     name: FieldName = Field(description="the key in a case's `fields` object")
     label: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     type: FieldType
-    required: bool = False
+    required: StrictBool = False
     enum: Optional[list[str]] = Field(default=None, description="the allowed values of an enum field")
-    min: Optional[float] = Field(default=None, description="smallest value of an integer, number or money field")
-    max: Optional[float] = Field(default=None, description="largest value of an integer, number or money field")
-    max_length: Optional[int] = Field(default=None, ge=1, description="longest string or text")
+    min: Optional[StrictFloat] = Field(default=None, description="smallest value of an integer, number or money field")
+    max: Optional[StrictFloat] = Field(default=None, description="largest value of an integer, number or money field")
+    max_length: Optional[WholeNumber] = Field(default=None, ge=1, description="longest string or text")
     pattern: Optional[str] = Field(default=None, description="a regular expression a string value must match")
-    pii: bool = Field(default=False, description="personal data: never leaves the system in data products")
+    pii: StrictBool = Field(default=False, description="personal data: never leaves the system in data products")
     help: Optional[str] = Field(default=None, max_length=500, description="a hint shown beside the field")
 
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from ..errors import Conflict
-from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
+from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel, WholeNumber
 from .case_ids import CaseScopedIds
 from .clock import ISO_FORM
 from .models import Priority
@@ -36,8 +36,8 @@ class TaskTemplate(ApiModel):
 
     type: str
     title: str
-    required: bool = True  # the workflow waits for required tasks
-    sla_hours: Optional[dict[Priority, int]] = None  # None: the case type's SLA
+    required: StrictBool = True  # the workflow waits for required tasks
+    sla_hours: Optional[dict[Priority, WholeNumber]] = None  # None: the case type's SLA
 
 
 class Task(ApiModel):

@@ -34,6 +34,9 @@
                                                    inboxPk = UNREAD#<username> while unread; deleted by TTL
   NOTIFY#<username> / PREFERENCES                  the person's notification preferences
   CALENDARS / CALENDAR#<id>                        a business calendar (few: one partition, listed by id)
+  CASETYPES / CASETYPE#<id>                        a case type's head: its current version (and retired flag),
+                                                   all in one partition, so listing the types is one query
+  CASETYPE#<id> / V#<version, 6 digits>            one published version of it, never changed
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
 from ...domain.calendars import Calendar
+from ...domain.case_types import CaseType
 from ...domain.documents import DocumentRecord
 from ...domain.models import AuditEvent, Comment
 from ...domain.personnel import Person
@@ -74,6 +78,8 @@ PERSON_PREFIX = "PERSON#"
 SOURCE_PREFIX = "SOURCE#"
 NOTE_PREFIX = "NOTE#"
 PREFERENCES_SK = "PREFERENCES"
+CASE_TYPES_KEY = "CASETYPES"
+CASE_TYPE_PREFIX = "CASETYPE#"
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -115,6 +121,8 @@ viewer_cases_pk = _prefixed("CASES#USER#")
 notifications_pk = _prefixed("NOTIFY#")
 note_sk = _prefixed(NOTE_PREFIX)
 unread_pk = _prefixed("UNREAD#")
+case_type_key = _prefixed(CASE_TYPE_PREFIX)  # a head's sort key, and the partition of the type's versions
+case_type_id_of = _unprefixed(CASE_TYPE_PREFIX)
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:
@@ -127,6 +135,10 @@ def event_sk(seq: int) -> str:
 
 def ledger_sk(seq: int) -> str:
     return f"{LEDGER_PREFIX}{seq:06d}"
+
+
+def case_type_version_sk(version: int) -> str:
+    return f"V#{version:06d}"
 
 
 def delegation_log_sk(seq: int) -> str:
@@ -257,3 +269,5 @@ def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
 
 def calendars_list() -> KeyedList[Calendar]:
     return KeyedList(CALENDARS_KEY, CALENDAR_PREFIX, lambda c: _in_table(CALENDARS_KEY, calendar_sk(c.id)))
+def case_types_list() -> KeyedList[CaseType]:
+    return KeyedList(CASE_TYPES_KEY, CASE_TYPE_PREFIX, lambda t: _in_table(CASE_TYPES_KEY, case_type_key(t.id)))

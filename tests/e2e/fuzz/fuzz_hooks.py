@@ -13,6 +13,10 @@ import re
 
 import schemathesis
 
+_CASE_TYPE_RULES = (
+    "team", "calendar", "slaHours", "requiredDocuments", "currencies", "approvalPolicy", "tasks", "assignment",
+    "fields",
+)
 # The fields whose rules the document cannot state, by operation; a 400 to valid data may name only these.
 STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases"): ("cursor",),  # a cursor issued for this listing and these filters (every listing's)
@@ -24,6 +28,7 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases/{case_id}/documents"): ("cursor",),
     ("GET", "/cases/{case_id}"): ("asOf",),  # not later than now
     ("PUT", "/personnel/{username}"): ("outOfOffice",),  # `to` not before `from`
+    ("PUT", "/personnel/{username}/delegation"): ("to", "until"),  # not oneself; `until` after `from`
     ("POST", "/cases/{case_id}/documents"): ("kind", "filename"),  # the case's required kinds; a usable name
     ("POST", "/cases/{case_id}/documents/{document_id}/versions"): ("kind", "filename"),  # the document's kind
     ("POST", "/cases/{case_id}/exports"): ("documentIds",),  # documents of this case
@@ -31,6 +36,11 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/calendars"): ("cursor",),
     # a zone of the tz database; periods that end after they start, do not overlap, and some in the week
     ("PUT", "/calendars/{calendar_id}"): ("timeZone", "workingHours"),
+    # a case type the catalog holds and has not retired; the compensation that type allows
+    ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments"),
+    ("GET", "/case-types"): ("cursor",),
+    # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
+    **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
 }
 
 
