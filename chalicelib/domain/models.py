@@ -147,6 +147,9 @@ class Case(ApiModel):
         default=[], description="document kinds the case needs before it can proceed, from its type and later additions"
     )
     tags: list[str] = []
+    fields: dict[str, Any] = Field(
+        default={}, description="values of its type version's custom fields (GET /case-types/{id}/schema)",
+    )
     status: CaseStatus
     version: int = Field(description="1 at creation, +1 on every change; send it back as If-Match to update")
     team: Optional[str] = Field(
