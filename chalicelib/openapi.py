@@ -27,6 +27,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/documents"): PageQuery,
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
     ("GET", "/notifications"): NotificationListQuery,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): PageQuery,
 }
 _VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
 _HEADERS: dict[str, dict[str, Any]] = {
