@@ -64,7 +64,9 @@ class DynamoCaseRepository(OnTable):
     def list_events(self, case_id: str) -> list[AuditEvent]:
         m = self._m
         with translated():
-            items = m.event.query(keys.case_pk(case_id), m.event.sk.startswith(keys.EVENT_PREFIX), consistent_read=True)
+            # Only the event's JSON: its keys are in it, and a case's whole chain is read (asOf, a closing's outcome).
+            items = m.event.query(keys.case_pk(case_id), m.event.sk.startswith(keys.EVENT_PREFIX), consistent_read=True,
+                                  attributes_to_get=["body"])
             return [AuditEvent.model_validate(item.body) for item in items]
 
     def get_event(self, case_id: str, seq: int) -> Optional[AuditEvent]:
