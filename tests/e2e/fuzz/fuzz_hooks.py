@@ -1,11 +1,11 @@
 """Schemathesis hooks of the fuzz test (tests/e2e/test_fuzz_openapi.py): one check added to all of theirs.
 
 Some of the API's 400s depend on stored state or compare two values, which no OpenAPI document can state:
-a cursor this listing issued, an instant not later than now, custom field values a case type defines, a document kind the case requires, document ids
-of the case, an assignee in the task's team, an absence window's order, a file name that is more than path
-parts and control characters, the tasks and approvals filters that go together, a calendar's time zone and
-periods. For those operations
-schemathesis.toml also expects 400 from schema-valid requests, and this check makes sure such a 400 names
+a cursor this listing issued, an instant not later than now, custom field values a case type defines,
+a document kind the case requires, document ids of the case, an assignee in the task's team, an absence
+window's order, a file name that is more than path parts and control characters, the tasks and approvals
+filters that go together, a calendar's time zone and periods. For those operations schemathesis.toml also
+expects 400 from schema-valid requests, and this check makes sure such a 400 names
 only those fields: any other 400 to schema-valid data fails, as positive_data_acceptance would fail it."""
 from __future__ import annotations
 
