@@ -98,7 +98,7 @@ class CasePatch(RequestModel):
     description: Description = _OMITTED
     priority: Priority = _OMITTED
     tags: Tags = _OMITTED
-    fields: dict[str, Any] = Field(
+    fields: dict[str, Any] = Field(  # omitted as the others are (their Field, with a description)
         default=_OMITTED.default, json_schema_extra=_no_default,
         description="only the custom fields named change (checked against the case's type version); "
                     "null clears an optional one",
