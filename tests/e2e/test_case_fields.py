@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from tests.e2e.test_case_types import definition, fields_of
-from tests.e2e.test_data_mesh import s3
+from tests.e2e.test_data_mesh import case_rows
 
 FIELDS = [
     {"name": "severity", "label": "Severity", "type": "enum", "enum": ["minor", "major"]},
@@ -25,14 +25,7 @@ PHONE = "+44 20 7946 0958"
 
 
 def v2_rows(local_stack: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
-    client, bucket = s3(local_stack), local_stack["mesh"]["dataProductBucket"]
-    rows = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="cases/v2/"):
-        for obj in page.get("Contents", []):
-            if f"/{case_id}-" in obj["Key"]:
-                body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                rows += [json.loads(line) for line in body.splitlines()]
-    return sorted(rows, key=lambda r: r["auditSeq"])
+    return case_rows(local_stack, case_id, prefix="cases/v2/")
 
 
 def patch_fields(session: Any, case_id: str, fields: dict[str, Any]) -> Any:

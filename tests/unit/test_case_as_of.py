@@ -25,7 +25,7 @@ from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
-from tests.support import FixedClock, SequentialIds, fields_of, principal, case_types
+from tests.support import FixedClock, SequentialIds, definition_of, fields_of, principal, case_types
 from tests.unit.test_workflow_service import FakeEngine, FakeWork
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +56,9 @@ def _without(shown: dict[str, Any], paths: list[str]) -> dict[str, Any]:
 def _general_with_fields() -> CaseTypeCatalog:
     """The seed types, GENERAL at a version 2 with custom fields (the case's values are edited and cleared)."""
     types = case_types()
-    general = types.current("GENERAL")
-    assert general is not None
-    rules = general.model_dump(by_alias=True, exclude={"id", "version", "retired", "published_at", "published_by"})
     fields = [{"name": "floor", "label": "Floor", "type": "integer"},
               {"name": "insured", "label": "Insured", "type": "boolean"}]
-    types.publish(principal("root", "admin"), "GENERAL", {**rules, "fields": fields}, '"1"')
+    types.publish(principal("root", "admin"), "GENERAL", definition_of(types, "GENERAL", fields=fields), '"1"')
     return types
 
 

@@ -10,7 +10,7 @@ from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.domain.case_as_of import rebuild
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
-from tests.support import FixedClock, SequentialIds, case_types, fields_of, principal
+from tests.support import FixedClock, SequentialIds, case_types, definition_of, fields_of, principal
 
 ADMIN = principal("root", "admin")
 ALICE = principal("alice", "caseworker", team="general")
@@ -25,10 +25,7 @@ FIELDS = [
 @pytest.fixture
 def catalog():
     types = case_types()
-    general = types.current("GENERAL")
-    assert general is not None
-    rules = general.model_dump(by_alias=True, exclude={"id", "version", "retired", "published_at", "published_by"})
-    types.create(ADMIN, {**rules, "id": "REPAIR", "name": "Repair", "fields": FIELDS})
+    types.create(ADMIN, {**definition_of(types, "GENERAL", name="Repair", fields=FIELDS), "id": "REPAIR"})
     return types
 
 
@@ -106,11 +103,8 @@ class TestPatch:
 
     def test_values_are_checked_against_the_version_the_case_was_opened_under(self, cases, catalog):
         case = opened(cases, units=3)
-        current = catalog.current("REPAIR")
-        rules = current.model_dump(by_alias=True, exclude={"id", "version", "retired", "published_at",
-                                                           "published_by"})
-        catalog.publish(ADMIN, "REPAIR", {**rules, "fields": [*FIELDS, {
-            "name": "model", "label": "Model", "type": "string", "required": True}]}, '"1"')
+        model = {"name": "model", "label": "Model", "type": "string", "required": True}
+        catalog.publish(ADMIN, "REPAIR", definition_of(catalog, "REPAIR", fields=[*FIELDS, model]), '"1"')
         with pytest.raises(InvalidInput) as refused:
             cases.update(ALICE, case.id, {"fields": {"model": "X1"}}, '"1"')
         assert fields_of(refused.value) == ["fields.model"]  # not a field of version 1
