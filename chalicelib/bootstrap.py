@@ -8,7 +8,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, cast
 
 from .settings import Settings
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .cache import Cache
     from .domain.access import Principal
+    from .domain.custom_fields import FieldDefinition
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
     from .ports import CalendarStore
@@ -223,6 +224,7 @@ def build(
         customer_views=CustomerViews(customers, cases),
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
+            field_definitions=partial(_field_definitions, case_types),
         ),
         budgets=budgets_for(settings),
         integration=build_integration(settings, _in_memory(repository)),
@@ -279,6 +281,15 @@ def customer_directory(
 
     models = table_models(settings.table_name, settings.region, settings.endpoint_url)
     return _customer_directory(settings, DynamoLastKnownStore(models), cache)
+
+
+def _field_definitions(
+    case_types: CaseTypeCatalog, case_type_id: str, version: Optional[int],
+) -> Sequence[FieldDefinition]:
+    """A type version's custom fields for the data product's rows (a case opened before versions: version 1).
+    Versions never change, so the stream function reads each once; an unknown one has no fields to publish."""
+    found = case_types.version(case_type_id, version or 1)
+    return found.fields if found is not None else ()
 
 
 def _customer_directory(settings: Settings, last_known: LastKnownStore, cache: Optional[Cache]) -> CustomerDirectory:

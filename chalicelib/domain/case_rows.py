@@ -37,9 +37,9 @@ def from_dynamodb_json(value: dict[str, Any]) -> Any:
     (kind, inner), = value.items()
     if kind == "S":
         return inner
-    if kind == "N":
+    if kind == "N":  # a custom number field's value: rows are JSON, which has no decimal type
         number = Decimal(inner)
-        return int(number) if number == number.to_integral_value() else number
+        return int(number) if number == number.to_integral_value() else float(number)
     if kind == "BOOL":
         return bool(inner)
     if kind == "NULL":

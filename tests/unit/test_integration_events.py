@@ -16,7 +16,7 @@ from chalicelib.domain.models import AuditEvent
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.integration_events import IntegrationEventPublisher
 from tests.event_contract import assert_valid, schema_types
-from tests.support import FixedClock, SequentialIds, principal, case_types
+from tests.support import FixedClock, SequentialIds, case_types, definition_of, principal
 from tests.unit.test_case_as_of import _written_event_types
 
 CASE = "c0ffee12"
@@ -65,12 +65,16 @@ def audit_event(type: str, data: dict[str, Any], seq: int = 4, actor: str = "ali
 @pytest.fixture(scope="module")
 def opened_and_edited() -> list[AuditEvent]:
     """A case opened and edited through the case service: its real CASE_CREATED and CASE_UPDATED."""
-    repo, clock = InMemoryCaseRepository(), FixedClock()
-    service = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    repo, clock, types = InMemoryCaseRepository(), FixedClock(), case_types()
+    phone = {"name": "phone", "label": "Phone", "type": "string", "pii": True}
+    types.publish(principal("root", "admin"), "GENERAL", definition_of(types, "GENERAL", fields=[phone]), '"1"')
+    service = CaseService(repo, types, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
     alice = principal("alice", "caseworker", team="claims")
     case = service.create(alice, {"title": "Burst pipe", "description": "Jane's kitchen", "caseType": "GENERAL",
-                                  "priority": "LOW", "customerId": "CUST-7", "tags": ["water"]})
-    service.update(alice, case.id, {"title": "Burst pipe in Jane's kitchen", "priority": "HIGH"}, '"1"')
+                                  "priority": "LOW", "customerId": "CUST-7", "tags": ["water"],
+                                  "fields": {"phone": "Jane 0123"}})
+    service.update(alice, case.id, {"title": "Burst pipe in Jane's kitchen", "priority": "HIGH",
+                                    "fields": {"phone": "Jane 0456"}}, '"1"')
     return repo.list_events(case.id)
 
 
@@ -93,7 +97,7 @@ class TestMapping:
         assert created["type"] == "case.created" and created["data"]["caseType"] == "GENERAL"
         assert created["data"]["customerId"] == "CUST-7" and created["data"]["number"].startswith("CASE-")
         assert updated["type"] == "case.updated"
-        assert updated["data"] == {"fields": ["dueAt", "priority", "title"], "version": 2}
+        assert updated["data"] == {"fields": ["dueAt", "fields.phone", "priority", "title"], "version": 2}
         for event in (created, updated):
             assert_valid(event)
             assert "Burst pipe" not in json.dumps(event) and "Jane" not in json.dumps(event)

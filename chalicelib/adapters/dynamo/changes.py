@@ -189,6 +189,7 @@ def viewer_item(m: TableModels, username: str, case: Case) -> Any:
         keys.case_pk(case.id), keys.viewer_sk(username), view_pk=keys.viewer_cases_pk(username),
         list_sk=keys.case_list_sk(case.created_at, case.id), body=case.to_api(), status=case.status.value,
         priority=case.priority.value, case_type=case.case_type, customer_id=case.customer_id, assignee=case.assignee,
+        fields=case.fields,
     )
 
 

@@ -104,7 +104,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         compensation = JSONAttribute(null=True)
         required_documents = ListAttribute(of=UnicodeAttribute, attr_name="requiredDocuments", default=list)
         tags = ListAttribute(of=UnicodeAttribute, default=list)
-        fields: Any = MapAttribute(default=dict)  # a map, so a list can filter on `fields.<name>`
+        # a map, not JSON text: a listing filters on `fields.<name>` (absent: opened before custom fields)
+        fields: MapAttribute[Any, Any] = MapAttribute(null=True)
         status = UnicodeAttribute()
         version = NumberAttribute()
         team = UnicodeAttribute(null=True)
@@ -144,6 +145,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         case_type = UnicodeAttribute(attr_name="caseType")
         customer_id = UnicodeAttribute(attr_name="customer")
         assignee = UnicodeAttribute(attr_name="assignedTo", null=True)
+        fields: MapAttribute[Any, Any] = MapAttribute(null=True)
         by_viewer = by_viewer_index()
 
     class CounterItem(Item):
