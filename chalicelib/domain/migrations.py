@@ -29,7 +29,7 @@ class MigrationRequest(RequestModel):
     """The body of POST /case-types/{id}/migrations: listed cases, or a page of every running case."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [
-        {"required": ["caseIds"], "properties": {"caseIds": {"type": "array"}}},
+        {"required": ["caseIds"], "properties": {"caseIds": {"type": "array"}}, "not": {"required": ["cursor"]}},
         {"required": ["allRunning"], "properties": {"allRunning": {"const": True}}},
     ]})
     target_version: WholeNumber = Field(ge=1, description="the version to move the cases to")

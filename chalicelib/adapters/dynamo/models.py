@@ -104,6 +104,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         compensation = JSONAttribute(null=True)
         required_documents = ListAttribute(of=UnicodeAttribute, attr_name="requiredDocuments", default=list)
         tags = ListAttribute(of=UnicodeAttribute, default=list)
+        fields = JSONAttribute(null=True)  # custom field values; absent: opened before custom fields
         status = UnicodeAttribute()
         version = NumberAttribute()
         team = UnicodeAttribute(null=True)

@@ -39,6 +39,7 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     # a case type the catalog holds and has not retired; the compensation that type allows
     ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments"),
     ("GET", "/case-types"): ("cursor",),
+    ("POST", "/case-types/{case_type_id}/migrations"): ("cursor",),  # with allRunning: a cursor it issued
     # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
     **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
 }
