@@ -28,9 +28,12 @@ RUNNING_PAGE = 50  # cases planned per call with allRunning: each applied case i
 class MigrationRequest(RequestModel):
     """The body of POST /case-types/{id}/migrations: listed cases, or a page of every running case."""
 
+    # What `_one_selection` checks, stated for clients: caseIds (no cursor), or allRunning: true (no caseIds).
     model_config = ConfigDict(json_schema_extra={"oneOf": [
-        {"required": ["caseIds"], "properties": {"caseIds": {"type": "array"}}, "not": {"required": ["cursor"]}},
-        {"required": ["allRunning"], "properties": {"allRunning": {"const": True}}},
+        {"required": ["caseIds"], "properties": {
+            "caseIds": {"type": "array"}, "allRunning": {"not": {"const": True}}, "cursor": {"type": "null"},
+        }},
+        {"required": ["allRunning"], "properties": {"allRunning": {"const": True}, "caseIds": {"type": "null"}}},
     ]})
     target_version: WholeNumber = Field(ge=1, description="the version to move the cases to")
     case_ids: Optional[Annotated[list[Identifier], Field(min_length=1, max_length=MAX_CASE_IDS)]] = None
