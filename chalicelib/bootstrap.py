@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing
     from .services.documents import DocumentService
+    from .services.migrations import CaseMigrations
     from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
@@ -68,6 +69,7 @@ class Container:
     notifications: NotificationService  # a person's own notifications and preferences
     notify: NotificationFanOut  # the stream consumer that writes them
     calendars: CalendarService  # business calendars, and the one lookup of a calendar by id
+    migrations: CaseMigrations  # running cases moved between versions of their type
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -141,6 +143,7 @@ def build(
     from .services.delegations import DelegationService
     from .services.document_processing import DocumentProcessing, start_processing
     from .services.documents import DocumentService
+    from .services.migrations import CaseMigrations
     from .services.notifications import NotificationFanOut, NotificationService
     from .services.personnel import PersonnelService
     from .services.tasks import TaskService
@@ -234,6 +237,7 @@ def build(
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
         calendars=calendars,
+        migrations=CaseMigrations(cases, case_types, tasks),
     )
 
 

@@ -6,8 +6,9 @@ from ..bootstrap import container
 from ..domain.case_types import (
     VERSION_NUMBER, CaseType, CaseTypeCreate, CaseTypeDefinition, CaseTypeList, fields_schema,
 )
+from ..domain.migrations import MigrationAnswer, MigrationRequest
 from ..domain.queries import DEFAULT_PAGE, PAGE
-from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput
+from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..web import ApiRequest, Reply, Routes
 from . import blueprint
 
@@ -86,3 +87,12 @@ def case_type_schema(req: ApiRequest[None], case_type_id: str) -> Reply:
 )
 def retire_case_type(req: ApiRequest[None], case_type_id: str) -> Reply:
     return _reply(container().case_types.retire(req.principal, case_type_id))
+
+
+@routes.route(
+    "/case-types/{case_type_id}/migrations", "POST",
+    summary="Preview moving running cases to another version of their type; with apply, move them (admins)",
+    body=MigrationRequest, response=MigrationAnswer, raises=(Forbidden, NotFound, Conflict),
+)
+def migrate_cases(req: ApiRequest[MigrationRequest], case_type_id: str) -> MigrationAnswer:
+    return container().migrations.migrate(req.principal, case_type_id, req.body)

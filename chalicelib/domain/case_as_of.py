@@ -42,7 +42,7 @@ DECISION_MOVES = frozenset({
     "APPROVAL_REQUESTED", "APPROVAL_DECIDED", "APPROVAL_EXPIRED", "COMPENSATION_INSTRUCTED",
     "COMPENSATION_RESUMED", "PAYMENT_HELD", "PAYMENT_VOIDED", "PAYMENT_CONFIRMED",
 })
-KNOWN_EVENTS = ANNOTATIONS | WORKFLOW_MOVES | DECISION_MOVES | {"CASE_CREATED", "CASE_UPDATED"}
+KNOWN_EVENTS = ANNOTATIONS | WORKFLOW_MOVES | DECISION_MOVES | {"CASE_CREATED", "CASE_UPDATED", "CASE_TYPE_MIGRATED"}
 
 CUSTOM_FIELD = "fields."  # a CASE_UPDATED change of one custom field
 _CLOSED_STAGE = "COMPLETED"  # a case reopened before it ever ran is treated as having finished a run
@@ -215,6 +215,19 @@ def _case_updated(fold: _Fold, event: AuditEvent) -> None:
         fold.case["version"] = event.data["version"]
 
 
+def _case_type_migrated(fold: _Fold, event: AuditEvent) -> None:
+    """services/migrations.py: the new type version, and what domain/migrations.py `migrated_case` moved."""
+    changes = event.data.get("changes") or {}
+    moved: dict[str, Any] = {"caseTypeVersion": event.data["toVersion"]}
+    if changes.get("dueAt"):
+        moved["dueAt"] = changes["dueAt"]["to"]
+    if changes.get("requiredDocumentsAdded"):
+        moved["requiredDocuments"] = [*fold.case.get("requiredDocuments", []), *changes["requiredDocumentsAdded"]]
+    if changes.get("removedFields"):
+        moved["fields"] = {k: v for k, v in fold.case.get("fields", {}).items() if k not in changes["removedFields"]}
+    fold.move(event, **moved)
+
+
 def _workflow_started(fold: _Fold, event: AuditEvent) -> None:
     _status(fold, event)
     if "stage" in event.data:  # the run was recorded on the case
@@ -276,6 +289,7 @@ def _camel(name: str) -> str:
 
 _RULES: dict[str, Callable[[_Fold, AuditEvent], None]] = {
     "CASE_UPDATED": _case_updated,
+    "CASE_TYPE_MIGRATED": _case_type_migrated,
     "WORKFLOW_STARTED": _workflow_started,
     "CASE_REOPENED": _new_run(_CLOSED_STAGE),
     "WORKFLOW_RESUMED": _new_run(_CLOSED_STAGE),

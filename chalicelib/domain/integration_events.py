@@ -3,9 +3,10 @@ something to them. The contract (schemas/events/<type>.v1.json) carries ids, cod
 titles, descriptions, comments, customer data or free text, since the events leave the system.
 
   CASE_CREATED                                  case.created
-  CASE_UPDATED; any event not listed here     case.updated (the fields' names, never their values; or the new
-  that moves the case's status (workflow        status)
-  steps, an expired approval, a compensation)
+  CASE_UPDATED, CASE_TYPE_MIGRATED; any      case.updated (the fields' names, never their values; or the new
+  event not listed here that moves the case's   status)
+  status (workflow steps, an expired approval,
+  a compensation)
   CASE_CLOSED                                   case.closed
   TASK_CREATED with an assignee, TASK_CLAIMED,  task.assigned
   TASK_REASSIGNED to someone
@@ -79,6 +80,13 @@ def _case_updated(data: Data) -> tuple[str, Data]:
     return "case.updated", {"fields": sorted(data.get("changes") or {}), "version": data.get("version")}
 
 
+def _case_type_migrated(data: Data) -> tuple[str, Data]:
+    changes = data.get("changes") or {}
+    moved = [name for name, key in (("dueAt", "dueAt"), ("requiredDocuments", "requiredDocumentsAdded"),
+                                    ("fields", "removedFields")) if changes.get(key)]
+    return "case.updated", {"fields": sorted(["caseTypeVersion", *moved]), "version": data.get("version")}
+
+
 def _status_move(data: Data) -> Optional[tuple[str, Data]]:
     """An event without a mapping of its own that moved the case to another status (workflow steps, expired
     approvals, compensation); any other publishes nothing."""
@@ -148,6 +156,7 @@ def _task_escalated(data: Data) -> tuple[str, Data]:
 _MAPPERS: dict[str, Callable[[Data], Optional[tuple[str, Data]]]] = {
     "CASE_CREATED": _case_created,
     "CASE_UPDATED": _case_updated,
+    "CASE_TYPE_MIGRATED": _case_type_migrated,
     "CASE_CLOSED": _case_closed,
     "TASK_CREATED": _task_created,
     "TASK_CLAIMED": _task_assigned_to("assignee"),

@@ -12,7 +12,7 @@ import builtins  # the service's own `list` method hides the type in the class b
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Optional
 
 from pydantic.alias_generators import to_camel
 
@@ -114,16 +114,18 @@ class TaskService:
 
     def create_for_case(self, case: Case) -> list[Task]:
         """Create the case type's tasks for the case's current workflow run and assign them by the
-        type's rules. Idempotent: when the run's tasks exist they are returned (retries are safe).
-        A task nobody is eligible for waits in the team queue, with an escalation to the supervisor.
-        Returns the template tasks (escalations are not included)."""
+        type's rules. Idempotent: only the types the run has no task of are created (retries are safe; a case
+        migrated to a version with more tasks gets the new ones). A task nobody is eligible for waits in the
+        team queue, with an escalation to the supervisor. Returns the run's template tasks (escalations are not
+        included)."""
         case_type = self._case_type(case)
 
         def decide(current: Case) -> Decided[list[Task]]:
             # `current`: the audit head (and run) as stored now, not as the caller read them
             run = current.workflow.run if current.workflow else 1
             existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
-            if existing or not case_type.tasks:
+            templates = [t for t in case_type.tasks if t.type not in {task.type for task in existing}]
+            if not templates:
                 return None, existing
             now = self._clock()
             change = CaseChange(current, SYSTEM, iso(now))
@@ -132,12 +134,12 @@ class TaskService:
             people = self._people.list_people(team)
             cursor = self._tasks.get_cursor(team) if rule.policy == AssignmentPolicy.ROUND_ROBIN else None
             plan = plan_assignments(
-                rule, people, len(case_type.tasks), team=team, today=now.date(),
+                rule, people, len(templates), team=team, today=now.date(),
                 after=cursor.last if cursor else None, wanted=current.tags,
             )
             capacity = {p.username: p.capacity for p in people}
-            created: list[Task] = []
-            for template, assignee in zip(case_type.tasks, plan.assignees):
+            created: list[Task] = list(existing)
+            for template, assignee in zip(templates, plan.assignees):
                 hours = due_hours(template, case_type.sla_hours, current.priority)
                 task = Task(
                     id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
@@ -169,14 +171,17 @@ class TaskService:
     def open_required_tasks(self, case_id: str) -> int:
         return sum(1 for t in self._tasks.list_case_tasks(case_id) if t.required and t.status == TaskStatus.OPEN)
 
-    def cancel_open_tasks(self, case_id: str, actor: str) -> list[str]:
-        """Cancel every OPEN task of the case (the saga's undo). Idempotent: returns the ids this call
-        cancelled, none when there is nothing left to cancel."""
+    def cancel_open_tasks(self, case_id: str, actor: str, only: Optional[Collection[str]] = None) -> list[str]:
+        """Cancel every OPEN task of the case (the saga's undo), or those of them whose ids are `only` (a
+        migration's). Idempotent: returns the ids this call cancelled, none when there is nothing left to cancel."""
         done: list[str] = []
 
         def read() -> tuple[Case, list[Task]]:
             case = self._case(case_id)
-            open_tasks = [t for t in self._tasks.list_case_tasks(case_id) if t.status == TaskStatus.OPEN]
+            open_tasks = [
+                t for t in self._tasks.list_case_tasks(case_id)
+                if t.status == TaskStatus.OPEN and (only is None or t.id in only)
+            ]
             return case, open_tasks[:_CANCEL_CHUNK]
 
         def decide(seen: tuple[Case, list[Task]]) -> Decided[list[str]]:

@@ -12,10 +12,12 @@ import pytest
 
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.tokens import InMemoryTokenStore
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain.approvals import case_write
 from chalicelib.domain.case_as_of import (
     ANNOTATIONS, KNOWN_EVENTS, NotYetCreated, as_of, events_until, parse_instant, rebuild,
 )
+from chalicelib.domain.case_types import CaseTypeRules
 from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.clock import iso
 from chalicelib.domain.customers import CustomerView, FieldValue, SourceState, SourceStatus, ViewStatus
@@ -23,6 +25,8 @@ from chalicelib.domain.models import AuditEvent, Case, CaseStatus
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
+from chalicelib.services.migrations import CaseMigrations
+from chalicelib.services.tasks import TaskService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.support import FixedClock, SequentialIds, definition_of, fields_of, principal, case_types
@@ -31,6 +35,7 @@ from tests.unit.test_workflow_service import FakeEngine, FakeWork
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = principal("alice", "caseworker", team="claims")
 SAM = principal("sam", "supervisor", team="claims")
+ADA = principal("ada", "admin", team="ops")
 
 
 def _snapshot(customer_id: str) -> CustomerView:
@@ -166,7 +171,22 @@ def lifecycle() -> Writers:
     w.step(lambda: w.workflow.resume(SAM, w.stored()))
     w.step(lambda: w.workflow.initiate(w.case_id, "exec-3"))
     w.step(lambda: w.workflow.assign(w.case_id))
+    w.step(lambda: _migrated(w))
     return w
+
+
+def _migrated(w: Writers) -> None:
+    """An admin publishes GENERAL version 2 (a shorter SLA, a required document) and moves the case to it."""
+    catalog = case_types()
+    general = catalog.for_new_case("GENERAL")
+    rules = general.model_dump(mode="json", by_alias=True, include=set(CaseTypeRules.model_fields))
+    catalog.publish(ADA, "GENERAL", {**rules, "slaHours": {**rules["slaHours"], "HIGH": 1},
+                                     "requiredDocuments": ["bill"]}, '"1"')
+    tasks = TaskService(w.repo, InMemoryWorkRepository(w.repo), InMemoryWorkRepository(w.repo), catalog, w.clock)
+    answer = CaseMigrations(w.repo, catalog, tasks, w.clock).migrate(
+        ADA, "GENERAL", {"targetVersion": 2, "caseIds": [w.case_id], "apply": True},
+    )
+    assert answer.migrated == [w.case_id]
 
 
 class TestFoldingEveryEventType:

@@ -40,6 +40,7 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments", "fields"),
     ("PATCH", "/cases/{case_id}"): ("fields",),  # the custom fields of the case's type version
     ("GET", "/case-types"): ("cursor",),
+    ("POST", "/case-types/{case_type_id}/migrations"): ("cursor",),  # with allRunning: a cursor it issued
     # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
     **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
 }
