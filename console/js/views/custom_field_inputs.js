@@ -26,7 +26,7 @@ export function customFieldInputs(errors, definitions, defaultCurrency = "EUR") 
 }
 
 function fieldBox(errors, definition, control, extra) {
-  const help = [definition.help, bounds(definition)].filter(Boolean).join(" ");
+  const help = [definition.help && definition.help.replace(/[^.!?]$/, "$&."), bounds(definition)].filter(Boolean).join(" ");
   const hint = help ? h("p", { class: "hint", id: `${control.id}-hint` }, help) : null;
   if (hint) control.setAttribute("aria-describedby", hint.id);
   if (definition.required) control.setAttribute("aria-required", "true");

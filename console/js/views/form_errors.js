@@ -17,6 +17,14 @@ export function capitalise(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
 
+// What the person sees the control called: its label, after the legend of the row it sits in ("Task 2 type").
+function labelOf(control) {
+  const label = control.labels && control.labels[0] ? control.labels[0].textContent.trim() : "";
+  const row = control.closest("fieldset.row");
+  const legend = row ? row.querySelector("legend").textContent.trim() : "";
+  return [legend, legend ? label.toLowerCase() : label].filter(Boolean).join(" ");
+}
+
 export class FormErrors {
   constructor(failedText) {
     this.failedText = failedText;
@@ -29,14 +37,14 @@ export class FormErrors {
   target(path, control, label) {
     const message = h("p", { class: "field-error", id: control.id ? `${control.id}-error` : uid("error"), hidden: true });
     control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), message.id].filter(Boolean).join(" "));
-    this.targets = this.targets.filter((t) => t.control.isConnected);
     this.targets.push({ path, control, message, label });
     return message;
   }
 
   clear() {
     this.summary.hidden = true;
-    this.targets = this.targets.filter((t) => t.control.isConnected);
+    // Controls of removed rows are gone for good; while the form is not on the page yet, none is.
+    if (this.summary.isConnected) this.targets = this.targets.filter((t) => t.control.isConnected);
     for (const t of this.targets) {
       t.message.hidden = true;
       t.message.textContent = "";
@@ -66,7 +74,7 @@ export class FormErrors {
         t.message.hidden = false;
         t.control.setAttribute("aria-invalid", "true");
       }
-      const text = `${(t && t.label) || detail.field}: ${issue}`;
+      const text = `${(t && (t.label || labelOf(t.control))) || detail.field}: ${issue}`;
       listed.push(h("li", {}, t
         ? h("a", { href: `#${t.control.id}`, onclick: (event) => { event.preventDefault(); t.control.focus(); } }, text)
         : text));

@@ -49,7 +49,7 @@ function definitionRow(errors, definition, index) {
   return {
     element: h("div", { class: "field-definition" },
       h("div", { class: "row-fields" },
-        labelled(errors, path("name"), "Name", name, { hint: "The key in the case's fields: a lower case letter, then letters, digits, _." }),
+        labelled(errors, path("name"), "Name", name, { hint: "Its key in a case's fields." }),
         labelled(errors, path("label"), "Label", label), labelled(errors, path("type"), "Type", kind)),
       h("div", { class: "checks-row" }, required.element, pii.element),
       enumGroup, numericGroup, textGroup,
