@@ -1,5 +1,6 @@
 // Create or change a business calendar: its time zone, working periods per weekday and holidays
 // (PUT /calendars/{id}; If-Match with the version read, so a change made meanwhile is 412, not overwritten).
+import { ApiError } from "../../api.js";
 import { announce, h } from "../../dom.js";
 import { pageHeader } from "../common.js";
 import { FormErrors } from "../form_errors.js";
@@ -44,9 +45,9 @@ export const calendarEditor = adminOnly(async (ctx, params) => {
       name: text(name) || "", timeZone: text(zone) || "", holidays: holidays.read(),
       workingHours: Object.fromEntries(days.map(([day, list]) => [day, list.read()]).filter(([, periods]) => periods.length)),
     };
-    if (isNew && !text(id)) return errors.show({ details: [{ field: "id", issue: "this field is required" }] });
     submit.disabled = true;
     try {
+      if (isNew) await refuseTaken(ctx, text(id));
       const saved = await ctx.api.put(calendarPath(isNew ? text(id) : calendar.id), body, isNew ? {} : { "If-Match": `"${calendar.version}"` });
       ctx.flash = `Calendar ${saved.id} saved (version ${saved.version}).`;
       ctx.navigate(`/admin/calendars/${encodeURIComponent(saved.id)}`);
@@ -73,7 +74,7 @@ export const calendarEditor = adminOnly(async (ctx, params) => {
       errors.summary,
       section("Calendar", null,
         h("div", { class: "field-row" },
-          labelled(errors, "id", "Id", id, { hint: isNew ? "Letters, digits, '.', '_' and '-'. It cannot change later." : "An id never changes." }),
+          labelled(errors, "calendarId", "Id", id, { hint: isNew ? "Letters, digits, '.', '_' and '-'. It cannot change later." : "An id never changes." }),
           labelled(errors, "name", "Name", name)),
         labelled(errors, "timeZone", "Time zone", zone, { hint: "An IANA time zone, e.g. Europe/Amsterdam. Working hours are local to it." }),
         h("datalist", { id: "time-zones" }, timeZones().map((z) => h("option", { value: z })))),
@@ -82,6 +83,17 @@ export const calendarEditor = adminOnly(async (ctx, params) => {
       section("Holidays", "Days not worked, in the calendar's time zone.", holidays.element),
       h("div", { class: "form-actions" }, submit, h("a", { class: "btn btn-ghost", href: "#/admin/calendars" }, "Cancel"))));
 });
+
+// PUT creates or replaces: a new calendar must not replace one that has its id.
+async function refuseTaken(ctx, id) {
+  const refusal = (issue) => new ApiError(0, { error: { message: issue, details: [{ field: "calendarId", issue }] } });
+  if (!id) throw refusal("this field is required");
+  const existing = await ctx.api.get(calendarPath(id)).catch((error) => {
+    if (error.status === 404) return null;
+    throw error;
+  });
+  if (existing) throw refusal(`${id} exists already: open it from the calendars to change it`);
+}
 
 function periodRow(errors, dayPath, period, index) {
   const start = h("input", { value: period ? period.start : "09:00", class: "input-short", inputmode: "numeric", placeholder: "09:00" });
