@@ -182,6 +182,9 @@ class Case(ApiModel):
     title: str
     description: str
     case_type: str = Field(description="id of the case's type (see GET /case-types)")
+    case_type_version: int = Field(
+        default=1, description="the version of its type the case was opened under: its rules while it runs",
+    )
     priority: Priority
     customer_id: str
     compensation: Optional[Money] = Field(default=None, description="the compensation the case asks for, if any")

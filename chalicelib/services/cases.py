@@ -33,7 +33,7 @@ from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionF
 from ..domain.records import IdempotencyRecord
 from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, StaleWrite
 from . import cursor
-from .validation import parse
+from .validation import parse, parse_if_match
 from .retry import Decided, retrying
 from .. import metrics
 
@@ -254,7 +254,7 @@ class CaseService:
 
     def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:
         require(principal, Action.UPDATE_CASE)
-        expected_version = _parse_if_match(if_match)
+        expected_version = parse_if_match(if_match)
         patch = parse(CasePatch, payload)
 
         def decide(case: Case) -> Decided[Case]:
@@ -380,18 +380,6 @@ def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
             "compensation exceeds the case type's cap",
             [FieldIssue("compensation.amount", f"must not exceed {rules.cap} {currency}")],
         )
-
-
-def _parse_if_match(if_match: Optional[str]) -> int:
-    if if_match is None:
-        raise InvalidInput("If-Match is required", [FieldIssue("If-Match", "send the case's ETag")])
-    value = if_match.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not (value.isascii() and value.isdigit()):  # int() refuses digits such as '²'
-        raise InvalidInput("If-Match is invalid", [FieldIssue("If-Match", "expected the case's ETag, e.g. \"3\"")])
-    return int(value)
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,16 +20,16 @@ from .pages import reader
 class DynamoCaseTypeStore(OnTable):
     def create(self, case_type: CaseType) -> bool:
         try:
-            self._write(case_type, self._m.case_type.pk.does_not_exist())
+            self._write(case_type, self._m.case_type_head.pk.does_not_exist())
         except StaleWrite:
             return False
         return True
 
     def publish(self, case_type: CaseType) -> None:
-        self._write(case_type, self._m.case_type.revision == case_type.version - 1)
+        self._write(case_type, self._m.case_type_head.revision == case_type.version - 1)
 
     def retire(self, case_type_id: str, version: int) -> CaseType:
-        head = self._m.case_type
+        head = self._m.case_type_head
         item = stored(head, keys.CASE_TYPES_KEY, keys.case_type_key(case_type_id))
         if item is None or item.revision != version:
             raise StaleWrite()
@@ -45,7 +45,7 @@ class DynamoCaseTypeStore(OnTable):
         return retired
 
     def current(self, case_type_id: str) -> Optional[CaseType]:
-        item = stored(self._m.case_type, keys.CASE_TYPES_KEY, keys.case_type_key(case_type_id))
+        item = stored(self._m.case_type_head, keys.CASE_TYPES_KEY, keys.case_type_key(case_type_id))
         return None if item is None else CaseType.model_validate(item.body)
 
     def version(self, case_type_id: str, version: int) -> Optional[CaseType]:
@@ -53,12 +53,12 @@ class DynamoCaseTypeStore(OnTable):
         return None if item is None else CaseType.model_validate(item.body)
 
     def current_page(self, limit: int, start_key: StartKey) -> tuple[list[CaseType], StartKey]:
-        read = reader(self._m.case_type, lambda item: CaseType.model_validate(item.body), consistent_read=True)
+        read = reader(self._m.case_type_head, lambda item: CaseType.model_validate(item.body), consistent_read=True)
         return keyed_pages.page(read, keys.case_types_list(), limit, start_key)
 
     def _write(self, case_type: CaseType, head_condition: Any) -> None:
         """The version and the head pointing at it, or neither: StaleWrite when the head's condition fails."""
-        head, versions = self._m.case_type, self._m.case_type_version
+        head, versions = self._m.case_type_head, self._m.case_type_version
         body = case_type.to_api()
         head_item = head(keys.CASE_TYPES_KEY, keys.case_type_key(case_type.id), body=body, revision=case_type.version)
         version_item = versions(
