@@ -89,12 +89,6 @@ def seed_case_types(directory: Path = SEED_DIR) -> tuple[CaseTypeCreate, ...]:
     )
 
 
-def first_version(definition: CaseTypeCreate, at: Optional[str] = None, by: Optional[str] = None) -> CaseType:
-    return CaseType(**dict(definition), version=1, published_at=at, published_by=by)
-
-
-DEFAULT_CASE_TYPES = tuple(first_version(t) for t in seed_case_types())
-
 
 def due_at(case_type: CaseType, priority: Priority, created: datetime) -> datetime:
     return created + timedelta(hours=case_type.sla_hours[priority])

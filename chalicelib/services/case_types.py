@@ -23,7 +23,7 @@ from ..domain.queries import DEFAULT_PAGE, MAX_PAGE
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
 from ..ports import CaseTypeStore, StaleWrite
 from . import cursor
-from .validation import json_path, parse, parse_if_match
+from .validation import parse, parse_if_match
 
 CURRENT_CACHE_SECONDS = 10  # how long another container may still open cases under a replaced version
 SEEDED_BY = "seed"
@@ -120,7 +120,7 @@ class CaseTypeCatalog:
 
     def create(self, principal: Principal, payload: Any) -> CaseType:
         require(principal, Action.MANAGE_CASE_TYPES)
-        request = parse(CaseTypeCreate, payload, json_path)
+        request = parse(CaseTypeCreate, payload)
         self._check(request)
         self._seed()
         created = self._published(request, request.id, 1, principal.username)
@@ -132,7 +132,7 @@ class CaseTypeCatalog:
         """Version n+1 of a type, from the version named in If-Match (412 when another was published since)."""
         require(principal, Action.MANAGE_CASE_TYPES)
         expected = parse_if_match(if_match, "case type")
-        request = parse(CaseTypeDefinition, payload, json_path)
+        request = parse(CaseTypeDefinition, payload)
         current = self._stored_current(case_type_id)
         if current.retired:
             raise Conflict(f"case type {case_type_id} is retired")

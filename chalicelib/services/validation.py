@@ -1,7 +1,7 @@
 """Turn pydantic's errors into the API's field-level 400s."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -10,16 +10,12 @@ from ..errors import FieldIssue, InvalidInput
 M = TypeVar("M", bound=BaseModel)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
 def json_path(loc: tuple[Any, ...]) -> str:
-    """A location as a JSON path: `tasks[1].type`, not `tasks.1.type`."""
+    """A field's location as a JSON path: `tasks[1].type`, `compensation.amount`."""
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "body"
 
 
-def parse(model: type[M], payload: Any, name: Callable[[tuple[Any, ...]], str] = _field_name) -> M:
+def parse(model: type[M], payload: Any) -> M:
     if isinstance(payload, model):  # already parsed by the HTTP edge
         return payload
     if not isinstance(payload, dict):
@@ -28,7 +24,7 @@ def parse(model: type[M], payload: Any, name: Callable[[tuple[Any, ...]], str] =
         return model.model_validate(payload)
     except ValidationError as exc:
         details = [
-            FieldIssue(name(err["loc"]), "unknown field" if err["type"] == "extra_forbidden" else err["msg"])
+            FieldIssue(json_path(err["loc"]), "unknown field" if err["type"] == "extra_forbidden" else err["msg"])
             for err in exc.errors(include_url=False)
         ]
         raise InvalidInput("the request body is invalid", details) from None
