@@ -9,8 +9,8 @@ from chalice import Chalice, CognitoUserPoolAuthorizer
 
 from chalicelib import bootstrap, observability
 from chalicelib.api import (
-    approvals, cases, customers, data_products, document_tasks, documents, meta, notifications, personnel, schedule,
-    streams, tasks, webhook_delivery, webhooks, workflow_tasks,
+    approvals, case_types, cases, customers, data_products, document_tasks, documents, meta, notifications, personnel,
+    schedule, streams, tasks, webhook_delivery, webhooks, workflow_tasks,
 )
 from chalicelib.web import Api
 
@@ -50,8 +50,8 @@ api = Api(
     spend=lambda principal, budget: bootstrap.container().budgets.spend(principal.username, budget),
 )
 api.register(
-    meta.routes(documented=api), cases.routes, tasks.routes, approvals.routes, documents.routes, customers.routes,
-    personnel.routes, data_products.routes, webhooks.routes, notifications.routes,
+    meta.routes(documented=api), case_types.routes, cases.routes, tasks.routes, approvals.routes, documents.routes,
+    customers.routes, personnel.routes, data_products.routes, webhooks.routes, notifications.routes,
 )
 for lambda_handlers in (
     workflow_tasks.handlers, document_tasks.handlers, streams.handlers, schedule.handlers, webhook_delivery.handlers,

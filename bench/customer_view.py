@@ -23,7 +23,8 @@ from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.bootstrap import customer_directory
 from chalicelib.cache.memory import InProcessCache
 from chalicelib.domain.access import Principal
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
+from chalicelib.adapters.memory.case_types import InMemoryCaseTypeStore
+from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.settings import Settings
 from local.mesh import CUSTOMER_IDS, CrmServer, provision_mesh
@@ -68,8 +69,9 @@ def main() -> None:
             cached.view(customer)
         describe("read cache (in-process), every answer cached", timed_ms(lambda i: cached.view(ids[i]), RUNS))
 
-        without = CaseService(repository, DEFAULT_CASE_TYPES, CaseNumbers(repository))
-        with_mesh = CaseService(repository, DEFAULT_CASE_TYPES, CaseNumbers(repository),
+        case_types = CaseTypeCatalog(InMemoryCaseTypeStore(), lambda: ())
+        without = CaseService(repository, case_types, CaseNumbers(repository))
+        with_mesh = CaseService(repository, case_types, CaseNumbers(repository),
                                 customer_snapshot=plain.snapshot)
 
         def body(i: int) -> dict[str, str]:

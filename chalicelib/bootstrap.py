@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
     from .ports import (
-        CaseRepository, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer, NotificationStore,
-        ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine, WorkRepository,
+        CaseRepository, CaseTypeStore, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer,
+        NotificationStore, ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine,
+        WorkRepository,
     )
     from .services.approvals import ApprovalService
+    from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseService
     from .services.compensation import CompensationService
@@ -44,6 +46,7 @@ EngineFactory = Callable[[], "WorkflowEngine"]
 class Container:
     settings: Settings
     cases: CaseService
+    case_types: CaseTypeCatalog
     authenticator: Authenticator
     tasks: TaskService
     personnel: PersonnelService
@@ -105,6 +108,7 @@ class Stores:
     last_known: LastKnownStore
     data_product: ObjectStore
     notifications: NotificationStore
+    case_types: CaseTypeStore
 
 
 def build(
@@ -120,10 +124,10 @@ def build(
     from .auth import authenticator_for
     from .cache.invalidation import CASE_WRITES, WORK_WRITES, InvalidatingStore
     from .integration import build_integration
-    from .domain.case_types import DEFAULT_CASE_TYPES as TYPES
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
+    from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
@@ -142,6 +146,9 @@ def build(
     cases = cast("CaseRepository", InvalidatingStore(stores.cases, cache, CASE_WRITES))
     work = cast("WorkRepository", InvalidatingStore(stores.work, cache, WORK_WRITES))
 
+    # Case types: every service reads a case's rules from the version it was opened under.
+    case_types = CaseTypeCatalog(stores.case_types, work.list_teams, cache=cache)
+
     # The services a wait stage waits on resume it through the workflow, which is built after them.
     resumer = WorkflowResumer()
 
@@ -151,7 +158,7 @@ def build(
 
         return resume_case
 
-    tasks = TaskService(cases, work, work, TYPES, on_task_completed=resume(Stage.TASKS))
+    tasks = TaskService(cases, work, work, case_types, on_task_completed=resume(Stage.TASKS))
 
     def task_people(case_id: str) -> list[str]:  # four-eyes: whoever was given or did the case's tasks
         return [name for t in tasks.case_tasks(case_id) for name in (t.assignee, t.completed_by) if name]
@@ -161,11 +168,11 @@ def build(
 
     delegations = DelegationService(stores.delegations)
     approvals = ApprovalService(
-        cases, stores.decisions, TYPES, resume=resumer.resume_if_ready, task_assignees=task_people,
+        cases, stores.decisions, case_types, resume=resumer.resume_if_ready, task_assignees=task_people,
         on_reject=open_tasks, delegation_of=delegations.current,
     )
     compensation = CompensationService(
-        cases, stores.decisions, TYPES, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
+        cases, stores.decisions, case_types, approved_amount=approvals.approved_amount, approvers=approvals.approvers,
         resume=resumer.resume_if_ready,
     )
     document_engine = _engine_factory(settings, "document_workflow_arn") if settings.document_workflow_arn else None
@@ -174,7 +181,7 @@ def build(
         on_version_processed=resume(Stage.DOCUMENTS),
     )
     workflow = WorkflowService(
-        cases, engine or _engine_factory(settings, "case_workflow_arn"), stores.tokens, tasks, TYPES,
+        cases, engine or _engine_factory(settings, "case_workflow_arn"), stores.tokens, tasks, case_types,
         settings.wait_seconds,
         conditions={
             Stage.APPROVAL: approvals.decision_if_final,
@@ -189,8 +196,9 @@ def build(
     return Container(
         settings=settings,
         cache=cache,
+        case_types=case_types,
         cases=CaseService(
-            cases, TYPES, CaseNumbers(cases, settings.case_number_block),
+            cases, case_types, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
         ),
         authenticator=authenticator_for(settings, personnel),
@@ -298,6 +306,7 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
+    from .adapters.memory.case_types import InMemoryCaseTypeStore
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
@@ -315,10 +324,12 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
+        case_types=InMemoryCaseTypeStore(),
     )
 
 
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
+    from .adapters.dynamo.case_types import DynamoCaseTypeStore
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
     from .adapters.dynamo.delegations import DynamoDelegationStore
@@ -341,6 +352,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
+        case_types=DynamoCaseTypeStore(models),
     )
 
 

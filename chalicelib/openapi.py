@@ -17,6 +17,7 @@ from .web import _PATH_PARAM, RouteSpec
 
 # The rules of each listing's query parameters (checked by its service), by route.
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("GET", "/case-types"): PageQuery,
     ("GET", "/cases"): CaseListQuery,
     ("GET", "/cases/{case_id}"): CaseReadQuery,
     ("GET", "/tasks"): TaskListQuery,

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 from .domain.access import Visibility
 from .domain.approvals import Approval
+from .domain.case_types import CaseType
 from .domain.changes import CaseChange
 from .domain.compensation import Compensation
 from .domain.customers import SourceRecord
@@ -334,3 +335,27 @@ class UserDirectory(Protocol):
 class Mailer(Protocol):
     def send(self, to: str, subject: str, text: str) -> None:
         """Send a plain-text e-mail; raises when the mail service refuses it."""
+
+
+# -- case types -------------------------------------------------------------------------------------
+class CaseTypeStore(Protocol):
+    """Published case type versions (immutable) and each type's head: its current version and retired flag."""
+
+    def create(self, case_type: CaseType) -> bool:
+        """Write version 1 and the head; False (and nothing written) when the type exists."""
+
+    def publish(self, case_type: CaseType) -> None:
+        """Write version n (n > 1) and move the head to it in one transaction; StaleWrite unless the head is at
+        n - 1 (another admin published first)."""
+
+    def retire(self, case_type_id: str, version: int) -> CaseType:
+        """Mark the head retired; StaleWrite unless it is at `version`. Returns the retired head."""
+
+    def current(self, case_type_id: str) -> Optional[CaseType]:
+        """The head: the current version, with the type's retired flag."""
+
+    def version(self, case_type_id: str, version: int) -> Optional[CaseType]:
+        """One published version, as published."""
+
+    def current_page(self, limit: int, start_key: StartKey) -> tuple[list[CaseType], StartKey]:
+        """Every type's head by id, a page at a time."""

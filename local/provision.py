@@ -12,14 +12,15 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamo.case_types import DynamoCaseTypeStore
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
 from chalicelib.adapters.dynamo.backfill import backfill_case_lists
 from chalicelib.adapters.dynamo.keys import CASE_MONTHS_KEY, MONTHS_SK
 from chalicelib.adapters.dynamo.models import create_table, table_models
 from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.access import Principal
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.personnel import seed_personnel
+from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
 
 from .demo import DEMO_CASES, DEMO_PASSWORD, DEMO_USERS, ROLES, DemoUser
@@ -92,8 +93,10 @@ def seed_demo_cases(
     if has_cases(resources):
         return 0
     by_name = {u.username: u for u in users}
-    repo = DynamoCaseRepository(table_models(resources.table_name, resources.region, resources.endpoint))
-    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo, 1), customer_snapshot=customer_snapshot)
+    models = table_models(resources.table_name, resources.region, resources.endpoint)
+    repo = DynamoCaseRepository(models)
+    case_types = CaseTypeCatalog(DynamoCaseTypeStore(models), DynamoWorkRepository(models).list_teams)  # seeds them
+    service = CaseService(repo, case_types, CaseNumbers(repo, 1), customer_snapshot=customer_snapshot)
     created = 0
     for username, body in cases:
         creator = by_name[username]

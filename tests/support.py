@@ -12,11 +12,14 @@ from typing import Any, Callable
 import pytest
 
 from chalicelib.domain import audit
+from chalicelib.adapters.memory.case_types import InMemoryCaseTypeStore
 from chalicelib.domain.access import Principal
+from chalicelib.domain.case_types import CaseType, seed_case_types
 from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.models import AuditEvent, Case, Comment
 from chalicelib.domain.records import IdempotencyRecord
 from chalicelib.errors import DomainError
+from chalicelib.services.case_types import CaseTypeCatalog
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -191,3 +194,17 @@ def add_comment(repo: Any, comment: Comment, expected_audit_seq: int, event: Aud
     change = events_change(comment.case_id, expected_audit_seq, [event], comment.author)
     change.put(comment)
     repo.apply(change)
+
+
+# The seed case types as their first versions, for tests that read a type's rules directly.
+SEED_TYPES = tuple(CaseType(**dict(seed)) for seed in seed_case_types())
+
+
+def case_types(*types: CaseType) -> CaseTypeCatalog:
+    """A catalog on an in-memory store: of the seed types (written on first use), or of exactly `types`."""
+    store = InMemoryCaseTypeStore()
+    if not types:
+        return CaseTypeCatalog(store, lambda: ())
+    for case_type in types:
+        store.create(case_type)
+    return CaseTypeCatalog(store, lambda: (), seeds=tuple)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ..bootstrap import container
 from ..domain.case_as_of import CaseRead
-from ..domain.case_types import CaseTypeList
 from ..domain.reopening import ReopenRequest
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
@@ -24,11 +23,6 @@ def _case_reply(case: Case, created: bool = False) -> Reply:
     if created:
         headers["Location"] = f"/cases/{case.id}"
     return Reply(case, headers)
-
-
-@routes.route("/case-types", "GET", summary="The configured case types", response=CaseTypeList)
-def list_case_types(req: ApiRequest[None]) -> CaseTypeList:
-    return CaseTypeList(items=container().cases.case_types())
 
 
 @routes.route(

@@ -67,53 +67,8 @@ class Money(RequestModel):
     )
 
 
-def _case_type_rules(schema: dict[str, Any]) -> None:
-    """The configured case types, and each type's currencies and caps, as the service enforces them."""
-    from .case_types import DEFAULT_CASE_TYPES  # case_types imports this module
-
-    schema["properties"]["caseType"]["enum"] = [t.id for t in DEFAULT_CASE_TYPES]
-    rules: list[dict[str, Any]] = []
-    for t in DEFAULT_CASE_TYPES:
-        if t.currencies:
-            rules.append(_when_compensated(t.id, {}, {"currency": {"enum": sorted(t.currencies)}}))
-        for code, policy in sorted(t.currencies.items()):
-            if policy.cap is not None:
-                cap = f"at most {policy.cap}, the {t.id} cap"
-                amount = {"pattern": decimal_at_most(policy.cap), "description": cap}
-                rules.append(_when_compensated(t.id, {"currency": {"const": code}}, {"amount": amount}))
-    schema["allOf"] = rules
-
-
-def _when_compensated(case_type: str, money: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
-    """If a case of `case_type` asks for compensation (whose fields match `money`), its fields meet `then`."""
-    compensation: dict[str, Any] = {"type": "object"}
-    if money:
-        compensation.update(properties=money, required=sorted(money))
-    return {
-        "if": {"properties": {"caseType": {"const": case_type}, "compensation": compensation},
-               "required": ["caseType", "compensation"]},
-        "then": {"properties": {"compensation": {"properties": then}}},
-    }
-
-
-def decimal_at_most(limit: str) -> str:
-    """A regular expression matching the decimal strings (digits, at most 2 decimals) not above `limit`."""
-    whole, _, fraction = limit.partition(".")
-    whole, fraction = whole.lstrip("0"), (fraction + "00")[:2]
-    fraction_part = r"(\.\d{1,2})?"
-    smaller = [rf"\d{{0,{len(whole) - 1}}}{fraction_part}"] if whole else []  # fewer digits
-    for i, digit in enumerate(whole):
-        if digit != "0":
-            smaller.append(f"{whole[:i]}[0-{int(digit) - 1}]" + rf"\d{{{len(whole) - i - 1}}}{fraction_part}")
-    limit_cents = int(fraction)
-    fractions = [f for f in [*(str(d) for d in range(10)), *(f"{d:02d}" for d in range(100))]
-                 if int(f.ljust(2, "0")) <= limit_cents]
-    smaller.append(f"{whole}(\\.({'|'.join(fractions)}))?")
-    return f"^0*({'|'.join(smaller)})$"
-
-
 class CaseCreate(RequestModel):
-    model_config = ConfigDict(json_schema_extra=_case_type_rules)
+    """A case type's rules (its ids, currencies, caps) are data: the service checks them, answering 400s."""
 
     title: Title
     description: Description = ""
@@ -182,6 +137,9 @@ class Case(ApiModel):
     title: str
     description: str
     case_type: str = Field(description="id of the case's type (see GET /case-types)")
+    case_type_version: int = Field(
+        default=1, description="the version of its type the case was opened under: its rules while it runs",
+    )
     priority: Priority
     customer_id: str
     compensation: Optional[Money] = Field(default=None, description="the compensation the case asks for, if any")

@@ -26,6 +26,7 @@ from ..domain.tasks import user_inbox
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound
 from ..domain.queries import DEFAULT_PAGE
 from ..ports import ApprovalStore, CaseRepository
+from .case_types import CaseTypeCatalog
 from . import cursor
 from .validation import parse
 from .workflow import Stage
@@ -41,7 +42,7 @@ class ApprovalService:
         self,
         repository: CaseRepository,
         store: ApprovalStore,
-        case_types: Iterable[CaseType],
+        case_types: CaseTypeCatalog,
         resume: Callable[[str, str], Any] = lambda case_id, stage: False,
         task_assignees: Callable[[str], Iterable[str]] = lambda case_id: (),
         on_reject: Callable[[str], list[str]] = lambda case_id: [],
@@ -62,7 +63,7 @@ class ApprovalService:
             covers the decision.
         """
         self._repo, self._store = repository, store
-        self._case_types = {t.id: t for t in case_types}
+        self._case_types = case_types
         self._resume, self._task_assignees, self._on_reject = resume, task_assignees, on_reject
         self._delegation_of = delegation_of
         self._clock = clock
@@ -263,7 +264,7 @@ class ApprovalService:
         return retrying(self._repo.apply, read, decide, f"case {case_id} is changing too fast; retry")
 
     def _case_type(self, case: Case) -> CaseType:
-        return self._case_types.get(case.case_type) or CaseType(id=case.case_type, name="", sla_hours={})
+        return self._case_types.of_case(case)
 
     def _resume_safely(self, case_id: str) -> None:
         # The decision is stored; if the engine cannot be reached now, the stage re-checks its condition

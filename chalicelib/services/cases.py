@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from pydantic.alias_generators import to_camel
 
@@ -32,8 +32,9 @@ from ..domain.queries import DEFAULT_PAGE
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
 from ..domain.records import IdempotencyRecord
 from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, StaleWrite
+from .case_types import CaseTypeCatalog
 from . import cursor
-from .validation import parse
+from .validation import parse, parse_if_match
 from .retry import Decided, retrying
 from .. import metrics
 
@@ -81,7 +82,7 @@ class CaseService:
     def __init__(
         self,
         repository: CaseRepository,
-        case_types: Iterable[CaseType],
+        case_types: CaseTypeCatalog,
         numbers: CaseNumbers,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -93,15 +94,12 @@ class CaseService:
         self._repo = repository
         self._read_cache = read_cache
         self._customer_snapshot = customer_snapshot
-        self._case_types = {t.id: t for t in case_types}
+        self._case_types = case_types
         self._numbers = numbers
         self._clock = clock
         self._new_id = new_id
 
     # -- queries -----------------------------------------------------------------------------
-
-    def case_types(self) -> list[CaseType]:
-        return list(self._case_types.values())
 
     def get(self, principal: Principal, case_id: str) -> Case:
         require(principal, Action.READ_CASES)
@@ -194,12 +192,7 @@ class CaseService:
     def create(self, principal: Principal, payload: Any, idempotency_key: Optional[str] = None) -> Case:
         require(principal, Action.CREATE_CASE)
         request = parse(CaseCreate, payload)
-        case_type = self._case_types.get(request.case_type)
-        if case_type is None:
-            raise InvalidInput(
-                "unknown case type",
-                [FieldIssue("caseType", f"must be one of {', '.join(sorted(self._case_types))}")],
-            )
+        case_type = self._case_types.for_new_case(request.case_type)
         _check_cap(case_type, request)
         _check_required_documents(case_type, request)
         if idempotency_key is not None:
@@ -211,6 +204,7 @@ class CaseService:
             title=request.title,
             description=request.description,
             case_type=case_type.id,
+            case_type_version=case_type.version,
             priority=request.priority,
             customer_id=request.customer_id,
             compensation=request.compensation,
@@ -254,7 +248,7 @@ class CaseService:
 
     def update(self, principal: Principal, case_id: str, payload: Any, if_match: Optional[str]) -> Case:
         require(principal, Action.UPDATE_CASE)
-        expected_version = _parse_if_match(if_match)
+        expected_version = parse_if_match(if_match)
         patch = parse(CasePatch, payload)
 
         def decide(case: Case) -> Decided[Case]:
@@ -277,7 +271,7 @@ class CaseService:
             change = CaseChange(case, principal.username, iso(self._clock()))
             derived: dict[str, Any] = {}
             if "priority" in changes:  # the SLA depends on priority: the due date moves with it
-                case_type = self._case_types[case.case_type]
+                case_type = self._case_types.of_case(case)
                 derived["due_at"] = iso(due_at(case_type, patch.priority, datetime.fromisoformat(case.created_at)))
                 changes["dueAt"] = {"from": case.due_at, "to": derived["due_at"]}
             change.append("CASE_UPDATED", {"changes": changes, "version": case.version + 1})
@@ -380,18 +374,6 @@ def _check_cap(case_type: CaseType, request: CaseCreate) -> None:
             "compensation exceeds the case type's cap",
             [FieldIssue("compensation.amount", f"must not exceed {rules.cap} {currency}")],
         )
-
-
-def _parse_if_match(if_match: Optional[str]) -> int:
-    if if_match is None:
-        raise InvalidInput("If-Match is required", [FieldIssue("If-Match", "send the case's ETag")])
-    value = if_match.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not (value.isascii() and value.isdigit()):  # int() refuses digits such as '²'
-        raise InvalidInput("If-Match is invalid", [FieldIssue("If-Match", "expected the case's ETag, e.g. \"3\"")])
-    return int(value)
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,11 +7,10 @@ on the record's version and instruction status, so a payment is confirmed once a
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from ..domain.access import Action, Principal, require
 from ..domain.approvals import case_write
-from ..domain.case_types import CaseType
 from ..domain.compensation import (
     Compensation, HoldOutcome, HoldResolution, InstructionStatus, LedgerEntry, LedgerType, PaymentConfirmation,
     PaymentInstruction, capped, check_may_confirm, entry, held, instruction_id, may_see, money, paid, reinstructed,
@@ -22,6 +21,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..ports import CaseRepository, CompensationStore
+from .case_types import CaseTypeCatalog
 from .validation import parse
 from .workflow import Stage
 from .retry import Decided, retrying
@@ -36,7 +36,7 @@ class CompensationService:
         self,
         repository: CaseRepository,
         store: CompensationStore,
-        case_types: Iterable[CaseType],
+        case_types: CaseTypeCatalog,
         approved_amount: Callable[[Case], Optional[str]],
         approvers: Callable[[Case], set[str]],
         resume: Callable[[str, str], Any] = lambda case_id, stage: False,
@@ -53,7 +53,7 @@ class CompensationService:
             `WorkflowService.resume_if_ready`, injected (the workflow is built after this service).
         """
         self._repo, self._store = repository, store
-        self._case_types = {t.id: t for t in case_types}
+        self._case_types = case_types
         self._approved_amount, self._approvers = approved_amount, approvers
         self._resume, self._clock = resume, clock
 
@@ -224,8 +224,7 @@ class CompensationService:
         if approved_raw is None:
             raise Conflict(f"case {case.id} has no final approval to compensate")
         currency = case.compensation.currency
-        case_type = self._case_types.get(case.case_type)
-        rules = case_type.currencies.get(currency) if case_type else None
+        rules = self._case_types.of_case(case).currencies.get(currency)
         cap = rules.cap if rules else None
         approved = capped(approved_raw, cap)
         instruction = PaymentInstruction(id=instruction_id(case.id, 1), status=InstructionStatus.PENDING,

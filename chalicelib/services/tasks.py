@@ -12,7 +12,7 @@ import builtins  # the service's own `list` method hides the type in the class b
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from pydantic.alias_generators import to_camel
 
@@ -32,6 +32,7 @@ from ..domain.clock import Clock, iso, utc_now
 from ..domain.records import DueMarker, RoundRobinCursor
 from ..domain.queries import DEFAULT_PAGE
 from ..ports import CaseRepository, PersonnelRepository, TaskRepository
+from .case_types import CaseTypeCatalog
 from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
@@ -93,12 +94,12 @@ class TaskService:
         cases: CaseRepository,
         tasks: TaskRepository,
         people: PersonnelRepository,
-        case_types: Iterable[CaseType],
+        case_types: CaseTypeCatalog,
         clock: Clock = utc_now,
         on_task_completed: Callable[[str], None] = _nothing,
     ) -> None:
         self._cases, self._tasks, self._people = cases, tasks, people
-        self._case_types = {t.id: t for t in case_types}
+        self._case_types = case_types
         self._clock = clock
         self._on_task_completed = on_task_completed
 
@@ -447,10 +448,7 @@ class TaskService:
         return case
 
     def _case_type(self, case: Case) -> CaseType:
-        try:
-            return self._case_types[case.case_type]
-        except KeyError:
-            raise Conflict(f"case {case.id} has an unknown case type {case.case_type}") from None
+        return self._case_types.of_case(case)
 
 
 def _sees_all(principal: Principal) -> bool:

@@ -7,7 +7,6 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from ..adapters.dynamo.stream import inserted_case_id
 from ..domain.access import Action, Principal, require
-from ..domain.case_types import CaseType
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.lifecycle import check_move
@@ -15,6 +14,7 @@ from ..domain.models import Case, CaseStatus, WorkflowState
 from ..domain.reopening import ReopenRequest, check_may_reopen, closed_as
 from ..errors import Conflict, NotFound
 from ..ports import CaseRepository, CaseWork, TokenStore, WorkflowEngine
+from .case_types import CaseTypeCatalog
 from .retry import Decided, retrying
 from .validation import parse
 from .. import metrics
@@ -71,7 +71,7 @@ class WorkflowService:
         engine: Callable[[], WorkflowEngine],
         tokens: TokenStore,
         work: CaseWork,
-        case_types: Iterable[CaseType],
+        case_types: CaseTypeCatalog,
         wait_seconds: dict[str, int],
         clock: Clock = utc_now,
         conditions: Optional[Mapping[str, Condition]] = None,
@@ -91,7 +91,7 @@ class WorkflowService:
             The resumer the services behind `conditions` were built with: it resumes through this service.
         """
         self._repo, self._engine, self._tokens, self._work = repository, engine, tokens, work
-        self._case_types = {t.id: t for t in case_types}
+        self._case_types = case_types
         self._wait_seconds, self._clock = wait_seconds, clock
         self._conditions: dict[str, Condition] = {
             Stage.TASKS: lambda case: {} if self._work.open_required_tasks(case.id) == 0 else None,
@@ -133,7 +133,7 @@ class WorkflowService:
         case = self._move(
             case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id},
         )
-        case_type = self._case_types[case.case_type]
+        case_type = self._case_types.of_case(case)
         return {
             "needsDocuments": bool(case.required_documents),
             "needsApproval": case_type.approval_required or case.compensation is not None,

@@ -115,6 +115,7 @@ def test_a_template_for_another_python_version_is_refused_before_the_zip_is_touc
     assert (tmp_path / "deployment.zip").read_bytes() == before
 
 
-def test_the_seeded_case_types_ship_beside_their_module(package):
-    """chalicelib/domain/case_types.json is data the code reads: neither chalice nor the prune may drop it."""
-    assert "chalicelib/domain/case_types.json" in package.namelist()
+def test_the_seeded_case_types_ship_in_the_package(package):
+    """chalicelib/seed/case_types/*.json are data the code reads: neither chalice nor the prune may drop them."""
+    assert {"chalicelib/seed/case_types/GENERAL.json", "chalicelib/seed/case_types/CLAIM.json"} <= set(
+        package.namelist())

@@ -16,10 +16,9 @@ from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
 from chalicelib.adapters.object_store import S3ObjectStore
 from chalicelib.domain import audit
 from chalicelib.domain.case_rows import PREFIX, customer_key
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.case_data_product import CaseDataProduct, contract
 from chalicelib.services.cases import CaseNumbers, CaseService
-from tests.support import principal
+from tests.support import principal, case_types
 
 REGION = "us-east-1"
 
@@ -44,7 +43,7 @@ def bucket(moto_endpoint: str) -> str:
 @pytest.fixture
 def cases(dynamo_models, moto_endpoint):
     repo = DynamoCaseRepository(dynamo_models)
-    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo, 1))
+    service = CaseService(repo, case_types(), CaseNumbers(repo, 1))
     first = service.create(ALICE, {
         "title": PERSONAL[0], "description": PERSONAL[1], "caseType": "CLAIM", "priority": "HIGH",
         "customerId": "CUST-1001", "compensation": {"amount": "1250.00", "currency": "EUR"}, "tags": [PERSONAL[7]],

@@ -17,13 +17,12 @@ from chalicelib.adapters.dynamo.changes import case_item
 
 from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.domain.access import Visibility
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.errors import DependencyUnavailable, InvalidInput
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey
 from chalicelib.services.cases import CaseNumbers, CaseService, ListFilters
 from tests.support import (
-    FixedClock, SequentialIds, add_comment, changed, comment_on, concurrently, create_case, fields_of, new_case,
-    principal, save_case,
+    FixedClock, SequentialIds, add_comment, case_types, changed, comment_on, concurrently, create_case, fields_of,
+    new_case, principal, save_case,
 )
 
 REGION = "us-east-1"
@@ -83,7 +82,7 @@ def _record(case_id: str) -> IdempotencyRecord:
 
 
 def service_over(repo, clock=None) -> CaseService:
-    return CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock or FixedClock(),
+    return CaseService(repo, case_types(), CaseNumbers(repo), clock=clock or FixedClock(),
                        new_id=SequentialIds("case"))
 
 

@@ -17,7 +17,6 @@ from chalicelib.adapters.dynamo.documents import DynamoDocumentStore
 from chalicelib.adapters.dynamo.models import table_models
 from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.approvals import APPROVER_QUEUE, new_approval
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.models import Comment
 from chalicelib.domain.personnel import Person
@@ -27,7 +26,7 @@ from chalicelib.ports import InvalidStartKey
 from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
 from tests.integration.test_documents_repository_contract import a_document, a_version
-from tests.support import create_case, iso_at, new_case, principal
+from tests.support import create_case, iso_at, new_case, principal, case_types
 
 Page = Callable[[int, Any], tuple[list[Any], Any]]
 ROOT = principal("root", "admin")
@@ -269,7 +268,7 @@ class TestDynamoReadsOnlyThePage:
         seed(backend, case.id, [new_approval(stored, n, 1, iso_at(n), assignee="bea" if n % 2 else None)
                                 for n in range(1, 9)])
         seed(backend, "case-2", [new_approval(other, n, 1, iso_at(n), assignee="cy") for n in range(1, 5)])
-        service = ApprovalService(backend.cases, backend.decisions, DEFAULT_CASE_TYPES)
+        service = ApprovalService(backend.cases, backend.decisions, case_types())
         with sent(dynamo_models) as calls:
             page = service.list(principal("bea", "approver"), limit=5)
         assert len(page.items) == 5 and page.next_cursor

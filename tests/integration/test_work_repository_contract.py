@@ -12,14 +12,13 @@ from typing import Iterable, Optional
 import pytest
 
 from chalicelib.domain import audit
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.personnel import AbsenceWindow, Person
 from chalicelib.domain.tasks import Task, TaskStatus, completed, reassigned, task_id
 from chalicelib.errors import Conflict
 from chalicelib.domain.changes import CaseChange, LoadChange
 from chalicelib.ports import DueMarker, RoundRobinCursor, StaleWrite
 from chalicelib.services.tasks import TaskService
-from tests.support import FixedClock, chained, create_case, events_change, new_case, principal, save_case
+from tests.support import FixedClock, chained, create_case, events_change, new_case, principal, save_case, case_types
 
 
 @dataclass(frozen=True)
@@ -314,7 +313,7 @@ class TestWorkContract:
         assert len(cases.list_events("case-1")) == 3
 
     def test_two_people_completing_through_the_service_one_gets_409(self, cases, work, staffed):
-        service = TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=FixedClock())
+        service = TaskService(cases, work, work, case_types(), clock=FixedClock())
         tasks = service.create_for_case(cases.get_case("case-1"))
         target = tasks[0]
         people = {
@@ -345,7 +344,7 @@ class TestWorkContract:
     def test_concurrent_assignments_never_overfill_a_person(self, cases, work, staffed):
         work.save_person(person("alice", capacity=2))
         work.save_person(person("amy", capacity=1))
-        service = TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=FixedClock())
+        service = TaskService(cases, work, work, case_types(), clock=FixedClock())
         for n in range(2, 5):
             create_case(cases, *new_case(f"case-{n}", case_type="CLAIM", team="claims", priority="LOW"), None)
         barrier = threading.Barrier(3)

@@ -11,7 +11,6 @@ from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.decisions import InMemoryDecisionStore
 from chalicelib.adapters.memory.delegations import InMemoryDelegationStore
 from chalicelib.adapters.memory.tokens import InMemoryTokenStore
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.services.approvals import ApprovalService
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.compensation import CompensationService
@@ -19,7 +18,7 @@ from chalicelib.services.delegations import DelegationService
 from chalicelib.services.workflow import Stage, WorkflowResumer, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.api_support import POOL
-from tests.support import FakeEngine, FixedClock, SequentialIds, principal
+from tests.support import FakeEngine, FixedClock, SequentialIds, principal, case_types
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def repo() -> InMemoryCaseRepository:
 
 @pytest.fixture
 def service(repo, clock) -> CaseService:
-    return CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    return CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
 
 
 @pytest.fixture
@@ -99,7 +98,7 @@ def system() -> SimpleNamespace:
     """Cases, approvals, compensation and the workflow on in-memory adapters, with a fake engine that records
     resumes and the resume callback counted (`resumes`): the approvals and compensation tests drive it."""
     repo, clock = InMemoryCaseRepository(), FixedClock()
-    cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    cases = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
     engine, tokens, resumer = FakeEngine(), InMemoryTokenStore(), WorkflowResumer()
     store = InMemoryDecisionStore(repo)
     task_people: dict[str, list[str]] = {}
@@ -111,13 +110,13 @@ def system() -> SimpleNamespace:
 
     delegations = DelegationService(InMemoryDelegationStore(), clock=clock)
     approvals = ApprovalService(
-        repo, store, DEFAULT_CASE_TYPES, resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
+        repo, store, case_types(), resume=resume, task_assignees=lambda case_id: task_people.get(case_id, []),
         on_reject=lambda case_id: [f"cancel open task {case_id}-t2"], delegation_of=delegations.current, clock=clock,
     )
-    compensation = CompensationService(repo, store, DEFAULT_CASE_TYPES, approvals.approved_amount,
+    compensation = CompensationService(repo, store, case_types(), approvals.approved_amount,
                                        approvals.approvers, resume=resume, clock=clock)
     workflow = WorkflowService(
-        repo, lambda: engine, tokens, NoWork(), DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
+        repo, lambda: engine, tokens, NoWork(), case_types(), dict(DEFAULT_WAIT_SECONDS), clock,
         conditions={Stage.APPROVAL: approvals.decision_if_final, Stage.PAYMENT: compensation.payment_if_confirmed},
         resumer=resumer,
     )

@@ -10,12 +10,12 @@ from chalicelib.domain.approvals import (
     check_may_decide, decided, expired, involved, levels_required, may_see,
     new_approval, outcome, require_reader,
 )
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CaseType, CurrencyPolicy
+from chalicelib.domain.case_types import CaseType, CurrencyPolicy
 from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.errors import Conflict, Forbidden
-from tests.support import new_case, principal
+from tests.support import new_case, principal, SEED_TYPES
 
-TYPES = {t.id: t for t in DEFAULT_CASE_TYPES}
+TYPES = {t.id: t for t in SEED_TYPES}
 AT = "2026-03-01T12:00:00.000Z"
 
 

@@ -10,14 +10,13 @@ from chalicelib.domain.assignment import (
     AssignmentPolicy, AssignmentRule, assign_by_skills, assign_least_loaded, assign_round_robin, choose, eligible,
     pick_supervisor, plan_assignments, rule_for,
 )
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import Priority
 from chalicelib.domain.personnel import AbsenceWindow, Person, PersonUpsert, has_capacity, is_out_of_office
 from chalicelib.domain.tasks import (
     BulkReassignment, Task, TaskStatus, case_id_of, claimed, completed, task_id,
 )
 from chalicelib.errors import Conflict
-from tests.support import START
+from tests.support import START, SEED_TYPES
 
 TODAY = START.date()
 LEAST, ROBIN, SKILLS = AssignmentPolicy.LEAST_LOADED, AssignmentPolicy.ROUND_ROBIN, AssignmentPolicy.SKILLS_MATCH
@@ -199,7 +198,7 @@ def test_supervisor_for_escalations_is_present_and_least_loaded_whatever_the_cap
 
 
 def test_rules_by_case_type_and_priority():
-    types = {t.id: t for t in DEFAULT_CASE_TYPES}
+    types = {t.id: t for t in SEED_TYPES}
     claim_high = rule_for(types["CLAIM"].assignment, Priority.HIGH)
     claim_low = rule_for(types["CLAIM"].assignment, Priority.LOW)
     assert (claim_high.policy, claim_high.required_skills) == (LEAST, ["claims"])
@@ -208,7 +207,7 @@ def test_rules_by_case_type_and_priority():
     assert rule_for(types["GENERAL"].assignment, Priority.LOW).policy == ROBIN
     assert rule_for(types["COMPLAINT"].assignment, Priority.MEDIUM).policy == SKILLS
     assert rule_for([], Priority.LOW).policy == LEAST
-    assert all(t.tasks for t in DEFAULT_CASE_TYPES)
+    assert all(t.tasks for t in SEED_TYPES)
 
 
 # -- tasks -----------------------------------------------------------------------------------------

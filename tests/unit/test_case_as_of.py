@@ -16,7 +16,6 @@ from chalicelib.domain.approvals import case_write
 from chalicelib.domain.case_as_of import (
     ANNOTATIONS, KNOWN_EVENTS, NotYetCreated, as_of, events_until, parse_instant, rebuild,
 )
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.changes import CaseChange
 from chalicelib.domain.clock import iso
 from chalicelib.domain.customers import CustomerView, FieldValue, SourceState, SourceStatus, ViewStatus
@@ -25,7 +24,7 @@ from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
-from tests.support import FixedClock, SequentialIds, fields_of, principal
+from tests.support import FixedClock, SequentialIds, fields_of, principal, case_types
 from tests.unit.test_workflow_service import FakeEngine, FakeWork
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,11 +57,11 @@ class Writers:
 
     def __init__(self) -> None:
         self.repo, self.clock = InMemoryCaseRepository(), FixedClock()
-        self.cases = CaseService(self.repo, DEFAULT_CASE_TYPES, CaseNumbers(self.repo), clock=self.clock,
+        self.cases = CaseService(self.repo, case_types(), CaseNumbers(self.repo), clock=self.clock,
                                  new_id=SequentialIds("case"), customer_snapshot=_snapshot)
         self.engine, self.work = FakeEngine(), FakeWork()
         self.workflow = WorkflowService(self.repo, lambda: self.engine, InMemoryTokenStore(), self.work,
-                                        DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), self.clock,
+                                        case_types(), dict(DEFAULT_WAIT_SECONDS), self.clock,
                                         conditions={Stage.APPROVAL: lambda case: None})
         self.case_id = ""
         self.types: list[str] = []
@@ -270,7 +269,7 @@ class TestService:
     @pytest.fixture
     def service_and_case(self) -> tuple[CaseService, Case, FixedClock]:
         repo, clock = InMemoryCaseRepository(), FixedClock()
-        service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+        service = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
         case = service.create(ALICE, {"title": "Old title", "caseType": "GENERAL", "priority": "LOW",
                                       "customerId": "CUST-7"})
         clock.advance(minutes=5)

@@ -1,7 +1,7 @@
-"""The seeded case types moved from Python constants to chalicelib/domain/case_types.json without changing."""
+"""The seeded case types moved from Python constants to chalicelib/seed/case_types/<ID>.json without changing."""
 from __future__ import annotations
 
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CaseType
+from chalicelib.domain.case_types import CaseTypeCreate, seed_case_types
 
 # `[t.model_dump() for t in DEFAULT_CASE_TYPES]` as the Python constants gave it (str enums compare equal to
 # their values), taken before the move.
@@ -54,12 +54,8 @@ BEFORE_THE_MOVE = (
 )
 
 
-def test_the_loaded_case_types_equal_the_former_constants():
-    assert [t.model_dump() for t in DEFAULT_CASE_TYPES] == BEFORE_THE_MOVE
-    assert all(isinstance(t, CaseType) for t in DEFAULT_CASE_TYPES)
-
-
-def test_the_file_is_read_once():
-    from chalicelib.domain import case_types
-
-    assert case_types.DEFAULT_CASE_TYPES is DEFAULT_CASE_TYPES
+def test_the_seed_files_equal_the_former_constants():
+    former = {t["id"]: t for t in BEFORE_THE_MOVE}
+    seeded = {t.id: t.model_dump(exclude={"fields", "calendar"}) for t in seed_case_types()}
+    assert seeded == former
+    assert all(isinstance(t, CaseTypeCreate) for t in seed_case_types())

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES, CurrencyPolicy
+from chalicelib.domain.case_types import CurrencyPolicy
 from chalicelib.domain.compensation import InstructionStatus, LedgerType
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.services.compensation import CompensationService
 from chalicelib.services.workflow import Stage
-from tests.support import principal
+from tests.support import SEED_TYPES, case_types, principal
 from tests.unit.test_approvals_service import ANN, awaiting_approval, chain_is_valid, event_types
 
 FAY = principal("fay", "finance")
@@ -64,9 +64,9 @@ def test_compensate_is_idempotent(system):
 def test_the_approved_amount_never_exceeds_the_cap(system):
     case_id = approved(system, "900.00")
     capped_types = [t.model_copy(update={"currencies": {"EUR": CurrencyPolicy(cap="600.00")}}) if t.id == "CLAIM"
-                    else t for t in DEFAULT_CASE_TYPES]
-    service = CompensationService(system.repo, system.store, capped_types, system.approvals.approved_amount,
-                                  system.approvals.approvers, clock=system.clock)
+                    else t for t in SEED_TYPES]
+    service = CompensationService(system.repo, system.store, case_types(*capped_types),
+                                  system.approvals.approved_amount, system.approvals.approvers, clock=system.clock)
     assert service.compensate(case_id)["approved"] == "600.00"
     record = system.store.get_compensation(case_id)
     assert (record.requested, record.approved, record.cap, record.instruction.amount) == (

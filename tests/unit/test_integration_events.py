@@ -11,13 +11,12 @@ import pytest
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.event_bus import InMemoryEventBus
 from chalicelib.domain import audit
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.integration_events import EVENT_TYPES, event_id, integration_event
 from chalicelib.domain.models import AuditEvent
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.integration_events import IntegrationEventPublisher
 from tests.event_contract import assert_valid, schema_types
-from tests.support import FixedClock, SequentialIds, principal
+from tests.support import FixedClock, SequentialIds, principal, case_types
 from tests.unit.test_case_as_of import _written_event_types
 
 CASE = "c0ffee12"
@@ -66,7 +65,7 @@ def audit_event(type: str, data: dict[str, Any], seq: int = 4, actor: str = "ali
 def opened_and_edited() -> list[AuditEvent]:
     """A case opened and edited through the case service: its real CASE_CREATED and CASE_UPDATED."""
     repo, clock = InMemoryCaseRepository(), FixedClock()
-    service = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    service = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
     alice = principal("alice", "caseworker", team="claims")
     case = service.create(alice, {"title": "Burst pipe", "description": "Jane's kitchen", "caseType": "GENERAL",
                                   "priority": "LOW", "customerId": "CUST-7", "tags": ["water"]})

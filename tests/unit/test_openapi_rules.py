@@ -1,15 +1,13 @@
 """The OpenAPI document states the rules the code enforces: the schema and the models agree, value by value."""
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
 from app import api
-from chalicelib.domain.models import CasePatch, decimal_at_most
+from chalicelib.domain.models import CaseCreate, CasePatch
 from chalicelib.domain.personnel import PersonUpsert
 from chalicelib.domain.tasks import BulkReassignment
 from chalicelib.openapi import QUERY_MODELS, build_document
@@ -45,16 +43,6 @@ def test_each_listing_documents_exactly_the_query_parameters_it_reads():
             assert model is None, spec.path
 
 
-@pytest.mark.parametrize("cap", ["50000.00", "5000.00", "1000.50", "7", "0.99", "10.05"])
-def test_the_cap_pattern_takes_exactly_the_amounts_up_to_the_cap(cap):
-    pattern = re.compile(decimal_at_most(cap))
-    amounts = [f"{whole}{fraction}" for whole in ("0", "00", "7", "10", "999", "1000", "4999", "5000", "5001",
-                                                 "49999", "50000", "50001", "123456")
-               for fraction in ("", ".0", ".00", ".05", ".06", ".5", ".50", ".51", ".99")]
-    for amount in amounts:
-        assert bool(pattern.match(amount)) == (Decimal(amount) <= Decimal(cap)), (cap, amount)
-
-
 @pytest.mark.parametrize("body, accepted", [
     ({"enabled": True, "reason": "litigation"}, True),
     ({"enabled": True}, False),  # the model takes it; the service answers 400: see the next test
@@ -83,20 +71,16 @@ def test_an_absence_takes_iso_dates_only(day):
     agree(PersonUpsert, "PersonUpsert", {"team": "claims", "capacity": 3, "outOfOffice": {"from": day, "to": day}})
 
 
-@pytest.mark.parametrize("fields", [
-    {}, {"caseType": "NOPE"}, {"title": "   "}, {"compensation": {"amount": "0.00", "currency": "EUR"}},
-    {"caseType": "COMPLAINT", "compensation": {"amount": "5000.00", "currency": "EUR"}},
-    {"caseType": "COMPLAINT", "compensation": {"amount": "5000.01", "currency": "EUR"}},
-    {"caseType": "GENERAL", "compensation": {"amount": "900000.00", "currency": "EUR"}},
+@pytest.mark.parametrize("fields, accepted", [
+    ({}, True), ({"caseType": "WARRANTY"}, True), ({"title": "   "}, False),
+    ({"compensation": {"amount": "0.00", "currency": "EUR"}}, False),
+    ({"caseType": "COMPLAINT", "compensation": {"amount": "900000.00", "currency": "EUR"}}, True),
 ])
-def test_the_case_schema_states_the_case_types_and_their_caps(fields):
-    """The model leaves case types and caps to the service (400 either way); the document states them."""
+def test_the_case_schema_leaves_case_types_and_their_caps_to_the_service(fields, accepted):
+    """Case types are data an admin changes: the document names no type ids or caps; the service answers 400 for
+    an unknown or retired type and for a compensation above its type's cap."""
     body = {"title": "Burst pipe", "caseType": "CLAIM", "priority": "HIGH", "customerId": "CUST-1", **fields}
-    amount = Decimal(body.get("compensation", {}).get("amount", "1"))
-    caps = {"CLAIM": Decimal("50000"), "COMPLAINT": Decimal("5000")}
-    expected = body["caseType"] in ("CLAIM", "COMPLAINT", "GENERAL") and body["title"].strip() != "" \
-        and Decimal(0) < amount <= caps.get(body["caseType"], amount)
-    assert valid("CaseCreate", body) is expected
+    assert agree(CaseCreate, "CaseCreate", body) is accepted
 
 
 def test_a_patch_changes_something():

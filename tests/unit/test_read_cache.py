@@ -55,13 +55,14 @@ def test_in_process_cache_serves_the_local_stage(system: Any) -> None:
 def test_a_second_read_is_a_hit_that_reads_nothing(system: Any) -> None:
     client, container, repository = system
     case = create(client)
+    before = (container.cache.stats["misses"], container.cache.stats["hits"])  # opening it read its type's
     first = _get(client, case["id"])
     reads = repository.case_reads
     second = _get(client, case["id"])
     assert first[0] == second[0] == 200 and first[1] == second[1]
     assert second[2]["ETag"] == '"1"'
     assert repository.case_reads == reads
-    assert (container.cache.stats["misses"], container.cache.stats["hits"]) == (1, 1)
+    assert (container.cache.stats["misses"] - before[0], container.cache.stats["hits"] - before[1]) == (1, 1)
 
 
 def test_a_missing_case_is_not_cached(system: Any) -> None:
@@ -127,9 +128,10 @@ def test_reads_during_the_delete_hold_do_not_refill() -> None:
     with bootstrap.override(container), Client(app) as client:
         case = create(client)
         call(client, "PATCH", f"/cases/{case['id']}", "alice", {"title": "Now dry"}, {"If-Match": '"1"'})
+        before = (container.cache.stats["hits"], container.cache.stats["sets"])  # opening it cached its type's
         bodies = [_get(client, case["id"])[1] for _ in range(2)]
         assert [body["title"] for body in bodies] == ["Now dry", "Now dry"]
-        assert container.cache.stats["hits"] == 0 and container.cache.stats["sets"] == 0
+        assert (container.cache.stats["hits"], container.cache.stats["sets"]) == before
 
 
 def test_personnel_reads_are_cached_and_writes_invalidate(system: Any) -> None:

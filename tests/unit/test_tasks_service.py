@@ -10,7 +10,6 @@ import pytest
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain import audit
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import WorkflowState
 from chalicelib.domain.personnel import AbsenceWindow, Person
 from chalicelib.domain.tasks import ESCALATION, TaskStatus
@@ -18,7 +17,7 @@ from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.ports import RoundRobinCursor, StaleWrite
 from chalicelib.services.personnel import PersonnelService, seed_personnel
 from chalicelib.services.tasks import TaskFilters, TaskService
-from tests.support import FixedClock, changed, create_case, fields_of, new_case, principal, save_case
+from tests.support import FixedClock, changed, create_case, fields_of, new_case, principal, save_case, case_types
 
 ALICE = principal("alice", "caseworker", team="claims")
 AMY = principal("amy", "caseworker", team="claims")
@@ -51,7 +50,7 @@ def completed_cases():
 
 @pytest.fixture
 def service(cases, work, clock, completed_cases):
-    return TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=clock, on_task_completed=completed_cases.append)
+    return TaskService(cases, work, work, case_types(), clock=clock, on_task_completed=completed_cases.append)
 
 
 def file(work, username, team="claims", **fields) -> Person:
@@ -155,7 +154,7 @@ def test_capacity_is_respected_across_cases(service, cases, work, staff):
 
 def test_round_robin_is_durable_across_service_instances(cases, work, staff, clock):
     def fresh_service():  # a new Lambda container: nothing remembered but the table
-        return TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=clock)
+        return TaskService(cases, work, work, case_types(), clock=clock)
 
     turns = []
     for n in range(4):
@@ -182,7 +181,7 @@ def test_a_lost_race_on_the_round_robin_cursor_is_decided_again(cases, work, sta
                 raise StaleWrite()
             cases.apply(change)
 
-    service = TaskService(RacingCases(), work, work, DEFAULT_CASE_TYPES, clock=clock)
+    service = TaskService(RacingCases(), work, work, case_types(), clock=clock)
     [task] = service.create_for_case(open_case(cases, "g-1", case_type="GENERAL"))
     assert task.assignee == "amy" and work.get_cursor("claims").version == 2
 
@@ -191,7 +190,7 @@ def test_a_case_type_without_templates_creates_nothing(cases, work, clock):
     from chalicelib.domain.case_types import CaseType
 
     bare = CaseType(id="BARE", name="Bare", sla_hours={p: 1 for p in ("LOW", "MEDIUM", "HIGH", "CRITICAL")})
-    service = TaskService(cases, work, work, [bare], clock=clock)
+    service = TaskService(cases, work, work, case_types(bare), clock=clock)
     assert service.create_for_case(open_case(cases, case_type="BARE")) == []
 
 
@@ -300,7 +299,7 @@ def test_a_failing_completion_hook_does_not_undo_the_completion(cases, work, clo
     def broken(case_id):
         raise RuntimeError("workflow down")
 
-    service = TaskService(cases, work, work, DEFAULT_CASE_TYPES, clock=clock, on_task_completed=broken)
+    service = TaskService(cases, work, work, case_types(), clock=clock, on_task_completed=broken)
     assert service.complete(ADA, queued[0].id, {}).status == TaskStatus.DONE
 
 
@@ -430,7 +429,7 @@ def test_cancelling_many_tasks_takes_several_transactions(cases, work, clock, st
     busy = CaseType(id="BUSY", name="Busy", team="claims", sla_hours=one_hour,
                     tasks=[TaskTemplate(type=f"STEP_{n}", title=f"Step {n}") for n in range(25)])
     file(work, "alice", "claims", capacity=100)
-    service = TaskService(cases, work, work, [busy], clock=clock)
+    service = TaskService(cases, work, work, case_types(busy), clock=clock)
     assert len(service.create_for_case(open_case(cases, case_type="BUSY"))) == 25
     assert len(service.cancel_open_tasks("case-1", "workflow")) == 25
     assert load(work, "alice") == 0 and chain_is_valid(cases, "case-1")
@@ -488,7 +487,7 @@ def test_a_task_completed_after_its_escalation_is_fine(service, work, clock, ali
 def test_task_events_and_case_edits_interleave(service, cases, clock, alices):
     from chalicelib.services.cases import CaseNumbers, CaseService
 
-    case_service = CaseService(cases, DEFAULT_CASE_TYPES, CaseNumbers(cases), clock=clock)
+    case_service = CaseService(cases, case_types(), CaseNumbers(cases), clock=clock)
     updated = case_service.update(ALICE, "case-1", {"title": "Renamed"}, '"1"')
     service.complete(ALICE, alices[0].id, {})
     case_service.add_comment(ALICE, "case-1", {"text": "done with the documents"})

@@ -224,7 +224,7 @@ class TestRoutes:
             expect(POOL.call(client, method, path, user, body), 403, "FORBIDDEN")
 
     @pytest.mark.parametrize("body, field", [
-        ({"url": "https://x.example/", "events": ["case.exploded"]}, "events.0"),
+        ({"url": "https://x.example/", "events": ["case.exploded"]}, "events[0]"),
         ({"url": "https://x.example/", "events": []}, "events"),
         ({"url": "http://hooks.example.org/", "events": ["case.created"]}, "url"),
         ({"url": "https://x.example/", "events": ["case.created"], "secret": "mine"}, "secret"),

@@ -8,13 +8,12 @@ import pytest
 
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.tokens import InMemoryTokenStore
-from chalicelib.domain.case_types import DEFAULT_CASE_TYPES
 from chalicelib.domain.models import CaseStatus
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
-from tests.support import FakeEngine, FixedClock, SequentialIds, principal
+from tests.support import FakeEngine, FixedClock, SequentialIds, principal, case_types
 
 
 class FakeWork:
@@ -46,10 +45,10 @@ class FakeWork:
 @pytest.fixture
 def parts():
     repo, clock = InMemoryCaseRepository(), FixedClock()
-    cases = CaseService(repo, DEFAULT_CASE_TYPES, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    cases = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
     engine, work, tokens = FakeEngine(), FakeWork(), InMemoryTokenStore()
     workflow = WorkflowService(
-        repo, lambda: engine, tokens, work, DEFAULT_CASE_TYPES, dict(DEFAULT_WAIT_SECONDS), clock,
+        repo, lambda: engine, tokens, work, case_types(), dict(DEFAULT_WAIT_SECONDS), clock,
     )
     case = cases.create(principal("alice", "caseworker", team="claims"),
                         {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "C1"})

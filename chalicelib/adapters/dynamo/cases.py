@@ -81,7 +81,8 @@ class DynamoCaseRepository(OnTable):
 def to_case(item: Any) -> Case:
     return Case(
         id=item.case_id, number=item.number, title=item.title, description=item.description or "",
-        case_type=item.case_type, priority=item.priority, customer_id=item.customer_id,
+        case_type=item.case_type, case_type_version=int(item.case_type_version or 1), priority=item.priority,
+        customer_id=item.customer_id,
         compensation=item.compensation, required_documents=list(item.required_documents or []),
         tags=list(item.tags or []), status=item.status, version=int(item.version), team=item.team,
         assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,

@@ -32,12 +32,16 @@
   NOTIFY#<username> / NOTE#<notificationId>        a person's notification, newest first (ids sort by time);
                                                    inboxPk = UNREAD#<username> while unread; deleted by TTL
   NOTIFY#<username> / PREFERENCES                  the person's notification preferences
+  CASETYPES / CASETYPE#<id>                        a case type's head: its current version (and retired flag),
+                                                   all in one partition, so listing the types is one query
+  CASETYPE#<id> / V#<version, 6 digits>            one published version of it, never changed
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
+from ...domain.case_types import CaseType
 from ...domain.documents import DocumentRecord
 from ...domain.models import AuditEvent, Comment
 from ...domain.personnel import Person
@@ -71,6 +75,8 @@ PERSON_PREFIX = "PERSON#"
 SOURCE_PREFIX = "SOURCE#"
 NOTE_PREFIX = "NOTE#"
 PREFERENCES_SK = "PREFERENCES"
+CASE_TYPES_KEY = "CASETYPES"
+CASE_TYPE_PREFIX = "CASETYPE#"
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -112,6 +118,7 @@ viewer_cases_pk = _prefixed("CASES#USER#")
 notifications_pk = _prefixed("NOTIFY#")
 note_sk = _prefixed(NOTE_PREFIX)
 unread_pk = _prefixed("UNREAD#")
+case_type_key = _prefixed(CASE_TYPE_PREFIX)  # a head's sort key, and the partition of the type's versions
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:
@@ -124,6 +131,10 @@ def event_sk(seq: int) -> str:
 
 def ledger_sk(seq: int) -> str:
     return f"{LEDGER_PREFIX}{seq:06d}"
+
+
+def case_type_version_sk(version: int) -> str:
+    return f"V#{version:06d}"
 
 
 def delegation_log_sk(seq: int) -> str:
@@ -242,3 +253,7 @@ def team_members_list(team: str) -> KeyedList[Person]:
 
 def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
     return KeyedList(case_pk(case_id), DOC_PREFIX, lambda d: _in_table(case_pk(d.case_id), document_sk(d.id)))
+
+
+def case_types_list() -> KeyedList[CaseType]:
+    return KeyedList(CASE_TYPES_KEY, CASE_TYPE_PREFIX, lambda t: _in_table(CASE_TYPES_KEY, case_type_key(t.id)))

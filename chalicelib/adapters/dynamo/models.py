@@ -46,6 +46,8 @@ class TableModels:
     delegation_log: Any
     notification: Any
     preferences: Any
+    case_type_head: Any
+    case_type_version: Any
     connection: Connection
 
 
@@ -95,6 +97,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         title = UnicodeAttribute()
         description = UnicodeAttribute(null=True)
         case_type = UnicodeAttribute(attr_name="caseType")
+        case_type_version = NumberAttribute(attr_name="caseTypeVersion", null=True)  # absent: opened before versions
         priority = UnicodeAttribute()
         customer_id = UnicodeAttribute(attr_name="customerId")
         compensation = JSONAttribute(null=True)
@@ -207,7 +210,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         version = NumberAttribute()
 
     class RevisedItem(BodyItem):
-        """A document, a version, a legal hold or a delegation: written only at the revision read."""
+        """A document, a version, a legal hold, a delegation or a case type's head: written only at the revision
+        read."""
 
         revision = NumberAttribute()
 
@@ -237,7 +241,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
         months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, notification=NotificationItem,
-        preferences=BodyItem, connection=Item._connection.connection,
+        preferences=BodyItem, case_type_head=RevisedItem, case_type_version=BodyItem,
+        connection=Item._connection.connection,
     )
 
 
