@@ -5,6 +5,8 @@ version defines them. Publishing from the editor makes the next version; a page 
 refused (412), not applied."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.test_console import sign_in
@@ -49,7 +51,7 @@ def test_an_admin_defines_a_type_and_a_caseworker_opens_a_case_with_its_fields(o
     expect(summary).to_contain_text("Field 1 values:")
     values = severity.get_by_label("Values")
     expect(values).to_have_attribute("aria-invalid", "true")
-    expect(severity.locator(".field-error")).to_be_visible()
+    expect(values).to_have_accessible_description(re.compile("enum field needs its values"))  # the API's words
     expect(task.get_by_label("Type")).not_to_have_attribute("aria-invalid", "true")
     values.fill("minor, major")
     ada.get_by_role("button", name="Create case type").click()
@@ -77,6 +79,7 @@ def test_an_admin_defines_a_type_and_a_caseworker_opens_a_case_with_its_fields(o
     expect(refusal).to_contain_text("Hours of use:")
     expect(hours_of_use).to_have_attribute("aria-invalid", "true")
     expect(alice.locator("#field-hoursOfUse-error")).to_be_visible()
+    expect(hours_of_use).to_have_accessible_description(re.compile(alice.locator("#field-hoursOfUse-error").inner_text()))
     expect(alice.get_by_label("Severity")).not_to_have_attribute("aria-invalid", "true")
     hours_of_use.fill("1200")
     alice.get_by_role("button", name="Open case").click()
