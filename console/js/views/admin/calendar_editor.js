@@ -1,10 +1,10 @@
 // Create or change a business calendar: its time zone, working periods per weekday and holidays
 // (PUT /calendars/{id}; If-Match with the version read, so a change made meanwhile is 412, not overwritten).
 import { ApiError } from "../../api.js";
-import { announce, h } from "../../dom.js";
+import { h } from "../../dom.js";
 import { pageHeader } from "../common.js";
 import { FormErrors } from "../form_errors.js";
-import { adminOnly } from "./admin_page.js";
+import { adminOnly, submitting, takeFlash } from "./admin_page.js";
 import { labelled, section, text } from "./kit.js";
 import { rowList } from "./rows.js";
 
@@ -35,36 +35,26 @@ export const calendarEditor = adminOnly(async (ctx, params) => {
       return { element: labelled(errors, () => `holidays[${index()}]`, "Date", input), read: () => input.value };
     },
   });
-  const submitText = isNew ? "Create calendar" : "Save calendar";
-  const submit = h("button", { type: "submit", class: "btn btn-primary" }, submitText);
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, isNew ? "Create calendar" : "Save calendar");
 
-  async function onSubmit(event) {
+  function onSubmit(event) {
     event.preventDefault();
-    errors.clear();
     const body = {
       name: text(name) || "", timeZone: text(zone) || "", holidays: holidays.read(),
       workingHours: Object.fromEntries(days.map(([day, list]) => [day, list.read()]).filter(([, periods]) => periods.length)),
     };
-    submit.disabled = true;
-    try {
-      if (isNew) await refuseTaken(ctx, text(id));
-      const saved = await ctx.api.put(calendarPath(isNew ? text(id) : calendar.id), body, isNew ? {} : { "If-Match": `"${calendar.version}"` });
-      ctx.flash = `Calendar ${saved.id} saved (version ${saved.version}).`;
-      ctx.navigate(`/admin/calendars/${encodeURIComponent(saved.id)}`);
-    } catch (error) {
-      if (error.status === 412) {
-        errors.message("Someone changed this calendar meanwhile.", "Reload to edit the newest version; what you changed here is not saved.",
-          h("button", { type: "button", class: "btn btn-small btn-secondary", onclick: () => ctx.navigate(`/admin/calendars/${encodeURIComponent(calendar.id)}`) }, "Reload"));
-      } else errors.show(error);
-    } finally {
-      submit.disabled = false;
-      submit.textContent = submitText;
-    }
+    submitting(submit, "Saving…", errors, {
+      stale: "Someone changed this calendar meanwhile.", reloadPath: `/admin/calendars/${encodeURIComponent(calendar.id)}`, navigate: ctx.navigate,
+      async save() {
+        if (isNew) await refuseTaken(ctx, text(id));
+        const saved = await ctx.api.put(calendarPath(isNew ? text(id) : calendar.id), body, isNew ? {} : { "If-Match": `"${calendar.version}"` });
+        ctx.flash = `Calendar ${saved.id} saved (version ${saved.version}).`;
+        ctx.navigate(`/admin/calendars/${encodeURIComponent(saved.id)}`);
+      },
+    });
   }
 
-  const flash = ctx.flash ? h("p", { class: "alert alert-info", role: "status" }, ctx.flash) : null;
-  ctx.flash = null;
-  if (flash) announce(flash.textContent);
+  const flash = takeFlash(ctx);
   return h("section", { class: "page page-narrow" },
     h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/admin/calendars" }, "Calendars"), " / ",
       h("span", { class: "mono" }, isNew ? "New" : calendar.id)),

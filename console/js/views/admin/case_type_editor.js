@@ -1,12 +1,12 @@
 // Create a case type, or publish the next version of one (PUT with If-Match: a stale version is 412), retire
 // it, and read its earlier versions. The API's 400 messages show next to the inputs their paths name.
-import { announce, errorBox, h, replace } from "../../dom.js";
+import { errorBox, h, replace } from "../../dom.js";
 import { badge, when } from "../../format.js";
 import { pageHeader } from "../common.js";
 import { FormErrors } from "../form_errors.js";
 import { approvalSection, basicsSection, currenciesSection, documentsSection, slaSection, tasksSection } from "./case_type_sections.js";
 import { fieldDefinitionsSection } from "./field_definitions_section.js";
-import { adminOnly } from "./admin_page.js";
+import { adminOnly, submitting, takeFlash } from "./admin_page.js";
 
 const NEW_TYPE = { slaHours: { LOW: 240, MEDIUM: 120, HIGH: 48, CRITICAL: 8 }, tasks: [], fields: [], requiredDocuments: [], currencies: {} };
 
@@ -27,36 +27,25 @@ export const caseTypeEditor = adminOnly(async (ctx, params) => {
   const teams = [...new Set(people.map((p) => p.team).filter(Boolean))].sort();
   const errors = new FormErrors(isNew ? "The case type was not created." : "The new version was not published.");
   const parts = sections(errors, type, { isNew, calendars, teams });
-  const submitText = isNew ? "Create case type" : `Publish version ${type.version + 1}`;
-  const submit = h("button", { type: "submit", class: "btn btn-primary" }, submitText);
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, isNew ? "Create case type" : `Publish version ${type.version + 1}`);
 
-  async function onSubmit(event) {
+  function onSubmit(event) {
     event.preventDefault();
     const body = isNew ? {} : { assignment: type.assignment || [] };
     parts.forEach((part) => part.read(body));
-    errors.clear();
-    submit.disabled = true;
-    submit.textContent = isNew ? "Creating…" : "Publishing…";
-    try {
-      const saved = isNew
-        ? await ctx.api.post("/case-types", body)
-        : await ctx.api.put(typePath(type.id), body, { "If-Match": `"${type.version}"` });
-      ctx.flash = isNew ? `Case type ${saved.id} created.` : `Version ${saved.version} of ${saved.id} published.`;
-      ctx.navigate(`/admin/case-types/${encodeURIComponent(saved.id)}`);
-    } catch (error) {
-      if (error.status === 412) {
-        errors.message("Someone published a newer version meanwhile.", "Reload to edit it; what you changed here is not saved.",
-          h("button", { type: "button", class: "btn btn-small btn-secondary", onclick: () => ctx.navigate(`/admin/case-types/${encodeURIComponent(type.id)}`) }, "Reload"));
-      } else errors.show(error);
-    } finally {
-      submit.disabled = false;
-      submit.textContent = submitText;
-    }
+    submitting(submit, isNew ? "Creating…" : "Publishing…", errors, {
+      stale: "Someone published a newer version meanwhile.", reloadPath: `/admin/case-types/${encodeURIComponent(type.id)}`, navigate: ctx.navigate,
+      async save() {
+        const saved = isNew
+          ? await ctx.api.post("/case-types", body)
+          : await ctx.api.put(typePath(type.id), body, { "If-Match": `"${type.version}"` });
+        ctx.flash = isNew ? `Case type ${saved.id} created.` : `Version ${saved.version} of ${saved.id} published.`;
+        ctx.navigate(`/admin/case-types/${encodeURIComponent(saved.id)}`);
+      },
+    });
   }
 
-  const flash = ctx.flash ? h("p", { class: "alert alert-info", role: "status" }, ctx.flash) : null;
-  ctx.flash = null;
-  if (flash) announce(flash.textContent);
+  const flash = takeFlash(ctx);
   return h("section", { class: "page page-narrow type-editor" },
     breadcrumbs(isNew ? "New" : type.id),
     pageHeader(isNew ? "New case type" : type.name, isNew ? "Its first version is published when you create it." : published(type),
