@@ -23,8 +23,8 @@ export function caseForm(ctx) {
   const errors = Object.fromEntries(Object.keys(controls).map((name) => [name, h("p", { class: "field-error", id: `${name}-error`, hidden: true })]));
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Open case");
 
-  ctx.api.get("/case-types").then((list) => {
-    for (const type of list.items) {
+  ctx.api.all("/case-types").then((list) => {
+    for (const type of list.items.filter((t) => !t.retired)) {  // a retired type opens no new cases
       types.set(type.id, type);
       controls.caseType.append(h("option", { value: type.id }, type.name));
     }
