@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .domain.customers import CUSTOMER_ID
+from .domain.case_types import VERSION_NUMBER
 from .domain.notifications import NotificationListQuery
 from .domain.queries import (
     ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PageQuery, PersonnelQuery, TaskListQuery,
@@ -29,7 +30,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
     ("GET", "/notifications"): NotificationListQuery,
 }
-_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern}
+_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern, "version": VERSION_NUMBER.pattern}
 _HEADERS: dict[str, dict[str, Any]] = {
     # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.
     "If-Match": {"type": "string", "pattern": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$', "description": 'the ETag, e.g. "3"'},

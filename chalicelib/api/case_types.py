@@ -2,10 +2,8 @@
 A case keeps the version it was opened under."""
 from __future__ import annotations
 
-import re
-
 from ..bootstrap import container
-from ..domain.case_types import CaseType, CaseTypeCreate, CaseTypeDefinition, CaseTypeList
+from ..domain.case_types import VERSION_NUMBER, CaseType, CaseTypeCreate, CaseTypeDefinition, CaseTypeList
 from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput
 from ..web import ApiRequest, Reply, Routes
@@ -56,7 +54,7 @@ def publish_case_type(req: ApiRequest[CaseTypeDefinition], case_type_id: str) ->
     response=CaseType, validated_params=("version",),
 )
 def get_case_type_version(req: ApiRequest[None], case_type_id: str, version: str) -> CaseType:
-    if not re.fullmatch(r"[1-9]\d{0,8}", version):
+    if not VERSION_NUMBER.match(version):
         raise InvalidInput("invalid version", [FieldIssue("version", "must be a whole number from 1")])
     return container().case_types.get_version(req.principal, case_type_id, int(version))
 

@@ -20,6 +20,7 @@ from .models import Priority
 from .tasks import TaskTemplate
 
 CaseTypeId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]
+VERSION_NUMBER = re.compile(r"^[1-9]\d{0,8}$")  # a version in a path: /case-types/{id}/versions/{version}
 
 
 class ApprovalPolicy(ApiModel):

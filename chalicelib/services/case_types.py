@@ -50,11 +50,12 @@ class CaseTypeCatalog:
         seeds: Callable[[], Iterable[CaseTypeCreate]] = seed_case_types,
     ) -> None:
         self._store, self._teams, self._clock, self._calendar_exists = store, teams, clock, calendar_exists
-        self._seeds: Optional[Callable[[], Iterable[CaseTypeCreate]]] = seeds
+        self._seeds, self._seeded = seeds, False
         self._cache = cache or NoCache()
         self._heads = ReadThrough(self._cache, CURRENT_CACHE_SECONDS, dump=Head.model_dump, load=Head.model_validate)
         self._versions: dict[tuple[str, int], CaseType] = {}
         self._lock = threading.Lock()
+        self._seed_lock = threading.Lock()  # held while seeding: every other first use waits for the seeds
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -70,6 +71,9 @@ class CaseTypeCatalog:
     def version(self, case_type_id: str, version: int) -> Optional[CaseType]:
         """One published version, as published (never retired: retiring is the type's, not a version's)."""
         self._seed()
+        return self._kept_version(case_type_id, version)
+
+    def _kept_version(self, case_type_id: str, version: int) -> Optional[CaseType]:
         key = (case_type_id, version)
         found = self._versions.get(key)
         if found is None:
@@ -194,19 +198,16 @@ class CaseTypeCatalog:
         self._cache.delete(current_key(case_type_id))
 
     def _seed(self) -> None:
-        """Write each seed type as version 1 unless its id is taken; once per process."""
-        with self._lock:
-            seeds, self._seeds = self._seeds, None
-        if seeds is None:
+        """Write each seed type as version 1 unless its id is taken; once per process (a failure: next use)."""
+        if self._seeded:
             return
-        try:
-            for seed in seeds():  # a read (kept for good) when seeded, as it is in every container but the first
-                if self.version(seed.id, 1) is None:
+        with self._seed_lock:
+            if self._seeded:
+                return
+            for seed in self._seeds():  # a read (kept for good) when seeded, as in every container but the first
+                if self._kept_version(seed.id, 1) is None:
                     self._store.create(self._published(seed, seed.id, 1, SEEDED_BY))
-        except BaseException:
-            with self._lock:
-                self._seeds = seeds  # try again on the next use
-            raise
+            self._seeded = True
 
 
 def _stale(case_type_id: str, current: int, expected: int) -> PreconditionFailed:

@@ -50,18 +50,23 @@ def test_redis_serves_hits_and_a_patch_invalidates(system: Any) -> None:
     client, container = system
     assert container.cache.backend == "redis"
     case = create(client)
+    before = container.cache.stats.as_dict()  # opening it read its type's current version through the cache
+
+    def since(name: str) -> int:
+        return int(container.cache.stats[name] - before[name])
+
     assert call(client, "GET", f"/cases/{case['id']}", "alice")[0] == 200
     assert call(client, "GET", f"/cases/{case['id']}", "alice")[1] == case
-    assert (container.cache.stats["misses"], container.cache.stats["hits"]) == (1, 1)
+    assert (since("misses"), since("hits")) == (1, 1)
     status, _, _ = call(client, "PATCH", f"/cases/{case['id']}", "alice", {"priority": "LOW"}, {"If-Match": '"1"'})
     assert status == 200
     status, body, headers = call(client, "GET", f"/cases/{case['id']}", "alice")
     assert (status, body["priority"], headers["ETag"]) == (200, "LOW", '"2"')
-    assert (container.cache.stats["misses"], container.cache.stats["sets"]) == (2, 1)  # held: not refilled
+    assert (since("misses"), since("sets")) == (2, 1)  # held: not refilled
     time.sleep(HOLD_SECONDS + 0.05)
     call(client, "GET", f"/cases/{case['id']}", "alice")  # refills
     assert call(client, "GET", f"/cases/{case['id']}", "alice")[1]["priority"] == "LOW"
-    assert container.cache.stats["hits"] == 2
+    assert since("hits") == 2
 
 
 def test_redis_killed_mid_test_then_back(system: Any, redis_server: RedisServer) -> None:

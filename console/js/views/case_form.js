@@ -30,7 +30,7 @@ export function caseForm(ctx) {
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Open case");
 
   ctx.api.all("/case-types").then((list) => {
-    for (const type of list.items.filter((t) => !t.retired)) {
+    for (const type of list.items.filter((t) => !t.retired)) {  // a retired type opens no new cases
       types.set(type.id, type);
       controls.caseType.append(h("option", { value: type.id }, type.name));
     }

@@ -41,7 +41,7 @@ export function caseList(ctx, params, query) {
       h("button", { type: "submit", class: "btn btn-primary" }, "Apply filters"),
       h("a", { class: "btn btn-ghost", href: "#/cases" }, "Clear")));
 
-  ctx.api.get("/case-types").then((types) => {
+  ctx.api.all("/case-types").then((types) => {
     for (const type of types.items) typeSelect.append(h("option", { value: type.id, selected: type.id === filters.caseType }, type.name));
   }).catch(() => { /* the filter still takes the id typed in the URL */ });
 

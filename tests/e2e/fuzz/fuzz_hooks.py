@@ -12,6 +12,10 @@ import re
 
 import schemathesis
 
+_CASE_TYPE_RULES = (
+    "team", "calendar", "slaHours", "requiredDocuments", "currencies", "approvalPolicy", "tasks", "assignment",
+    "fields",
+)
 # The fields whose rules the document cannot state, by operation; a 400 to valid data may name only these.
 STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases"): ("cursor",),  # a cursor issued for this listing and these filters (every listing's)
@@ -27,6 +31,11 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/cases/{case_id}/documents/{document_id}/versions"): ("kind", "filename"),  # the document's kind
     ("POST", "/cases/{case_id}/exports"): ("documentIds",),  # documents of this case
     ("POST", "/tasks/{task_id}/reassign"): ("assignee",),  # a member of the task's team
+    # a case type the catalog holds and has not retired; the compensation that type allows
+    ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments"),
+    ("GET", "/case-types"): ("cursor",),
+    # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
+    **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
 }
 
 
