@@ -76,7 +76,7 @@ def test_an_admin_defines_a_type_and_a_caseworker_opens_a_case_with_its_fields(o
 
     refusal = alice.locator(".alert-error")
     expect(refusal).to_be_focused()
-    expect(refusal).to_contain_text("Hours of use:")
+    expect(refusal).to_contain_text("Hours of use")
     expect(hours_of_use).to_have_attribute("aria-invalid", "true")
     expect(alice.locator("#field-hoursOfUse-error")).to_be_visible()
     expect(hours_of_use).to_have_accessible_description(re.compile(alice.locator("#field-hoursOfUse-error").inner_text()))

@@ -69,12 +69,15 @@ export class FormErrors {
     for (const detail of error.details || []) {
       const t = this.find(detail.field);
       const issue = reword(detail, t);
+      const name = (t && (t.label || labelOf(t.control))) || detail.field;
+      // "is required" reads as the end of a sentence about the field: "Hours of use is required".
+      const text = /^is\b/.test(issue) ? `${name} ${issue}` : `${name}: ${issue}`;
       if (t) {
-        t.message.textContent = t.message.hidden ? capitalise(issue) : `${t.message.textContent}; ${issue}`;
+        const own = /^is\b/.test(issue) ? text : capitalise(issue);
+        t.message.textContent = t.message.hidden ? own : `${t.message.textContent}; ${issue}`;
         t.message.hidden = false;
         t.control.setAttribute("aria-invalid", "true");
       }
-      const text = `${(t && (t.label || labelOf(t.control))) || detail.field}: ${issue}`;
       listed.push(h("li", {}, t
         ? h("a", { href: `#${t.control.id}`, onclick: (event) => { event.preventDefault(); t.control.focus(); } }, text)
         : text));
