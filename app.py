@@ -12,6 +12,7 @@ from chalicelib.api import (
     approvals, case_types, cases, customers, data_products, document_tasks, documents, meta, notifications, personnel,
     schedule, streams, tasks, webhook_delivery, webhooks, workflow_tasks,
 )
+from chalicelib.api import calendars
 from chalicelib.web import Api
 
 # Lambda runs each function below as `app.<name>` (see chalicelib/api/__init__.py), so this module must name them.
@@ -51,7 +52,7 @@ api = Api(
 )
 api.register(
     meta.routes(documented=api), case_types.routes, cases.routes, tasks.routes, approvals.routes, documents.routes,
-    customers.routes, personnel.routes, data_products.routes, webhooks.routes, notifications.routes,
+    customers.routes, personnel.routes, data_products.routes, webhooks.routes, notifications.routes, calendars.routes,
 )
 for lambda_handlers in (
     workflow_tasks.handlers, document_tasks.handlers, streams.handlers, schedule.handlers, webhook_delivery.handlers,

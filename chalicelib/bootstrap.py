@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .domain.access import Principal
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
+    from .ports import CalendarStore
     from .ports import (
         CaseRepository, CaseTypeStore, DecisionStore, DelegationStore, DocumentStore, LastKnownStore, Mailer,
         NotificationStore, ObjectStorage, ObjectStore, ProcessingResults, TokenStore, UserDirectory, WorkflowEngine,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .services.approvals import ApprovalService
     from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
+    from .services.calendars import CalendarService
     from .services.cases import CaseService
     from .services.compensation import CompensationService
     from .services.customers import CustomerDirectory, CustomerViews
@@ -64,6 +66,7 @@ class Container:
     integration: Integration  # integration events and webhooks (integration.py)
     notifications: NotificationService  # a person's own notifications and preferences
     notify: NotificationFanOut  # the stream consumer that writes them
+    calendars: CalendarService  # business calendars, and the one lookup of a calendar by id
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -109,6 +112,7 @@ class Stores:
     data_product: ObjectStore
     notifications: NotificationStore
     case_types: CaseTypeStore
+    calendars: CalendarStore
 
 
 def build(
@@ -128,6 +132,7 @@ def build(
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
     from .services.case_types import CaseTypeCatalog
+    from .services.calendars import CalendarService
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
@@ -222,6 +227,7 @@ def build(
             stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
+        calendars=CalendarService(stores.calendars, cache),
     )
 
 
@@ -307,6 +313,7 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
     from .adapters.memory.case_types import InMemoryCaseTypeStore
+    from .adapters.memory.calendars import InMemoryCalendarStore
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
@@ -325,11 +332,13 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
         case_types=InMemoryCaseTypeStore(),
+        calendars=InMemoryCalendarStore(),
     )
 
 
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
     from .adapters.dynamo.case_types import DynamoCaseTypeStore
+    from .adapters.dynamo.calendars import DynamoCalendarStore
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
     from .adapters.dynamo.delegations import DynamoDelegationStore
@@ -353,6 +362,7 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
         case_types=DynamoCaseTypeStore(models),
+        calendars=DynamoCalendarStore(models),
     )
 
 

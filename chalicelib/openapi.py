@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .domain.calendars import CALENDAR_ID
 from .domain.customers import CUSTOMER_ID
 from .domain.case_types import VERSION_NUMBER
 from .domain.notifications import NotificationListQuery
@@ -29,8 +30,11 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/documents"): PageQuery,
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
     ("GET", "/notifications"): NotificationListQuery,
+    ("GET", "/calendars"): PageQuery,
 }
-_VALIDATED_PATH_PARAMS = {"customer_id": CUSTOMER_ID.pattern, "version": VERSION_NUMBER.pattern}
+_VALIDATED_PATH_PARAMS = {
+    "customer_id": CUSTOMER_ID.pattern, "version": VERSION_NUMBER.pattern, "calendar_id": CALENDAR_ID.pattern,
+}
 _HEADERS: dict[str, dict[str, Any]] = {
     # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.
     "If-Match": {"type": "string", "pattern": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$', "description": 'the ETag, e.g. "3"'},
@@ -93,6 +97,8 @@ def build_document(specs: Iterable[RouteSpec], title: str, version: str) -> dict
             "parameters": _parameters(spec),
             "responses": {str(spec.status): _success(spec, refs)},
         }
+        if spec.upsert:
+            operation["responses"]["201"] = _success(spec, refs)
         if spec.body:
             operation["requestBody"] = {
                 "required": not spec.optional_body,  # an absent optional body reads as {}
@@ -174,7 +180,7 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     query = _query_schemas(spec)
     params += [{"name": name, "in": "query", "required": False, "schema": query[name]} for name in spec.query]
     params += [
-        {"name": name, "in": "header", "required": name == "If-Match", "schema": _HEADERS[name]}
+        {"name": name, "in": "header", "required": name == "If-Match" and not spec.upsert, "schema": _HEADERS[name]}
         for name in spec.headers
     ]
     return params

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 from .domain.access import Visibility
 from .domain.approvals import Approval
 from .domain.case_types import CaseType
+from .domain.calendars import Calendar
 from .domain.changes import CaseChange
 from .domain.compensation import Compensation
 from .domain.customers import SourceRecord
@@ -145,6 +146,20 @@ class DelegationStore(Protocol):
 
     def list_delegation_log(self, username: str, limit: int) -> list[DelegationLogEntry]:
         """The person's newest `limit` log entries, newest first."""
+
+
+class CalendarStore(Protocol):
+    """Business calendars (services/calendars.py), by id."""
+
+    def get_calendar(self, calendar_id: str) -> Optional[Calendar]:
+        """Read strongly consistent: a PUT with If-Match relies on it."""
+
+    def save_calendar(self, calendar: Calendar) -> None:
+        """Store it only while the stored calendar is at `calendar.version - 1` (none stored for version 1);
+        StaleWrite otherwise."""
+
+    def calendars_page(self, limit: int, start_key: StartKey) -> tuple[list[Calendar], StartKey]:
+        """Every calendar by id."""
 
 
 # -- approvals and compensation ----------------------------------------------------------------------

@@ -61,9 +61,10 @@ CORS = CORSConfig(
 @dataclass
 class Reply:
     """A body with response headers; a view with no headers to add returns the body alone. The status is the
-    one the route declares."""
+    one the route declares, but for an upsert's creation (201)."""
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    created: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class RouteSpec:
     etag: bool  # the response carries the resource's version as ETag
     optional_body: bool = False  # an absent body reads as {} (every field of `body` optional)
     budget: Optional[str] = None  # a budget of its own, beside every request's (e.g. "downloads")
+    upsert: bool = False  # a PUT that creates (201) or replaces (200); its If-Match is optional
 
 
 class ApiRequest(Generic[B]):
@@ -228,12 +230,13 @@ class Routes:
         optional_body: bool = False, response: Optional[type[BaseModel]] = None, status: int = 200,
         public: bool = False, query: tuple[str, ...] = (), headers: tuple[str, ...] = (),
         raises: tuple[type[DomainError], ...] = (), etag: bool = False, validated_params: tuple[str, ...] = (),
-        budget: Optional[str] = None,
+        budget: Optional[str] = None, upsert: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`body`: the model the view receives parsed as `req.body`. `raises`: the domain errors the service can
         raise beyond what the declaration implies (see `answers`). `validated_params`: path parameters the view
         checks itself, answering a bad one with its own 400 instead of the generic 404 for an id that cannot
-        exist. `budget`: a request budget the route spends beside every request's (ratelimit.py)."""
+        exist. `budget`: a request budget the route spends beside every request's (ratelimit.py). `upsert`: a PUT
+        whose view answers `Reply(created=True)` (201) when it created the resource."""
         errors = answers(
             path, body=body is not None, public=public, query=query, headers=headers,
             validated_params=validated_params, raises=raises,
@@ -242,7 +245,7 @@ class Routes:
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(
                 path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag,
-                optional_body, budget,
+                optional_body, budget, upsert,
             )
             self.declared.append(_Declared(spec, view, validated_params))
             return view
@@ -338,7 +341,7 @@ class Api:
             reply = view(ApiRequest(request, principal, spec), **params)
             if not isinstance(reply, Reply):
                 reply = Reply(reply)
-            response = _json_response(reply.body, spec.status, reply.headers)
+            response = _json_response(reply.body, 201 if reply.created else spec.status, reply.headers)
         except Exception as exc:  # noqa: BLE001 - one place maps every error to HTTP (error_response logs the unknown)
             response = error_response(exc)
         if request_id:

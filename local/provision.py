@@ -13,12 +13,14 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo.case_types import DynamoCaseTypeStore
+from chalicelib.adapters.dynamo.calendars import DynamoCalendarStore
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
 from chalicelib.adapters.dynamo.backfill import backfill_case_lists
 from chalicelib.adapters.dynamo.keys import CASE_MONTHS_KEY, MONTHS_SK
 from chalicelib.adapters.dynamo.models import create_table, table_models
 from chalicelib.adapters.dynamo.work import DynamoWorkRepository
 from chalicelib.domain.access import Principal
+from chalicelib.services.calendars import seed_calendars
 from chalicelib.services.personnel import seed_personnel
 from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
@@ -63,8 +65,9 @@ def provision(
     mail_sender: Optional[str] = None,
 ) -> Resources:
     """Create (or find) the table, the versioned bucket, the integration events' bus, the user pool with groups
-    and demo users, and the demo users' entries in the personnel directory (never overwriting an existing entry);
-    with `mail_sender`, verify it as an SES identity (SES sends only from verified identities, moto's too)."""
+    and demo users, the demo users' entries in the personnel directory and the `standard` business calendar (never
+    overwriting an existing entry); with `mail_sender`, verify it as an SES identity (SES sends only from verified
+    identities, moto's too)."""
     models = table_models(table_name, region, endpoint)
     create_table(models)
     _bucket(client("s3", endpoint, region), bucket_name, region)
@@ -77,6 +80,7 @@ def provision(
     for demo_user in users:
         _user(idp, pool_id, demo_user)
     seed_personnel(DynamoWorkRepository(models), [(u.username, u.team, u.groups) for u in users])
+    seed_calendars(DynamoCalendarStore(models))
     if mail_sender:
         client("ses", endpoint, region).verify_email_identity(EmailAddress=mail_sender)  # idempotent
     return Resources(endpoint, region, table_name, bucket_name, pool_id, client_id)

@@ -39,6 +39,7 @@ class Action(str, Enum):
     READ_DATA_PRODUCTS = "read data product descriptors"
     MANAGE_WEBHOOKS = "manage webhooks"
     MANAGE_CASE_TYPES = "create, publish and retire case types"
+    MANAGE_CALENDARS = "define business calendars"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -66,6 +67,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_DATA_PRODUCTS: frozenset(Role),
     Action.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
     Action.MANAGE_CASE_TYPES: frozenset({Role.ADMIN}),
+    Action.MANAGE_CALENDARS: frozenset({Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

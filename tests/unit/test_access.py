@@ -36,6 +36,8 @@ for _role in Role:
 PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_WEBHOOKS}
 # Case types (configuration): admins only.
 PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CASE_TYPES}
+# Business calendars (issue 15): admins define them.
+PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CALENDARS}
 
 
 @pytest.mark.parametrize("role", list(Role))

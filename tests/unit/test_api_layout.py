@@ -71,6 +71,10 @@ OPERATIONS = {
     ("POST", "/notifications/read-all", "read_all_notifications"),
     ("GET", "/me/preferences", "get_preferences"),
     ("PUT", "/me/preferences", "put_preferences"),
+    # business calendars (issue 15)
+    ("PUT", "/calendars/{calendar_id}", "put_calendar"),
+    ("GET", "/calendars", "list_calendars"),
+    ("GET", "/calendars/{calendar_id}", "get_calendar"),
 }
 # The Lambda functions the local system, the merged template, .chalice/ policy files and Step Functions name.
 LAMBDA_FUNCTIONS = {

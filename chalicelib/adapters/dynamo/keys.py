@@ -35,6 +35,7 @@
   CASETYPES / CASETYPE#<id>                        a case type's head: its current version (and retired flag),
                                                    all in one partition, so listing the types is one query
   CASETYPE#<id> / V#<version, 6 digits>            one published version of it, never changed
+  CALENDARS / CALENDAR#<id>                        a business calendar (few: one partition, listed by id)
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
 from ...domain.case_types import CaseType
+from ...domain.calendars import Calendar
 from ...domain.documents import DocumentRecord
 from ...domain.models import AuditEvent, Comment
 from ...domain.personnel import Person
@@ -171,6 +173,11 @@ def delivery_sk(event_time: str, event_id: str) -> str:
     return f"{DELIVERY_PREFIX}{event_time}#{event_id}"
 
 
+CALENDARS_KEY = "CALENDARS"
+CALENDAR_PREFIX = "CALENDAR#"
+calendar_sk = _prefixed(CALENDAR_PREFIX)
+
+
 def idempotency_pk(owner: str, key: str) -> str:
     """One user's one Idempotency-Key. The owner's length comes first, so no other (owner, key) pair joins to the
     same string: "a#b" with "c" and "a" with "b#c" are IDEMPOTENCY#3#a#b#c and IDEMPOTENCY#1#a#b#c."""
@@ -257,3 +264,5 @@ def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
 
 def case_types_list() -> KeyedList[CaseType]:
     return KeyedList(CASE_TYPES_KEY, CASE_TYPE_PREFIX, lambda t: _in_table(CASE_TYPES_KEY, case_type_key(t.id)))
+def calendars_list() -> KeyedList[Calendar]:
+    return KeyedList(CALENDARS_KEY, CALENDAR_PREFIX, lambda c: _in_table(CALENDARS_KEY, calendar_sk(c.id)))

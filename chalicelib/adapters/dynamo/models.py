@@ -48,6 +48,7 @@ class TableModels:
     preferences: Any
     case_type_head: Any
     case_type_version: Any
+    calendar: Any
     connection: Connection
 
 
@@ -210,8 +211,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         version = NumberAttribute()
 
     class RevisedItem(BodyItem):
-        """A document, a version, a legal hold, a delegation or a case type's head: written only at the revision
-        read."""
+        """A document, a version, a legal hold, a delegation, a case type's head or a calendar: written only at the
+        revision read."""
 
         revision = NumberAttribute()
 
@@ -241,7 +242,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
         months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, notification=NotificationItem,
-        preferences=BodyItem, case_type_head=RevisedItem, case_type_version=BodyItem,
+        preferences=BodyItem, case_type_head=RevisedItem, case_type_version=BodyItem, calendar=RevisedItem,
         connection=Item._connection.connection,
     )
 

@@ -3,7 +3,8 @@
 Some of the API's 400s depend on stored state or compare two values, which no OpenAPI document can state:
 a cursor this listing issued, an instant not later than now, a document kind the case requires, document ids
 of the case, an assignee in the task's team, an absence window's order, a file name that is more than path
-parts and control characters, the tasks and approvals filters that go together. For those operations
+parts and control characters, the tasks and approvals filters that go together, a calendar's time zone and
+periods. For those operations
 schemathesis.toml also expects 400 from schema-valid requests, and this check makes sure such a 400 names
 only those fields: any other 400 to schema-valid data fails, as positive_data_acceptance would fail it."""
 from __future__ import annotations
@@ -36,6 +37,9 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/case-types"): ("cursor",),
     # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
     **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
+    ("GET", "/calendars"): ("cursor",),
+    # a zone of the tz database; periods that end after they start, do not overlap, and some in the week
+    ("PUT", "/calendars/{calendar_id}"): ("timeZone", "workingHours"),
 }
 
 
