@@ -52,7 +52,8 @@ api = Api(
 )
 api.register(
     meta.routes(documented=api), case_types.routes, cases.routes, tasks.routes, approvals.routes, documents.routes,
-    customers.routes, personnel.routes, data_products.routes, webhooks.routes, notifications.routes, calendars.routes,
+    customers.routes, personnel.routes, data_products.routes, webhooks.routes, notifications.routes,
+    calendars.routes,
 )
 for lambda_handlers in (
     workflow_tasks.handlers, document_tasks.handlers, streams.handlers, schedule.handlers, webhook_delivery.handlers,

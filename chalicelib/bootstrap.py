@@ -8,7 +8,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, cast
 
 from .settings import Settings
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .cache import Cache
     from .domain.access import Principal
+    from .domain.custom_fields import FieldDefinition
     from .ratelimit import NoBudgets, RequestBudgets
     from .integration import Integration
     from .ports import CalendarStore
@@ -111,8 +112,8 @@ class Stores:
     last_known: LastKnownStore
     data_product: ObjectStore
     notifications: NotificationStore
-    case_types: CaseTypeStore
     calendars: CalendarStore
+    case_types: CaseTypeStore
 
 
 def build(
@@ -131,8 +132,8 @@ def build(
     from .domain.documents import MAX_DOCUMENT_BYTES
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
-    from .services.case_types import CaseTypeCatalog
     from .services.calendars import CalendarService
+    from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
     from .services.compensation import CompensationService
@@ -152,7 +153,11 @@ def build(
     work = cast("WorkRepository", InvalidatingStore(stores.work, cache, WORK_WRITES))
 
     # Case types: every service reads a case's rules from the version it was opened under.
-    case_types = CaseTypeCatalog(stores.case_types, work.list_teams, cache=cache)
+    calendars = CalendarService(stores.calendars, cache)
+    case_types = CaseTypeCatalog(
+        stores.case_types, work.list_teams, cache=cache,
+        calendar_exists=lambda calendar_id: calendars.calendar(calendar_id) is not None,
+    )
 
     # The services a wait stage waits on resume it through the workflow, which is built after them.
     resumer = WorkflowResumer()
@@ -219,6 +224,7 @@ def build(
         customer_views=CustomerViews(customers, cases),
         case_data=CaseDataProduct(
             stores.data_product, settings.data_product_bucket, _pseudonym_key(settings), stores.cases.get_event,
+            field_definitions=partial(_field_definitions, case_types),
         ),
         budgets=budgets_for(settings),
         integration=build_integration(settings, _in_memory(repository)),
@@ -227,7 +233,7 @@ def build(
             stores.cases, stores.work, stores.decisions, stores.work, stores.notifications,
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
-        calendars=CalendarService(stores.calendars, cache),
+        calendars=calendars,
     )
 
 
@@ -277,6 +283,15 @@ def customer_directory(
     return _customer_directory(settings, DynamoLastKnownStore(models), cache)
 
 
+def _field_definitions(
+    case_types: CaseTypeCatalog, case_type_id: str, version: Optional[int],
+) -> Sequence[FieldDefinition]:
+    """A type version's custom fields for the data product's rows (a case opened before versions: version 1).
+    Versions never change, so the stream function reads each once; an unknown one has no fields to publish."""
+    found = case_types.version(case_type_id, version or 1)
+    return found.fields if found is not None else ()
+
+
 def _customer_directory(settings: Settings, last_known: LastKnownStore, cache: Optional[Cache]) -> CustomerDirectory:
     """Over a Glue database, else a folder of descriptor files, else no catalog; products' answers are cached
     for CUSTOMER_CACHE_TTL_SECONDS when a cache is given."""
@@ -312,8 +327,8 @@ def _in_memory(repository: Optional[CaseRepository]) -> bool:
 
 
 def _memory_stores(settings: Settings, repository: Any) -> Stores:
-    from .adapters.memory.case_types import InMemoryCaseTypeStore
     from .adapters.memory.calendars import InMemoryCalendarStore
+    from .adapters.memory.case_types import InMemoryCaseTypeStore
     from .adapters.memory.decisions import InMemoryDecisionStore
     from .adapters.memory.delegations import InMemoryDelegationStore
     from .adapters.memory.documents import InMemoryDocumentStore
@@ -331,14 +346,14 @@ def _memory_stores(settings: Settings, repository: Any) -> Stores:
         storage=InMemoryObjectStorage(settings.bucket_name),
         tokens=InMemoryTokenStore(), results=InMemoryProcessingResults(), last_known=InMemoryLastKnownStore(),
         data_product=InMemoryObjectStore(), notifications=InMemoryNotificationStore(),
-        case_types=InMemoryCaseTypeStore(),
         calendars=InMemoryCalendarStore(),
+        case_types=InMemoryCaseTypeStore(),
     )
 
 
 def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> Stores:
-    from .adapters.dynamo.case_types import DynamoCaseTypeStore
     from .adapters.dynamo.calendars import DynamoCalendarStore
+    from .adapters.dynamo.case_types import DynamoCaseTypeStore
     from .adapters.dynamo.cases import DynamoCaseRepository
     from .adapters.dynamo.decisions import DynamoDecisionStore
     from .adapters.dynamo.delegations import DynamoDelegationStore
@@ -361,8 +376,8 @@ def _dynamo_stores(settings: Settings, repository: Optional[CaseRepository]) -> 
         storage=S3DocumentStorage(settings.bucket_name, s3), tokens=DynamoTokenStore(models),
         results=DynamoProcessingResults(models), last_known=DynamoLastKnownStore(models),
         data_product=S3ObjectStore(settings.data_product_bucket, s3), notifications=DynamoNotificationStore(models),
-        case_types=DynamoCaseTypeStore(models),
         calendars=DynamoCalendarStore(models),
+        case_types=DynamoCaseTypeStore(models),
     )
 
 

@@ -13,13 +13,15 @@ from .domain.customers import CUSTOMER_ID
 from .domain.case_types import VERSION_NUMBER
 from .domain.notifications import NotificationListQuery
 from .domain.queries import (
-    ApprovalListQuery, CaseListQuery, CaseReadQuery, DownloadQuery, PageQuery, PersonnelQuery, TaskListQuery,
+    ApprovalListQuery, CaseListQuery, CaseReadQuery, CaseTypeSchemaQuery, DownloadQuery, PageQuery, PersonnelQuery,
+    TaskListQuery,
 )
 from .web import _PATH_PARAM, RouteSpec
 
 # The rules of each listing's query parameters (checked by its service), by route.
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/case-types"): PageQuery,
+    ("GET", "/case-types/{case_type_id}/schema"): CaseTypeSchemaQuery,
     ("GET", "/cases"): CaseListQuery,
     ("GET", "/cases/{case_id}"): CaseReadQuery,
     ("GET", "/tasks"): TaskListQuery,
@@ -33,7 +35,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/calendars"): PageQuery,
 }
 _VALIDATED_PATH_PARAMS = {
-    "customer_id": CUSTOMER_ID.pattern, "version": VERSION_NUMBER.pattern, "calendar_id": CALENDAR_ID.pattern,
+    "customer_id": CUSTOMER_ID.pattern, "calendar_id": CALENDAR_ID.pattern, "version": VERSION_NUMBER.pattern,
 }
 _HEADERS: dict[str, dict[str, Any]] = {
     # services/cases.py: the case's ETag, quoted or not, weak or not; any other value is a 400.

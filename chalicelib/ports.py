@@ -6,14 +6,14 @@ its new state and the conditional writes of its tasks, approvals, compensation a
 The other stores only read."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence, Union
 
 from .domain.access import Visibility
 from .domain.approvals import Approval
-from .domain.case_types import CaseType
 from .domain.calendars import Calendar
+from .domain.case_types import CaseType
 from .domain.changes import CaseChange
 from .domain.compensation import Compensation
 from .domain.customers import SourceRecord
@@ -56,6 +56,8 @@ class CaseQuery:
     priority: Optional[str] = None
     customer_id: Optional[str] = None
     case_type: Optional[str] = None
+    # custom field values a case must hold (enum and boolean fields: `custom_fields.parse_field_filters`)
+    fields: Mapping[str, Union[str, bool]] = field(default_factory=dict)
 
 
 class CaseRepository(Protocol):

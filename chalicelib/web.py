@@ -84,6 +84,7 @@ class RouteSpec:
     optional_body: bool = False  # an absent body reads as {} (every field of `body` optional)
     budget: Optional[str] = None  # a budget of its own, beside every request's (e.g. "downloads")
     upsert: bool = False  # a PUT that creates (201) or replaces (200); its If-Match is optional
+    query_prefix: Optional[str] = None  # query parameters named by it (`field.<name>`) reach the view too
 
 
 class ApiRequest(Generic[B]):
@@ -94,7 +95,10 @@ class ApiRequest(Generic[B]):
         self._request = request
         self._principal = principal
         self._query: Mapping[str, str] = request.query_params or {}
-        unknown = sorted(set(self._query) - set(spec.query))
+        prefix = spec.query_prefix
+        unknown = sorted(
+            name for name in set(self._query) - set(spec.query) if prefix is None or not name.startswith(prefix)
+        )
         if unknown:
             raise InvalidInput(
                 "unknown query parameter", [FieldIssue(name, "unknown query parameter") for name in unknown]
@@ -122,6 +126,10 @@ class ApiRequest(Generic[B]):
 
     def query(self, name: str) -> Optional[str]:
         return self._query.get(name)
+
+    def query_prefixed(self, prefix: str) -> dict[str, str]:
+        """The query parameters whose names start with `prefix` (the route's `query_prefix`)."""
+        return {name: value for name, value in self._query.items() if name.startswith(prefix)}
 
     def int_query(self, name: str, default: int) -> int:
         raw = self._query.get(name)
@@ -230,13 +238,14 @@ class Routes:
         optional_body: bool = False, response: Optional[type[BaseModel]] = None, status: int = 200,
         public: bool = False, query: tuple[str, ...] = (), headers: tuple[str, ...] = (),
         raises: tuple[type[DomainError], ...] = (), etag: bool = False, validated_params: tuple[str, ...] = (),
-        budget: Optional[str] = None, upsert: bool = False,
+        budget: Optional[str] = None, upsert: bool = False, query_prefix: Optional[str] = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`body`: the model the view receives parsed as `req.body`. `raises`: the domain errors the service can
         raise beyond what the declaration implies (see `answers`). `validated_params`: path parameters the view
         checks itself, answering a bad one with its own 400 instead of the generic 404 for an id that cannot
         exist. `budget`: a request budget the route spends beside every request's (ratelimit.py). `upsert`: a PUT
-        whose view answers `Reply(created=True)` (201) when it created the resource."""
+        whose view answers `Reply(created=True)` (201) when it created the resource. `query_prefix`: query
+        parameters named by this prefix are accepted beside `query` (`req.query_prefixed`)."""
         errors = answers(
             path, body=body is not None, public=public, query=query, headers=headers,
             validated_params=validated_params, raises=raises,
@@ -245,7 +254,7 @@ class Routes:
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             spec = RouteSpec(
                 path, method, summary, view.__name__, body, response, status, public, query, headers, errors, etag,
-                optional_body, budget, upsert,
+                optional_body, budget, upsert, query_prefix,
             )
             self.declared.append(_Declared(spec, view, validated_params))
             return view

@@ -12,8 +12,8 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo.case_types import DynamoCaseTypeStore
 from chalicelib.adapters.dynamo.calendars import DynamoCalendarStore
+from chalicelib.adapters.dynamo.case_types import DynamoCaseTypeStore
 from chalicelib.adapters.dynamo.cases import DynamoCaseRepository
 from chalicelib.adapters.dynamo.backfill import backfill_case_lists
 from chalicelib.adapters.dynamo.keys import CASE_MONTHS_KEY, MONTHS_SK

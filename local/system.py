@@ -29,7 +29,7 @@ from .functions import (
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .queues import SqsPollers, provision_webhook_queues
-from chalicelib.domain.case_rows import PREFIX as CASE_ROWS_PREFIX
+from chalicelib.domain.case_rows import ROWS_PREFIX as CASE_ROWS_PREFIX
 
 from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
 from .cognito import patch_cognito

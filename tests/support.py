@@ -208,3 +208,11 @@ def case_types(*types: CaseType) -> CaseTypeCatalog:
     for case_type in types:
         store.create(case_type)
     return CaseTypeCatalog(store, lambda: (), seeds=tuple)
+
+
+def definition_of(catalog: CaseTypeCatalog, case_type_id: str, **changes: Any) -> dict[str, Any]:
+    """A type's current rules as an admin would send them to publish its next version, with `changes`."""
+    current = catalog.current(case_type_id)
+    assert current is not None, f"{case_type_id} is a type of the catalog"
+    rules = current.model_dump(by_alias=True, exclude={"id", "version", "retired", "published_at", "published_by"})
+    return {**rules, **changes}

@@ -3,7 +3,9 @@ A case keeps the version it was opened under."""
 from __future__ import annotations
 
 from ..bootstrap import container
-from ..domain.case_types import VERSION_NUMBER, CaseType, CaseTypeCreate, CaseTypeDefinition, CaseTypeList
+from ..domain.case_types import (
+    VERSION_NUMBER, CaseType, CaseTypeCreate, CaseTypeDefinition, CaseTypeList, fields_schema,
+)
 from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput
 from ..web import ApiRequest, Reply, Routes
@@ -60,9 +62,27 @@ def get_case_type_version(req: ApiRequest[None], case_type_id: str, version: str
 
 
 @routes.route(
+    "/case-types/{case_type_id}/schema", "GET", query=("version",), etag=True,
+    summary="A case type version's custom fields as JSON Schema (draft 2020-12): what a case's `fields` must be "
+            "(the current version, or ?version=n)",
+)
+def case_type_schema(req: ApiRequest[None], case_type_id: str) -> Reply:
+    version = req.query("version")
+    if version is not None and not VERSION_NUMBER.match(version):
+        raise InvalidInput("invalid version", [FieldIssue("version", "must be a whole number from 1")])
+    types = container().case_types
+    case_type = types.get(req.principal, case_type_id) if version is None else types.get_version(
+        req.principal, case_type_id, int(version),
+    )
+    # application/json, as every answer of the API: clients and the console read it as they read the rest,
+    # and the document's `$schema` says it is JSON Schema.
+    return Reply(fields_schema(case_type), {"ETag": f'"{case_type.version}"'})
+
+
+@routes.route(
     "/case-types/{case_type_id}/retire", "POST",
     summary="Retire a case type: no new cases of it; running ones go on (admins)", response=CaseType,
-    raises=(Forbidden,), etag=True,
+    raises=(Forbidden, Conflict), etag=True,
 )
 def retire_case_type(req: ApiRequest[None], case_type_id: str) -> Reply:
     return _reply(container().case_types.retire(req.principal, case_type_id))

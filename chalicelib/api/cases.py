@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..bootstrap import container
 from ..domain.case_as_of import CaseRead
+from ..domain.custom_fields import FILTER_PREFIX
 from ..domain.reopening import ReopenRequest
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
@@ -36,8 +37,9 @@ def create_case(req: ApiRequest[CaseCreate]) -> Reply:
 
 
 @routes.route(
-    "/cases", "GET", summary="List the cases you may see, newest first", response=CasePage, query=CASE_FILTERS,
-    raises=(Forbidden,),
+    "/cases", "GET", response=CasePage, query=CASE_FILTERS, query_prefix=FILTER_PREFIX, raises=(Forbidden,),
+    summary="List the cases you may see, newest first; with caseType, `field.<name>=<value>` (repeatable) keeps "
+            "the cases whose enum or boolean custom field <name> holds that value",
 )
 def list_cases(req: ApiRequest[None]) -> CasePage:
     from ..services.cases import ListFilters  # services load with the container, on the first request
@@ -46,7 +48,10 @@ def list_cases(req: ApiRequest[None]) -> CasePage:
         status=req.query("status"), assignee=req.query("assignee"), priority=req.query("priority"),
         customer_id=req.query("customerId"), case_type=req.query("caseType"),
     )
-    return container().cases.list(req.principal, filters, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"))
+    return container().cases.list(
+        req.principal, filters, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"),
+        req.query_prefixed(FILTER_PREFIX),
+    )
 
 
 @routes.route(
@@ -61,7 +66,8 @@ def get_case(req: ApiRequest[None], case_id: str) -> Reply:
 
 
 @routes.route(
-    "/cases/{case_id}", "PATCH", summary="Edit a case's title, description, priority or tags", body=CasePatch,
+    "/cases/{case_id}", "PATCH", summary="Edit a case's title, description, priority, tags or custom fields",
+    body=CasePatch,
     response=Case, headers=("If-Match",), raises=(Forbidden, Conflict), etag=True,
 )
 def update_case(req: ApiRequest[CasePatch], case_id: str) -> Reply:

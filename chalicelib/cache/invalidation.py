@@ -23,6 +23,11 @@ def person_key(username: str) -> str:
     return f"personnel:person:{username}"
 
 
+def current_case_type_key(case_type_id: str) -> str:
+    """Which version of the type is current (services/case_types.py)."""
+    return f"casetype:current:{case_type_id}"
+
+
 class InvalidatingStore:
     """Passes every call to `store`; after a write named in `writes` returns, deletes the keys the
     matching function names for that call's arguments. A write that raises changed nothing: no delete."""
@@ -65,7 +70,8 @@ WORK_WRITES: dict[str, StaleKeys] = {
 
 
 def stale_keys_of_records(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The keys that DynamoDB stream records (inserts, changes, removals) of cases and people leave stale."""
+    """The keys that DynamoDB stream records (inserts, changes, removals) of cases, people and case types' heads
+    leave stale."""
     keys: list[str] = []
     for record in records:
         pk, sk = item_key(record)
@@ -74,4 +80,6 @@ def stale_keys_of_records(records: Iterable[Mapping[str, Any]]) -> list[str]:
             keys.append(case_key(case_id))
         elif sk == dynamo_keys.PERSON_SK and username is not None:
             keys += [person_key(username), PERSONNEL_DIRECTORY]
+        elif pk == dynamo_keys.CASE_TYPES_KEY and (case_type_id := dynamo_keys.case_type_id_of(sk)) is not None:
+            keys.append(current_case_type_key(case_type_id))
     return list(dict.fromkeys(keys))

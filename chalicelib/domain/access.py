@@ -38,8 +38,8 @@ class Action(str, Enum):
     READ_CUSTOMERS = "read customer data"
     READ_DATA_PRODUCTS = "read data product descriptors"
     MANAGE_WEBHOOKS = "manage webhooks"
-    MANAGE_CASE_TYPES = "create, publish and retire case types"
     MANAGE_CALENDARS = "define business calendars"
+    MANAGE_CASE_TYPES = "create, publish and retire case types"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -66,8 +66,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_CUSTOMERS: frozenset(Role),
     Action.READ_DATA_PRODUCTS: frozenset(Role),
     Action.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
-    Action.MANAGE_CASE_TYPES: frozenset({Role.ADMIN}),
     Action.MANAGE_CALENDARS: frozenset({Role.ADMIN}),
+    Action.MANAGE_CASE_TYPES: frozenset({Role.ADMIN}),
 }
 # Roles that see every case; team roles see their team's cases; everyone sees cases they take part in.
 _SEES_ALL = frozenset({Role.ADMIN, Role.AUDITOR})

@@ -25,6 +25,7 @@ from .models import AuditEvent, Case
 ANNOTATIONS = frozenset({
     "COMMENT_ADDED",
     "TASK_CREATED", "TASK_CLAIMED", "TASK_COMPLETED", "TASK_REASSIGNED", "TASK_CANCELLED", "TASK_ESCALATED",
+    "TASK_SLA_WARNING",
     "DOCUMENT_UPLOAD_REQUESTED", "DOCUMENT_UPLOAD_REJECTED", "DOCUMENT_UPLOADED", "DOCUMENT_PROCESSING_STARTED",
     "DOCUMENT_VERIFIED",
     "DOCUMENT_QUARANTINED", "DOCUMENT_DOWNLOADED", "DOCUMENT_DELETED", "DOCUMENTS_EXPORTED",
@@ -43,6 +44,7 @@ DECISION_MOVES = frozenset({
 })
 KNOWN_EVENTS = ANNOTATIONS | WORKFLOW_MOVES | DECISION_MOVES | {"CASE_CREATED", "CASE_UPDATED"}
 
+CUSTOM_FIELD = "fields."  # a CASE_UPDATED change of one custom field
 _CLOSED_STAGE = "COMPLETED"  # a case reopened before it ever ran is treated as having finished a run
 
 
@@ -199,9 +201,16 @@ def _apply(fold: _Fold, event: AuditEvent) -> None:
 
 
 def _case_updated(fold: _Fold, event: AuditEvent) -> None:
-    """services/cases.py `update`: each edited field with its new value (`dueAt` follows `priority`)."""
-    changes = event.data.get("changes") or {}
-    fold.move(event, **{_camel(name): change["to"] for name, change in changes.items() if isinstance(change, dict)})
+    """services/cases.py `update`: each edited field with its new value (`dueAt` follows `priority`); a custom
+    field as `fields.<name>`, cleared when its new value is null."""
+    changes = {name: change for name, change in (event.data.get("changes") or {}).items() if isinstance(change, dict)}
+    fields = dict(fold.case.get("fields") or {})
+    for name, change in changes.items():
+        if name.startswith(CUSTOM_FIELD):
+            fields[name[len(CUSTOM_FIELD):]] = change["to"]
+    fold.move(event, **{_camel(name): change["to"] for name, change in changes.items()
+                        if not name.startswith(CUSTOM_FIELD)})
+    fold.case["fields"] = {name: value for name, value in fields.items() if value is not None}
     if isinstance(event.data.get("version"), int):
         fold.case["version"] = event.data["version"]
 

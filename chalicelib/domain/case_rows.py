@@ -1,10 +1,14 @@
-"""Rows of the case data product (contract: chalicelib/data_products/cases/v1/schema.json).
+"""Rows of the case data product (contracts: chalicelib/data_products/cases/v<n>/schema.json).
 
 A row is the case as it was after one audit event, built from the case item's image on the table's
 stream. Fields are copied from an allowlist, so a field added to cases later is never published by
 accident; nothing free-text or personal is on it (titles, descriptions, tags, usernames, the customer
 snapshot), and the customer id becomes a keyed hash. Everything in a row comes from the image and the
-(immutable) audit event, so a re-delivered stream record yields the same row under the same key."""
+(immutable) audit event, so a re-delivered stream record yields the same row under the same key.
+
+Contract v2 is v1 plus the case type version and the case's custom fields, of which only those its type
+version does not mark as personal data (`public_fields`). Each version has its own prefix; a v1 row never
+changes, so v1 consumers read on as before."""
 from __future__ import annotations
 
 import hashlib
@@ -12,11 +16,13 @@ import hmac
 import json
 from base64 import b64decode
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
+from .custom_fields import FieldDefinition, public_fields
 from .models import AuditEvent
 
 SCHEMA_VERSION = "1"
+ROWS_PREFIX = "cases/"  # every contract version's rows
 PREFIX = "cases/v1/"
 
 
@@ -31,9 +37,9 @@ def from_dynamodb_json(value: dict[str, Any]) -> Any:
     (kind, inner), = value.items()
     if kind == "S":
         return inner
-    if kind == "N":
+    if kind == "N":  # a custom number field's value: rows are JSON, which has no decimal type
         number = Decimal(inner)
-        return int(number) if number == number.to_integral_value() else number
+        return int(number) if number == number.to_integral_value() else float(number)
     if kind == "BOOL":
         return bool(inner)
     if kind == "NULL":
@@ -93,6 +99,25 @@ def build_row(case_image: dict[str, Any], event: AuditEvent, secret: bytes) -> d
     }
 
 
+def case_type_version(case_image: dict[str, Any]) -> Optional[int]:
+    """The type version the case is pinned to; None for a case opened before types had versions."""
+    version = case_image.get("caseTypeVersion")
+    return int(version) if version is not None else None
+
+
+def build_row_v2(
+    v1_row: dict[str, Any], case_image: dict[str, Any], definitions: Sequence[FieldDefinition],
+) -> dict[str, Any]:
+    """The v2 row of the same event: `definitions` are the fields of the case's type version. A value passes
+    only if its field is defined there and is not PII, so an unknown type version publishes no field."""
+    values = _json(case_image.get("fields"))
+    return {
+        **v1_row, "schemaVersion": "2", "caseTypeVersion": case_type_version(case_image),
+        "fields": public_fields(definitions, values if isinstance(values, dict) else {}),
+    }
+
+
 def object_key(row: dict[str, Any]) -> str:
-    """One object per audit event, named by it: writing a row again replaces it, never duplicates it."""
-    return f"{PREFIX}dt={row['eventAt'][:10]}/{row['caseId']}-{row['auditSeq']:010d}.jsonl"
+    """One object per audit event and contract version, named by them: writing a row again replaces it, never
+    duplicates it."""
+    return f"{ROWS_PREFIX}v{row['schemaVersion']}/dt={row['eventAt'][:10]}/{row['caseId']}-{row['auditSeq']:010d}.jsonl"

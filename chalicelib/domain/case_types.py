@@ -7,15 +7,15 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Callable, Collection, Optional
+from typing import Annotated, Any, Callable, Collection, Optional
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from ..errors import FieldIssue
 from .assignment import AssignmentRule
-from .base import ApiModel, ApiPage, RequestModel
+from .base import ApiModel, ApiPage, RequestModel, WholeNumber
 from .calendars import CalendarId
-from .custom_fields import FieldDefinition, FieldType
+from .custom_fields import FieldDefinition, FieldType, fields_json_schema
 from .models import Priority
 from .tasks import TaskTemplate
 
@@ -41,9 +41,9 @@ class CaseTypeRules(ApiModel):
 
     name: str = Field(min_length=1, max_length=100)
     team: Optional[str] = None  # None: the creator's team owns the case
-    sla_hours: dict[Priority, int]
+    sla_hours: dict[Priority, WholeNumber]
     required_documents: list[str] = []
-    approval_required: bool = False
+    approval_required: StrictBool = False
     currencies: dict[str, CurrencyPolicy] = {}  # the currencies a compensation may be asked in, and their rules
     approval_policy: ApprovalPolicy = ApprovalPolicy()
     tasks: list[TaskTemplate] = []  # created for every case of the type when the workflow assigns it
@@ -211,3 +211,13 @@ def _field_faults(path: str, field: FieldDefinition) -> list[FieldIssue]:
             except re.error as exc:
                 faults.append(FieldIssue(f"{path}.pattern", f"not a regular expression: {exc}"))
     return faults
+
+
+def fields_schema(case_type: CaseType) -> dict[str, Any]:
+    """GET /case-types/{id}/schema: the version's custom fields as JSON Schema, named by the type and version
+    (`$id` is where the API serves it, relative to the API's address)."""
+    return {
+        "$id": f"/case-types/{case_type.id}/schema?version={case_type.version}",
+        "title": f"{case_type.name} ({case_type.id}) version {case_type.version}: custom fields",
+        **fields_json_schema(case_type.fields),
+    }

@@ -57,8 +57,18 @@ class Freshness(ApiModel):
     sla_seconds: int = Field(description="a change is published within this many seconds")
 
 
-class DataProductView(ApiModel):
+class ContractVersion(ApiModel):
+    version: str
     descriptor: DataProductDescriptor
+    contract: dict[str, Any] = Field(description="this version's rows' JSON Schema")
+    location: str = Field(description="where this version's rows are, e.g. s3://bucket/cases/v2/")
+
+
+class DataProductView(ApiModel):
+    descriptor: DataProductDescriptor = Field(description="the first contract version's (as before versions)")
     contract: dict[str, Any] = Field(description="the rows' JSON Schema")
     location: str = Field(description="where the rows are, e.g. s3://bucket/cases/v1/")
+    versions: list[ContractVersion] = Field(
+        default=[], description="every contract version the product publishes, each beside the others",
+    )
     freshness: Freshness

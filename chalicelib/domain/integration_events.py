@@ -15,9 +15,10 @@ titles, descriptions, comments, customer data or free text, since the events lea
   PAYMENT_CONFIRMED                             compensation.paid
   DOCUMENT_VERIFIED                             document.ready
   DOCUMENT_QUARANTINED                          document.quarantined
+  TASK_SLA_WARNING (80 % of a task's SLA window  sla.warning
+  has passed)
   TASK_ESCALATED (a task is past its due time)  sla.breached
-Every other audit event publishes nothing. `sla.warning` has no audit event to come from: nothing records a
-task or case nearing its due time today.
+Every other audit event publishes nothing.
 
 The event id is derived from the case id and the audit seq, so an event published twice (a stream batch
 retried) has the same id both times and consumers drop the copy."""
@@ -32,7 +33,8 @@ SOURCE = "cms.cases"  # the EventBridge source of every integration event
 SCHEMA_VERSION = 1
 EVENT_TYPES = (
     "case.created", "case.updated", "case.closed", "task.assigned", "task.completed", "approval.requested",
-    "approval.decided", "compensation.paid", "document.ready", "document.quarantined", "sla.breached",
+    "approval.decided", "compensation.paid", "document.ready", "document.quarantined", "sla.warning",
+    "sla.breached",
 )
 # A fixed namespace: the same (case, seq) gives the same id in every deployment and on every retry.
 _ID_NAMESPACE = uuid.UUID("6f1c2a8e-2b4d-4c1e-9a57-0d3e8b1f7c42")
@@ -135,6 +137,10 @@ def _document(event_type: str, *names: str) -> Callable[[Data], tuple[str, Data]
     return mapped
 
 
+def _task_sla_warning(data: Data) -> tuple[str, Data]:
+    return "sla.warning", {"scope": "task", "taskId": data.get("taskId"), "dueAt": data.get("dueAt")}
+
+
 def _task_escalated(data: Data) -> tuple[str, Data]:
     return "sla.breached", {"scope": "task", "taskId": data.get("taskId"), "escalationTaskId": data.get("escalation")}
 
@@ -152,5 +158,6 @@ _MAPPERS: dict[str, Callable[[Data], Optional[tuple[str, Data]]]] = {
     "PAYMENT_CONFIRMED": _payment_confirmed,
     "DOCUMENT_VERIFIED": _document("document.ready", "sha256", "size"),
     "DOCUMENT_QUARANTINED": _document("document.quarantined", "reasons"),
+    "TASK_SLA_WARNING": _task_sla_warning,
     "TASK_ESCALATED": _task_escalated,
 }

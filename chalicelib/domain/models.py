@@ -78,6 +78,9 @@ class CaseCreate(RequestModel):
     compensation: Optional[Money] = None
     required_documents: Optional[Annotated[list[Label], Field(max_length=20)]] = None
     tags: Tags = []
+    fields: dict[str, Any] = Field(
+        default={}, description="values of the type's custom fields, as GET /case-types/{id}/schema describes them",
+    )
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -95,11 +98,16 @@ class CasePatch(RequestModel):
     description: Description = _OMITTED
     priority: Priority = _OMITTED
     tags: Tags = _OMITTED
+    fields: dict[str, Any] = Field(  # omitted as the others are (their Field, with a description)
+        default=_OMITTED.default, json_schema_extra=_no_default,
+        description="only the custom fields named change (checked against the case's type version); "
+                    "null clears an optional one",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> "CasePatch":
         if not self.model_fields_set:
-            raise ValueError("at least one of title, description, priority, tags is required")
+            raise ValueError("at least one of title, description, priority, tags, fields is required")
         return self
 
 
@@ -147,6 +155,9 @@ class Case(ApiModel):
         default=[], description="document kinds the case needs before it can proceed, from its type and later additions"
     )
     tags: list[str] = []
+    fields: dict[str, Any] = Field(
+        default={}, description="values of its type version's custom fields (GET /case-types/{id}/schema)",
+    )
     status: CaseStatus
     version: int = Field(description="1 at creation, +1 on every change; send it back as If-Match to update")
     team: Optional[str] = Field(

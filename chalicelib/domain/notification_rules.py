@@ -2,6 +2,7 @@
 become notifications for the people concerned. Never for the event's actor, at most one per person and event.
 
   TASK_CREATED, TASK_REASSIGNED  the task's (new) assignee: TASK_ASSIGNED, or ESCALATION for an escalation task
+  TASK_SLA_WARNING               the task's assignee: SLA_WARNING
   TASK_ESCALATED                 the overdue task's assignee: SLA_BREACHED
   APPROVAL_REQUESTED             the approval's assignee, else every approver who does not take part in the case
                                  (four-eyes keeps them from deciding it): APPROVAL_WAITING
@@ -70,13 +71,10 @@ def _drafts(event: AuditEvent, case: Case, facts: Facts) -> Iterable[_Draft]:
     if event.type == "TASK_REASSIGNED":
         moved = facts.task(str(data["taskId"]))
         return _assigned(moved, data.get("to"), case) if moved else []
+    if event.type == "TASK_SLA_WARNING":
+        return _about_my_task(facts.task(str(data["taskId"])), case, Kind.SLA_WARNING, "is 80 % through its SLA")
     if event.type == "TASK_ESCALATED":
-        overdue = facts.task(str(data["taskId"]))
-        if overdue is None or not overdue.assignee:
-            return []
-        label = case_label(case, overdue.assignee)
-        text = f"Your task \u201c{overdue.title}\u201d on {label} is overdue and was escalated"
-        return [_Draft(overdue.assignee, Kind.SLA_BREACHED, text, task_id=overdue.id)]
+        return _about_my_task(facts.task(str(data["taskId"])), case, Kind.SLA_BREACHED, "is overdue and was escalated")
     if event.type == "APPROVAL_REQUESTED":
         return _approval_waiting(str(data["approvalId"]), int(data.get("level", 1)), case, facts)
     if event.type == "APPROVAL_DECIDED" and data.get("final"):
@@ -110,6 +108,14 @@ def _assigned(task: Task, assignee: Optional[str], case: Case) -> list[_Draft]:
         return [_Draft(assignee, Kind.ESCALATION, text, task_id=task.id)]
     return [_Draft(assignee, Kind.TASK_ASSIGNED, f"Task \u201c{task.title}\u201d on {label} was assigned to you",
                    task_id=task.id)]
+
+
+def _about_my_task(task: Optional[Task], case: Case, kind: NotificationKind, what: str) -> list[_Draft]:
+    """The task's assignee hears `what` of it (nobody while it is in a team's queue)."""
+    if task is None or not task.assignee:
+        return []
+    text = f"Your task \u201c{task.title}\u201d on {case_label(case, task.assignee)} {what}"
+    return [_Draft(task.assignee, kind, text, task_id=task.id)]
 
 
 def _approval_waiting(approval_id: str, level: int, case: Case, facts: Facts) -> list[_Draft]:

@@ -32,6 +32,7 @@ class NotificationKind(str, Enum):
     APPROVAL_WAITING = "APPROVAL_WAITING"  # an approval waits for me (assigned, or in the approvers' queue)
     CASE_DECIDED = "CASE_DECIDED"  # the approval of a case I created or am assigned was decided for good
     ESCALATION = "ESCALATION"  # an escalation task came to me
+    SLA_WARNING = "SLA_WARNING"  # 80 % of my task's SLA window has passed
     SLA_BREACHED = "SLA_BREACHED"  # my task went past its due time
     MENTIONED = "MENTIONED"  # someone @mentioned me in a comment
     DOCUMENT_QUARANTINED = "DOCUMENT_QUARANTINED"  # a document of a case I created or am assigned

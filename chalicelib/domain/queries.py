@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from .approvals import ApprovalStatus
 from .base import NOT_BLANK
+from .case_types import VERSION_NUMBER
 from .models import CaseStatus, Priority
 from .tasks import TaskStatus
 
@@ -84,4 +85,10 @@ class DownloadQuery(Query):
         default=None,
         # S3 version ids are ASCII: the service refuses unprintable ones, and finds no version for the others.
         description="a version of the document; the latest by default",
+    )
+
+
+class CaseTypeSchemaQuery(Query):
+    version: Optional[Annotated[str, StringConstraints(pattern=VERSION_NUMBER.pattern)]] = Field(
+        default=None, description="a published version (the current one by default)",
     )

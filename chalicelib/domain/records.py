@@ -15,11 +15,14 @@ class RoundRobinCursor:
 
 @dataclass(frozen=True)
 class DueMarker:
-    """`DUE#<day>` / `<dueAt>#<taskId>`: an OPEN task due that day, removed once it is finished or escalated."""
+    """`DUE#<day>` / `<dueAt>#<taskId>`: an OPEN task due that day, removed once it is finished or escalated.
+    A warning marker (`<dueAt>#<taskId>#WARNING`) is due when 80 % of the task's SLA window has passed and is
+    removed once the task is finished or warned."""
 
     case_id: str
     task_id: str
-    due_at: str
+    due_at: str  # when the sweep acts on the marker
+    warning: bool = False
 
     @property
     def day(self) -> str:

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from ..errors import Conflict
-from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
+from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel, WholeNumber
 from .case_ids import CaseScopedIds
 from .clock import ISO_FORM
 from .models import Priority
@@ -21,6 +21,7 @@ from .personnel import Username
 
 ESCALATION = "ESCALATION"
 ESCALATION_DUE_HOURS = 8
+SLA_WARNING_SHARE = 0.8  # the share of a task's SLA window after which its assignee is warned
 _IDS = CaseScopedIds("t", max_digits=10)
 
 
@@ -35,8 +36,8 @@ class TaskTemplate(ApiModel):
 
     type: str
     title: str
-    required: bool = True  # the workflow waits for required tasks
-    sla_hours: Optional[dict[Priority, int]] = None  # None: the case type's SLA
+    required: StrictBool = True  # the workflow waits for required tasks
+    sla_hours: Optional[dict[Priority, WholeNumber]] = None  # None: the case type's SLA
 
 
 class Task(ApiModel):
@@ -58,6 +59,9 @@ class Task(ApiModel):
     reason: Optional[str] = Field(default=None, description="why an escalation task was raised")
     escalates: Optional[str] = Field(default=None, description="the task an escalation is about")
     escalation: Optional[str] = Field(default=None, description="the escalation raised because this task is overdue")
+    sla_warned_at: Optional[str] = Field(
+        default=None, description=f"when the sweep warned that 80 % of the task's SLA window had passed: {ISO_FORM}",
+    )
     # The workflow run that created a template task (idempotency of create_for_case); internal.
     run: Optional[int] = Field(default=None, exclude=True)
 
@@ -136,6 +140,11 @@ def due_at(created: datetime, hours: int) -> datetime:
     return created + timedelta(hours=hours)
 
 
+def sla_warning_at(created: datetime, due: datetime) -> datetime:
+    """The instant SLA_WARNING_SHARE of the window from `created` to `due` has passed."""
+    return created + (due - created) * SLA_WARNING_SHARE
+
+
 # -- transitions (pure: each returns the next version of the task or raises Conflict) ---------------
 
 
@@ -176,3 +185,8 @@ def cancelled(task: Task, by: str, at: str) -> Task:
 def marked_escalated(task: Task, escalation_id: str) -> Task:
     _require_open(task)
     return task.model_copy(update={"escalation": escalation_id, "version": task.version + 1})
+
+
+def marked_warned(task: Task, at: str) -> Task:
+    _require_open(task)
+    return task.model_copy(update={"sla_warned_at": at, "version": task.version + 1})

@@ -2,8 +2,8 @@
 opened under. The seed types (chalicelib/seed/case_types) are written as version 1 on first use if absent.
 
 Published versions never change, so they are kept in the process for good; which version is current goes
-through the shared cache, briefly, and a publish or retire deletes it. On a warm container a case path reads
-its type without a request to the table."""
+through the shared cache (the process's own without one), briefly, and a publish or retire deletes it. On a
+warm container a case path reads its type without a request to the table."""
 from __future__ import annotations
 
 import threading
@@ -12,6 +12,8 @@ from typing import Any, Callable, Collection, Iterable, Optional
 from pydantic import BaseModel
 
 from ..cache import Cache, NoCache
+from ..cache.invalidation import current_case_type_key
+from ..cache.memory import InProcessCache
 from ..cache.read_through import ReadThrough
 from ..domain.access import Action, Principal, require
 from ..domain.case_types import (
@@ -36,10 +38,6 @@ class Head(BaseModel):
     retired: bool
 
 
-def current_key(case_type_id: str) -> str:
-    return f"casetype:current:{case_type_id}"
-
-
 class CaseTypeCatalog:
     """`teams`: the teams the personnel directory knows (a definition's teams must be among them);
     `calendar_exists`: whether a calendar id names a stored calendar (none, until calendars are stored)."""
@@ -51,7 +49,9 @@ class CaseTypeCatalog:
     ) -> None:
         self._store, self._teams, self._clock, self._calendar_exists = store, teams, clock, calendar_exists
         self._seeds, self._seeded = seeds, False
-        self._cache = cache or NoCache()
+        # Without a shared cache (a deployed stage without Redis) each container keeps the pointer itself, as
+        # briefly: a publish reaches the other containers within CURRENT_CACHE_SECONDS either way.
+        self._cache = InProcessCache(max_entries=1000) if cache is None or isinstance(cache, NoCache) else cache
         self._heads = ReadThrough(self._cache, CURRENT_CACHE_SECONDS, dump=Head.model_dump, load=Head.model_validate)
         self._versions: dict[tuple[str, int], CaseType] = {}
         self._lock = threading.Lock()
@@ -62,7 +62,7 @@ class CaseTypeCatalog:
     def current(self, case_type_id: str) -> Optional[CaseType]:
         """The type's current version (with its retired flag), or None for an unknown type."""
         self._seed()
-        head = self._heads.get(current_key(case_type_id), lambda: self._stored_head(case_type_id))
+        head = self._heads.get(current_case_type_key(case_type_id), lambda: self._stored_head(case_type_id))
         if head is None:
             return None
         version = self.version(case_type_id, head.version)
@@ -103,12 +103,14 @@ class CaseTypeCatalog:
         return found
 
     def get(self, principal: Principal, case_type_id: str) -> CaseType:
+        require(principal, Action.READ_CASES)  # every role: the types say what a case needs
         found = self.current(case_type_id)
         if found is None:
             raise NotFound(f"no case type {case_type_id}")
         return found
 
     def get_version(self, principal: Principal, case_type_id: str, version: int) -> CaseType:
+        require(principal, Action.READ_CASES)
         found = self.version(case_type_id, version)
         if found is None:
             raise NotFound(f"case type {case_type_id} has no version {version}")
@@ -116,6 +118,7 @@ class CaseTypeCatalog:
 
     def list(self, principal: Principal, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None) -> CaseTypeList:
         """Every type's current version by id, retired ones too (marked), a page at a time."""
+        require(principal, Action.READ_CASES)
         self._seed()
         items, next_cursor = cursor.paged("case-types", {}, limit, page_cursor, self._store.current_page)
         return CaseTypeList(items=items, next_cursor=next_cursor)
@@ -195,7 +198,7 @@ class CaseTypeCatalog:
         return Head(version=head.version, retired=head.retired)
 
     def _forget(self, case_type_id: str) -> None:
-        self._cache.delete(current_key(case_type_id))
+        self._cache.delete(current_case_type_key(case_type_id))
 
     def _seed(self) -> None:
         """Write each seed type as version 1 unless its id is taken; once per process (a failure: next use)."""

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Callable, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from pydantic.alias_generators import to_camel
 
@@ -23,6 +24,7 @@ from ..domain.case_types import CaseType, due_at
 from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
+from ..domain.custom_fields import FILTER_PREFIX, FieldDefinition, parse_field_filters, validate_field_values
 from ..domain.customers import CustomerView
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, CommentList, History,
@@ -135,7 +137,12 @@ class CaseService:
         except NotYetCreated:
             raise NotFound(f"case {case_id} did not exist at {instant_text}") from None
 
-    def list(self, principal: Principal, filters: ListFilters, limit: int, page_cursor: Optional[str]) -> CasePage:
+    def list(
+        self, principal: Principal, filters: ListFilters, limit: int, page_cursor: Optional[str],
+        field_params: Mapping[str, str] = MappingProxyType({}),
+    ) -> CasePage:
+        """`field_params`: `field.<name>=<value>` query parameters, each an enum or boolean custom field of the
+        current version of the `caseType` filter's type (without one there is no field to name)."""
         require(principal, Action.READ_CASES)
         if filters.assignee == "me":
             filters = ListFilters(**{**filters.__dict__, "assignee": principal.username})
@@ -144,13 +151,24 @@ class CaseService:
                 raise InvalidInput(f"empty {name} filter", [FieldIssue(to_camel(name), "must not be empty")])
         _check_enum("status", filters.status, CaseStatus)
         _check_enum("priority", filters.priority, Priority)
+        fields = self._field_filters(filters.case_type, field_params)
         scope = visibility(principal)
-        query = CaseQuery(visibility=scope, **filters.__dict__)
+        query = CaseQuery(visibility=scope, fields=fields, **filters.__dict__)
         items, next_cursor = cursor.paged(
-            "cases", {**filters.__dict__, "scope": scope.__dict__}, limit, page_cursor,
+            "cases", {**filters.__dict__, "fields": fields, "scope": scope.__dict__}, limit, page_cursor,
             lambda size, start: self._repo.list_cases(query, size, start),
         )
         return CasePage(items=items, next_cursor=next_cursor)
+
+    def _field_filters(self, case_type_id: Optional[str], params: Mapping[str, str]) -> dict[str, Union[str, bool]]:
+        named = sorted(name for name in params if name.startswith(FILTER_PREFIX))
+        if not named:
+            return {}
+        if case_type_id is None:
+            issues = [FieldIssue(name, "needs caseType") for name in named]
+            raise InvalidInput("a field filter needs a caseType filter", issues)
+        case_type = self._case_types.current(case_type_id)
+        return parse_field_filters(case_type.fields if case_type is not None else (), params)
 
     def comments(
         self, principal: Principal, case_id: str, limit: int = DEFAULT_PAGE, page_cursor: Optional[str] = None,
@@ -195,6 +213,7 @@ class CaseService:
         case_type = self._case_types.for_new_case(request.case_type)
         _check_cap(case_type, request)
         _check_required_documents(case_type, request)
+        fields = validate_field_values(case_type.fields, request.fields)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
         now = self._clock()
@@ -212,6 +231,7 @@ class CaseService:
                 request.required_documents if request.required_documents is not None else case_type.required_documents
             ),
             tags=request.tags,
+            fields=fields,
             status=CaseStatus.NEW,
             version=1,
             team=case_type.team or principal.team,
@@ -256,11 +276,19 @@ class CaseService:
                 raise PreconditionFailed(
                     f"case {case_id} is at version {case.version}, not {expected_version}; reload and retry"
                 )
+            edited = patch.model_fields_set - {"fields"}
             changes = {
                 name: {"from": _jsonable(getattr(case, name)), "to": _jsonable(getattr(patch, name))}
-                for name in patch.model_fields_set
+                for name in edited
                 if getattr(case, name) != getattr(patch, name)
             }
+            fields = case.fields
+            if patch.fields:  # checked against the version the case was opened under, as all its rules are
+                fields = _patched_fields(self._case_types.of_case(case).fields, case.fields, patch.fields)
+                changes.update({
+                    f"fields.{name}": {"from": case.fields.get(name), "to": fields.get(name)}
+                    for name in patch.fields if case.fields.get(name) != fields.get(name)
+                })
             if not changes:
                 return None, case
             if "priority" in changes and priority_locked(case):
@@ -275,7 +303,9 @@ class CaseService:
                 derived["due_at"] = iso(due_at(case_type, patch.priority, datetime.fromisoformat(case.created_at)))
                 changes["dueAt"] = {"from": case.due_at, "to": derived["due_at"]}
             change.append("CASE_UPDATED", {"changes": changes, "version": case.version + 1})
-            change.move(**{name: getattr(patch, name) for name in patch.model_fields_set}, **derived)
+            if fields != case.fields:
+                derived["fields"] = fields
+            change.move(**{name: getattr(patch, name) for name in edited}, **derived)
             return change, change.case
 
         # A lost race is read again: either the version moved (412) or only the audit head did (retry).
@@ -330,6 +360,15 @@ def _created_event_data(case: Case) -> dict[str, Any]:
     if case.customer_snapshot is not None:
         data["customerSnapshot"] = case.customer_snapshot.model_dump(mode="json", by_alias=True, exclude={"fields"})
     return data
+
+
+def _patched_fields(
+    definitions: Sequence[FieldDefinition], values: dict[str, Any], patch: dict[str, Any],
+) -> dict[str, Any]:
+    """The case's custom field values after a PATCH naming some of them (null clears one), checked against
+    its type version's definitions (`fields.<name>` 400s), in the definitions' order."""
+    merged = {**values, **validate_field_values(definitions, patch, partial=True)}
+    return {d.name: merged[d.name] for d in definitions if merged.get(d.name) is not None}
 
 
 def _check_idempotency_key(key: str) -> None:

@@ -24,7 +24,7 @@ from ..domain.personnel import Person, has_capacity, is_out_of_office
 from ..domain.tasks import (
     ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
     TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
-    marked_escalated, reassigned, task_id, team_queue, user_inbox,
+    marked_escalated, marked_warned, reassigned, sla_warning_at, task_id, team_queue, user_inbox,
 )
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..domain.changes import CaseChange
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 DEFAULT_TEAM = "general"  # for a case without a team (created by someone in none)
 SWEEP_LOOKBACK_DAYS = 31  # how far back the first overdue sweep looks
-_CANCEL_CHUNK = 20  # tasks per transaction: 4 items each, under DynamoDB's 100
+_CANCEL_CHUNK = 19  # tasks per transaction: 5 items each (event, task, load, two markers), under DynamoDB's 100
 _ERROR_CODES = {InvalidInput: "VALIDATION_ERROR", Forbidden: "FORBIDDEN", NotFound: "NOT_FOUND", Conflict: "CONFLICT"}
 
 
@@ -60,8 +60,9 @@ def _create(change: CaseChange, task: Task, capacity: Optional[int] = None) -> N
     change.put(task)
     if task.assignee:
         change.add_load(task.assignee, +1, capacity)
-    if task.type != ESCALATION:  # escalations are not escalated again
+    if task.type != ESCALATION:  # escalations are not escalated (nor warned about) again
         change.overwrite(_marker(task))
+        change.overwrite(_warning_marker(task))
 
 
 def _transition(
@@ -78,10 +79,16 @@ def _transition(
             change.add_load(after.assignee, +1, capacity)
     if was_open and not is_open and before.type != ESCALATION:
         change.delete(_marker(before))
+        change.delete(_warning_marker(before))  # gone already once the task was warned: deleting it is harmless
 
 
 def _marker(task: Task) -> DueMarker:
     return DueMarker(case_id=task.case_id, task_id=task.id, due_at=task.due_at)
+
+
+def _warning_marker(task: Task) -> DueMarker:
+    warn_at = sla_warning_at(datetime.fromisoformat(task.created_at), datetime.fromisoformat(task.due_at))
+    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=iso(warn_at), warning=True)
 
 
 def _nothing(case_id: str) -> None:
@@ -209,7 +216,8 @@ class TaskService:
 
     def escalate_overdue(self, now: Optional[datetime] = None) -> list[Task]:
         """Escalate every OPEN task past its due time, once (its due marker is consumed with the
-        escalation). Reads the due markers of the days since the last sweep; returns the escalations."""
+        escalation), and warn about every OPEN task 80 % through its SLA window, once (likewise its warning
+        marker). Reads the markers of the days since the last sweep; returns the escalations."""
         now = now or self._clock()
         today = now.date()
         stored = self._tasks.get_sweep_day()
@@ -219,9 +227,12 @@ class TaskService:
         while day <= today:
             for marker in self._tasks.due_markers(day.isoformat(), iso(now)):
                 try:
+                    if marker.warning:
+                        self._warn(marker, now)
+                        continue
                     escalation = self._escalate_overdue_task(marker, now)
                 except (Conflict, NotFound) as exc:
-                    log.warning("could not escalate overdue task %s: %s", marker.task_id, exc)
+                    log.warning("could not act on the due marker of task %s: %s", marker.task_id, exc)
                     unfinished = unfinished or day
                     continue
                 if escalation is not None:
@@ -440,6 +451,27 @@ class TaskService:
             return change, escalation
 
         return retrying(self._cases.apply, read, decide, f"task {marker.task_id} is changing too fast; retry")
+
+    def _warn(self, marker: DueMarker, now: datetime) -> None:
+        """Record that 80 % of an OPEN task's SLA window has passed, once: the task is marked warned (so a
+        retry or a second sweep decides nothing) and the warning marker is consumed in the same write."""
+
+        def read() -> tuple[Optional[Task], Optional[Case]]:
+            task = self._tasks.get_task(marker.task_id)
+            if task is None or task.status != TaskStatus.OPEN or task.escalation or task.sla_warned_at:
+                return None, None  # finished, escalated or warned meanwhile
+            return task, self._case(task.case_id)
+
+        def decide(seen: tuple[Optional[Task], Optional[Case]]) -> Decided[None]:
+            task, case = seen
+            if task is None or case is None:
+                return None, None
+            change = CaseChange(case, SYSTEM, iso(now))
+            _transition(change, task, marked_warned(task, change.at), "TASK_SLA_WARNING", {"dueAt": task.due_at})
+            change.delete(marker, must_exist=True)
+            return change, None
+
+        retrying(self._cases.apply, read, decide, f"task {marker.task_id} is changing too fast; retry")
 
     def _case(self, case_id: str) -> Case:
         case = self._cases.get_case(case_id)

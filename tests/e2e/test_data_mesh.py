@@ -23,10 +23,11 @@ def s3(local_stack: dict[str, Any]) -> Any:
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def case_rows(local_stack: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
+def case_rows(local_stack: dict[str, Any], case_id: str, prefix: str = "cases/v1/") -> list[dict[str, Any]]:
+    """The case's rows of one contract version (its prefix)."""
     client, bucket = s3(local_stack), local_stack["mesh"]["dataProductBucket"]
     rows = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="cases/v1/"):
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             if f"/{case_id}-" in obj["Key"]:
                 body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()

@@ -1,6 +1,6 @@
 """The case data product from the real stream of a table in moto, published to a moto bucket: every row
 validates against the contract, no personal data in any row, each row's provenance hash is the case
-history's, and re-delivered stream records never add a row."""
+history's, re-delivered stream records never add a row, and each v2 row is its v1 row with the custom fields."""
 from __future__ import annotations
 
 import json
@@ -73,9 +73,9 @@ def product(repo, bucket: str, endpoint: str) -> tuple[CaseDataProduct, S3Object
     return CaseDataProduct(store, bucket, lambda: KEY, repo.get_event), store
 
 
-def rows(store: S3ObjectStore) -> dict[str, dict[str, Any]]:
+def rows(store: S3ObjectStore, prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
     found = {}
-    for key in store.keys(PREFIX):
+    for key in store.keys(prefix):
         lines = store.get(key).decode().splitlines()
         assert len(lines) == 1, key
         found[key] = json.loads(lines[0])
@@ -99,6 +99,21 @@ def test_every_row_validates_and_names_its_audit_event(cases, dynamo_models, mot
         ("CASE_CREATED", "HIGH"), ("CASE_UPDATED", "CRITICAL"), ("COMMENT_ADDED", "CRITICAL"),
     ]
     assert by_case[case_ids[0]][0]["compensationAmount"] == "1250.00"
+
+
+def test_each_v2_row_is_its_v1_row_with_the_case_type_version_and_fields(
+    cases, dynamo_models, moto_endpoint, bucket,
+):
+    repo, _ = cases
+    publisher, store = product(repo, bucket, moto_endpoint)
+    publisher.publish(stream_records(dynamo_models, moto_endpoint))
+    v1, v2 = rows(store), rows(store, "cases/v2/")
+    assert [key.replace("cases/v1/", "cases/v2/") for key in sorted(v1)] == sorted(v2)
+    validator = jsonschema.Draft202012Validator(contract("2")[1], format_checker=jsonschema.FormatChecker())
+    for key, row in v2.items():
+        validator.validate(row)
+        extra = {"schemaVersion": "2", "caseTypeVersion": 1, "fields": {}}  # every case pins its type's version
+        assert row == {**v1[key.replace("cases/v2/", "cases/v1/")], **extra}
 
 
 def test_no_personal_data_in_any_row(cases, dynamo_models, moto_endpoint, bucket):

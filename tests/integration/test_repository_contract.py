@@ -97,7 +97,9 @@ class TestCaseRepositoryContract:
             case_type="CLAIM", priority="CRITICAL", customer_id="cust-9", status="PENDING_APPROVAL", version=1,
             compensation={"amount": "1250.00", "currency": "EUR"}, required_documents=["claim-form", "proof-of-loss"],
             tags=["water", "vip", "2nd floor"], team="claims", assignee="carol", participants=["dave", "erin"],
-            due_at="2026-03-02T12:00:00.000Z",
+            due_at="2026-03-02T12:00:00.000Z", case_type_version=3,
+            fields={"severity": "high", "units": 2, "weight": 2.5, "urgent": False, "bought": "2026-01-31",
+                    "price": {"amount": "19.99", "currency": "EUR"}, "note": "Ölheizung 🔥"},
         )
         create_case(repo, case, event, None)
         loaded = repo.get_case("case-full")
@@ -321,6 +323,32 @@ class TestCaseRepositoryContract:
         ]
         got = {json.dumps(f): [c.id for c in repo.list_cases(query(**f), 100, None)[0]] for f, _ in cases}
         assert got == {json.dumps(f): expected for f, expected in cases}
+
+    def test_custom_field_filters_on_case_items_and_viewer_copies(self, repo):
+        """Exact matches, all of them at once, beside the other filters, through every list (the month lists, an
+        assignee's, a person's and team's), paged."""
+        values = [
+            {"severity": "high", "urgent": True}, {"severity": "low", "urgent": True}, {"severity": "high"},
+            {"severity": "high", "urgent": False}, {}, {"severity": "high", "urgent": True},
+        ]
+        for n, fields in enumerate(values, start=1):
+            create_case(repo, *new_case(f"f{n}", minute=n, assignee="alice", fields=fields), None)
+        mine = Visibility(False, "general", "alice")
+        cases = [
+            ({"severity": "high"}, EVERYTHING, {}, ["f6", "f4", "f3", "f1"]),
+            ({"urgent": True}, EVERYTHING, {}, ["f6", "f2", "f1"]),
+            ({"urgent": False}, EVERYTHING, {}, ["f4"]),
+            ({"severity": "medium"}, EVERYTHING, {}, []),
+            ({"severity": "high", "urgent": True}, EVERYTHING, {}, ["f6", "f1"]),
+            ({"severity": "high", "urgent": True}, EVERYTHING, {"assignee": "alice"}, ["f6", "f1"]),
+            ({"severity": "high", "urgent": True}, mine, {}, ["f6", "f1"]),
+            ({"severity": "high"}, mine, {"status": "NEW"}, ["f6", "f4", "f3", "f1"]),
+            ({"severity": "high"}, mine, {"status": "OPEN"}, []),
+        ]
+        for fields, scope, filters, expected in cases:
+            for limit in (1, 2, 10):
+                seen, _ = all_pages(repo, query(scope, fields=fields, **filters), limit)
+                assert seen == expected, (fields, scope, filters, limit)
 
     def test_visibility(self, repo, listed):
         cases = [

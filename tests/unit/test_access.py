@@ -34,10 +34,10 @@ for _role in Role:
     PERMITTED[_role] = PERMITTED[_role] | {Action.READ_CUSTOMERS, Action.READ_DATA_PRODUCTS}
 # Webhooks (integration): admins only.
 PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_WEBHOOKS}
-# Case types (configuration): admins only.
-PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CASE_TYPES}
 # Business calendars (issue 15): admins define them.
 PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CALENDARS}
+# Case types (configuration): admins only.
+PERMITTED[Role.ADMIN] = PERMITTED[Role.ADMIN] | {Action.MANAGE_CASE_TYPES}
 
 
 @pytest.mark.parametrize("role", list(Role))

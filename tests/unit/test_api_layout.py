@@ -21,6 +21,7 @@ OPERATIONS = {
     ("PUT", "/case-types/{case_type_id}", "publish_case_type"),
     ("GET", "/case-types/{case_type_id}/versions/{version}", "get_case_type_version"),
     ("POST", "/case-types/{case_type_id}/retire", "retire_case_type"),
+    ("GET", "/case-types/{case_type_id}/schema", "case_type_schema"),
     ("POST", "/cases", "create_case"),
     ("GET", "/cases", "list_cases"),
     ("GET", "/cases/{case_id}", "get_case"),

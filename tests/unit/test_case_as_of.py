@@ -21,10 +21,11 @@ from chalicelib.domain.clock import iso
 from chalicelib.domain.customers import CustomerView, FieldValue, SourceState, SourceStatus, ViewStatus
 from chalicelib.domain.models import AuditEvent, Case, CaseStatus
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.services.case_types import CaseTypeCatalog
 from chalicelib.services.cases import CaseNumbers, CaseService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
-from tests.support import FixedClock, SequentialIds, fields_of, principal, case_types
+from tests.support import FixedClock, SequentialIds, definition_of, fields_of, principal, case_types
 from tests.unit.test_workflow_service import FakeEngine, FakeWork
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,16 +53,26 @@ def _without(shown: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     return shown
 
 
+def _general_with_fields() -> CaseTypeCatalog:
+    """The seed types, GENERAL at a version 2 with custom fields (the case's values are edited and cleared)."""
+    types = case_types()
+    fields = [{"name": "floor", "label": "Floor", "type": "integer"},
+              {"name": "insured", "label": "Insured", "type": "boolean"}]
+    types.publish(principal("root", "admin"), "GENERAL", definition_of(types, "GENERAL", fields=fields), '"1"')
+    return types
+
+
 class Writers:
     """The services that write a case's events, on one in-memory store, with a clock moved a minute per step."""
 
     def __init__(self) -> None:
         self.repo, self.clock = InMemoryCaseRepository(), FixedClock()
-        self.cases = CaseService(self.repo, case_types(), CaseNumbers(self.repo), clock=self.clock,
+        types = _general_with_fields()
+        self.cases = CaseService(self.repo, types, CaseNumbers(self.repo), clock=self.clock,
                                  new_id=SequentialIds("case"), customer_snapshot=_snapshot)
         self.engine, self.work = FakeEngine(), FakeWork()
         self.workflow = WorkflowService(self.repo, lambda: self.engine, InMemoryTokenStore(), self.work,
-                                        case_types(), dict(DEFAULT_WAIT_SECONDS), self.clock,
+                                        types, dict(DEFAULT_WAIT_SECONDS), self.clock,
                                         conditions={Stage.APPROVAL: lambda case: None})
         self.case_id = ""
         self.types: list[str] = []
@@ -120,7 +131,7 @@ def lifecycle() -> Writers:
 
     def create() -> None:
         w.case_id = w.cases.create(ALICE, {"title": "Burst pipe", "caseType": "GENERAL", "priority": "LOW",
-                                           "customerId": "CUST-7", "tags": ["water"],
+                                           "customerId": "CUST-7", "tags": ["water"], "fields": {"floor": 2},
                                            "compensation": {"amount": "100.00", "currency": "EUR"}}).id
 
     def edit(**fields: Any) -> Any:
@@ -129,6 +140,8 @@ def lifecycle() -> Writers:
     w.step(create)
     w.step(edit(title="Burst pipe in the kitchen", tags=["water", "kitchen"]))
     w.step(edit(priority="HIGH", description="Since Monday"))
+    w.step(edit(fields={"insured": True, "floor": 3}))
+    w.step(edit(fields={"floor": None}, title="Burst pipe, kitchen"))
     w.step(lambda: w.cases.add_comment(ALICE, w.case_id, {"text": "Called the customer"}))
     w.step(lambda: w.workflow.initiate(w.case_id, "exec-1"))
     w.step(lambda: w.workflow.assign(w.case_id))
@@ -168,6 +181,7 @@ class TestFoldingEveryEventType:
         case, note = rebuild(lifecycle.repo.list_events(lifecycle.case_id))
         stored = lifecycle.repo.get_case(lifecycle.case_id)
         assert case.version == stored.version > 15 and case.status == CaseStatus.IN_PROGRESS
+        assert case.fields == stored.fields == {"insured": True}  # floor set, changed, then cleared
         assert case.workflow is not None and case.workflow.run == 3
         assert case.workflow.executions == ["exec-1", "exec-2", "exec-3"] and case.workflow.stage == Stage.ASSIGNED
         assert note.missing == ["customerSnapshot.fields"] and note.complete is False

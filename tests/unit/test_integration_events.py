@@ -30,6 +30,7 @@ AUDIT_DATA: dict[str, tuple[dict[str, Any], str | None]] = {
     "TASK_CLAIMED": ({"taskId": f"{CASE}-t3", "assignee": "bob"}, "task.assigned"),
     "TASK_REASSIGNED": ({"taskId": f"{CASE}-t3", "from": "alice", "to": "bob"}, "task.assigned"),
     "TASK_COMPLETED": ({"taskId": f"{CASE}-t3", "outcome": "paid Jane", "comment": "She called"}, "task.completed"),
+    "TASK_SLA_WARNING": ({"taskId": f"{CASE}-t3", "dueAt": "2026-03-03T12:00:00Z"}, "sla.warning"),
     "TASK_ESCALATED": ({"taskId": f"{CASE}-t3", "escalation": f"{CASE}-t9"}, "sla.breached"),
     "TASK_CANCELLED": ({"taskId": f"{CASE}-t3"}, None),
     "APPROVAL_REQUESTED": ({"approvalId": f"{CASE}-a1", "level": 1, "levels": 2, "amount": "1250.00",

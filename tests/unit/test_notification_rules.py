@@ -90,6 +90,15 @@ def test_an_overdue_escalated_task_is_an_sla_breach_for_its_assignee():
     assert (n.recipient, n.kind, n.task_id) == ("carol", Kind.SLA_BREACHED, "case-1-t3")
 
 
+def test_a_task_80_percent_through_its_sla_warns_its_assignee_and_nobody_in_a_team_queue():
+    data = {"taskId": "case-1-t3", "dueAt": "2026-03-03T12:00:00.000Z"}
+    [n] = notifications_for(event("TASK_SLA_WARNING", "system", data), a_case(), Facts(tasks=(a_task("carol"),)))
+    assert (n.recipient, n.kind, n.task_id) == ("carol", Kind.SLA_WARNING, "case-1-t3")
+    assert "80 %" in n.text
+    queued = Facts(tasks=(a_task(None),))
+    assert notifications_for(event("TASK_SLA_WARNING", "system", data), a_case(), queued) == []
+
+
 def test_an_approval_in_the_queue_waits_for_every_approver_who_does_not_work_on_the_case():
     case = a_case(participants=["ava"])
     data = {"approvalId": "case-1-a1", "level": 1}

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app import api
+from chalicelib.domain.case_types import CaseTypeCreate
 from chalicelib.domain.models import CaseCreate, CasePatch
 from chalicelib.domain.personnel import PersonUpsert
 from chalicelib.domain.tasks import BulkReassignment
@@ -95,3 +96,15 @@ def test_path_parameters_and_headers_carry_their_patterns():
     }
     assert DOC["paths"]["/customers/{customer_id}"]["get"]["parameters"][0]["schema"]["pattern"] == r"^CUST-\d{1,12}$"
     assert "404" in DOC["paths"]["/personnel/{username}"]["put"]["responses"]  # a username outside the pattern
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"approvalRequired": 0}, {"slaHours": {"LOW": "5"}}, {"slaHours": {"LOW": 5.0}}, {"slaHours": {"LOW": 5.5}},
+    {"tasks": [{"type": "A", "title": "a", "required": 1}]},
+    {"fields": [{"name": "a", "label": "A", "type": "number", "pii": 0}]},
+    {"fields": [{"name": "a", "label": "A", "type": "number", "min": "1"}]},
+    {"fields": [{"name": "a", "label": "A", "type": "number", "min": 1, "max": 2.5}]},
+    {"fields": [{"name": "a", "label": "A", "type": "text", "maxLength": True}]},
+])
+def test_a_case_type_definition_takes_json_types_as_the_document_states_them(changes):
+    agree(CaseTypeCreate, "CaseTypeCreate", {"id": "WARRANTY", "name": "Warranty", "slaHours": {"LOW": 5}, **changes})

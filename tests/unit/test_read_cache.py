@@ -173,9 +173,10 @@ def test_stream_records_name_the_keys_they_make_stale() -> None:
     records = [
         record("CASE#c1", "CASE"), record("CASE#c1", "EVENT#000002"), record("CASE#c1", "CASE", "REMOVE"),
         record("PERSON#alice", "PERSON"), record("TASK#t1", "TASK"), {"eventName": "MODIFY"},
+        record("CASETYPES", "CASETYPE#CLAIM"), record("CASETYPE#CLAIM", "V#000002", "INSERT"),
     ]
     assert stale_keys_of_records(records) == [
-        "case:c1", "personnel:person:alice", "personnel:directory",
+        "case:c1", "personnel:person:alice", "personnel:directory", "casetype:current:CLAIM",
     ]
 
 

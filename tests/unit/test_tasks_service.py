@@ -165,23 +165,32 @@ def test_round_robin_is_durable_across_service_instances(cases, work, staff, clo
     assert (cursor.last, cursor.version) == ("amy", 4)
 
 
+class RacingCases:
+    """The case repository, where a rival writes first once: `rival(change)` does the rival's write and answers
+    True before the first change it races, which then loses (StaleWrite)."""
+
+    def __init__(self, cases, rival) -> None:
+        self._cases, self._rival, self._raced = cases, rival, False
+
+    def __getattr__(self, name):
+        return getattr(self._cases, name)
+
+    def apply(self, change):
+        if not self._raced and self._rival(change):
+            self._raced = True
+            raise StaleWrite()
+        self._cases.apply(change)
+
+
 def test_a_lost_race_on_the_round_robin_cursor_is_decided_again(cases, work, staff, clock):
-    class RacingCases:
-        raced = False
+    def rival(change):
+        moved = [getattr(w, "record", None) for w in change.writes]
+        cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
+        if cursor is not None:  # another container assigns first and moves the cursor to alice
+            work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)
+        return cursor is not None
 
-        def __getattr__(self, name):
-            return getattr(cases, name)
-
-        def apply(self, change):
-            moved = [getattr(w, "record", None) for w in change.writes]
-            cursor = next((r for r in moved if isinstance(r, RoundRobinCursor)), None)
-            if cursor is not None and not self.raced:
-                self.raced = True  # another container assigns first and moves the cursor to alice
-                work.cursors["claims"] = cursor.__class__("claims", "alice", cursor.version)
-                raise StaleWrite()
-            cases.apply(change)
-
-    service = TaskService(RacingCases(), work, work, case_types(), clock=clock)
+    service = TaskService(RacingCases(cases, rival), work, work, case_types(), clock=clock)
     [task] = service.create_for_case(open_case(cases, "g-1", case_type="GENERAL"))
     assert task.assignee == "amy" and work.get_cursor("claims").version == 2
 
@@ -461,6 +470,49 @@ def test_overdue_tasks_escalate_once(service, cases, work, clock, alices):
     assert work.get_sweep_day() == clock.now.date().isoformat()
     assert [e.type for e in cases.list_events("case-1")][-2:] == ["TASK_CREATED", "TASK_ESCALATED"]
     assert chain_is_valid(cases, "case-1")
+
+
+def test_a_task_80_percent_through_its_sla_is_warned_once(service, cases, work, clock, alices):
+    service.complete(ALICE, alices[0].id, {})  # a finished task is never warned: its warning marker went with it
+    clock.advance(hours=57)  # CLAIM HIGH: 72 hours, so the warning is due after 57.6
+    service.escalate_overdue()
+    assert work.get_task(alices[1].id).sla_warned_at is None
+    clock.advance(hours=1)
+    assert service.escalate_overdue() == []  # a warning escalates nothing
+    warned = work.get_task(alices[1].id)
+    assert warned.sla_warned_at == "2026-03-03T22:00:00.000Z" and warned.version == 2
+    service.escalate_overdue()
+    warnings = [e for e in cases.list_events("case-1") if e.type == "TASK_SLA_WARNING"]
+    assert [(e.actor, e.data) for e in warnings] == [("system", {"taskId": alices[1].id, "dueAt": alices[1].due_at})]
+    clock.advance(hours=15)  # past its due time: escalated as ever
+    [escalation] = service.escalate_overdue()
+    assert escalation.escalates == alices[1].id
+    service.complete(ALICE, alices[1].id, {})
+    assert [m.task_id for m in work.markers.values()] == [] and chain_is_valid(cases, "case-1")
+
+
+def test_a_sweep_losing_the_warning_to_another_sweep_warns_nothing_more(cases, work, clock, staff, caplog):
+    def rival(change):
+        warns = change.event.type == "TASK_SLA_WARNING"
+        if warns:  # another sweep warns first
+            cases.apply(change)
+        return warns
+
+    service = TaskService(RacingCases(cases, rival), work, work, case_types(), clock=clock)
+    [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))  # due in 8 hours
+    clock.advance(hours=6, minutes=25)  # past 80 % of 8 hours
+    service.escalate_overdue()
+    assert [e.type for e in cases.list_events("case-1")].count("TASK_SLA_WARNING") == 1
+    assert "could not act" not in caplog.text  # the retry saw the task warned and wrote nothing
+    assert not any(m.warning for m in work.markers.values()) and work.markers  # the due marker stays
+
+
+def test_the_warning_marker_is_80_percent_of_the_way_from_creation_to_due_time(service, cases, work, staff, clock):
+    [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))
+    markers = sorted(work.markers.values(), key=lambda m: m.due_at)
+    assert [(m.task_id, m.warning, m.due_at) for m in markers] == [
+        (task.id, True, "2026-03-01T18:24:00.000Z"), (task.id, False, "2026-03-01T20:00:00.000Z"),
+    ]
 
 
 def test_overdue_sweep_reads_only_the_days_since_the_last_sweep(service, cases, work, clock, staff):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
 
 from ...domain.case_types import CaseType
 from ...ports import StartKey, StaleWrite
 from .. import keyed_pages
 from . import keys
-from .errors import failed_conditions, response_code, stored, translated
+from .errors import response_code, saved_together, stored, translated
 from .models import OnTable
 from .pages import reader
 
@@ -64,11 +63,4 @@ class DynamoCaseTypeStore(OnTable):
         version_item = versions(
             keys.case_type_key(case_type.id), keys.case_type_version_sk(case_type.version), body=body,
         )
-        try:
-            with translated(), TransactWrite(connection=self._m.connection) as tx:
-                tx.save(head_item, condition=head_condition)
-                tx.save(version_item, condition=versions.pk.does_not_exist())
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                raise StaleWrite() from None
-            raise
+        saved_together(self._m.connection, (head_item, head_condition), (version_item, versions.pk.does_not_exist()))

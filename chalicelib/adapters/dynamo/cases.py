@@ -84,7 +84,8 @@ def to_case(item: Any) -> Case:
         case_type=item.case_type, case_type_version=int(item.case_type_version or 1), priority=item.priority,
         customer_id=item.customer_id,
         compensation=item.compensation, required_documents=list(item.required_documents or []),
-        tags=list(item.tags or []), status=item.status, version=int(item.version), team=item.team,
+        tags=list(item.tags or []), fields=item.fields.as_dict() if item.fields else {}, status=item.status,
+        version=int(item.version), team=item.team,
         assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,
         created_by=item.created_by, updated_at=item.updated_at, updated_by=item.updated_by, due_at=item.due_at,
         workflow=item.workflow, customer_snapshot=item.customer_snapshot,
@@ -136,6 +137,7 @@ def _filter_condition(model: Any, query: CaseQuery) -> Optional[Condition]:
     for attr, value in (
         (model.status, query.status), (model.priority, query.priority), (model.case_type, query.case_type),
         (model.customer_id, query.customer_id), (model.assignee, query.assignee),
+        *((model.fields[name], wanted) for name, wanted in query.fields.items()),
     ):
         if value is not None:
             condition = attr == value if condition is None else condition & (attr == value)

@@ -136,7 +136,7 @@ def _item(m: TableModels, case_id: str, record: Record) -> Any:
         return m.cursor(keys.cursor_pk(record.team), keys.CURSOR_SK, last=record.last, version=record.version)
     if isinstance(record, DueMarker):
         return m.marker(
-            keys.due_pk(record.day), keys.due_sk(record.due_at, record.task_id),
+            keys.due_pk(record.day), keys.due_sk(record.due_at, record.task_id, record.warning),
             case_id=record.case_id, task_id=record.task_id, due_at=record.due_at,
         )
     if isinstance(record, Approval):
@@ -189,6 +189,7 @@ def viewer_item(m: TableModels, username: str, case: Case) -> Any:
         keys.case_pk(case.id), keys.viewer_sk(username), view_pk=keys.viewer_cases_pk(username),
         list_sk=keys.case_list_sk(case.created_at, case.id), body=case.to_api(), status=case.status.value,
         priority=case.priority.value, case_type=case.case_type, customer_id=case.customer_id, assignee=case.assignee,
+        fields=case.fields,
     )
 
 
@@ -200,7 +201,7 @@ def task_item(m: TableModels, task: Task) -> Any:
         team=task.team, status=task.status.value, required=task.required, due_at=task.due_at,
         created_at=task.created_at, completed_at=task.completed_at, completed_by=task.completed_by,
         outcome=task.outcome, comment=task.comment, version=task.version, reason=task.reason,
-        escalates=task.escalates, escalation=task.escalation, run=task.run,
+        escalates=task.escalates, escalation=task.escalation, sla_warned_at=task.sla_warned_at, run=task.run,
         inbox_pk=inbox, inbox_sk=keys.task_inbox_sk(task) if inbox else None,
     )
 

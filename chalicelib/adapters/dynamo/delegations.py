@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from ...domain.delegations import Delegation, DelegationLogEntry
-from ...ports import StaleWrite
 from . import keys
-from .errors import failed_conditions, stored, translated
+from .errors import saved_together, stored, translated
 from .models import OnTable
 
 
@@ -25,14 +21,7 @@ class DynamoDelegationStore(OnTable):
         item = d(pk, keys.DELEGATION_SK, body=delegation.to_api(), revision=delegation.version)
         condition = d.pk.does_not_exist() if delegation.version == 1 else d.revision == delegation.version - 1
         line = log(pk, keys.delegation_log_sk(entry.seq), body=entry.to_api())
-        try:
-            with translated(), TransactWrite(connection=self._m.connection) as tx:
-                tx.save(item, condition=condition)
-                tx.save(line, condition=log.pk.does_not_exist())
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                raise StaleWrite() from None
-            raise
+        saved_together(self._m.connection, (item, condition), (line, log.pk.does_not_exist()))
 
     def list_delegation_log(self, username: str, limit: int) -> list[DelegationLogEntry]:
         log = self._m.delegation_log

@@ -6,9 +6,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from ...errors import DependencyUnavailable
+from ...ports import StaleWrite
 
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -54,3 +57,15 @@ def stored(model: Any, pk: str, sk: str) -> Optional[Any]:
             return model.get(pk, sk, consistent_read=True)
         except model.DoesNotExist:
             return None
+
+
+def saved_together(connection: Connection, *writes: tuple[Any, Any]) -> None:
+    """Save each (item, condition) in one transaction: all or nothing, StaleWrite when a condition fails."""
+    try:
+        with translated(), TransactWrite(connection=connection) as tx:
+            for item, condition in writes:
+                tx.save(item, condition=condition)
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)):
+            raise StaleWrite() from None
+        raise

@@ -22,6 +22,7 @@
   TEAMS / TEAMS                                    every team a person was filed under
   ROUNDROBIN#<team> / CURSOR                       the team's round-robin position
   DUE#<yyyy-mm-dd> / <dueAt>#<taskId>              an OPEN task due that day; the overdue sweep reads these
+  DUE#<yyyy-mm-dd> / <warnAt>#<taskId>#WARNING     an OPEN task 80 % through its SLA window that day
   SWEEP#OVERDUE / CURSOR                           the first day that may still hold due markers
   COUNTER#<scope> / COUNTER                        atomic counters (case numbers)
   IDEMPOTENCY#<len(user)>#<user>#<key> / IDEMPOTENCY  replay records, deleted by TTL (the length makes the
@@ -32,18 +33,18 @@
   NOTIFY#<username> / NOTE#<notificationId>        a person's notification, newest first (ids sort by time);
                                                    inboxPk = UNREAD#<username> while unread; deleted by TTL
   NOTIFY#<username> / PREFERENCES                  the person's notification preferences
+  CALENDARS / CALENDAR#<id>                        a business calendar (few: one partition, listed by id)
   CASETYPES / CASETYPE#<id>                        a case type's head: its current version (and retired flag),
                                                    all in one partition, so listing the types is one query
   CASETYPE#<id> / V#<version, 6 digits>            one published version of it, never changed
-  CALENDARS / CALENDAR#<id>                        a business calendar (few: one partition, listed by id)
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
 from ...domain.approvals import APPROVER_QUEUE, Approval, ApprovalStatus
-from ...domain.case_types import CaseType
 from ...domain.calendars import Calendar
+from ...domain.case_types import CaseType
 from ...domain.documents import DocumentRecord
 from ...domain.models import AuditEvent, Comment
 from ...domain.personnel import Person
@@ -121,6 +122,7 @@ notifications_pk = _prefixed("NOTIFY#")
 note_sk = _prefixed(NOTE_PREFIX)
 unread_pk = _prefixed("UNREAD#")
 case_type_key = _prefixed(CASE_TYPE_PREFIX)  # a head's sort key, and the partition of the type's versions
+case_type_id_of = _unprefixed(CASE_TYPE_PREFIX)
 
 
 def case_list_sk(created_at: str, case_id: str) -> str:
@@ -159,8 +161,11 @@ def result_sk(document_id: str, version_id: str) -> str:
     return f"DOCRESULT#{document_id}#{version_id}"
 
 
-def due_sk(due_at: str, task_id: str) -> str:
-    return f"{due_at}#{task_id}"
+WARNING_SUFFIX = "#WARNING"
+
+
+def due_sk(due_at: str, task_id: str, warning: bool) -> str:
+    return f"{due_at}#{task_id}{WARNING_SUFFIX if warning else ''}"
 
 
 WEBHOOKS_KEY = "WEBHOOKS"
@@ -262,7 +267,7 @@ def documents_list(case_id: str) -> KeyedList[DocumentRecord]:
     return KeyedList(case_pk(case_id), DOC_PREFIX, lambda d: _in_table(case_pk(d.case_id), document_sk(d.id)))
 
 
-def case_types_list() -> KeyedList[CaseType]:
-    return KeyedList(CASE_TYPES_KEY, CASE_TYPE_PREFIX, lambda t: _in_table(CASE_TYPES_KEY, case_type_key(t.id)))
 def calendars_list() -> KeyedList[Calendar]:
     return KeyedList(CALENDARS_KEY, CALENDAR_PREFIX, lambda c: _in_table(CALENDARS_KEY, calendar_sk(c.id)))
+def case_types_list() -> KeyedList[CaseType]:
+    return KeyedList(CASE_TYPES_KEY, CASE_TYPE_PREFIX, lambda t: _in_table(CASE_TYPES_KEY, case_type_key(t.id)))

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Optional, cast
 
 from pynamodb.attributes import (
-    BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
+    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
@@ -46,9 +46,9 @@ class TableModels:
     delegation_log: Any
     notification: Any
     preferences: Any
+    calendar: Any
     case_type_head: Any
     case_type_version: Any
-    calendar: Any
     connection: Connection
 
 
@@ -104,6 +104,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         compensation = JSONAttribute(null=True)
         required_documents = ListAttribute(of=UnicodeAttribute, attr_name="requiredDocuments", default=list)
         tags = ListAttribute(of=UnicodeAttribute, default=list)
+        # a map, not JSON text: a listing filters on `fields.<name>` (absent: opened before custom fields)
+        fields: MapAttribute[Any, Any] = MapAttribute(null=True)
         status = UnicodeAttribute()
         version = NumberAttribute()
         team = UnicodeAttribute(null=True)
@@ -143,6 +145,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         case_type = UnicodeAttribute(attr_name="caseType")
         customer_id = UnicodeAttribute(attr_name="customer")
         assignee = UnicodeAttribute(attr_name="assignedTo", null=True)
+        fields: MapAttribute[Any, Any] = MapAttribute(null=True)
         by_viewer = by_viewer_index()
 
     class CounterItem(Item):
@@ -173,6 +176,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         reason = UnicodeAttribute(null=True)
         escalates = UnicodeAttribute(null=True)
         escalation = UnicodeAttribute(null=True)
+        sla_warned_at = UnicodeAttribute(attr_name="slaWarnedAt", null=True)
         run = NumberAttribute(null=True)
 
     class PersonItem(InboxItem):
@@ -211,8 +215,8 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         version = NumberAttribute()
 
     class RevisedItem(BodyItem):
-        """A document, a version, a legal hold, a delegation, a case type's head or a calendar: written only at the
-        revision read."""
+        """A document, a version, a legal hold, a delegation, a calendar or a case type's head: written only at
+        the revision read."""
 
         revision = NumberAttribute()
 
@@ -242,7 +246,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         approval=ApprovalItem, compensation=CompensationItem, ledger=BodyItem, document=RevisedItem,
         version=VersionItem, hold=HoldItem, last_known=LastKnownItem, viewer=ViewerItem,
         months=MonthsItem, delegation=RevisedItem, delegation_log=BodyItem, notification=NotificationItem,
-        preferences=BodyItem, case_type_head=RevisedItem, case_type_version=BodyItem, calendar=RevisedItem,
+        preferences=BodyItem, calendar=RevisedItem, case_type_head=RevisedItem, case_type_version=BodyItem,
         connection=Item._connection.connection,
     )
 

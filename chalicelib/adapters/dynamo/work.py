@@ -54,7 +54,7 @@ class DynamoWorkRepository(OnTable):
         marker = self._m.marker
         with translated():
             items = marker.query(keys.due_pk(day), marker.sk < f"{before}#", consistent_read=True)
-            return [DueMarker(case_id=i.case_id, task_id=i.task_id, due_at=i.due_at) for i in items]
+            return [_to_marker(item) for item in items]
 
     def get_sweep_day(self) -> Optional[str]:
         item = stored(self._m.sweep, keys.SWEEP_KEY, keys.CURSOR_SK)
@@ -112,8 +112,14 @@ def _to_task(item: Any) -> Task:
         team=item.team, status=item.status, required=item.required, due_at=item.due_at, created_at=item.created_at,
         completed_at=item.completed_at, completed_by=item.completed_by, outcome=item.outcome, comment=item.comment,
         version=int(item.version), reason=item.reason, escalates=item.escalates, escalation=item.escalation,
+        sla_warned_at=item.sla_warned_at,
         run=int(item.run) if item.run is not None else None,
     )
+
+
+def _to_marker(item: Any) -> DueMarker:
+    warning = item.sk.endswith(keys.WARNING_SUFFIX)
+    return DueMarker(case_id=item.case_id, task_id=item.task_id, due_at=item.due_at, warning=warning)
 
 
 def _to_person(item: Any) -> Person:

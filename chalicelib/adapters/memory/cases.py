@@ -86,7 +86,14 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         "status": query.status, "assignee": query.assignee, "priority": query.priority,
         "customer_id": query.customer_id, "case_type": query.case_type,
     }
-    return all(value is None or _plain(getattr(case, name)) == value for name, value in wanted.items())
+    return all(value is None or _plain(getattr(case, name)) == value for name, value in wanted.items()) and all(
+        _same(case.fields.get(name), value) for name, value in query.fields.items()
+    )
+
+
+def _same(stored: object, wanted: object) -> bool:
+    """Equal as DynamoDB compares: of one type, so true is not 1 (a field may change type between versions)."""
+    return type(stored) is type(wanted) and stored == wanted
 
 
 def _plain(value: object) -> object:

@@ -15,13 +15,14 @@ from ...domain.personnel import Person
 from ...domain.records import DueMarker, IdempotencyRecord, RoundRobinCursor
 from ...domain.tasks import Task
 from ...ports import IdempotencyKeyTaken, StaleWrite
+from ..dynamo.keys import due_sk
 
 if TYPE_CHECKING:
     from ...domain.changes import Record, Write
 
 
 def marker_sort(marker: DueMarker) -> str:
-    return f"{marker.due_at}#{marker.task_id}"
+    return due_sk(marker.due_at, marker.task_id, marker.warning)
 
 
 class InMemoryTable:

@@ -1,11 +1,11 @@
 """Schemathesis hooks of the fuzz test (tests/e2e/test_fuzz_openapi.py): one check added to all of theirs.
 
 Some of the API's 400s depend on stored state or compare two values, which no OpenAPI document can state:
-a cursor this listing issued, an instant not later than now, a document kind the case requires, document ids
-of the case, an assignee in the task's team, an absence window's order, a file name that is more than path
-parts and control characters, the tasks and approvals filters that go together, a calendar's time zone and
-periods. For those operations
-schemathesis.toml also expects 400 from schema-valid requests, and this check makes sure such a 400 names
+a cursor this listing issued, an instant not later than now, custom field values a case type defines,
+a document kind the case requires, document ids of the case, an assignee in the task's team, an absence
+window's order, a file name that is more than path parts and control characters, the tasks and approvals
+filters that go together, a calendar's time zone and periods. For those operations schemathesis.toml also
+expects 400 from schema-valid requests, and this check makes sure such a 400 names
 only those fields: any other 400 to schema-valid data fails, as positive_data_acceptance would fail it."""
 from __future__ import annotations
 
@@ -28,18 +28,20 @@ STATE_DEPENDENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/cases/{case_id}/documents"): ("cursor",),
     ("GET", "/cases/{case_id}"): ("asOf",),  # not later than now
     ("PUT", "/personnel/{username}"): ("outOfOffice",),  # `to` not before `from`
+    ("PUT", "/personnel/{username}/delegation"): ("to", "until"),  # not oneself; `until` after `from`
     ("POST", "/cases/{case_id}/documents"): ("kind", "filename"),  # the case's required kinds; a usable name
     ("POST", "/cases/{case_id}/documents/{document_id}/versions"): ("kind", "filename"),  # the document's kind
     ("POST", "/cases/{case_id}/exports"): ("documentIds",),  # documents of this case
     ("POST", "/tasks/{task_id}/reassign"): ("assignee",),  # a member of the task's team
-    # a case type the catalog holds and has not retired; the compensation that type allows
-    ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments"),
-    ("GET", "/case-types"): ("cursor",),
-    # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
-    **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
     ("GET", "/calendars"): ("cursor",),
     # a zone of the tz database; periods that end after they start, do not overlap, and some in the week
     ("PUT", "/calendars/{calendar_id}"): ("timeZone", "workingHours"),
+    # a case type the catalog holds and has not retired; the compensation and custom fields that type allows
+    ("POST", "/cases"): ("caseType", "compensation", "requiredDocuments", "fields"),
+    ("PATCH", "/cases/{case_id}"): ("fields",),  # the custom fields of the case's type version
+    ("GET", "/case-types"): ("cursor",),
+    # a definition that can work: teams of the directory, stored calendars, each name once, every priority's SLA
+    **{operation: _CASE_TYPE_RULES for operation in (("POST", "/case-types"), ("PUT", "/case-types/{case_type_id}"))},
 }
 
 

@@ -30,6 +30,7 @@ export function describeEvent(event, lookups) {
     case "TASK_REASSIGNED": return [`reassigned “${task ? task.title : "a task"}”`, d.to || d.assignee ? `to ${d.to || d.assignee}` : null];
     case "TASK_CANCELLED": return [`cancelled “${task ? task.title : "a task"}”`, d.reason || null];
     case "TASK_ESCALATED": return [`escalated “${task ? task.title : "a task"}”`, d.reason || null];
+    case "TASK_SLA_WARNING": return [`warned that “${task ? task.title : "a task"}” is 80 % through its SLA`, d.dueAt ? `due ${d.dueAt}` : null];
     case "APPROVAL_REQUESTED": return [`asked for a level ${d.level || 1} approval`, d.amount ? money(d.amount, d.currency) : null];
     case "APPROVAL_DECIDED": return [`${String(d.decision || "").toLowerCase() || "decided"} the level ${d.level || 1} approval`, [d.onBehalfOf ? `on behalf of ${d.onBehalfOf}` : null, d.comment].filter(Boolean).join(" — ") || null];
     case "APPROVAL_EXPIRED": return ["let an approval expire", null];
