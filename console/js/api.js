@@ -78,6 +78,10 @@ export class Api {
   post(path, body, headers) {
     return this.request("POST", path, { body: body === undefined ? {} : body, headers });
   }
+
+  put(path, body, headers) {
+    return this.request("PUT", path, { body, headers });
+  }
 }
 
 // Sends a presigned S3 POST form with the file last, reporting progress; resolves when S3 accepted it.

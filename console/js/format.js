@@ -57,7 +57,7 @@ const TONES = {
   PENDING_DOCUMENTS: "warn", PENDING_APPROVAL: "warn", PENDING: "warn", PROCESSING: "warn", COMPENSATION: "warn",
   APPROVED: "ok", RESOLVED: "ok", CLOSED: "done", READY: "ok", DONE: "done", PAID: "ok", SUCCEEDED: "ok",
   REJECTED: "bad", QUARANTINED: "bad", NEEDS_ATTENTION: "bad", FAILED: "bad", EXPIRED: "done", CANCELLED: "done",
-  VOIDED: "done", ON_HOLD: "bad", OK: "ok", STALE: "warn", UNAVAILABLE: "bad", NOT_FOUND: "done", LOW: "done", MEDIUM: "info", HIGH: "warn", CRITICAL: "bad",
+  VOIDED: "done", ON_HOLD: "bad", RETIRED: "done", ACTIVE: "ok", OK: "ok", STALE: "warn", UNAVAILABLE: "bad", NOT_FOUND: "done", LOW: "done", MEDIUM: "info", HIGH: "warn", CRITICAL: "bad",
 };
 
 export function badge(value, { prefix = "" } = {}) {

@@ -4,6 +4,11 @@ import { loadConfig } from "./config.js";
 import { errorBox, h, replace } from "./dom.js";
 import { navigate, Router } from "./router.js";
 import { Session } from "./session.js";
+import { calendarEditor } from "./views/admin/calendar_editor.js";
+import { calendarsPage } from "./views/admin/calendars.js";
+import { caseTypeEditor, caseTypeVersionPage } from "./views/admin/case_type_editor.js";
+import { caseTypesPage } from "./views/admin/case_types.js";
+import { isAdmin } from "./views/admin/kit.js";
 import { approvalPage } from "./views/approval_page.js";
 import { casePage } from "./views/case_page.js";
 import { caseForm } from "./views/case_form.js";
@@ -22,12 +27,23 @@ const ROUTES = [
   ["/approvals/:id", approvalPage],
   ["/notifications", notificationsPage],
   ["/signin", signInPage],
+  ["/admin/case-types", caseTypesPage],
+  ["/admin/case-types/new", caseTypeEditor],
+  ["/admin/case-types/:id", caseTypeEditor],
+  ["/admin/case-types/:id/versions/:version", caseTypeVersionPage],
+  ["/admin/calendars", calendarsPage],
+  ["/admin/calendars/new", calendarEditor],
+  ["/admin/calendars/:id", calendarEditor],
 ];
 
 const NAV = [
   ["#/inbox", "My work"],
   ["#/queue", "Team queue"],
   ["#/cases", "Cases"],
+];
+const ADMIN_NAV = [
+  ["#/admin/case-types", "Case types"],
+  ["#/admin/calendars", "Calendars"],
 ];
 
 async function start() {
@@ -75,11 +91,12 @@ function renderTopbar(ctx, path) {
   bar.hidden = !user;
   if (!user) return replace(bar);
   const current = (href) => path === href.slice(1) || (href === "#/cases" && path.startsWith("/cases/") && path !== "/cases/new")
-    || (href === "#/inbox" && path === "/");
+    || (href === "#/inbox" && path === "/") || (href.startsWith("#/admin/") && path.startsWith(`${href.slice(1)}/`));
+  const nav = isAdmin(session) ? [...NAV, ...ADMIN_NAV] : NAV;
   replace(bar,
     h("a", { class: "brand", href: "#/inbox" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Case Management"),
     h("nav", { "aria-label": "Main" },
-      h("ul", {}, NAV.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": current(href) ? "page" : null }, text))))),
+      h("ul", {}, nav.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": current(href) ? "page" : null }, text))))),
     session.can("caseworker", "supervisor")
       ? h("a", { class: "btn btn-primary btn-small", href: "#/cases/new", "aria-current": path === "/cases/new" ? "page" : null }, "New case")
       : null,

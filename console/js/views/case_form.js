@@ -1,15 +1,22 @@
 // Open a case. The API validates; its messages (error.details[].field) are shown next to the fields they
-// name, and listed in a summary that takes the focus.
+// name, and listed in a summary that takes the focus. The chosen type's custom fields get their own inputs.
 import { announce, h, replace } from "../dom.js";
 import { pageHeader } from "./common.js";
+import { customFieldInputs } from "./custom_field_inputs.js";
+import { FormErrors } from "./form_errors.js";
 
 const PRIORITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+const LABELS = { title: "Title", description: "Description", caseType: "Case type", priority: "Priority", customerId: "Customer ID",
+  "compensation.amount": "Compensation amount", "compensation.currency": "Currency", tags: "Tags" };
 
 export function caseForm(ctx) {
   let idempotencyKey = crypto.randomUUID();
-  const summary = h("div", { class: "alert alert-error", role: "alert", tabindex: "-1", hidden: true });
+  const errors = new FormErrors("The case was not opened.");
   const typeHint = h("p", { class: "hint", id: "caseType-hint" });
   const types = new Map();
+  const details = new Map(); // id → the type's current version (GET /case-types/{id}), with its fields
+  const customArea = h("div", { "aria-live": "polite" });
+  let custom = null;
   const controls = {
     title: h("input", { id: "title", name: "title", autocomplete: "off", maxlength: 250 }),
     description: h("textarea", { id: "description", name: "description", rows: 4 }),
@@ -20,7 +27,6 @@ export function caseForm(ctx) {
     "compensation.currency": h("input", { id: "compensation.currency", name: "compensation.currency", value: "EUR", maxlength: 3, class: "input-short" }),
     tags: h("input", { id: "tags", name: "tags", autocomplete: "off", placeholder: "water, urgent" }),
   };
-  const errors = Object.fromEntries(Object.keys(controls).map((name) => [name, h("p", { class: "field-error", id: `${name}-error`, hidden: true })]));
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Open case");
 
   ctx.api.all("/case-types").then((list) => {
@@ -28,20 +34,35 @@ export function caseForm(ctx) {
       types.set(type.id, type);
       controls.caseType.append(h("option", { value: type.id }, type.name));
     }
-  }).catch((error) => showErrors({ message: `The case types could not be loaded: ${error.message}`, details: [] }));
+  }).catch((error) => errors.show({ message: `The case types could not be loaded: ${error.message}`, details: [] }));
 
-  controls.caseType.addEventListener("change", () => {
-    const type = types.get(controls.caseType.value);
+  controls.caseType.addEventListener("change", async () => {
+    const id = controls.caseType.value;
+    const type = types.get(id);
     typeHint.textContent = type ? describeType(type) : "";
+    custom = null;
+    replace(customArea);
+    if (!type) return;
+    try {
+      if (!details.has(id)) details.set(id, await ctx.api.get(`/case-types/${encodeURIComponent(id)}`));
+    } catch (error) {
+      replace(customArea, h("p", { class: "alert alert-error", role: "alert" }, `This type's fields could not be loaded: ${error.message}`));
+      return;
+    }
+    const detail = details.get(id);
+    if (controls.caseType.value !== id || !(detail.fields || []).length) return; // chosen another meanwhile, or no fields
+    custom = customFieldInputs(errors, detail.fields, Object.keys(detail.currencies || {})[0]);
+    replace(customArea, h("fieldset", {}, h("legend", {}, `Details of ${detail.name}`), custom.element));
   });
 
   function field(name, text, { hint, optional } = {}) {
     const control = controls[name];
     const hintEl = hint ? h("p", { class: "hint", id: `${name}-hint` }, hint) : null;
-    control.setAttribute("aria-describedby", [hintEl ? `${name}-hint` : null, control.getAttribute("aria-describedby"), `${name}-error`].filter(Boolean).join(" "));
+    if (hintEl) control.setAttribute("aria-describedby", [`${name}-hint`, control.getAttribute("aria-describedby")].filter(Boolean).join(" "));
+    const message = errors.target(name === "compensation.amount" ? "compensation" : name, control, LABELS[name]);
     return h("div", { class: "field", dataset: { field: name } },
       h("label", { for: control.id }, text, optional ? h("span", { class: "optional" }, " (optional)") : null),
-      hintEl, control, name === "caseType" ? typeHint : null, errors[name]);
+      hintEl, control, name === "caseType" ? typeHint : null, message);
   }
 
   function body() {
@@ -52,50 +73,20 @@ export function caseForm(ctx) {
     if (value("description")) payload.description = value("description");
     if (value("compensation.amount")) payload.compensation = { amount: value("compensation.amount"), currency: value("compensation.currency") };
     if (value("tags")) payload.tags = value("tags").split(",").map((t) => t.trim()).filter(Boolean);
+    if (custom) payload.fields = custom.read();
     return payload;
   }
 
-  function clearErrors() {
-    summary.hidden = true;
-    for (const [name, el] of Object.entries(errors)) {
-      el.hidden = true;
-      el.textContent = "";
-      controls[name].removeAttribute("aria-invalid");
-    }
-  }
-
-  function controlFor(fieldPath) {
-    if (controls[fieldPath]) return fieldPath;
-    const base = fieldPath.replace(/\.\d+$/, "");
-    if (controls[base]) return base;
-    if (fieldPath === "compensation") return "compensation.amount";
-    return null;
-  }
-
-  function showErrors(error) {
-    const listed = [];
-    for (let detail of error.details || []) {
-      const name = controlFor(detail.field || "");
-      // An empty field fails the API's length or pattern rule: say what the person has to do.
-      if (name && !controls[name].value.trim() && name !== "compensation.amount") detail = { ...detail, issue: "this field is required" };
-      if (name) {
-        errors[name].hidden = false;
-        errors[name].textContent = errors[name].textContent ? `${errors[name].textContent}; ${detail.issue}` : capitalise(detail.issue);
-        controls[name].setAttribute("aria-invalid", "true");
-      }
-      listed.push(h("li", {}, name
-        ? h("a", { href: `#${name}`, onclick: (event) => { event.preventDefault(); controls[name].focus(); } }, `${fieldLabel(name)}: ${detail.issue}`)
-        : `${detail.field}: ${detail.issue}`));
-    }
-    replace(summary, h("strong", {}, listed.length ? "The case was not opened. Please correct:" : "The case was not opened."),
-      listed.length ? h("ul", {}, listed) : h("p", {}, error.message));
-    summary.hidden = false;
-    summary.focus();
+  // An empty fixed field fails the API's length or pattern rule: say what the person has to do. (A custom
+  // field's own message already says so.)
+  function reword(detail, target) {
+    const fixed = target && Object.values(controls).includes(target.control) && target.control !== controls["compensation.amount"];
+    return fixed && target.control.value.trim() === "" ? "this field is required" : detail.issue;
   }
 
   async function onSubmit(event) {
     event.preventDefault();
-    clearErrors();
+    errors.clear();
     submit.disabled = true;
     submit.textContent = "Opening…";
     try {
@@ -104,7 +95,7 @@ export function caseForm(ctx) {
       ctx.navigate(`/cases/${encodeURIComponent(created.id)}`);
     } catch (error) {
       if (error.status) idempotencyKey = crypto.randomUUID(); // the server answered: a corrected form is a new request
-      showErrors(error);
+      errors.show(error, reword);
     } finally {
       submit.disabled = false;
       submit.textContent = "Open case";
@@ -114,11 +105,12 @@ export function caseForm(ctx) {
   return h("section", { class: "page page-narrow" },
     pageHeader("Open a case", "The workflow starts at once: tasks are assigned, documents and approvals asked for as the case type needs."),
     h("form", { class: "panel form", onsubmit: onSubmit, novalidate: true, "aria-label": "New case" },
-      summary,
+      errors.summary,
       field("title", "Title"),
       field("description", "Description", { optional: true }),
       h("div", { class: "field-row" }, field("caseType", "Case type"), field("priority", "Priority")),
       field("customerId", "Customer ID", { hint: "The customer's id in the customer directory." }),
+      customArea,
       h("fieldset", {}, h("legend", {}, "Compensation asked for", h("span", { class: "optional" }, " (optional)")),
         h("div", { class: "field-row" },
           field("compensation.amount", "Amount", { hint: "A decimal with at most 2 places, e.g. 1250.00." }),
@@ -135,13 +127,4 @@ function describeType(type) {
   if (caps.length) parts.push(`compensation capped at ${caps.join(" / ")}`);
   if (type.team) parts.push(`handled by team ${type.team}`);
   return parts.length ? `This type ${parts.join("; ")}.` : "No documents or approval needed unless compensation is asked for.";
-}
-
-function fieldLabel(name) {
-  return { caseType: "Case type", customerId: "Customer ID", "compensation.amount": "Compensation amount", "compensation.currency": "Currency" }[name]
-    || capitalise(name);
-}
-
-function capitalise(text) {
-  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }

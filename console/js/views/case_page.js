@@ -6,6 +6,7 @@ import { badge, label, money, timeElement } from "../format.js";
 import { dueCell } from "./common.js";
 import { activityPanel } from "./case/activity.js";
 import { customerPanel } from "./case/customer.js";
+import { customFieldsPanel } from "./case/custom_fields.js";
 import { documentsPanel } from "./case/documents.js";
 import { progressOf, workflowDiagram } from "./case/workflow_diagram.js";
 import { approvalsPanel, compensationPanel, tasksPanel } from "./case/work_panels.js";
@@ -46,6 +47,7 @@ export async function casePage(ctx, params) {
   const compensation = compensationPanel(ctx, id, refresh);
   const documents = documentsPanel(ctx, record, refresh);
   const activity = activityPanel(ctx, id, refresh);
+  const customFields = customFieldsPanel(ctx);
   const last = new Map();
   const changed = (key, value) => {
     const text = JSON.stringify(value);
@@ -65,7 +67,7 @@ export async function casePage(ctx, params) {
         h("li", {}, h("span", { class: "swatch swatch-visited" }), "done"),
         h("li", {}, h("span", { class: "swatch swatch-pending" }), "not reached"))),
     h("div", { class: "case-grid" },
-      h("div", { class: "case-main" }, activity.element, documents.element),
+      h("div", { class: "case-main" }, customFields.element, activity.element, documents.element),
       h("div", { class: "case-side" }, tasks.element, approvals.element, compensation.element, customerPanel(ctx, record.customerId))),
     h("div", { class: "page-foot" }, updated,
       h("button", { type: "button", class: "btn btn-ghost btn-small", onclick: refresh }, "Refresh now")));
@@ -89,7 +91,7 @@ export async function casePage(ctx, params) {
       c.description ? h("p", { class: "case-description" }, c.description) : null,
       h("dl", { class: "meta" },
         meta("Number", h("span", { class: "mono" }, c.number)),
-        meta("Type", label(c.caseType)),
+        meta("Type", [label(c.caseType), c.caseTypeVersion ? h("span", { class: "muted small" }, ` (version ${c.caseTypeVersion})`) : null], "caseType"),
         meta("Team", c.team || "—"),
         meta("Assigned to", workers(c, taskItems), "assignee"),
         meta("Due", dueCell(c.dueAt, !["CLOSED", "RESOLVED"].includes(c.status))),
@@ -113,6 +115,7 @@ export async function casePage(ctx, params) {
     if (c.status === "fulfilled") {
       record = c.value;
       if (changed("case", [record, taskItems])) renderHeader(record, taskItems);
+      if (changed("fields", record.fields || null)) customFields.update(record).catch(() => null);
     }
     const stage = record.workflow ? record.workflow.stage : null;
     if (asl.status === "fulfilled" && changed("workflow", [view.value || null, stage])) {
