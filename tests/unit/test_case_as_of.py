@@ -72,7 +72,7 @@ class Writers:
 
     def __init__(self) -> None:
         self.repo, self.clock = InMemoryCaseRepository(), FixedClock()
-        types = _general_with_fields()
+        self.catalog = types = _general_with_fields()
         self.cases = CaseService(self.repo, types, CaseNumbers(self.repo), clock=self.clock,
                                  new_id=SequentialIds("case"), customer_snapshot=_snapshot)
         self.engine, self.work = FakeEngine(), FakeWork()
@@ -176,15 +176,15 @@ def lifecycle() -> Writers:
 
 
 def _migrated(w: Writers) -> None:
-    """An admin publishes GENERAL version 2 (a shorter SLA, a required document) and moves the case to it."""
-    catalog = case_types()
+    """An admin publishes GENERAL version 3 (a shorter SLA, a required document) and moves the case to it."""
+    catalog = w.catalog
     general = catalog.for_new_case("GENERAL")
     rules = general.model_dump(mode="json", by_alias=True, include=set(CaseTypeRules.model_fields))
     catalog.publish(ADA, "GENERAL", {**rules, "slaHours": {**rules["slaHours"], "HIGH": 1},
-                                     "requiredDocuments": ["bill"]}, '"1"')
+                                     "requiredDocuments": ["bill"]}, '"2"')
     tasks = TaskService(w.repo, InMemoryWorkRepository(w.repo), InMemoryWorkRepository(w.repo), catalog, w.clock)
     answer = CaseMigrations(w.repo, catalog, tasks, w.clock).migrate(
-        ADA, "GENERAL", {"targetVersion": 2, "caseIds": [w.case_id], "apply": True},
+        ADA, "GENERAL", {"targetVersion": 3, "caseIds": [w.case_id], "apply": True},
     )
     assert answer.migrated == [w.case_id]
 
