@@ -23,16 +23,18 @@ from ..domain.models import Case
 from ..domain.personnel import Person, has_capacity, is_out_of_office
 from ..domain.tasks import (
     ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
-    TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
-    marked_escalated, marked_warned, reassigned, sla_warning_at, task_id, team_queue, user_inbox,
+    TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_hours,
+    marked_escalated, marked_warned, reassigned, task_id, team_queue, user_inbox,
 )
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.records import DueMarker, RoundRobinCursor
+from ..domain.sla import due_after, warning_at
 from ..domain.queries import DEFAULT_PAGE
 from ..ports import CaseRepository, PersonnelRepository, TaskRepository
 from .case_types import CaseTypeCatalog
+from .sla import CalendarLookup, calendar_for, no_calendars
 from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
@@ -87,8 +89,10 @@ def _marker(task: Task) -> DueMarker:
 
 
 def _warning_marker(task: Task) -> DueMarker:
-    warn_at = sla_warning_at(datetime.fromisoformat(task.created_at), datetime.fromisoformat(task.due_at))
-    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=iso(warn_at), warning=True)
+    warn_at = task.warn_at or iso(warning_at(
+        datetime.fromisoformat(task.created_at), datetime.fromisoformat(task.due_at), calendar=None,
+    ))
+    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=warn_at, warning=True)
 
 
 def _nothing(case_id: str) -> None:
@@ -104,11 +108,13 @@ class TaskService:
         case_types: CaseTypeCatalog,
         clock: Clock = utc_now,
         on_task_completed: Callable[[str], None] = _nothing,
+        calendars: CalendarLookup = no_calendars,
     ) -> None:
         self._cases, self._tasks, self._people = cases, tasks, people
         self._case_types = case_types
         self._clock = clock
         self._on_task_completed = on_task_completed
+        self._calendars = calendars
 
     # -- the workflow's API ------------------------------------------------------------------
 
@@ -118,6 +124,7 @@ class TaskService:
         A task nobody is eligible for waits in the team queue, with an escalation to the supervisor.
         Returns the template tasks (escalations are not included)."""
         case_type = self._case_type(case)
+        calendar = calendar_for(case_type, self._calendars)
 
         def decide(current: Case) -> Decided[list[Task]]:
             # `current`: the audit head (and run) as stored now, not as the caller read them
@@ -138,12 +145,12 @@ class TaskService:
             capacity = {p.username: p.capacity for p in people}
             created: list[Task] = []
             for template, assignee in zip(case_type.tasks, plan.assignees):
-                hours = due_hours(template, case_type.sla_hours, current.priority)
+                due = due_after(now, due_hours(template, case_type.sla_hours, current.priority), calendar)
                 task = Task(
                     id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
                     title=template.title, assignee=assignee, team=team, status=TaskStatus.OPEN,
-                    required=template.required, due_at=iso(due_at(now, hours)), created_at=change.at, version=1,
-                    run=run,
+                    required=template.required, due_at=iso(due), created_at=change.at, version=1,
+                    run=run, warn_at=iso(warning_at(now, due, calendar)),
                 )
                 _create(change, task, capacity.get(assignee or ""))
                 created.append(task)
