@@ -31,6 +31,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/cases/{case_id}/documents/{document_id}/download"): DownloadQuery,
     ("GET", "/notifications"): NotificationListQuery,
     ("GET", "/calendars"): PageQuery,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): PageQuery,
 }
 _VALIDATED_PATH_PARAMS = {
     "customer_id": CUSTOMER_ID.pattern, "calendar_id": CALENDAR_ID.pattern, "version": VERSION_NUMBER.pattern,

@@ -75,6 +75,15 @@ class Settings:
     pseudonym_key_secret_arn: Optional[str] = None
     # Notifications for people: the verified SES identity their e-mails come from; none: no e-mail is sent.
     notification_sender: Optional[str] = None
+    # Integration events and webhooks: the stage's EventBridge bus (default cms-<stage>), the delivery queue the
+    # bus's rule feeds (retries go back on it) and the dead-letter queue for deliveries that failed every attempt.
+    event_bus_name: str = "cms-local"
+    webhook_queue_url: Optional[str] = None
+    webhook_dead_letter_url: Optional[str] = None
+    webhook_allow_loopback_http: bool = False  # webhooks may be http://127.0.0.1/... (the local stage); else https
+    webhook_timeout_seconds: float = 3.0  # a receiver's time to answer one attempt
+    webhook_max_attempts: int = 6
+    webhook_retry_base_seconds: int = 30  # the delay after the first failed attempt; doubles with each one
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -93,8 +102,9 @@ class Settings:
         if pool:  # without a pool, only what is set explicitly
             issuer = issuer or f"https://cognito-idp.{region}.amazonaws.com/{pool}"
             jwks = jwks or (f"{endpoint.rstrip('/')}/{pool}" if endpoint else issuer) + "/.well-known/jwks.json"
+        stage = env.get("STAGE", "local")
         return cls(
-            stage=env.get("STAGE", "local"),
+            stage=stage,
             region=region,
             table_name=env.get("TABLE_NAME", "cms-local"),
             auth_mode=env.get("AUTH_MODE", "verify"),
@@ -129,6 +139,13 @@ class Settings:
             pseudonym_key=env.get("PSEUDONYM_KEY") or None,
             pseudonym_key_secret_arn=env.get("PSEUDONYM_KEY_SECRET_ARN") or None,
             notification_sender=env.get("NOTIFICATION_SENDER") or None,
+            event_bus_name=env.get("EVENT_BUS_NAME") or f"cms-{stage}",
+            webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
+            webhook_dead_letter_url=env.get("WEBHOOK_DLQ_URL") or None,
+            webhook_allow_loopback_http=env.get("WEBHOOK_ALLOW_HTTP_LOOPBACK", "false").lower() == "true",
+            webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS", "3")),
+            webhook_max_attempts=int(env.get("WEBHOOK_MAX_ATTEMPTS", "6")),
+            webhook_retry_base_seconds=int(env.get("WEBHOOK_RETRY_BASE_SECONDS", "30")),
             wait_seconds={
                 stage: int(env.get(f"WAIT_SECONDS_{stage}", default)) for stage, default in DEFAULT_WAIT_SECONDS.items()
             },

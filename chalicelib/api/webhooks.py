@@ -3,6 +3,7 @@ subscription's deliveries. Delivery itself runs in its own function (webhook_del
 from __future__ import annotations
 
 from ..bootstrap import container
+from ..domain.queries import DEFAULT_PAGE, PAGE
 from ..domain.webhooks import DeliveryList, RegisteredWebhook, Webhook, WebhookList, WebhookRequest
 from ..errors import Forbidden
 from ..web import ApiRequest, Routes
@@ -33,8 +34,10 @@ def delete_webhook(req: ApiRequest[None], webhook_id: str) -> Webhook:
 
 @routes.route(
     "/webhooks/{webhook_id}/deliveries", "GET",
-    summary="A webhook's latest deliveries, newest first: status, attempts, last error (admins)",
-    response=DeliveryList, raises=(Forbidden,),
+    summary="A webhook's deliveries, newest first: status, attempts, last error (admins)",
+    response=DeliveryList, query=PAGE, raises=(Forbidden,),
 )
 def list_webhook_deliveries(req: ApiRequest[None], webhook_id: str) -> DeliveryList:
-    return DeliveryList(items=container().integration.webhooks.deliveries(req.principal, webhook_id))
+    return container().integration.webhooks.deliveries(
+        req.principal, webhook_id, req.int_query("limit", DEFAULT_PAGE), req.query("cursor"),
+    )

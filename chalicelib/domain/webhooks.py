@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, StringConstraints
 
 from ..errors import FieldIssue, InvalidInput
-from .base import ApiModel, RequestModel
+from .base import ApiModel, ApiPage, RequestModel
 from .clock import ISO_FORM
 from .integration_events import EVENT_TYPES
 
@@ -88,8 +88,11 @@ class Delivery(ApiModel):
     next_attempt_at: Optional[str] = Field(default=None, description="when a RETRYING delivery is tried again")
 
 
-class DeliveryList(ApiModel):
-    items: list[Delivery]
+DeliveryKey = tuple[str, str]  # a delivery's place in its webhook's list, newest last: (event_time, event_id)
+
+
+class DeliveryList(ApiPage):
+    items: list[Delivery] = Field(description="newest first")
 
 
 def new_secret() -> str:

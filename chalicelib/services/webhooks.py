@@ -3,16 +3,19 @@ a webhook's deliveries."""
 from __future__ import annotations
 
 import secrets
-from typing import Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from ..domain.access import Action, Principal, require
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.webhooks import (
-    Delivery, RegisteredWebhook, StoredWebhook, Webhook, WebhookRequest, check_url, new_secret,
+    Delivery, DeliveryKey, DeliveryList, RegisteredWebhook, StoredWebhook, Webhook, WebhookRequest, check_url,
+    new_secret,
 )
 from ..errors import NotFound
+from ..ports import InvalidStartKey, StartKey
+from . import cursor
 
-DELIVERIES_SHOWN = 50
+_MAX_KEY_PART_CHARS = 200  # an event's time and id are far shorter; a longer one came from no page of ours
 
 
 class WebhookStore(Protocol):
@@ -32,8 +35,8 @@ class WebhookStore(Protocol):
 
     def save_delivery(self, delivery: Delivery) -> None: ...
 
-    def deliveries(self, webhook_id: str, limit: int) -> list[Delivery]:
-        """The newest `limit`, newest first."""
+    def deliveries(self, webhook_id: str, limit: int, before: Optional[DeliveryKey]) -> list[Delivery]:
+        """Newest first: the newest `limit` deliveries, or with `before` the newest `limit` older than it."""
 
 
 def new_webhook_id() -> str:
@@ -70,8 +73,32 @@ class WebhookService:
             raise NotFound(f"webhook {webhook_id} not found")
         return webhook.public()
 
-    def deliveries(self, principal: Principal, webhook_id: str) -> list[Delivery]:
+    def deliveries(self, principal: Principal, webhook_id: str, limit: int, page_cursor: Optional[str]) -> DeliveryList:
+        """A page of the webhook's deliveries, newest first."""
         require(principal, Action.MANAGE_WEBHOOKS)
         if self._store.get(webhook_id) is None:
             raise NotFound(f"webhook {webhook_id} not found")
-        return self._store.deliveries(webhook_id, DELIVERIES_SHOWN)
+
+        def read(page_limit: int, start: StartKey) -> tuple[list[Delivery], StartKey]:
+            # One more than asked: a cursor only when there is a next page.
+            found = self._store.deliveries(webhook_id, page_limit + 1, _before(start))
+            if len(found) <= page_limit:
+                return found, None
+            last = found[page_limit - 1]
+            return found[:page_limit], {"eventTime": last.event_time, "eventId": last.event_id}
+
+        items, next_cursor = cursor.paged("webhook-deliveries", {"webhook": webhook_id}, limit, page_cursor, read)
+        return DeliveryList(items=items, next_cursor=next_cursor)
+
+
+def _before(start: StartKey) -> Optional[DeliveryKey]:
+    """The delivery a resume key names; InvalidStartKey unless it is one this listing issued."""
+    if start is None:
+        return None
+    if set(start) != {"eventTime", "eventId"} or not all(_key_part(start[name]) for name in start):
+        raise InvalidStartKey()
+    return start["eventTime"], start["eventId"]
+
+
+def _key_part(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_KEY_PART_CHARS

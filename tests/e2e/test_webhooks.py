@@ -1,7 +1,8 @@
 """Webhooks on the running local system, over HTTP with real tokens: an admin registers a receiver this test
 runs on loopback; the events of a case opened and assigned arrive signed (checked with the Standard Webhooks
 library), valid against their schemas; a receiver that fails twice gets the event on the third attempt; a
-receiver that never answers holds up neither the API nor the other receivers; only admins manage webhooks.
+receiver that never answers holds up neither the API nor the other receivers; a webhook's deliveries page
+through a cursor, newest first; only admins manage webhooks.
 
 Delivery runs as on AWS: the bus's rule puts each event on the delivery queue, the delivery function takes it
 (locally: local/queues.py polls the queue for it) and queues retries with growing delays (1 s, 2 s, 4 s in
@@ -153,6 +154,12 @@ def test_a_new_case_and_its_assignment_are_delivered_signed(api, receivers, webh
         if d["caseId"] == case["id"] and d["status"] == "DELIVERED"
     ])
     assert all(d["attempts"] == 1 and d["lastError"] is None for d in deliveries)
+    # The deliveries page like every list: one a page, the second reached through the first page's cursor.
+    path = f"/webhooks/{webhook['id']}/deliveries"
+    first = api("ada").get(path, params={"limit": 1}).json()
+    second = api("ada").get(path, params={"limit": 1, "cursor": first["nextCursor"]}).json()
+    [newest], [older] = first["items"], second["items"]
+    assert older["eventId"] != newest["eventId"] and older["eventTime"] <= newest["eventTime"]
     complete_open_tasks(api, case["id"])
 
 

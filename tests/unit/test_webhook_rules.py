@@ -17,6 +17,7 @@ from chalicelib.domain.webhooks import (
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.services.webhook_delivery import RetryPolicy, SendResult, WebhookDelivery
 from chalicelib.services.webhooks import WebhookService
+from chalicelib.settings import Settings
 from tests.api_support import POOL, expect
 from tests.support import FixedClock, fields_of, principal
 
@@ -75,6 +76,11 @@ def webhooks(store) -> WebhookService:
     return WebhookService(store, allow_loopback_http=True, clock=FixedClock())
 
 
+def deliveries(service: WebhookService, webhook_id: str):
+    """The webhook's deliveries, newest first (these tests make fewer than a page)."""
+    return service.deliveries(ADMIN, webhook_id, 25, None).items
+
+
 def register(service: WebhookService, url: str = "https://hooks.example.org/in", events=("case.created",)):
     return service.register(ADMIN, WebhookRequest(url=url, events=list(events)))
 
@@ -92,7 +98,7 @@ class TestManagement:
         for action in (
             lambda: webhooks.register(CASEWORKER, WebhookRequest(url="https://x.example", events=["case.created"])),
             lambda: webhooks.list_webhooks(CASEWORKER), lambda: webhooks.delete(CASEWORKER, registered.id),
-            lambda: webhooks.deliveries(CASEWORKER, registered.id),
+            lambda: webhooks.deliveries(CASEWORKER, registered.id, 25, None),
         ):
             with pytest.raises(Forbidden):
                 action()
@@ -103,7 +109,28 @@ class TestManagement:
         with pytest.raises(NotFound):
             webhooks.delete(ADMIN, registered.id)
         with pytest.raises(NotFound):
-            webhooks.deliveries(ADMIN, registered.id)
+            webhooks.deliveries(ADMIN, registered.id, 25, None)
+
+
+class TestSettings:
+    def test_the_bus_queues_timeout_and_retries_come_from_the_stages_environment(self):
+        settings = Settings.from_env({
+            "STAGE": "prod", "WEBHOOK_QUEUE_URL": "https://sqs/q", "WEBHOOK_DLQ_URL": "https://sqs/dlq",
+            "WEBHOOK_ALLOW_HTTP_LOOPBACK": "TRUE", "WEBHOOK_TIMEOUT_SECONDS": "2.5", "WEBHOOK_MAX_ATTEMPTS": "4",
+            "WEBHOOK_RETRY_BASE_SECONDS": "1",
+        })
+        assert (settings.event_bus_name, settings.webhook_queue_url, settings.webhook_dead_letter_url) == (
+            "cms-prod", "https://sqs/q", "https://sqs/dlq")
+        assert settings.webhook_allow_loopback_http is True and settings.webhook_timeout_seconds == 2.5
+        assert (settings.webhook_max_attempts, settings.webhook_retry_base_seconds) == (4, 1)
+        assert Settings.from_env({"STAGE": "prod", "EVENT_BUS_NAME": "other"}).event_bus_name == "other"
+
+    def test_without_them_https_only_three_seconds_six_attempts_thirty_seconds_apart_at_first(self):
+        settings = Settings.from_env({})
+        assert (settings.event_bus_name, settings.webhook_queue_url, settings.webhook_dead_letter_url) == (
+            "cms-local", None, None)
+        assert settings.webhook_allow_loopback_http is False and settings.webhook_timeout_seconds == 3
+        assert (settings.webhook_max_attempts, settings.webhook_retry_base_seconds) == (6, 30)
 
 
 class ScriptedSender:
@@ -138,9 +165,9 @@ class TestDelivery:
         [(url, body, headers)] = sender.requests
         assert url == ok.url and json.loads(body)["id"] == headers["webhook-id"] == event_id("case1", 1)
         assert headers["webhook-signature"] == sign(ok.secret, headers["webhook-id"], 1_900_000_000, body)
-        [delivery] = webhooks.deliveries(ADMIN, ok.id)
+        [delivery] = deliveries(webhooks, ok.id)
         assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempts == 1
-        assert webhooks.deliveries(ADMIN, other.id) == []
+        assert deliveries(webhooks, other.id) == []
 
     def test_an_event_that_comes_again_is_not_delivered_again(self, webhooks, store):
         register(webhooks)
@@ -157,14 +184,14 @@ class TestDelivery:
         delivery.handle([bus_message()])
         [(retry, delay)] = queue.retries
         assert retry["retry"] == {"webhookId": hook.id, "attempt": 2} and delay == 10
-        [state] = webhooks.deliveries(ADMIN, hook.id)
+        [state] = deliveries(webhooks, hook.id)
         assert (state.status, state.attempts, state.last_error, state.last_status_code) == (
             DeliveryStatus.RETRYING, 1, "HTTP 500", 500)
         delivery.handle([("r2", json.dumps(retry))])
         delivery.handle([("r2", json.dumps(retry))])  # the same retry again: already made
         assert [d for _, d in queue.retries] == [10, 20] and len(sender.requests) == 2
         delivery.handle([("r3", json.dumps(queue.retries[-1][0]))])
-        [state] = webhooks.deliveries(ADMIN, hook.id)
+        [state] = deliveries(webhooks, hook.id)
         assert (state.status, state.attempts, state.last_error) == (DeliveryStatus.DEAD, 3, "HTTP 503")
         [dead] = queue.dead_letters
         assert dead["webhookId"] == hook.id and dead["event"]["id"] == event_id("case1", 1)
@@ -176,7 +203,7 @@ class TestDelivery:
         delivery.handle([bus_message()])
         for _ in range(2):
             delivery.handle([("r", json.dumps(queue.retries[-1][0]))])
-        [state] = webhooks.deliveries(ADMIN, hook.id)
+        [state] = deliveries(webhooks, hook.id)
         assert (state.status, state.attempts, state.last_error) == (DeliveryStatus.DELIVERED, 3, None)
         assert len({headers["webhook-id"] for _, _, headers in sender.requests}) == 1  # one id on every attempt
 
@@ -202,9 +229,8 @@ class TestDelivery:
 
 class TestRoutes:
     @pytest.fixture
-    def container(self, monkeypatch):
-        monkeypatch.setenv("WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")  # as in the local stage
-        return POOL.container()
+    def container(self):
+        return POOL.container(env={"WEBHOOK_ALLOW_HTTP_LOOPBACK": "true"})  # as in the local stage
 
     def test_an_admin_registers_lists_reads_deliveries_and_deletes(self, client):
         created = expect(POOL.call(client, "POST", "/webhooks", "ada",
@@ -212,7 +238,8 @@ class TestRoutes:
         assert created["secret"].startswith("whsec_") and created["createdBy"] == "ada"
         listed = expect(POOL.call(client, "GET", "/webhooks", "ada"), 200)["items"]
         assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
-        assert expect(POOL.call(client, "GET", f"/webhooks/{created['id']}/deliveries", "ada"), 200) == {"items": []}
+        assert expect(POOL.call(client, "GET", f"/webhooks/{created['id']}/deliveries", "ada"), 200) == {
+            "items": [], "nextCursor": None}
         expect(POOL.call(client, "DELETE", f"/webhooks/{created['id']}", "ada"), 200)
         expect(POOL.call(client, "DELETE", f"/webhooks/{created['id']}", "ada"), 404, "NOT_FOUND")
 

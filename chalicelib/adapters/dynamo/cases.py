@@ -64,7 +64,9 @@ class DynamoCaseRepository(OnTable):
     def list_events(self, case_id: str) -> list[AuditEvent]:
         m = self._m
         with translated():
-            items = m.event.query(keys.case_pk(case_id), m.event.sk.startswith(keys.EVENT_PREFIX), consistent_read=True)
+            # Only the event's JSON: its keys are in it, and a case's whole chain is read (asOf, a closing's outcome).
+            items = m.event.query(keys.case_pk(case_id), m.event.sk.startswith(keys.EVENT_PREFIX), consistent_read=True,
+                                  attributes_to_get=["body"])
             return [AuditEvent.model_validate(item.body) for item in items]
 
     def get_event(self, case_id: str, seq: int) -> Optional[AuditEvent]:
@@ -84,7 +86,8 @@ def to_case(item: Any) -> Case:
         case_type=item.case_type, case_type_version=int(item.case_type_version or 1), priority=item.priority,
         customer_id=item.customer_id,
         compensation=item.compensation, required_documents=list(item.required_documents or []),
-        tags=list(item.tags or []), status=item.status, version=int(item.version), team=item.team,
+        tags=list(item.tags or []), fields=item.fields.as_dict() if item.fields else {},
+        status=item.status, version=int(item.version), team=item.team,
         assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,
         created_by=item.created_by, updated_at=item.updated_at, updated_by=item.updated_by, due_at=item.due_at,
         workflow=item.workflow, customer_snapshot=item.customer_snapshot,

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Optional, cast
 
 from pynamodb.attributes import (
-    BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
+    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
@@ -104,6 +104,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         compensation = JSONAttribute(null=True)
         required_documents = ListAttribute(of=UnicodeAttribute, attr_name="requiredDocuments", default=list)
         tags = ListAttribute(of=UnicodeAttribute, default=list)
+        fields: Any = MapAttribute(default=dict)  # a map, so a list can filter on `fields.<name>`
         status = UnicodeAttribute()
         version = NumberAttribute()
         team = UnicodeAttribute(null=True)

@@ -6,7 +6,7 @@ from typing import Optional
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from ...domain.webhooks import Delivery, StoredWebhook
+from ...domain.webhooks import Delivery, DeliveryKey, StoredWebhook
 from . import keys
 from .errors import response_code, stored, translated
 from .models import OnTable
@@ -61,13 +61,15 @@ class DynamoWebhookStore(OnTable):
                 keys.webhook_key(delivery.webhook_id), _delivery_sk(delivery), body=delivery.model_dump(),
             ).save()
 
-    def deliveries(self, webhook_id: str, limit: int) -> list[Delivery]:
-        """The newest `limit` deliveries, newest first."""
+    def deliveries(self, webhook_id: str, limit: int, before: Optional[DeliveryKey]) -> list[Delivery]:
+        """Newest first: the newest `limit` deliveries, or with `before` the newest `limit` older than it."""
         item = self._m.event
+        partition = keys.webhook_key(webhook_id)
+        start = None if before is None else {"PK": {"S": partition}, "SK": {"S": keys.delivery_sk(*before)}}
         with translated():
             rows = item.query(
-                keys.webhook_key(webhook_id), item.sk.startswith(keys.DELIVERY_PREFIX), scan_index_forward=False,
-                limit=limit, consistent_read=True,
+                partition, item.sk.startswith(keys.DELIVERY_PREFIX), scan_index_forward=False,
+                limit=limit, last_evaluated_key=start, consistent_read=True,
             )
             return [Delivery.model_validate(row.body) for row in rows]
 

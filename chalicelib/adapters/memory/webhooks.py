@@ -4,7 +4,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from ...domain.webhooks import Delivery, StoredWebhook
+from ...domain.webhooks import Delivery, DeliveryKey, StoredWebhook
+from ..dynamo.keys import delivery_sk
 
 
 class InMemoryWebhookStore:
@@ -41,10 +42,17 @@ class InMemoryWebhookStore:
         with self._lock:
             self._deliveries[_key(delivery)] = delivery
 
-    def deliveries(self, webhook_id: str, limit: int) -> list[Delivery]:
+    def deliveries(self, webhook_id: str, limit: int, before: Optional[DeliveryKey]) -> list[Delivery]:
+        """In the table's order (adapters/dynamo/keys.py `delivery_sk`), newest first."""
+        bound = None if before is None else delivery_sk(*before)
         with self._lock:
-            mine = sorted(((k, d) for k, d in self._deliveries.items() if k[0] == webhook_id), key=lambda kd: kd[0])
-            return [delivery for _, delivery in reversed(mine)][:limit]
+            mine = [d for (hook, _, _), d in self._deliveries.items() if hook == webhook_id]
+        newest_first = sorted(mine, key=_sort_key, reverse=True)
+        return [d for d in newest_first if bound is None or _sort_key(d) < bound][:limit]
+
+
+def _sort_key(delivery: Delivery) -> str:
+    return delivery_sk(delivery.event_time, delivery.event_id)
 
 
 def _key(delivery: Delivery) -> tuple[str, str, str]:
