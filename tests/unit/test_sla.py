@@ -217,3 +217,22 @@ def test_waiting_for_documents_stops_the_case_clock_and_the_documents_coming_in_
     assert rebuild(events)[0].to_api() == resumed.to_api()
     during = [e for e in events if e.data.get("slaPausedAt")]
     assert rebuild(events[: events.index(during[0]) + 1])[0].sla_paused_at == "2026-12-04T16:00:00.000Z"
+
+
+# -- the HTTP edge ----------------------------------------------------------------------------------------------
+
+
+def test_case_answers_carry_the_sla_view_and_the_openapi_document_states_it(client):
+    from tests.api_support import POOL
+
+    status, case, _ = POOL.call(client, "POST", "/cases", "alice", {
+        "title": "Kettle", "caseType": "GENERAL", "priority": "HIGH", "customerId": "C1",
+    })
+    assert status == 201 and case["sla"]["dueAt"] == case["dueAt"] and case["slaPausedAt"] is None
+    assert (case["sla"]["paused"], case["sla"]["calendar"]) == (False, None)  # GENERAL names no calendar
+    assert 0 < case["sla"]["timeLeftSeconds"] <= 48 * 3600
+    status, read, _ = POOL.call(client, "GET", f"/cases/{case['id']}", "alice")
+    assert status == 200 and set(read["sla"]) == {"dueAt", "paused", "pausedAt", "timeLeftSeconds", "calendar"}
+    schemas = POOL.call(client, "GET", "/openapi.json", None)[1]["components"]["schemas"]
+    assert set(schemas["SlaView"]["required"]) == {"dueAt", "paused", "timeLeftSeconds"}
+    assert "sla" in schemas["CaseView"]["required"] and "slaPausedAt" in schemas["Case"]["properties"]
