@@ -71,14 +71,15 @@ def clock_move(
     """What moving `case` to `status` at `at` does to its SLA clock: the case's new fields and what the move's
     audit event states. Entering a waiting status stops the clock (`slaPausedAt`); leaving it starts the clock
     again with `dueAt` later by the SLA time spent waiting (`slaPaused: {from, to, dueAt: {from, to}}`)."""
-    waiting = status in PAUSED_STATUSES
+    waiting, stamp = status in PAUSED_STATUSES, iso(at)
     if waiting and case.sla_paused_at is None:
-        return {"sla_paused_at": iso(at)}, {"slaPausedAt": iso(at)}
+        return {"sla_paused_at": stamp}, {"slaPausedAt": stamp}
     if waiting or case.sla_paused_at is None:
         return {}, {}
-    stopped = datetime.fromisoformat(case.sla_paused_at)
-    due = iso(resumed_due(datetime.fromisoformat(case.due_at), stopped, at, calendar))
-    pause = {"from": case.sla_paused_at, "to": iso(at), "dueAt": {"from": case.due_at, "to": due}}
+    # computed from the instants as recorded, so the audit event states exactly what the due date moved by
+    stopped, resumed = datetime.fromisoformat(case.sla_paused_at), datetime.fromisoformat(stamp)
+    due = iso(resumed_due(datetime.fromisoformat(case.due_at), stopped, resumed, calendar))
+    pause = {"from": case.sla_paused_at, "to": stamp, "dueAt": {"from": case.due_at, "to": due}}
     return {"sla_paused_at": None, "due_at": due}, {"slaPaused": pause}
 
 

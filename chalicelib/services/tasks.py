@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 from pydantic.alias_generators import to_camel
 
 from ..domain.access import Action, Principal, Role, can_view, require
+from ..domain.calendars import Calendar
 from ..domain.assignment import AssignmentPolicy, pick_supervisor, plan_assignments, rule_for
 from ..domain.case_types import CaseType
 from ..domain.models import Case
@@ -30,7 +31,7 @@ from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.records import DueMarker, RoundRobinCursor
-from ..domain.sla import due_after, warning_at
+from ..domain.sla import due_after, resumed_due, warning_at
 from ..domain.queries import DEFAULT_PAGE
 from ..ports import CaseRepository, PersonnelRepository, TaskRepository
 from .case_types import CaseTypeCatalog
@@ -45,6 +46,7 @@ SYSTEM = "system"
 DEFAULT_TEAM = "general"  # for a case without a team (created by someone in none)
 SWEEP_LOOKBACK_DAYS = 31  # how far back the first overdue sweep looks
 _CANCEL_CHUNK = 19  # tasks per transaction: 5 items each (event, task, load, two markers), under DynamoDB's 100
+_POSTPONE_CHUNK = 19  # tasks per transaction: 5 items each (task, two markers deleted, two written) + case + event
 _ERROR_CODES = {InvalidInput: "VALIDATION_ERROR", Forbidden: "FORBIDDEN", NotFound: "NOT_FOUND", Conflict: "CONFLICT"}
 
 
@@ -220,6 +222,36 @@ class TaskService:
             self._cases.apply, lambda: self._case(case_id), decide,
             f"the tasks of case {case_id} are changing too fast; retry",
         )
+
+    def postpone_open_tasks(
+        self, change: CaseChange, paused_at: datetime, resumed_at: datetime, calendar: Optional[Calendar],
+    ) -> builtins.list[dict[str, Any]]:
+        """Within `change` (the case leaving PENDING_DOCUMENTS), move each open task's due date and warning later by
+        the SLA time the case waited since the later of the pause and the task's creation, with its markers: the
+        customer's delay is not the team's. Escalations and escalated tasks keep theirs (already acted on). Returns
+        what moved, for the audit event. At most _POSTPONE_CHUNK tasks fit the one transaction; more are logged."""
+        moved: builtins.list[dict[str, Any]] = []
+        for task in self._tasks.list_case_tasks(change.case_id):
+            if task.status != TaskStatus.OPEN or task.type == ESCALATION or task.escalation is not None:
+                continue
+            since = max(paused_at, datetime.fromisoformat(task.created_at))
+            due = resumed_due(datetime.fromisoformat(task.due_at), since, resumed_at, calendar)
+            if iso(due) == task.due_at:
+                continue
+            if len(moved) == _POSTPONE_CHUNK:
+                log.warning("case %s has more open tasks than one write can postpone; task %s keeps dueAt %s",
+                            change.case_id, task.id, task.due_at)
+                continue
+            warn = resumed_due(datetime.fromisoformat(_warning_marker(task).due_at), since, resumed_at, calendar)
+            after = task.model_copy(update={"due_at": iso(due), "warn_at": iso(warn), "version": task.version + 1})
+            change.put(after, expected=task.version)
+            change.delete(_marker(task))
+            change.overwrite(_marker(after))
+            if task.sla_warned_at is None:  # a warned task's warning marker is consumed: none to move
+                change.delete(_warning_marker(task))
+                change.overwrite(_warning_marker(after))
+            moved.append({"taskId": task.id, "dueAt": {"from": task.due_at, "to": after.due_at}})
+        return moved
 
     def escalate_overdue(self, now: Optional[datetime] = None) -> list[Task]:
         """Escalate every OPEN task past its due time, once (its due marker is consumed with the

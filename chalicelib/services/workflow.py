@@ -3,6 +3,7 @@ resume a waiting stage. Every step is idempotent: Step Functions retries, stream
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from ..adapters.dynamo.stream import inserted_case_id
@@ -311,9 +312,15 @@ class WorkflowService:
             if status is not None and case.status != status and (only_from is None or case.status in only_from):
                 check_move(case.status, status)
                 updates["status"] = status
-                sla_updates, clock = clock_move(case, status, now, self._calendar(case))
+                calendar = self._calendar(case)
+                sla_updates, clock = clock_move(case, status, now, calendar)
                 updates.update(sla_updates)
             change = CaseChange(case, ACTOR, iso(now))
+            pause = clock.get("slaPaused")
+            if pause is not None:  # the clock runs again: the case's open tasks wait no longer either
+                pause["tasks"] = self._work.postpone_open_tasks(
+                    change, datetime.fromisoformat(pause["from"]), datetime.fromisoformat(pause["to"]), calendar,
+                )
             new_state = workflow or (
                 case.workflow.model_copy(update={"stage": stage, "updated_at": change.at})
                 if stage and case.workflow and case.workflow.stage != stage else None

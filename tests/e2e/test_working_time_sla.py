@@ -1,7 +1,7 @@
 """SLAs in working time on the running local system, over HTTP with real tokens (issue 15 item 3): an admin defines
 a calendar and a case type naming it; a caseworker's case of it is due in working time, and so are the tasks its
 workflow creates; a case waiting for the customer's documents shows its SLA clock stopped, and once the documents
-are READY its dueAt is later by the working time it waited, audited on the move.
+are READY its dueAt (and its open task's) is later by the working time it waited, audited on the move.
 
 The system runs on real time, so every expectation is computed with the domain's own function from the instants
 the API returns (never by timing the test)."""
@@ -106,6 +106,11 @@ def test_waiting_for_documents_stops_the_sla_clock_and_the_documents_move_the_du
         assert pause["from"] == waiting["slaPausedAt"] and pause["dueAt"]["from"] == case["dueAt"]
         moved = resumed_due(instant(case["dueAt"]), instant(pause["from"]), instant(pause["to"]), calendar)
         assert going["dueAt"] == pause["dueAt"]["to"] == iso(moved) and going["dueAt"] > case["dueAt"]
+        (task,) = tasks_of(ada, case["id"], 1)  # created before the wait: it moved by the same working time
+        assert pause["tasks"] == [{"taskId": task["id"], "dueAt": {"from": pause["tasks"][0]["dueAt"]["from"],
+                                                                  "to": task["dueAt"]}}]
+        planned = due_after(instant(task["createdAt"]), SLA["MEDIUM"], calendar)
+        assert task["dueAt"] == iso(resumed_due(planned, instant(pause["from"]), instant(pause["to"]), calendar))
         assert aud.get(f"/cases/{case['id']}/history/verify").json()["valid"] is True
         rebuilt = aud.get(f"/cases/{case['id']}", params={"asOf": going["updatedAt"]}).json()
         assert (rebuilt["dueAt"], rebuilt["slaPausedAt"]) == (going["dueAt"], None)

@@ -192,7 +192,7 @@ def test_the_workflows_tasks_are_due_and_warned_in_working_time(system):
 
 
 def test_waiting_for_documents_stops_the_case_clock_and_the_documents_coming_in_move_its_due_date(system):
-    repo, clock, calendars, catalog, cases, _work, _tasks, workflow = system
+    repo, clock, calendars, catalog, cases, work, tasks, workflow = system
     case = _open(cases, requiredDocuments=["id"])
     workflow.initiate(case.id, "run-1")
     workflow.assign(case.id)
@@ -209,10 +209,22 @@ def test_waiting_for_documents_stops_the_case_clock_and_the_documents_coming_in_
     assert (resumed.status, resumed.sla_paused_at) == (CaseStatus.IN_PROGRESS, None)
     assert resumed.due_at == "2026-12-07T17:00:00.000Z"  # 2 working hours later: Friday 16-17, Monday 9-10
     events = repo.list_events(case.id)
+    check, fix = sorted(tasks.case_tasks(case.id), key=lambda t: t.type)
     assert events[-1].data["slaPaused"] == {
         "from": "2026-12-04T16:00:00.000Z", "to": "2026-12-07T10:00:00.000Z",
         "dueAt": {"from": "2026-12-07T15:00:00.000Z", "to": "2026-12-07T17:00:00.000Z"},
+        "tasks": [  # its open tasks moved by the same 2 working hours, in the same write
+            {"taskId": check.id, "dueAt": {"from": "2026-12-07T15:00:00.000Z", "to": "2026-12-07T17:00:00.000Z"}},
+            {"taskId": fix.id, "dueAt": {"from": "2026-12-04T17:00:00.000Z", "to": "2026-12-07T11:00:00.000Z"}},
+        ],
     }
+    assert (check.due_at, check.version, fix.due_at) == ("2026-12-07T17:00:00.000Z", 2, "2026-12-07T11:00:00.000Z")
+    markers = sorted((m.due_at, m.task_id, m.warning) for day in ("2026-12-04", "2026-12-07")
+                     for m in work.due_markers(day, "2026-12-08"))
+    assert markers == [  # the old markers are gone; warnings moved by the same working time
+        ("2026-12-07T10:36:00.000Z", fix.id, True), ("2026-12-07T11:00:00.000Z", fix.id, False),
+        ("2026-12-07T15:24:00.000Z", check.id, True), ("2026-12-07T17:00:00.000Z", check.id, False),
+    ]
     # the audit chain states the pause: the case rebuilt from it is the case stored, at each step
     assert rebuild(events)[0].to_api() == resumed.to_api()
     during = [e for e in events if e.data.get("slaPausedAt")]
