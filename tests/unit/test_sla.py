@@ -248,3 +248,21 @@ def test_case_answers_carry_the_sla_view_and_the_openapi_document_states_it(clie
     schemas = POOL.call(client, "GET", "/openapi.json", None)[1]["components"]["schemas"]
     assert set(schemas["SlaView"]["required"]) == {"dueAt", "paused", "timeLeftSeconds"}
     assert "sla" in schemas["CaseView"]["required"] and "slaPausedAt" in schemas["Case"]["properties"]
+
+
+def test_an_escalated_task_and_the_escalation_keep_their_due_dates_when_the_clock_runs_again(system):
+    repo, clock, _calendars, _catalog, cases, _work, tasks, workflow = system
+    case = _open(cases, requiredDocuments=["id"])
+    workflow.initiate(case.id, "run-1")
+    workflow.assign(case.id)
+    clock.now = at("2026-12-04T16:00")
+    workflow.wait(case.id, Stage.DOCUMENTS, "token-1", "run-1")
+    (escalation,) = tasks.escalate_overdue(at("2026-12-04T17:30"))  # FIX was due at 17:00
+    clock.now = at("2026-12-07T10:00")
+    workflow.wait(case.id, Stage.TASKS, "token-2", "run-1")
+    moved = repo.list_events(case.id)[-1].data["slaPaused"]["tasks"]
+    check = next(t for t in tasks.case_tasks(case.id) if t.type == "CHECK")
+    assert [m["taskId"] for m in moved] == [check.id] and escalation.id not in {m["taskId"] for m in moved}
+    assert {t.type: t.due_at for t in tasks.case_tasks(case.id) if t.type == "FIX"} == {
+        "FIX": "2026-12-04T17:00:00.000Z",
+    }
