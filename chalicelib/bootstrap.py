@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.calendars import CalendarService
+    from .services.sla import SlaViews
     from .services.cases import CaseService
     from .services.compensation import CompensationService
     from .services.customers import CustomerDirectory, CustomerViews
@@ -70,6 +71,7 @@ class Container:
     notify: NotificationFanOut  # the stream consumer that writes them
     calendars: CalendarService  # business calendars, and the one lookup of a calendar by id
     migrations: CaseMigrations  # running cases moved between versions of their type
+    sla: SlaViews  # a case as the API shows it: with its SLA clock as of the request
 
     def authenticate(self, request: Request) -> Principal:
         return self.authenticator.authenticate(request.headers, request.context or {})
@@ -135,6 +137,7 @@ def build(
     from .ratelimit import budgets_for
     from .services.approvals import ApprovalService
     from .services.calendars import CalendarService
+    from .services.sla import SlaViews
     from .services.case_types import CaseTypeCatalog
     from .services.case_data_product import CaseDataProduct
     from .services.cases import CaseNumbers, CaseService, case_read_cache
@@ -171,7 +174,9 @@ def build(
 
         return resume_case
 
-    tasks = TaskService(cases, work, work, case_types, on_task_completed=resume(Stage.TASKS))
+    tasks = TaskService(
+        cases, work, work, case_types, on_task_completed=resume(Stage.TASKS), calendars=calendars.calendar,
+    )
 
     def task_people(case_id: str) -> list[str]:  # four-eyes: whoever was given or did the case's tasks
         return [name for t in tasks.case_tasks(case_id) for name in (t.assignee, t.completed_by) if name]
@@ -203,6 +208,7 @@ def build(
         },
         undo_steps=[approvals.expire_pending, compensation.hold_unpaid],  # in the order the stages run
         resumer=resumer,
+        calendars=calendars.calendar,
     )
     customers = customers or _customer_directory(settings, stores.last_known, cache)
     personnel = PersonnelService(work, cache=cache, cache_ttl=settings.personnel_cache_ttl)
@@ -213,7 +219,9 @@ def build(
         cases=CaseService(
             cases, case_types, CaseNumbers(cases, settings.case_number_block),
             read_cache=case_read_cache(cache, settings.case_cache_ttl), customer_snapshot=customers.snapshot,
+            calendars=calendars.calendar,
         ),
+        sla=SlaViews(case_types, calendars.calendar),
         authenticator=authenticator_for(settings, personnel),
         tasks=tasks,
         personnel=personnel,
@@ -237,7 +245,7 @@ def build(
             users or _user_directory(settings), mailer or _mailer(settings),
         ),
         calendars=calendars,
-        migrations=CaseMigrations(cases, case_types, tasks),
+        migrations=CaseMigrations(cases, case_types, tasks, calendars=calendars.calendar),
     )
 
 

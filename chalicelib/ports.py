@@ -274,6 +274,11 @@ class CaseWork(Protocol):
 
     def escalate(self, case_id: str, team: Optional[str], reason: str) -> Task: ...
 
+    def postpone_open_tasks(
+        self, change: CaseChange, paused_at: datetime, resumed_at: datetime, calendar: Optional[Calendar],
+    ) -> list[dict[str, Any]]:
+        """Within `change`, move the case's open tasks' due dates later by the SLA time the case waited."""
+
 
 class StageResumer(Protocol):
     """Resumes a case's waiting workflow stage once its condition holds (the workflow service). Services the

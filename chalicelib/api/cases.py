@@ -5,6 +5,7 @@ from ..bootstrap import container
 from ..domain.case_as_of import CaseRead
 from ..domain.custom_fields import FILTER_PREFIX
 from ..domain.reopening import ReopenRequest
+from ..domain.sla import CaseView
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, Comment, CommentCreate, CommentList, History, HistoryVerification,
     WorkflowView,
@@ -20,14 +21,15 @@ CASE_FILTERS = ("status", "assignee", "priority", "customerId", "caseType", *PAG
 
 
 def _case_reply(case: Case, created: bool = False) -> Reply:
+    """The case with its SLA clock as of now (computed here, so no cache holds a stale time left)."""
     headers = {"ETag": f'"{case.version}"'}
     if created:
         headers["Location"] = f"/cases/{case.id}"
-    return Reply(case, headers)
+    return Reply(container().sla.view(case), headers)
 
 
 @routes.route(
-    "/cases", "POST", summary="Open a case", body=CaseCreate, response=Case, status=201,
+    "/cases", "POST", summary="Open a case", body=CaseCreate, response=CaseView, status=201,
     headers=("Idempotency-Key",), raises=(Forbidden, Conflict), etag=True,
 )
 def create_case(req: ApiRequest[CaseCreate]) -> Reply:
@@ -68,7 +70,7 @@ def get_case(req: ApiRequest[None], case_id: str) -> Reply:
 @routes.route(
     "/cases/{case_id}", "PATCH", summary="Edit a case's title, description, priority, tags or custom fields",
     body=CasePatch,
-    response=Case, headers=("If-Match",), raises=(Forbidden, Conflict), etag=True,
+    response=CaseView, headers=("If-Match",), raises=(Forbidden, Conflict), etag=True,
 )
 def update_case(req: ApiRequest[CasePatch], case_id: str) -> Reply:
     return _case_reply(container().cases.update(req.principal, case_id, req.body, req.header("If-Match")))
@@ -115,7 +117,7 @@ def case_workflow(req: ApiRequest[None], case_id: str) -> WorkflowView:
     "/cases/{case_id}/reopen", "POST",
     summary="Reopen a closed case: a new workflow run, audited with its reason (required, and only supervisors "
             "and admins, for a case closed after a rejection)",
-    body=ReopenRequest, optional_body=True, response=Case, raises=(Forbidden, Conflict), etag=True,
+    body=ReopenRequest, optional_body=True, response=CaseView, raises=(Forbidden, Conflict), etag=True,
 )
 def reopen_case(req: ApiRequest[ReopenRequest], case_id: str) -> Reply:
     case = container().cases.get(req.principal, case_id)
@@ -125,7 +127,7 @@ def reopen_case(req: ApiRequest[ReopenRequest], case_id: str) -> Reply:
 @routes.route(
     "/cases/{case_id}/workflow/resume", "POST",
     summary="Start a new run for a case whose run failed or was lost (supervisors, admins)",
-    response=Case, raises=(Forbidden, Conflict), etag=True,
+    response=CaseView, raises=(Forbidden, Conflict), etag=True,
 )
 def resume_workflow(req: ApiRequest[None], case_id: str) -> Reply:
     return _case_reply(container().workflow.resume(req.principal, container().cases.get(req.principal, case_id)))

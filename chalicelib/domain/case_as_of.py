@@ -20,6 +20,7 @@ from pydantic import Field, RootModel
 from . import audit
 from .base import ApiModel
 from .models import AuditEvent, Case
+from .sla import CaseView
 
 # Events that record work around the case (comments, tasks, documents, holds) but never move the case itself.
 ANNOTATIONS = frozenset({
@@ -72,7 +73,7 @@ class CaseAsOf(Case):
     rebuilt: RebuildNote
 
 
-class CaseRead(RootModel[Union[CaseAsOf, Case]]):
+class CaseRead(RootModel[Union[CaseAsOf, CaseView]]):
     """The answer of GET /cases/{id}: the case now, or with `asOf` the case as it stood then."""
 
 
@@ -273,6 +274,16 @@ def _decision(fold: _Fold, event: AuditEvent) -> None:
 def _status(fold: _Fold, event: AuditEvent) -> None:
     if "to" in event.data:
         fold.case["status"] = event.data["to"]
+    _sla_clock(fold, event)
+
+
+def _sla_clock(fold: _Fold, event: AuditEvent) -> None:
+    """domain/sla.py `clock_move`: a status move that stopped the SLA clock, or started it again later."""
+    if "slaPausedAt" in event.data:
+        fold.case["slaPausedAt"] = event.data["slaPausedAt"]
+    pause = event.data.get("slaPaused")
+    if isinstance(pause, dict) and isinstance(pause.get("dueAt"), dict):
+        fold.case.update(slaPausedAt=None, dueAt=pause["dueAt"]["to"])
 
 
 def _stage(fold: _Fold, event: AuditEvent) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Callable, Collection, Optional
@@ -89,10 +88,6 @@ def seed_case_types(directory: Path = SEED_DIR) -> tuple[CaseTypeCreate, ...]:
         for path in sorted(directory.glob("*.json"))
     )
 
-
-
-def due_at(case_type: CaseType, priority: Priority, created: datetime) -> datetime:
-    return created + timedelta(hours=case_type.sla_hours[priority])
 
 
 # -- what makes a definition unworkable --------------------------------------------------------------

@@ -14,7 +14,9 @@ from pydantic import ConfigDict, Field, StrictBool, model_validator
 from ..errors import InvalidInput
 from .approvals import priority_locked
 from .base import ApiModel, RequestModel, WholeNumber
-from .case_types import CaseType, due_at
+from .calendars import Calendar
+from .case_types import CaseType
+from .sla import repriced_due
 from .clock import iso
 from .custom_fields import validate_field_values
 from .models import Case, CaseStatus, Identifier
@@ -95,12 +97,14 @@ def not_found(case_id: str, target: CaseType) -> CaseMigration:
     return _refused(case_id, None, target, f"case {case_id} not found")
 
 
-def plan(case: Case, source: CaseType, target: CaseType, tasks: list[Task]) -> CaseMigration:
+def plan(
+    case: Case, source: CaseType, target: CaseType, tasks: list[Task], calendar: Optional[Calendar] = None,
+) -> CaseMigration:
     """What moving `case` (opened under `source`, its type's version) to `target` changes, and what stops it.
-    `tasks`: the case's tasks."""
+    `tasks`: the case's tasks; `calendar`: the one the target's SLAs run on (None: wall-clock time)."""
     if case.case_type != target.id:
         return _refused(case.id, None, target, f"case {case.id} is of type {case.case_type}, not {target.id}")
-    changes = _changes(case, source, target, tasks)
+    changes = _changes(case, source, target, tasks, calendar)
     reasons = []
     if case.status == CaseStatus.CLOSED:
         reasons.append("the case is CLOSED")
@@ -144,13 +148,15 @@ def _refused(case_id: str, from_version: Optional[int], target: CaseType, reason
                          reasons=[reason], changes=None)
 
 
-def _changes(case: Case, source: CaseType, target: CaseType, tasks: list[Task]) -> MigrationChanges:
+def _changes(
+    case: Case, source: CaseType, target: CaseType, tasks: list[Task], calendar: Optional[Calendar],
+) -> MigrationChanges:
     defined = {d.name for d in target.fields}
     return MigrationChanges(
         **_task_changes(case, target, tasks),
         missing_fields=[d.name for d in target.fields if d.required and case.fields.get(d.name) in (None, "")],
         removed_fields=[name for name in case.fields if name not in defined],
-        due_at=_due_at_move(case, source, target),
+        due_at=_due_at_move(case, source, target, calendar),
         required_documents_added=[d for d in target.required_documents if d not in case.required_documents],
     )
 
@@ -173,10 +179,16 @@ def _task_changes(case: Case, target: CaseType, tasks: list[Task]) -> dict[str, 
     }
 
 
-def _due_at_move(case: Case, source: CaseType, target: CaseType) -> Optional[DueAtMove]:
-    if source.sla_hours.get(case.priority) == target.sla_hours.get(case.priority):
+def _due_at_move(
+    case: Case, source: CaseType, target: CaseType, calendar: Optional[Calendar],
+) -> Optional[DueAtMove]:
+    """The SLA counted again from the case's creation on the target's hours and calendar, keeping the time
+    its clock was stopped (as a priority change does)."""
+    before, after = source.sla_hours.get(case.priority), target.sla_hours.get(case.priority)
+    if before is None or after is None or (before == after and source.calendar == target.calendar):
         return None
-    moved = iso(due_at(target, case.priority, datetime.fromisoformat(case.created_at)))
+    created, due = datetime.fromisoformat(case.created_at), datetime.fromisoformat(case.due_at)
+    moved = iso(repriced_due(created, due, before, after, calendar))
     return None if moved == case.due_at else DueAtMove(from_=case.due_at, to=moved)
 
 

@@ -172,7 +172,11 @@ class Case(ApiModel):
     updated_at: str = Field(description=f"when the case last changed: {ISO_FORM}")
     updated_by: str = Field(description="username of who changed the case last")
     due_at: str = Field(
-        description=f"SLA deadline, creation plus its type's hours for the priority: {ISO_FORM}"
+        description=f"SLA deadline: creation plus its type's hours for the priority (working hours on its type's "
+                    f"calendar), later by the time it waited for documents: {ISO_FORM}"
+    )
+    sla_paused_at: Optional[str] = Field(
+        default=None, description=f"set while the SLA clock is stopped (waiting for documents): since when, {ISO_FORM}",
     )
     workflow: Optional[WorkflowState] = None
     # The customer as the data mesh showed them when the case was opened (never refreshed).

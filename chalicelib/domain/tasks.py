@@ -6,7 +6,6 @@ since the case id (and so the item's key) can be read back from it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -21,7 +20,6 @@ from .personnel import Username
 
 ESCALATION = "ESCALATION"
 ESCALATION_DUE_HOURS = 8
-SLA_WARNING_SHARE = 0.8  # the share of a task's SLA window after which its assignee is warned
 _IDS = CaseScopedIds("t", max_digits=10)
 
 
@@ -62,6 +60,9 @@ class Task(ApiModel):
     sla_warned_at: Optional[str] = Field(
         default=None, description=f"when the sweep warned that 80 % of the task's SLA window had passed: {ISO_FORM}",
     )
+    # When the sweep warns about the task (80 % of its SLA time, on its case type's calendar); internal. None: a
+    # task stored before it was recorded, warned 80 % of the wall-clock way from creation to dueAt.
+    warn_at: Optional[str] = Field(default=None, exclude=True)
     # The workflow run that created a template task (idempotency of create_for_case); internal.
     run: Optional[int] = Field(default=None, exclude=True)
 
@@ -134,15 +135,6 @@ def team_queue(team: str) -> str:
 
 def due_hours(template: TaskTemplate, case_sla_hours: dict[Priority, int], priority: Priority) -> int:
     return (template.sla_hours or case_sla_hours)[priority]
-
-
-def due_at(created: datetime, hours: int) -> datetime:
-    return created + timedelta(hours=hours)
-
-
-def sla_warning_at(created: datetime, due: datetime) -> datetime:
-    """The instant SLA_WARNING_SHARE of the window from `created` to `due` has passed."""
-    return created + (due - created) * SLA_WARNING_SHARE
 
 
 # -- transitions (pure: each returns the next version of the task or raises Conflict) ---------------

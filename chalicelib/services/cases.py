@@ -20,7 +20,7 @@ from ..cache.read_through import ReadThrough
 from ..domain import audit
 from ..domain.access import Action, Principal, can_view, require, visibility
 from ..domain.approvals import priority_locked
-from ..domain.case_types import CaseType, due_at
+from ..domain.case_types import CaseType
 from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
@@ -33,8 +33,10 @@ from ..domain.models import (
 from ..domain.queries import DEFAULT_PAGE
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
 from ..domain.records import IdempotencyRecord
+from ..domain.sla import due_after, repriced_due
 from ..ports import CaseQuery, CaseRepository, IdempotencyKeyTaken, StaleWrite
 from .case_types import CaseTypeCatalog
+from .sla import CalendarLookup, calendar_for, no_calendars
 from . import cursor
 from .validation import parse, parse_if_match
 from .retry import Decided, retrying
@@ -90,6 +92,7 @@ class CaseService:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         read_cache: Optional[ReadThrough[Case]] = None,
         customer_snapshot: Optional[Callable[[str], CustomerView]] = None,
+        calendars: CalendarLookup = no_calendars,
     ) -> None:
         """`customer_snapshot`: the customer's view from the data mesh, taken when a case is opened; it must
         answer within a bounded time and never raise (the case is opened whatever the mesh does)."""
@@ -100,6 +103,7 @@ class CaseService:
         self._numbers = numbers
         self._clock = clock
         self._new_id = new_id
+        self._calendars = calendars
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -239,7 +243,7 @@ class CaseService:
             created_by=principal.username,
             updated_at=iso(now),
             updated_by=principal.username,
-            due_at=iso(due_at(case_type, request.priority, now)),
+            due_at=iso(due_after(now, case_type.sla_hours[request.priority], calendar_for(case_type, self._calendars))),
             customer_snapshot=self._customer_snapshot(request.customer_id) if self._customer_snapshot else None,
         )
         change = CaseChange(case, principal.username, case.created_at, new=True)
@@ -300,7 +304,12 @@ class CaseService:
             derived: dict[str, Any] = {}
             if "priority" in changes:  # the SLA depends on priority: the due date moves with it
                 case_type = self._case_types.of_case(case)
-                derived["due_at"] = iso(due_at(case_type, patch.priority, datetime.fromisoformat(case.created_at)))
+                due = repriced_due(
+                    datetime.fromisoformat(case.created_at), datetime.fromisoformat(case.due_at),
+                    case_type.sla_hours[case.priority], case_type.sla_hours[patch.priority],
+                    calendar_for(case_type, self._calendars),
+                )
+                derived["due_at"] = iso(due)
                 changes["dueAt"] = {"from": case.due_at, "to": derived["due_at"]}
             change.append("CASE_UPDATED", {"changes": changes, "version": case.version + 1})
             if fields != case.fields:

@@ -16,6 +16,7 @@ from ..ports import CaseQuery, CaseRepository
 from . import cursor
 from .case_types import CaseTypeCatalog
 from .retry import Decided, retrying
+from .sla import CalendarLookup, calendar_for
 from .tasks import TaskService
 from .validation import parse
 
@@ -23,8 +24,11 @@ from .validation import parse
 class CaseMigrations:
     def __init__(
         self, cases: CaseRepository, case_types: CaseTypeCatalog, tasks: TaskService, clock: Clock = utc_now,
+        calendars: CalendarLookup = lambda _id: None,
     ) -> None:
+        """`calendars`: business calendars by id, for due dates on the target version's calendar."""
         self._cases, self._case_types, self._tasks, self._clock = cases, case_types, tasks, clock
+        self._calendars = calendars
 
     def migrate(self, principal: Principal, case_type_id: str, payload: Any) -> MigrationAnswer:
         """Preview (or with `apply`, migrate) the listed cases, or a page of the type's running ones."""
@@ -63,7 +67,8 @@ class CaseMigrations:
         if case is None:
             return migrations.not_found(case_id, target)
         source = self._case_types.of_case(case) if case.case_type == target.id else target
-        return migrations.plan(case, source, target, self._tasks.case_tasks(case.id))
+        calendar = calendar_for(target, self._calendars)
+        return migrations.plan(case, source, target, self._tasks.case_tasks(case.id), calendar)
 
     def _migrate(self, principal: Principal, planned: CaseMigration, target: CaseType) -> CaseMigration:
         """One write moves the case (re-planned on what is stored now: the answer shows that plan); then the

@@ -17,22 +17,25 @@ from typing import Any, Callable, Collection, Optional
 from pydantic.alias_generators import to_camel
 
 from ..domain.access import Action, Principal, Role, can_view, require
+from ..domain.calendars import Calendar
 from ..domain.assignment import AssignmentPolicy, pick_supervisor, plan_assignments, rule_for
 from ..domain.case_types import CaseType
 from ..domain.models import Case
 from ..domain.personnel import Person, has_capacity, is_out_of_office
 from ..domain.tasks import (
     ESCALATION, ESCALATION_DUE_HOURS, BulkFailure, BulkReassignment, BulkReassignmentResult, Task,
-    TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_at, due_hours,
-    marked_escalated, marked_warned, reassigned, sla_warning_at, task_id, team_queue, user_inbox,
+    TaskCompletion, TaskList, TaskReassignment, TaskStatus, cancelled, claimed, completed, due_hours,
+    marked_escalated, marked_warned, reassigned, task_id, team_queue, user_inbox,
 )
 from ..errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.records import DueMarker, RoundRobinCursor
+from ..domain.sla import due_after, resumed_due, warning_at
 from ..domain.queries import DEFAULT_PAGE
 from ..ports import CaseRepository, PersonnelRepository, TaskRepository
 from .case_types import CaseTypeCatalog
+from .sla import CalendarLookup, calendar_for, no_calendars
 from . import cursor
 from .validation import parse
 from .retry import Decided, retrying
@@ -43,6 +46,7 @@ SYSTEM = "system"
 DEFAULT_TEAM = "general"  # for a case without a team (created by someone in none)
 SWEEP_LOOKBACK_DAYS = 31  # how far back the first overdue sweep looks
 _CANCEL_CHUNK = 19  # tasks per transaction: 5 items each (event, task, load, two markers), under DynamoDB's 100
+_POSTPONE_CHUNK = 19  # tasks per transaction: 5 items each (task, two markers deleted, two written) + case + event
 _ERROR_CODES = {InvalidInput: "VALIDATION_ERROR", Forbidden: "FORBIDDEN", NotFound: "NOT_FOUND", Conflict: "CONFLICT"}
 
 
@@ -87,8 +91,10 @@ def _marker(task: Task) -> DueMarker:
 
 
 def _warning_marker(task: Task) -> DueMarker:
-    warn_at = sla_warning_at(datetime.fromisoformat(task.created_at), datetime.fromisoformat(task.due_at))
-    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=iso(warn_at), warning=True)
+    warn_at = task.warn_at or iso(warning_at(
+        datetime.fromisoformat(task.created_at), datetime.fromisoformat(task.due_at), calendar=None,
+    ))
+    return DueMarker(case_id=task.case_id, task_id=task.id, due_at=warn_at, warning=True)
 
 
 def _nothing(case_id: str) -> None:
@@ -104,11 +110,13 @@ class TaskService:
         case_types: CaseTypeCatalog,
         clock: Clock = utc_now,
         on_task_completed: Callable[[str], None] = _nothing,
+        calendars: CalendarLookup = no_calendars,
     ) -> None:
         self._cases, self._tasks, self._people = cases, tasks, people
         self._case_types = case_types
         self._clock = clock
         self._on_task_completed = on_task_completed
+        self._calendars = calendars
 
     # -- the workflow's API ------------------------------------------------------------------
 
@@ -119,6 +127,7 @@ class TaskService:
         team queue, with an escalation to the supervisor. Returns the run's template tasks (escalations are not
         included)."""
         case_type = self._case_type(case)
+        calendar = calendar_for(case_type, self._calendars)
 
         def decide(current: Case) -> Decided[list[Task]]:
             # `current`: the audit head (and run) as stored now, not as the caller read them
@@ -140,12 +149,12 @@ class TaskService:
             capacity = {p.username: p.capacity for p in people}
             created: list[Task] = list(existing)
             for template, assignee in zip(templates, plan.assignees):
-                hours = due_hours(template, case_type.sla_hours, current.priority)
+                due = due_after(now, due_hours(template, case_type.sla_hours, current.priority), calendar)
                 task = Task(
                     id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
                     title=template.title, assignee=assignee, team=team, status=TaskStatus.OPEN,
-                    required=template.required, due_at=iso(due_at(now, hours)), created_at=change.at, version=1,
-                    run=run,
+                    required=template.required, due_at=iso(due), created_at=change.at, version=1,
+                    run=run, warn_at=iso(warning_at(now, due, calendar)),
                 )
                 _create(change, task, capacity.get(assignee or ""))
                 created.append(task)
@@ -218,6 +227,36 @@ class TaskService:
             self._cases.apply, lambda: self._case(case_id), decide,
             f"the tasks of case {case_id} are changing too fast; retry",
         )
+
+    def postpone_open_tasks(
+        self, change: CaseChange, paused_at: datetime, resumed_at: datetime, calendar: Optional[Calendar],
+    ) -> builtins.list[dict[str, Any]]:
+        """Within `change` (the case leaving PENDING_DOCUMENTS), move each open task's due date and warning later by
+        the SLA time the case waited since the later of the pause and the task's creation, with its markers: the
+        customer's delay is not the team's. Escalations and escalated tasks keep theirs (already acted on). Returns
+        what moved, for the audit event. At most _POSTPONE_CHUNK tasks fit the one transaction; more are logged."""
+        moved: builtins.list[dict[str, Any]] = []
+        for task in self._tasks.list_case_tasks(change.case_id):
+            if task.status != TaskStatus.OPEN or task.type == ESCALATION or task.escalation is not None:
+                continue
+            since = max(paused_at, datetime.fromisoformat(task.created_at))
+            due = resumed_due(datetime.fromisoformat(task.due_at), since, resumed_at, calendar)
+            if iso(due) == task.due_at:
+                continue
+            if len(moved) == _POSTPONE_CHUNK:
+                log.warning("case %s has more open tasks than one write can postpone; task %s keeps dueAt %s",
+                            change.case_id, task.id, task.due_at)
+                continue
+            warn = resumed_due(datetime.fromisoformat(_warning_marker(task).due_at), since, resumed_at, calendar)
+            after = task.model_copy(update={"due_at": iso(due), "warn_at": iso(warn), "version": task.version + 1})
+            change.put(after, expected=task.version)
+            change.delete(_marker(task))
+            change.overwrite(_marker(after))
+            if task.sla_warned_at is None:  # a warned task's warning marker is consumed: none to move
+                change.delete(_warning_marker(task))
+                change.overwrite(_warning_marker(after))
+            moved.append({"taskId": task.id, "dueAt": {"from": task.due_at, "to": after.due_at}})
+        return moved
 
     def escalate_overdue(self, now: Optional[datetime] = None) -> list[Task]:
         """Escalate every OPEN task past its due time, once (its due marker is consumed with the

@@ -3,19 +3,23 @@ resume a waiting stage. Every step is idempotent: Step Functions retries, stream
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from ..adapters.dynamo.stream import inserted_case_id
 from ..domain.access import Action, Principal, require
+from ..domain.calendars import Calendar
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.lifecycle import check_move
 from ..domain.models import Case, CaseStatus, WorkflowState
 from ..domain.reopening import ReopenRequest, check_may_reopen, closed_as
+from ..domain.sla import clock_move
 from ..errors import Conflict, NotFound
 from ..ports import CaseRepository, CaseWork, TokenStore, WorkflowEngine
 from .case_types import CaseTypeCatalog
 from .retry import Decided, retrying
+from .sla import CalendarLookup, calendar_for, no_calendars
 from .validation import parse
 from .. import metrics
 
@@ -36,7 +40,8 @@ class Stage:
 
 
 WAIT_STAGES = (Stage.DOCUMENTS, Stage.APPROVAL, Stage.PAYMENT, Stage.TASKS)
-# While a stage waits, the case shows this status (None: the status stays as it is).
+# While a stage waits, the case shows this status; any other wait shows the case at work (IN_PROGRESS), so a case
+# whose documents came in leaves PENDING_DOCUMENTS (and its SLA clock runs again) even when no approval follows.
 _WAIT_STATUS = {Stage.DOCUMENTS: CaseStatus.PENDING_DOCUMENTS, Stage.APPROVAL: CaseStatus.PENDING_APPROVAL}
 
 
@@ -77,6 +82,7 @@ class WorkflowService:
         conditions: Optional[Mapping[str, Condition]] = None,
         undo_steps: Sequence[UndoStep] = (),
         resumer: Optional[WorkflowResumer] = None,
+        calendars: CalendarLookup = no_calendars,
     ) -> None:
         """
         Parameters
@@ -89,10 +95,14 @@ class WorkflowService:
             reverse).
         resumer
             The resumer the services behind `conditions` were built with: it resumes through this service.
+        calendars
+            Looks up a case type's calendar: the SLA clock, stopped while the case waits for documents, runs again
+            by working time on it.
         """
         self._repo, self._engine, self._tokens, self._work = repository, engine, tokens, work
         self._case_types = case_types
         self._wait_seconds, self._clock = wait_seconds, clock
+        self._calendars = calendars
         self._conditions: dict[str, Condition] = {
             Stage.TASKS: lambda case: {} if self._work.open_required_tasks(case.id) == 0 else None,
             Stage.DOCUMENTS: lambda case: None,
@@ -205,7 +215,8 @@ class WorkflowService:
         self._tokens.put(case_id, stage, token, execution_id)
         # Only from a working status: a wait re-entered after an escalation may find the decision made.
         self._move(
-            case_id, status=_WAIT_STATUS.get(stage), stage=stage, event="WORKFLOW_WAITING", data={"stage": stage},
+            case_id, status=_WAIT_STATUS.get(stage, CaseStatus.IN_PROGRESS), stage=stage, event="WORKFLOW_WAITING",
+            data={"stage": stage},
             only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS),
         )
         self.resume_if_ready(case_id, stage)
@@ -280,6 +291,12 @@ class WorkflowService:
             raise NotFound(f"case {case_id} not found")
         return case
 
+    def _calendar(self, case: Case) -> Optional[Calendar]:
+        """The calendar the case's SLA runs on; only a case whose clock is stopped needs it (to start it again)."""
+        if case.sla_paused_at is None:
+            return None
+        return calendar_for(self._case_types.of_case(case), self._calendars)
+
     def _move(
         self, case_id: str, *, event: str, data: dict[str, Any], status: Optional[CaseStatus] = None,
         stage: Optional[str] = None, workflow: Optional[WorkflowState] = None,
@@ -290,10 +307,20 @@ class WorkflowService:
 
         def decide(case: Case) -> Decided[Case]:
             updates: dict[str, Any] = {}
+            now = self._clock()
+            clock: dict[str, Any] = {}  # what the move does to the SLA clock, for the audit event
             if status is not None and case.status != status and (only_from is None or case.status in only_from):
                 check_move(case.status, status)
                 updates["status"] = status
-            change = CaseChange(case, ACTOR, iso(self._clock()))
+                calendar = self._calendar(case)
+                sla_updates, clock = clock_move(case, status, now, calendar)
+                updates.update(sla_updates)
+            change = CaseChange(case, ACTOR, iso(now))
+            pause = clock.get("slaPaused")
+            if pause is not None:  # the clock runs again: the case's open tasks wait no longer either
+                pause["tasks"] = self._work.postpone_open_tasks(
+                    change, datetime.fromisoformat(pause["from"]), datetime.fromisoformat(pause["to"]), calendar,
+                )
             new_state = workflow or (
                 case.workflow.model_copy(update={"stage": stage, "updated_at": change.at})
                 if stage and case.workflow and case.workflow.stage != stage else None
@@ -303,7 +330,7 @@ class WorkflowService:
             if not updates and event not in ("WORKFLOW_ESCALATED",):
                 return None, case
             moved = {"from": case.status.value, "to": updates["status"].value} if "status" in updates else {}
-            body = {**data, **moved}
+            body = {**data, **moved, **clock}
             if "workflow" in updates:
                 body["stage"] = updates["workflow"].stage
             change.append(event, body)

@@ -15,7 +15,7 @@ def _shifted(instant: str, **delta: float) -> str:
 
 
 def _without(case: dict, missing: list[str]) -> dict:
-    shown = {k: v for k, v in case.items() if k not in ("asOf", "rebuilt")}
+    shown = {k: v for k, v in case.items() if k not in ("asOf", "rebuilt", "sla")}  # sla: the clock now
     for path in missing:
         head, _, rest = path.partition(".")
         if rest and isinstance(shown.get(head), dict):

@@ -97,7 +97,7 @@ class TestCaseRepositoryContract:
             case_type="CLAIM", priority="CRITICAL", customer_id="cust-9", status="PENDING_APPROVAL", version=1,
             compensation={"amount": "1250.00", "currency": "EUR"}, required_documents=["claim-form", "proof-of-loss"],
             tags=["water", "vip", "2nd floor"], team="claims", assignee="carol", participants=["dave", "erin"],
-            due_at="2026-03-02T12:00:00.000Z", case_type_version=3,
+            due_at="2026-03-02T12:00:00.000Z", sla_paused_at="2026-03-01T12:30:00.000Z", case_type_version=3,
             fields={"severity": "high", "units": 2, "weight": 2.5, "urgent": False, "bought": "2026-01-31",
                     "price": {"amount": "19.99", "currency": "EUR"}, "note": "Ölheizung 🔥"},
         )

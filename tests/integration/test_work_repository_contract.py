@@ -266,7 +266,7 @@ class TestWorkContract:
         assert snapshot(cases, work) == before
 
     def test_a_warning_marker_is_its_own_marker_and_read_back_as_a_warning(self, cases, work, staffed):
-        task = a_task("case-1", 2)
+        task = a_task("case-1", 2).model_copy(update={"warn_at": "2026-03-04T00:00:00.000Z"})  # kept, not shown
         warning = DueMarker(case_id="case-1", task_id=task.id, due_at=task.due_at, warning=True)  # the same instant
         expected, events = chained(cases, "case-1", 1)
         cases.apply(task_change(case_id="case-1", expected_audit_seq=expected, events=events,
@@ -275,6 +275,7 @@ class TestWorkContract:
         warned = task.model_copy(update={"sla_warned_at": "2026-03-04T00:00:00.000Z", "version": 2})
         cases.apply(change(cases, task, warned, consume_marker=warning))
         assert work.due_markers("2026-03-04", "9999") == [marker(task)] and work.get_task(task.id) == warned
+        assert work.get_task(task.id).warn_at == "2026-03-04T00:00:00.000Z"
 
     def test_sweep_day(self, work):
         assert work.get_sweep_day() is None

@@ -92,6 +92,9 @@ class NoWork:
     def escalate(self, case_id, team, reason):
         return None
 
+    def postpone_open_tasks(self, change, paused_at, resumed_at, calendar):
+        return []
+
 
 @pytest.fixture
 def system() -> SimpleNamespace:

@@ -41,6 +41,9 @@ class FakeWork:
     def escalate(self, case_id, team, reason):
         self.escalations.append((case_id, team, reason))
 
+    def postpone_open_tasks(self, change, paused_at, resumed_at, calendar):
+        return []
+
 
 @pytest.fixture
 def parts():

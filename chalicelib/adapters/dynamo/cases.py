@@ -91,6 +91,7 @@ def to_case(item: Any) -> Case:
         assignee=item.assignee, participants=list(item.participants or []), created_at=item.created_at,
         created_by=item.created_by, updated_at=item.updated_at, updated_by=item.updated_by, due_at=item.due_at,
         workflow=item.workflow, customer_snapshot=item.customer_snapshot,
+        sla_paused_at=item.sla_paused_at,
         audit_seq=int(item.audit_seq), audit_hash=item.audit_hash,
     )
 

@@ -202,6 +202,7 @@ def task_item(m: TableModels, task: Task) -> Any:
         created_at=task.created_at, completed_at=task.completed_at, completed_by=task.completed_by,
         outcome=task.outcome, comment=task.comment, version=task.version, reason=task.reason,
         escalates=task.escalates, escalation=task.escalation, sla_warned_at=task.sla_warned_at, run=task.run,
+        warn_at=task.warn_at,
         inbox_pk=inbox, inbox_sk=keys.task_inbox_sk(task) if inbox else None,
     )
 

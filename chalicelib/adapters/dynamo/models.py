@@ -116,6 +116,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         updated_at = UnicodeAttribute(attr_name="updatedAt")
         updated_by = UnicodeAttribute(attr_name="updatedBy")
         due_at = UnicodeAttribute(attr_name="dueAt")
+        sla_paused_at = UnicodeAttribute(attr_name="slaPausedAt", null=True)
         workflow = JSONAttribute(null=True)
         customer_snapshot = JSONAttribute(attr_name="customerSnapshot", null=True)
         audit_seq = NumberAttribute(attr_name="auditSeq")
@@ -177,6 +178,7 @@ def table_models(table_name: str, region: str, host: Optional[str] = None) -> Ta
         escalates = UnicodeAttribute(null=True)
         escalation = UnicodeAttribute(null=True)
         sla_warned_at = UnicodeAttribute(attr_name="slaWarnedAt", null=True)
+        warn_at = UnicodeAttribute(attr_name="warnAt", null=True)
         run = NumberAttribute(null=True)
 
     class PersonItem(InboxItem):

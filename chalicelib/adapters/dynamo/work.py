@@ -112,7 +112,7 @@ def _to_task(item: Any) -> Task:
         team=item.team, status=item.status, required=item.required, due_at=item.due_at, created_at=item.created_at,
         completed_at=item.completed_at, completed_by=item.completed_by, outcome=item.outcome, comment=item.comment,
         version=int(item.version), reason=item.reason, escalates=item.escalates, escalation=item.escalation,
-        sla_warned_at=item.sla_warned_at,
+        sla_warned_at=item.sla_warned_at, warn_at=item.warn_at,
         run=int(item.run) if item.run is not None else None,
     )
 
