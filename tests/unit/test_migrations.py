@@ -50,8 +50,9 @@ def task(case_id: str, n: int, type: str, status: TaskStatus = TaskStatus.OPEN, 
 
 
 def case_of(**overrides: Any):
+    # opened at 12:00 on 1 March, due 50 hours later (V1's MEDIUM SLA, the clock never stopped)
     defaults = dict(case_type="WARRANTY", status="IN_PROGRESS", fields={"serial": "S-1"},
-                    workflow=WorkflowState(stage="ASSIGNED"))
+                    workflow=WorkflowState(stage="ASSIGNED"), due_at="2026-03-03T14:00:00.000Z")
     return new_case(**{**defaults, **overrides})[0]
 
 
@@ -81,7 +82,9 @@ class TestPlan:
     def test_the_due_date_moves_when_the_sla_of_the_priority_differs_and_documents_are_added(self):
         changes = plan(case_of(fields={}, priority="MEDIUM"), V1, V3, []).changes
         assert changes is not None and changes.due_at is not None
-        assert (changes.due_at.from_, changes.due_at.to) == ("2026-03-06T12:00:00.000Z", "2026-03-01T22:00:00.000Z")
+        assert (changes.due_at.from_, changes.due_at.to) == ("2026-03-03T14:00:00.000Z", "2026-03-01T22:00:00.000Z")
+        stopped = plan(case_of(fields={}, priority="MEDIUM", due_at="2026-03-03T16:00:00.000Z"), V1, V3, [])
+        assert stopped.changes.due_at.to == "2026-03-02T00:00:00.000Z"  # the 2 hours its clock was stopped are kept
         assert changes.required_documents_added == ["receipt"]
         assert plan(case_of(fields={}, priority="LOW"), V1, V3, []).changes.due_at is None  # same SLA
 
@@ -133,7 +136,7 @@ def service(cases, work):
 
 def stored_case(cases, case_id: str, **overrides: Any):
     defaults = dict(case_type="WARRANTY", status="IN_PROGRESS", team="claims", fields={"serial": "S-1"},
-                    workflow=WorkflowState(stage="ASSIGNED"))
+                    workflow=WorkflowState(stage="ASSIGNED"), due_at="2026-03-03T14:00:00.000Z")
     case, event = new_case(case_id, **{**defaults, **overrides})
     create_case(cases, case, event, None)
     return case
