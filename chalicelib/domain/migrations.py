@@ -115,7 +115,12 @@ def plan(
             f"the case is {case.status.value}: its approval levels and compensation caps were fixed by its "
             "version when the approval opened; migrate it once the case is reopened or starts a new run"
         )
-    reasons += [f"required field {name} has no value: set it first" for name in changes.missing_fields]
+    # A case's fields are checked against its own version, so a field new in the target cannot be filled in first.
+    reasons += [
+        f"required field {name} has no value; a case sets only its own version's fields: publish the field as "
+        "optional, migrate, fill it in, then make it required"
+        for name in changes.missing_fields
+    ]
     reasons += _invalid_values(case, target, changes.removed_fields)
     return CaseMigration(
         case_id=case.id, from_version=case.case_type_version, to_version=target.version, can_migrate=not reasons,

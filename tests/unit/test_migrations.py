@@ -65,7 +65,10 @@ class TestPlan:
         assert not migration.can_migrate and migration.changes is not None
         assert migration.changes.missing_fields == ["policyNumber"]
         assert migration.changes.removed_fields == ["serial"]
-        assert migration.reasons == ["required field policyNumber has no value: set it first"]
+        assert migration.reasons == [
+            "required field policyNumber has no value; a case sets only its own version's fields: publish the field "
+            "as optional, migrate, fill it in, then make it required"
+        ]
 
     def test_tasks_the_target_drops_are_cancelled_and_new_types_added_once_the_workflow_made_tasks(self):
         tasks = [task("case-1", 2, "CHECK"), task("case-1", 3, "CALL"), task("case-1", 4, "ESCALATION"),
