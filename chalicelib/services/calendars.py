@@ -13,11 +13,10 @@ from ..domain.calendars import CALENDAR_ID, Calendar, CalendarList, CalendarRequ
 from ..errors import Conflict, FieldIssue, InvalidInput, NotFound, PreconditionFailed
 from ..ports import CalendarStore, StaleWrite
 from .cursor import paged
-from .validation import parse
+from .validation import parse, parse_if_match
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60
-_IF_MATCH_FORM = "expected the calendar's ETag, e.g. \"3\""
 
 # The calendar a fresh system starts with: office hours in the UK, Monday to Friday, no holidays (each organisation
 # adds its own; public holidays differ by country and year).
@@ -60,7 +59,7 @@ class CalendarService:
                 "calendarId", "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
             )])
         request = parse(CalendarRequest, payload)
-        expected = None if if_match is None else _version_in(if_match)
+        expected = None if if_match is None else parse_if_match(if_match, "calendar")
         defined = check_definition(calendar_id, request, 1)  # a bad definition is a 400 whatever is stored
         current = self._store.get_calendar(calendar_id)
         if expected is not None and (current is None or current.version != expected):
@@ -95,11 +94,3 @@ def seed_calendars(store: CalendarStore) -> bool:
 
 def _cache_key(calendar_id: str) -> str:
     return f"calendar:{calendar_id}"
-
-
-def _version_in(if_match: str) -> int:
-    """The version an If-Match names: the ETag, quoted or not, weak or not."""
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise InvalidInput("If-Match is invalid", [FieldIssue("If-Match", _IF_MATCH_FORM)])
-    return int(value)
