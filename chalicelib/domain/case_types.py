@@ -157,8 +157,17 @@ def _currency_faults(rules: CaseTypeRules) -> list[FieldIssue]:
     return faults
 
 
+# A case's tasks are created in one transaction (DynamoDB: 100 items): up to 7 items a task when nobody can take
+# it (its event, item, two due markers, and an escalation's event, item and load), plus the case and a cursor.
+MAX_TASK_TEMPLATES = 10
+
+
 def _task_faults(tasks: list[TaskTemplate]) -> list[FieldIssue]:
     faults = _duplicates("tasks", [t.type for t in tasks], suffix=".type")
+    if len(tasks) > MAX_TASK_TEMPLATES:
+        faults.append(FieldIssue(
+            "tasks", f"at most {MAX_TASK_TEMPLATES} tasks: a case's tasks are created together, in one write",
+        ))
     for i, task in enumerate(tasks):
         if not task.type.strip():
             faults.append(FieldIssue(f"tasks[{i}].type", "must not be empty"))

@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.case_types import CaseTypeDefinition, definition_faults, seed_case_types
+from chalicelib.domain.case_types import (
+    MAX_TASK_TEMPLATES, CaseTypeDefinition, definition_faults, seed_case_types,
+)
 
 TEAMS = {"claims", "complaints"}
 
@@ -37,6 +39,12 @@ def test_a_task_type_twice_is_named_by_its_second_place():
         "tasks[1].type": "CHECK is named twice", "tasks[2].type": "must not be empty",
         "tasks[2].title": "must not be empty",
     }
+
+
+def test_no_more_tasks_than_one_write_can_create():
+    tasks = [{"type": f"T{n}", "title": f"task {n}"} for n in range(MAX_TASK_TEMPLATES + 1)]
+    assert set(faults(definition(tasks=tasks))) == {"tasks"}
+    assert faults(definition(tasks=tasks[:MAX_TASK_TEMPLATES])) == {}
 
 
 def test_a_task_sla_must_be_positive():
