@@ -134,7 +134,8 @@ def team_queue(team: str) -> str:
 
 
 def due_hours(template: TaskTemplate, case_sla_hours: dict[Priority, int], priority: Priority) -> int:
-    return (template.sla_hours or case_sla_hours)[priority]
+    # A template may set hours for some priorities only: the others take the case type's.
+    return (template.sla_hours or {}).get(priority, case_sla_hours[priority])
 
 
 # -- transitions (pure: each returns the next version of the task or raises Conflict) ---------------

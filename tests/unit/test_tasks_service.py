@@ -10,6 +10,7 @@ import pytest
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain import audit
+from chalicelib.domain.clock import iso
 from chalicelib.domain.models import WorkflowState
 from chalicelib.domain.personnel import AbsenceWindow, Person
 from chalicelib.domain.tasks import ESCALATION, TaskStatus
@@ -604,6 +605,20 @@ def test_due_dates_follow_the_case_types_sla(service, cases, staff, clock):
     clock.advance(minutes=30)
     [task] = service.create_for_case(open_case(cases, case_type="GENERAL", priority="CRITICAL"))
     assert task.due_at == (clock.now + timedelta(hours=8)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_a_template_with_hours_for_some_priorities_leaves_the_others_to_the_case_type(cases, work, clock, staff):
+    from chalicelib.domain.case_types import CaseType
+    from chalicelib.domain.tasks import TaskTemplate
+
+    hours = {"LOW": 40, "MEDIUM": 24, "HIGH": 8, "CRITICAL": 4}
+    calls = CaseType(id="CALLS", name="Calls", team="claims", sla_hours=hours,
+                     tasks=[TaskTemplate(type="CALL", title="Call", sla_hours={"HIGH": 1})])
+    service = TaskService(cases, work, work, case_types(calls), clock=clock)
+    [high] = service.create_for_case(open_case(cases, case_id="case-1", case_type="CALLS", priority="HIGH"))
+    [critical] = service.create_for_case(open_case(cases, case_id="case-2", case_type="CALLS", priority="CRITICAL"))
+    assert high.due_at == iso(clock.now + timedelta(hours=1))
+    assert critical.due_at == iso(clock.now + timedelta(hours=4))
 
 
 def test_overdue_tasks_escalated_are_counted_as_sla_breaches(service, clock, alices):
