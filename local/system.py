@@ -36,6 +36,7 @@ from .cognito import patch_cognito
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
+from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
@@ -311,6 +312,7 @@ class LocalSystem:
             install_dynamodb_speedups()  # queries and transactions that cost what they read, not the table
             install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
             install_request_speedups()  # no per-request boto3 clients, JSONPath parsers, folder listings
+            install_sfn_threads()  # one thread per execution waiting for a task token, O(1) token look-ups
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
