@@ -38,6 +38,7 @@ from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
 from .moto_speedups import install_dynamodb_speedups
+from .moto_sqs import install_sqs_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
 from .provision import (
@@ -319,6 +320,7 @@ class LocalSystem:
             install_dynamodb_speedups()  # queries and transactions that cost what they read, not the table
             install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
             install_request_speedups()  # no per-request boto3 clients, JSONPath parsers, folder listings
+            install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
