@@ -4,7 +4,6 @@ it sent (moto's SES keeps them)."""
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
@@ -63,9 +62,6 @@ def _run(args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    # What start-up built (moto, botocore's models, the app) lives as long as the process: left to the collector,
-    # every full collection walks it again, and full collections come more often as the data grows.
-    gc.freeze()
     try:
         _print_banner(system.stack, system.stack_file, args.state_dir)
         while not stop.wait(0.5):
