@@ -1,5 +1,5 @@
 """SQS event sources, locally: the webhook delivery queue (and its dead-letter queue) fed by a rule on the
-stage's bus, as the merged template declares them, and a poller per `@app.on_sqs_message` handler that does
+stage's bus, as the merged template declares them, and pollers per `@app.on_sqs_message` handler that do
 what Lambda's SQS event source mapping does on AWS: receive a batch, call the handler with it, delete the
 messages it did not report as failed (those become visible again after the queue's visibility timeout, and
 after maxReceiveCount receives SQS moves them to the dead-letter queue).
@@ -24,6 +24,10 @@ from .iam_recorder import running
 VISIBILITY_TIMEOUT = 30  # seconds: a batch the handler failed as a whole is received again after it
 MAX_RECEIVES = 5  # then SQS dead-letters the message (the template's redrive policy)
 POLL_WAIT_SECONDS = 1  # long polling, short enough to stop promptly
+# Lambda's SQS event source starts with five pollers, each handing its batches to the function: one poller here
+# fell behind the bus at 5 cases a second (it gets the interpreter's lock like any of thousands of threads), and
+# the backlog made every SQS request cost more in moto (bench/results.md).
+POLLERS = 5
 WEBHOOK_QUEUE = "cms-local-webhooks"  # as the template's cms-<Stage>-webhooks (and the app's placeholder ARN)
 DEAD_LETTER_QUEUE = "cms-local-webhook-failures"  # as the template's cms-<Stage>-webhook-failures
 
@@ -61,20 +65,22 @@ def sqs_sources(app: Any) -> list[SQSEventConfig]:
 
 
 class SqsPollers:
-    """One thread per SQS-triggered handler of `app`, polling its queue (by the name the decorator gives, or the
-    last part of its ARN)."""
+    """`POLLERS` threads per SQS-triggered handler of `app`, polling its queue (by the name the decorator gives,
+    or the last part of its ARN); batches of one queue run concurrently, as on AWS."""
 
     def __init__(self, app: Any, sqs_factory: Callable[[], Any], region: str, function_arns: dict[str, str]) -> None:
         self.app, self._sqs_factory, self._region, self._arns = app, sqs_factory, region, function_arns
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.failures = 0  # handler calls that raised (the batch is received again)
+        self._failures_lock = threading.Lock()  # the pollers of a queue count them
 
     def start(self) -> "SqsPollers":
         for source in sqs_sources(self.app):
-            thread = threading.Thread(target=self._poll, args=(source,), name=f"sqs-{source.name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            for n in range(POLLERS):
+                thread = threading.Thread(target=self._poll, args=(source,), name=f"sqs-{source.name}-{n}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -107,7 +113,8 @@ class SqsPollers:
                 result = self.app.handler_map[name](event, self._context(name))
         except Exception:
             log.exception("Lambda %s failed on an SQS batch: it is received again", name)
-            self.failures += 1
+            with self._failures_lock:
+                self.failures += 1
             return
         failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]

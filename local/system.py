@@ -22,6 +22,7 @@ from .drain_route import PATH as DRAIN_PATH, add_drain_route
 from .faults import PATH as FAULTS_PATH, add_faults_route
 from .mail import PATH as MAIL_PATH, add_mail_route
 from .console import ConsoleServer, console_config
+from .costs import ENV_VAR as RECORD_COSTS, CostAccounting
 from .fargate import FargateRunner, patch_ecs_integration, provision_ecs
 from .functions import (
     STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
@@ -38,6 +39,7 @@ from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
 from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
+from .moto_sqs import install_sqs_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
 from .provision import (
@@ -101,6 +103,7 @@ class LocalSystem:
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
         self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
+        self.costs: Optional[CostAccounting] = None  # with CMS_LOCAL_COSTS: CPU by what was served
         self.use_redis = redis
         self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
 
@@ -181,6 +184,9 @@ class LocalSystem:
         if self.recorder is not None:
             self.recorder.account = account
             app.register_middleware(http_middleware, "http")  # routes run as the API handler
+        if os.environ.get(RECORD_COSTS) and self._moto is not None:
+            self.costs = CostAccounting(os.environ[RECORD_COSTS])
+            self.costs.install(app)
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
@@ -257,6 +263,9 @@ class LocalSystem:
         if self.dispatcher is not None:
             self.dispatcher.uninstall(drain_timeout)  # queued stream batches run while moto still answers them
             self.dispatcher = None
+        if self.costs is not None:
+            self.costs.uninstall()
+            self.costs = None
         if self._redis is not None:
             self._redis.kill()
             self._redis = None
@@ -313,6 +322,7 @@ class LocalSystem:
             install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
             install_request_speedups()  # no per-request boto3 clients, JSONPath parsers, folder listings
             install_sfn_threads()  # one thread per execution waiting for a task token, O(1) token look-ups
+            install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
