@@ -9,13 +9,13 @@ is a new table, with an empty stream) and restored rows no bucket notifications.
 from __future__ import annotations
 
 import base64
-import gc
 import json
 import os
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
+
+from .bulk import no_collection
 
 SNAPSHOT_VERSION = 1
 
@@ -25,7 +25,7 @@ def dump_table(table: Any, path: Path) -> int:
     items = _items_of(table)
     # moto's DynamoType is {type: value} already (the wire form): the encoder writes each as it meets it, with no
     # copy of the table as dicts first (converting value by value took ~11 s for 5,000 cases' 85,000 items).
-    with _no_collection():
+    with no_collection():
         _write(path, {"version": SNAPSHOT_VERSION, "tables": {table.name: [item.attrs for item in items]}}, _wire)
     return len(items)
 
@@ -36,9 +36,8 @@ def restore_table(table: Any, path: Path) -> int:
 
     if not path.is_file():
         return 0
-    with _no_collection():
+    with no_collection():
         count = _put_items(table, json.loads(path.read_text()).get("tables", {}).get(table.name, []))
-    gc.freeze()  # the restored items live as long as the process: later full collections need not walk them
     forget_orders(table)
     return count
 
@@ -76,11 +75,12 @@ def restore_objects(s3_backend: Any, bucket_name: str, path: Path) -> int:
     if not path.is_file():
         return 0
     objects = json.loads(path.read_text()).get("objects", [])
-    for saved in objects:
-        key = s3_backend.put_object(bucket_name, saved["key"], saved["body"].encode(), disable_notification=True)
-        if saved.get("contentType"):
-            key.set_metadata({"Content-Type": saved["contentType"]})
-        key.last_modified = datetime.fromisoformat(saved["lastModified"])
+    with no_collection():
+        for saved in objects:
+            key = s3_backend.put_object(bucket_name, saved["key"], saved["body"].encode(), disable_notification=True)
+            if saved.get("contentType"):
+                key.set_metadata({"Content-Type": saved["contentType"]})
+            key.last_modified = datetime.fromisoformat(saved["lastModified"])
     return len(objects)
 
 
@@ -113,19 +113,6 @@ def _dynamo(value: dict[str, Any]) -> Any:
     built = DynamoType.__new__(DynamoType)
     built.type, built.value = kind, inner
     return built
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """No cyclic garbage collection while a snapshot's million objects are made: each full collection walked
-    them all again (a third of a restore's time), and they make no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _b64(value: Any) -> str:
