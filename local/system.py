@@ -33,6 +33,7 @@ from chalicelib.domain.case_rows import ROWS_PREFIX as CASE_ROWS_PREFIX
 
 from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
 from .cognito import patch_cognito
+from .botocore_models import share_botocore_models
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
@@ -140,6 +141,7 @@ class LocalSystem:
             raise
 
     def _start(self) -> dict[str, Any]:
+        share_botocore_models()  # before the first boto3 session: moto's, the provisioning's and the app's
         chalice_config = json.loads((self.project_dir / ".chalice" / "config.json").read_text())
         app_env = _stage_environment(chalice_config)
         _ensure_free(self.host, self.port)
