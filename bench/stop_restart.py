@@ -2,6 +2,8 @@
 
 Run from the repo root:  .venv/bin/python bench/stop_restart.py [--real 150] [--cases 5000] [--keep]
                          .venv/bin/python bench/stop_restart.py --state DIR   (measure again on a kept state)
+Options: --project-dir D (default: this checkout; another checkout measures its code, e.g. before a change;
+         its snapshot must be of the version that code reads).
 
 What it does
 - starts `python -m local run --no-seed` (bench/local_scale.py's LocalProcess: a subprocess on free ports, as
@@ -107,9 +109,9 @@ def timed_get(client: Client, path: str) -> tuple[int, float, Any]:
     return response.status_code, (time.perf_counter() - start) * 1000, response.json()
 
 
-def measure(state: Path, log_name: str) -> dict[str, Any]:
+def measure(project_dir: Path, state: Path, log_name: str) -> dict[str, Any]:
     load = os.getloadavg()[0]
-    system = LocalProcess(ROOT, state, log_name)
+    system = LocalProcess(project_dir, state, log_name)
     try:
         stack, restart_s = system.wait_ready()
         client = Client(stack["apiUrl"], login_all(stack))
@@ -126,8 +128,10 @@ def measure(state: Path, log_name: str) -> dict[str, Any]:
             system.proc.kill()
         raise
     stop_s = system.stop()
+    saved_rows = len(json.loads((state / "snapshot" / "case-data-product.json").read_text())["objects"])
     return {"restart_s": restart_s, "gets": gets, "listed": listed, "list_failures": failures, "rows": rows,
-            "stop_s": stop_s, "load_at_start": load, "load_at_stop": stop_load, "log": system.log_file}
+            "saved_rows": saved_rows, "stop_s": stop_s, "load_at_start": load, "load_at_stop": stop_load,
+            "log": system.log_file}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -136,6 +140,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--cases", type=int, default=5000, help="cases after replication (default 5000)")
     parser.add_argument("--rows", type=int, default=18000, help="data product rows after replication")
     parser.add_argument("--state", type=Path, help="a kept state folder: measure on it again, no creates")
+    parser.add_argument("--project-dir", type=Path, default=ROOT)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
 
@@ -147,14 +152,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         log(f"replicated: {items} items, {rows} data product rows")
     snapshot = state / "snapshot"
     sizes = {path.name: path.stat().st_size for path in snapshot.iterdir() if path.is_file()}
-    run = measure(state, "restart.log")
-    print(f"\nbench/stop_restart.py on {state} (items replicated from {args.real} real cases; snapshot files "
+    run = measure(args.project_dir.resolve(), state, "restart.log")
+    print(f"\nbench/stop_restart.py, project {args.project_dir.resolve()}, on {state}")
+    print(f"(items replicated from {args.real} real cases; snapshot files "
           f"{', '.join(f'{n} {s / 1e6:.0f} MB' for n, s in sizes.items())})")
     print(f"restart until GET /health answers: {run['restart_s']:.1f} s (load average {run['load_at_start']:.1f})")
     for label, (status, ms, _) in run["gets"].items():
         print(f"GET {label}: {status} in {ms:.0f} ms")
     print(f"cases listed by the admin: {run['listed']} ({run['list_failures']} page requests repeated); "
-          f"case data product rows: {run['rows']}")
+          f"case data product rows listed: {run['rows']}, saved at the stop: {run['saved_rows']}")
     print(f"Ctrl-C (SIGINT until exited, snapshot written): {run['stop_s']:.1f} s "
           f"(load average {run['load_at_stop']:.1f}); log {run['log']}")
     keep_or_remove(tmp, args.keep or args.state is not None)
