@@ -40,6 +40,7 @@ from .moto_request_speedups import install_request_speedups
 from .moto_speedups import install_dynamodb_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
+from .server_thread import POLL_INTERVAL
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
 )
@@ -248,6 +249,8 @@ class LocalSystem:
     def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
         """`drain_timeout`: how long queued stream batches may still run (tests wait for them; Ctrl-C does not:
         the records left are saved with the snapshot and replayed on the next start)."""
+        if self.sqs_pollers is not None:
+            self.sqs_pollers.request_stop()  # their long polls end while the rest stops, not one after the other
         if self._recovery is not None:
             self._recovery.stop()  # stops between two cases: the rest resume on the next start
             self._recovery = None
@@ -483,7 +486,8 @@ class LocalSystem:
         )
         self._server = local_server(app, config, self.host, self.port)
         # The inner HTTP server's loop: LocalDevServer.serve_forever() would only add a print.
-        self._thread = threading.Thread(target=self._server.server.serve_forever, name="chalice-local", daemon=True)
+        self._thread = threading.Thread(target=self._server.server.serve_forever, args=(POLL_INTERVAL,),
+                                        name="chalice-local", daemon=True)
         self._thread.start()
 
 
