@@ -7,12 +7,10 @@ import base64
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import boto3
 import pytest
 
-from local.moto_speedups import install_dynamodb_speedups
 from local.snapshot import dump_backlog, dump_table, moto_table, read_backlog, restore_table
 
 REGION = "us-east-1"
@@ -32,21 +30,23 @@ ITEMS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def dynamodb(moto_endpoint: str) -> Any:
-    install_dynamodb_speedups()
-    return boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=REGION)
+KEY = {"AttributeName": "SK", "KeyType": "RANGE"}
+TABLE = {  # a sparse index over the table's sort key
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "gpk")],
+    "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, KEY],
+    "GlobalSecondaryIndexes": [{"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
+                                "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, KEY]}],
+}
+
+
+@pytest.fixture
+def dynamodb(aws: Callable[[str], Any]) -> Any:
+    return aws("dynamodb")
 
 
 def create(dynamodb: Any, name: str) -> None:
-    string = lambda n: {"AttributeName": n, "AttributeType": "S"}  # noqa: E731
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[string("PK"), string("SK"), string("gpk")],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
-            {"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]}],
-    )
+    dynamodb.create_table(TableName=name, **TABLE)
 
 
 def everything(dynamodb: Any, name: str) -> list[dict[str, Any]]:
