@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 
-STOP_DRAIN_SECONDS = 2.0  # Ctrl-C waits this long for queued stream batches; cases left behind resume on start
+# Ctrl-C waits for no queued stream batch: the records left are saved with the snapshot and replayed on the next start.
+STOP_DRAIN_SECONDS = 0.0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -69,7 +70,10 @@ def _run(args: argparse.Namespace) -> int:
         print("stopping...", flush=True)
     finally:
         system.stop(drain_timeout=STOP_DRAIN_SECONDS)
-    saved = f"; {system.saved_items} items saved to {system.snapshot_file}" if system.saved_items is not None else ""
+    saved = ""
+    if system.saved_items is not None:
+        saved = f"; {system.saved_items} items and {system.saved_records} unhandled stream records saved to " \
+                f"{system.snapshot_file.parent}"
     print(f"stopped{saved}", flush=True)
     # moto's Step Functions executions that wait for a task keep a thread each, and would hold the interpreter
     # for tens of seconds after a stop; their state is moto's memory, gone either way (the next start resumes

@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import queue
 import threading
 import time
 from collections import OrderedDict, deque
@@ -96,11 +95,15 @@ class LambdaDispatcher:
         self._seen_lock = threading.Lock()
         # One queue and worker per function, started on its first job: a slow consumer (e.g. the data product's
         # publisher) never holds back another's records (e.g. the workflow's start).
-        self._queues: dict[str, queue.Queue[Optional[_Job]]] = {}
+        self._queues: dict[str, deque[Optional[_Job]]] = {}  # None: the stop signal
         self._workers: list[threading.Thread] = []
         self._accepting = False
+        self._halted = False  # set by halt(): the workers take no further batch
+        self._in_hand: dict[str, list[_Job]] = {}  # per function: the batches its worker took and has not finished
         self._pending = 0  # jobs queued or running
-        self._idle = threading.Condition()  # also guards _queues, _workers, _accepting and the stats counters
+        # Also guards _queues, _in_hand, _workers, _accepting, _halted and the stats counters; notified on every
+        # change of them (the workers wait on it for jobs, drain() for none left).
+        self._idle = threading.Condition()
         self._original: Optional[Callable[..., Any]] = None
         # Per function: fills in what moto leaves out of an event (e.g. an S3 record's versionId) before it is queued.
         self.event_fillers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -135,14 +138,15 @@ class LambdaDispatcher:
         from moto.awslambda.models import LambdaFunction
 
         if self._accepting or self._queues:
-            if not self.drain(drain_timeout):
+            if not self._halted and not self.drain(drain_timeout):
                 log.warning("stopping with %d Lambda jobs still queued", self._pending)
             with self._idle:
                 self._accepting = False
                 queues, workers = list(self._queues.values()), list(self._workers)
                 self._queues, self._workers = {}, []
-            for jobs in queues:
-                jobs.put(None)
+                for jobs in queues:
+                    jobs.append(None)
+                self._idle.notify_all()
             deadline = time.monotonic() + drain_timeout
             for worker in workers:
                 worker.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -169,6 +173,41 @@ class LambdaDispatcher:
     @property
     def pending(self) -> int:
         return self._pending
+
+    @property
+    def stream_functions(self) -> frozenset[str]:
+        return frozenset(self._batch_sizes)
+
+    def halt(self) -> None:
+        """The workers take no further batch (the one a worker is running ends): what is left is `backlog()`'s,
+        for a snapshot to keep and the next start to `replay`."""
+        with self._idle:
+            self._halted = True
+
+    def backlog(self) -> dict[str, list[dict[str, Any]]]:
+        """Per stream function, the records not yet handled, in order: those queued, and those of the batches
+        its worker took and has not finished (a batch running now runs again after a restart: at least once, as a
+        stream's records after a Lambda's failure on AWS)."""
+        backlog: dict[str, list[dict[str, Any]]] = {}
+        with self._idle:
+            for name, jobs in self._queues.items():
+                if name not in self._batch_sizes:
+                    continue  # S3 notifications and asynchronous invokes: not a stream's, nothing keeps them
+                queued = [job for job in jobs if job is not None]
+                records = [r for job in [*self._in_hand.get(name, []), *queued] for e in job.events
+                           for r in e.get("Records", [])]
+                if records:
+                    backlog[name] = records
+        return backlog
+
+    def replay(self, function: Any, records: list[dict[str, Any]]) -> None:
+        """Queue `records` for `function` as if its stream had delivered them (a backlog saved at a stop)."""
+        with self._seen_lock:
+            for record in records:
+                self._remember(function.function_name, str(record.get("eventID")))
+        size = self._batch_sizes[function.function_name]
+        for start in range(0, len(records), size):
+            self._enqueue(_Job(function, ({"Records": records[start:start + size]},)))
 
     def skip_records(self, function_name: str, event_ids: Iterable[str]) -> None:
         """Mark stream records as handled by a function, e.g. those written before its mapping existed
@@ -247,27 +286,34 @@ class LambdaDispatcher:
             self._pending += 1
             jobs = self._queues.get(name)
             if jobs is None:
-                jobs = self._queues[name] = queue.Queue()
-                worker = threading.Thread(target=self._work, args=(jobs,), name=f"lambda-{name}", daemon=True)
+                jobs = self._queues[name] = deque()
+                worker = threading.Thread(target=self._work, args=(name, jobs), name=f"lambda-{name}", daemon=True)
                 self._workers.append(worker)
                 worker.start()
-        jobs.put(job)
+            jobs.append(job)
+            self._idle.notify_all()
 
     # -- the workers ---------------------------------------------------------------------------
 
-    def _work(self, queued: queue.Queue[Optional[_Job]]) -> None:
+    def _work(self, name: str, queued: deque[Optional[_Job]]) -> None:
         while True:
-            jobs = [queued.get()]
-            while jobs[-1] is not None:  # everything queued meanwhile is handled in this round
-                try:
-                    jobs.append(queued.get_nowait())
-                except queue.Empty:
-                    break
-            work = [job for job in jobs if job is not None]  # None, the stop signal, can only be last
+            with self._idle:  # taken and put in hand at once: backlog() sees every job in one place or the other
+                self._idle.wait_for(lambda: bool(queued) or self._halted)
+                if self._halted:
+                    return
+                jobs = list(queued)  # everything queued meanwhile is handled in this round
+                queued.clear()
+                work = [job for job in jobs if job is not None]  # None, the stop signal, can only be last
+                batches = self._in_hand[name] = _batched(work, self._batch_sizes)
             try:
-                for job in _batched(work, self._batch_sizes):
+                for job in list(batches):
+                    with self._idle:
+                        if self._halted:
+                            return  # what is left stays in hand: backlog() reports it
                     for event in job.events:
                         self._run_async(job.function, event)
+                    with self._idle:
+                        batches.pop(0)
             finally:
                 with self._idle:
                     self._pending -= len(work)

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from typing import Any, Callable, Iterator, Optional
+from operator import itemgetter
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+
+from .bulk import no_collection
 
 MAX_ITEM_BYTES = 405_000  # moto's LimitedSizeDict refuses larger items
 TABLE_ORDER, SCAN_ORDER = "\0table", "\0scan"  # not valid index names
@@ -85,12 +88,35 @@ class KeyOrder:
         self.partitions.setdefault(partition, SortedRun()).insert(key, item)
         self.placed[table_key] = (partition, key)
 
+    def fill(self, items: Iterable[Item]) -> None:
+        """A new order's items all at once: each partition sorted once, by its key values as moto compares them
+        (`cast_value`; a key attribute has one type), not one insertion each. After a restore of 85,000 items, the
+        insertions (each a Python comparison per bisection step and a shift of the run) took seconds per order."""
+        grouped: dict[Optional[DynamoType], list[tuple[tuple[Any, ...], SortKey, Item]]] = {}
+        for item in items:
+            if any(name not in item.attrs for name in self.required):
+                continue  # not in this (sparse) index
+            partition = _frozen(item.attrs[self.hash_attr]) if self.hash_attr else None
+            key = tuple(_frozen(item.attrs[name]) for name in self.sort_attrs)
+            grouped.setdefault(partition, []).append((tuple(map(_sortable, key)), key, item))
+            self.placed[(item.hash_key, item.range_key)] = (partition, key)
+        for partition, entries in grouped.items():
+            entries.sort(key=itemgetter(0))
+            run = self.partitions[partition] = SortedRun()
+            run.keys = [key for _, key, _ in entries]
+            run.items = [item for _, _, item in entries]
+
 
 def _frozen(value: DynamoType) -> DynamoType:
     """A copy of a key value (strings, numbers, binary: immutable values, so a shallow copy)."""
     copy = DynamoType.__new__(DynamoType)
     copy.__dict__.update(value.__dict__)
     return copy
+
+
+def _sortable(value: DynamoType) -> Any:
+    """What moto's DynamoType compares (its `cast_value`), for a string without the property's type tests."""
+    return value.value if value.type == "S" else value.cast_value
 
 
 def _every_item(table: Table) -> Iterator[Item]:
@@ -108,8 +134,8 @@ def _order(table: Table, name: str, hash_attr: Optional[str], required: tuple[st
     order = orders.get(spec)
     if order is None:
         order = KeyOrder(hash_attr, required, sort_attrs)
-        for item in _every_item(table):
-            order.place((item.hash_key, item.range_key), item)
+        with no_collection():
+            order.fill(_every_item(table))
         orders[spec] = order
     return order
 

@@ -83,6 +83,10 @@ class SqsPollers:
                 self._threads.append(thread)
         return self
 
+    def request_stop(self) -> None:
+        """No further poll; a long poll under way ends within POLL_WAIT_SECONDS (stop() waits for it)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         for thread in self._threads:

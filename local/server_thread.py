@@ -5,6 +5,10 @@ import socketserver
 import threading
 from typing import Optional
 
+# How often a serving loop looks for a shutdown: socketserver's 0.5 s made each of a stop's three servers wait up
+# to that long, one after the other.
+POLL_INTERVAL = 0.1
+
 
 class ServerThread:
     """`start()` serves in a daemon thread; `stop()` ends the loop (if it runs) and closes the socket."""
@@ -15,7 +19,8 @@ class ServerThread:
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, name=self._name, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(POLL_INTERVAL,), name=self._name,
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -34,6 +34,7 @@ from chalicelib.domain.case_rows import ROWS_PREFIX as CASE_ROWS_PREFIX
 
 from .mesh import DATA_PRODUCT_BUCKET, CrmServer, MeshResources, provision_mesh
 from .cognito import patch_cognito
+from .botocore_models import share_botocore_models
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
@@ -42,14 +43,21 @@ from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
+from .server_thread import POLL_INTERVAL
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
 )
-from .snapshot import dump_objects, dump_table, moto_s3, moto_table, restore_objects, restore_table
+from .snapshot import (
+    dump_backlog, dump_objects, dump_table, moto_s3, moto_table, read_backlog, restore_objects, restore_table,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGE = "local"
 DEFAULT_ACCOUNT = "123456789012"  # moto's account: where the embedded moto keeps every resource
+# The stream function that starts workflows. Its saved records are not replayed when the recovery thread runs: it
+# starts the run of every case still NEW (under the same execution name), and a replayed start could race a run
+# the recovery resumed under the next name.
+WORKFLOW_STARTER = "on_case_stream"
 log = logging.getLogger("local")
 
 
@@ -102,6 +110,8 @@ class LocalSystem:
         self._crm: Optional[CrmServer] = None  # the sample CRM data product's HTTP output port
         self._saved_env: Optional[dict[str, str]] = None
         self.saved_items: Optional[int] = None  # set by stop() when it wrote a snapshot
+        self.saved_records: Optional[int] = None  # with it: the stream records left for the functions
+        self._backlog: dict[str, list[dict[str, Any]]] = {}  # read from the snapshot, replayed once wired
         self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
         self.costs: Optional[CostAccounting] = None  # with CMS_LOCAL_COSTS: CPU by what was served
         self.use_redis = redis
@@ -114,6 +124,11 @@ class LocalSystem:
     @property
     def snapshot_file(self) -> Path:
         return self.state_dir / "snapshot" / "dynamodb.json"
+
+    @property
+    def backlog_snapshot_file(self) -> Path:
+        """The stream records the functions had not handled at the stop: replayed on the next start."""
+        return self.state_dir / "snapshot" / "stream-backlog.json"
 
     @property
     def rows_snapshot_file(self) -> Path:
@@ -131,6 +146,7 @@ class LocalSystem:
             raise
 
     def _start(self) -> dict[str, Any]:
+        share_botocore_models()  # before the first boto3 session: moto's, the provisioning's and the app's
         chalice_config = json.loads((self.project_dir / ".chalice" / "config.json").read_text())
         app_env = _stage_environment(chalice_config)
         _ensure_free(self.host, self.port)
@@ -188,6 +204,7 @@ class LocalSystem:
             self.costs = CostAccounting(os.environ[RECORD_COSTS])
             self.costs.install(app)
         self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
+        self._replay_backlog(skip=(WORKFLOW_STARTER,) if project_app and machine_arns else ())
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
             snapshot = None
@@ -238,7 +255,9 @@ class LocalSystem:
 
     def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
         """`drain_timeout`: how long queued stream batches may still run (tests wait for them; Ctrl-C does not:
-        a case whose workflow never started resumes on the next start)."""
+        the records left are saved with the snapshot and replayed on the next start)."""
+        if self.sqs_pollers is not None:
+            self.sqs_pollers.request_stop()  # their long polls end while the rest stops, not one after the other
         if self._recovery is not None:
             self._recovery.stop()  # stops between two cases: the rest resume on the next start
             self._recovery = None
@@ -261,8 +280,9 @@ class LocalSystem:
             self._crm.stop()
             self._crm = None
         if self.dispatcher is not None:
-            self.dispatcher.uninstall(drain_timeout)  # queued stream batches run while moto still answers them
-            self.dispatcher = None
+            if drain_timeout and not self.dispatcher.drain(drain_timeout):  # while moto still answers them
+                log.warning("stopping with %d Lambda jobs still queued", self.dispatcher.pending)
+            self.dispatcher.halt()  # what is left is saved below and replayed on the next start
         if self.costs is not None:
             self.costs.uninstall()
             self.costs = None
@@ -275,6 +295,10 @@ class LocalSystem:
                     self._save(self._resources)
                 except Exception:  # a failed snapshot must not keep moto running
                     log.exception("could not write the snapshot")
+        if self.dispatcher is not None:
+            self.dispatcher.uninstall(drain_timeout=0)  # halted: its workers have ended or end with their batch
+            self.dispatcher = None
+        if self._moto is not None:
             self._moto.stop()
             self._moto = None
         if self.recorder is not None:
@@ -407,13 +431,36 @@ class LocalSystem:
         rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
         if rows:
             log.info("re-published %d case data product rows from %s", rows, self.rows_snapshot_file)
+        self._backlog = read_backlog(self.backlog_snapshot_file)
+
+    def _replay_backlog(self, skip: tuple[str, ...]) -> None:
+        """The stream records the last stop left, to the functions they were for (mapped to the new stream)."""
+        from moto.awslambda.models import lambda_backends
+
+        backlog, self._backlog = self._backlog, {}
+        if self.dispatcher is None or self._resources is None or not backlog:
+            return
+        functions = lambda_backends[DEFAULT_ACCOUNT][self._resources.region]
+        replayed = 0
+        for name, records in backlog.items():
+            if name in skip or name not in self.dispatcher.stream_functions:
+                continue
+            self.dispatcher.replay(functions.get_function(name), records)
+            replayed += len(records)
+        log.info("replaying %d stream records the last stop left unhandled (%s)", replayed,
+                 ", ".join(f"{name}: {len(records)}" for name, records in backlog.items()))
 
     def _save(self, resources: Resources) -> None:
         assert self._dynamodb is not None
         with self._dynamodb.lock:  # Step Functions may still be writing through moto's API
             table = moto_table(DEFAULT_ACCOUNT, resources.region, resources.table_name)
             self.saved_items = dump_table(table, self.snapshot_file)
+            # Under the same lock: a write's stream records are queued inside it, so each saved item's records
+            # are either handled or in the backlog.
+            backlog = self.dispatcher.backlog() if self.dispatcher is not None else {}
         log.info("saved %d items to %s", self.saved_items, self.snapshot_file)
+        self.saved_records = dump_backlog(backlog, self.backlog_snapshot_file)
+        log.info("saved %d stream records not yet handled to %s", self.saved_records, self.backlog_snapshot_file)
         bucket = moto_s3(DEFAULT_ACCOUNT).get_bucket(DATA_PRODUCT_BUCKET)
         rows = dump_objects(bucket, CASE_ROWS_PREFIX, self.rows_snapshot_file)
         log.info("saved %d case data product rows to %s", rows, self.rows_snapshot_file)
@@ -451,7 +498,8 @@ class LocalSystem:
         )
         self._server = local_server(app, config, self.host, self.port)
         # The inner HTTP server's loop: LocalDevServer.serve_forever() would only add a print.
-        self._thread = threading.Thread(target=self._server.server.serve_forever, name="chalice-local", daemon=True)
+        self._thread = threading.Thread(target=self._server.server.serve_forever, args=(POLL_INTERVAL,),
+                                        name="chalice-local", daemon=True)
         self._thread.start()
 
 

@@ -1,8 +1,11 @@
 """A restart of the local system keeps its data: the table's items and the case data product's rows (with their
-time of writing) are saved on stop and put back on the next start, into a moto that had forgotten them."""
+time of writing) are saved on stop and put back on the next start, into a moto that had forgotten them; the stream
+records the functions had not handled are saved too, and handled after the start."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 
 from local.mesh import DATA_PRODUCT_BUCKET
 from local.system import LocalSystem
-from tests.integration.lambda_app import build_app
+from tests.integration.lambda_app import PLACEHOLDER_STREAM, build_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stepfunctions"
 ROW_KEY = "cases/v1/dt=2026-12-06/case-1-1.json"
@@ -64,3 +67,61 @@ def test_items_and_case_data_product_rows_survive_a_restart(tmp_path: Path, monk
         assert (row["ContentType"], row["LastModified"]) == ("application/x-ndjson", written)
     finally:
         second.stop()
+
+
+def held_app(release: threading.Event, entered: threading.Event, handled: list[str]) -> Any:
+    """The test app (its stream function records what it saw) with one more stream function, `held`, whose
+    batches of HELD# items wait for `release` (the provisioned items' records go through at once)."""
+    app, seen = build_app()
+
+    @app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, name="held", batch_size=1)
+    def held(event: Any) -> None:
+        keys = [record.keys["PK"]["S"] for record in event if record.keys["PK"]["S"].startswith("HELD#")]
+        if keys:
+            entered.set()
+            release.wait(30)
+            handled.extend(keys)
+
+    return app, seen
+
+
+def test_stream_records_left_at_a_stop_are_handled_after_the_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    release, entered = threading.Event(), threading.Event()
+    handled: list[str] = []
+    app, seen = held_app(release, entered, handled)
+    first = LocalSystem(port=free_port(), moto_port=free_port(), state_dir=tmp_path, seed=False, app=app,
+                        stepfunctions_dir=FIXTURES)
+    first.start()
+    try:
+        dynamodb = aws(first, "dynamodb")
+        for pk in ("HELD#1", "HELD#2"):
+            dynamodb.put_item(TableName=first.stack["tableName"], Item={"PK": {"S": pk}, "SK": {"S": "ITEM"}})
+        assert entered.wait(30)  # HELD#1 is being handled, HELD#2 waits behind it
+        deadline = time.monotonic() + 30
+        while ("HELD#2" not in [pk for _, pk in seen.stream]) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the other stream function has handled both
+        first.stop(drain_timeout=0)  # as Ctrl-C
+    finally:
+        release.set()
+    assert handled in ([], ["HELD#1"])  # the running batch may end after the stop: it is handled again below
+    assert first.saved_records == 2
+    moto_api_backend.reset()
+
+    again: list[str] = []
+    go = threading.Event()
+    go.set()
+    second = LocalSystem(port=free_port(), moto_port=free_port(), state_dir=tmp_path, seed=False,
+                         app=held_app(go, threading.Event(), again)[0], stepfunctions_dir=FIXTURES)
+    second.start()
+    try:
+        assert second.dispatcher is not None and second.dispatcher.drain(30)
+        assert again == ["HELD#1", "HELD#2"]  # in order; the other function had handled both before the stop
+        assert second.dispatcher.stats.delivered == 2
+    finally:
+        second.stop()
+    assert second.saved_records == 0  # replayed once: the next start has nothing left to replay
