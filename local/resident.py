@@ -137,4 +137,5 @@ def install_stack_release() -> None:
             return original(self, timeout)
 
         wait.releases_stack = True  # type: ignore[attr-defined]
+        wait.__wrapped__ = original  # type: ignore[attr-defined]
         CallbackEndpoint.wait = wait

@@ -2,6 +2,7 @@
 slow consumer never holds back another's (as each event source mapping is independent on AWS)."""
 from __future__ import annotations
 
+import json
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -43,13 +44,40 @@ def test_a_blocked_consumer_holds_back_only_its_own_records() -> None:
     try:
         for n in range(3):
             for name in ("slow", "fast"):
-                dispatcher._enqueue_records(function(name), [record(f"r{n}")])
+                dispatcher.invoke(function(name), json.dumps({"Records": [record(f"r{n}")]}), {}, {})
         assert not dispatcher.drain(timeout=2)  # the slow consumer is still blocked
         assert seen == {"slow": [], "fast": ["r0", "r1", "r2"]}  # the fast one was not held back
         release.set()
         assert dispatcher.drain(timeout=10)
         assert seen["slow"] == ["r0", "r1", "r2"]  # in order for each function
         assert dispatcher.stats.delivered == 6
+    finally:
+        release.set()
+        dispatcher.uninstall(drain_timeout=10)
+
+
+def test_queued_records_reach_the_handler_as_sent_in_batches_without_the_ones_moto_sent_again() -> None:
+    app = Chalice(app_name="batches")
+    release = threading.Event()
+    batches: list[list[dict[str, Any]]] = []
+
+    @app.on_dynamodb_record(stream_arn=ARN, name="consumer", batch_size=3)
+    def consumer(event: Any) -> None:
+        release.wait(10)  # the first batch holds the worker while the others queue up
+        batches.append([r.to_dict() for r in event])
+
+    dispatcher = LambdaDispatcher(app)
+    sent = [record(f"r{n}") for n in range(6)]
+    try:
+        dispatcher.invoke(function("consumer"), json.dumps({"Records": sent[:1]}), {}, {})
+        dispatcher.invoke(function("consumer"), json.dumps({"Records": sent[:3]}).encode(), {}, {})  # r0 again
+        for one in sent[3:]:
+            dispatcher.invoke(function("consumer"), json.dumps({"Records": [one]}), {}, {})
+        release.set()
+        assert dispatcher.drain(timeout=10)
+        assert [r for batch in batches for r in batch] == sent  # each once, in order, as sent
+        assert all(len(batch) <= 3 for batch in batches)
+        assert dispatcher.stats.duplicates == 1
     finally:
         release.set()
         dispatcher.uninstall(drain_timeout=10)
