@@ -41,7 +41,6 @@ from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
 from .recovery import RecoveryThread
-from .resident import MallocTrimmer, install_stack_release
 from .redis_server import RedisServer, redis_server_binary
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
@@ -97,7 +96,6 @@ class LocalSystem:
         self._moto: Any = None
         self._dynamodb: Optional[SerialisedDynamoDB] = None  # the embedded moto's DynamoDB (its lock)
         self._recovery: Optional[RecoveryThread] = None  # resumes lost workflow runs after a start
-        self._trimmer: Optional[MallocTrimmer] = None  # with the embedded moto
         self._server: Any = None
         self._thread: Optional[threading.Thread] = None
         self._resources: Optional[Resources] = None
@@ -279,9 +277,6 @@ class LocalSystem:
                     log.exception("could not write the snapshot")
             self._moto.stop()
             self._moto = None
-        if self._trimmer is not None:
-            self._trimmer.stop()
-            self._trimmer = None
         if self.recorder is not None:
             self.recorder.uninstall()
             self.recorder = None
@@ -328,13 +323,11 @@ class LocalSystem:
             install_request_speedups()  # no per-request boto3 clients, JSONPath parsers, folder listings
             install_sfn_threads()  # one thread per execution waiting for a task token, O(1) token look-ups
             install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
-            install_stack_release()  # an execution waiting for a task token keeps only the stack it waits on
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
         os.environ["MOTO_PORT"] = str(self.moto_port)  # moto's Step Functions calls back to this port
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per AWS call drowns the API's
-        self._trimmer = MallocTrimmer().start()  # malloc's free pages back to the kernel (local/resident.py)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         self._dynamodb = serialise_dynamodb(self._moto)
