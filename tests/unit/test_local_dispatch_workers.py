@@ -2,6 +2,7 @@
 slow consumer never holds back another's (as each event source mapping is independent on AWS)."""
 from __future__ import annotations
 
+import json
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -43,7 +44,7 @@ def test_a_blocked_consumer_holds_back_only_its_own_records() -> None:
     try:
         for n in range(3):
             for name in ("slow", "fast"):
-                dispatcher._enqueue_records(function(name), [record(f"r{n}")])
+                dispatcher.invoke(function(name), json.dumps({"Records": [record(f"r{n}")]}), {}, {})
         assert not dispatcher.drain(timeout=2)  # the slow consumer is still blocked
         assert seen == {"slow": [], "fast": ["r0", "r1", "r2"]}  # the fast one was not held back
         release.set()
@@ -73,11 +74,11 @@ def test_a_halt_leaves_the_records_not_handled_in_the_backlog_in_order() -> None
 
     dispatcher = LambdaDispatcher(app)
     try:
-        dispatcher._enqueue_records(function("slow"), [record("r0")])
+        dispatcher.invoke(function("slow"), json.dumps({"Records": [record("r0")]}), {}, {})
         assert entered.wait(10)  # r0 is running: it has not been handled yet
         for n in (1, 2):
-            dispatcher._enqueue_records(function("slow"), [record(f"r{n}")])
-        dispatcher._enqueue_records(function("fast"), [record("r0")])
+            dispatcher.invoke(function("slow"), json.dumps({"Records": [record(f"r{n}")]}), {}, {})
+        dispatcher.invoke(function("fast"), json.dumps({"Records": [record("r0")]}), {}, {})
         assert fast_done.wait(10)
         dispatcher.halt()
         backlog = dispatcher.backlog()
@@ -108,8 +109,36 @@ def test_replayed_records_run_in_order_in_batches_and_are_not_taken_again_from_t
     try:
         dispatcher.replay(function("consumer"), [record(f"r{n}") for n in range(3)])
         assert dispatcher.drain(timeout=10)
-        dispatcher._enqueue_records(function("consumer"), [record("r2"), record("r3")])  # r2: a duplicate
+        # r2 comes from the stream again: it was replayed, so it is not handled twice
+        dispatcher.invoke(function("consumer"), json.dumps({"Records": [record("r2"), record("r3")]}), {}, {})
         assert dispatcher.drain(timeout=10)
         assert batches == [["r0", "r1"], ["r2"], ["r3"]]
     finally:
+        dispatcher.uninstall(drain_timeout=10)
+
+
+def test_queued_records_reach_the_handler_as_sent_in_batches_without_the_ones_moto_sent_again() -> None:
+    app = Chalice(app_name="batches")
+    release = threading.Event()
+    batches: list[list[dict[str, Any]]] = []
+
+    @app.on_dynamodb_record(stream_arn=ARN, name="consumer", batch_size=3)
+    def consumer(event: Any) -> None:
+        release.wait(10)  # the first batch holds the worker while the others queue up
+        batches.append([r.to_dict() for r in event])
+
+    dispatcher = LambdaDispatcher(app)
+    sent = [record(f"r{n}") for n in range(6)]
+    try:
+        dispatcher.invoke(function("consumer"), json.dumps({"Records": sent[:1]}), {}, {})
+        dispatcher.invoke(function("consumer"), json.dumps({"Records": sent[:3]}).encode(), {}, {})  # r0 again
+        for one in sent[3:]:
+            dispatcher.invoke(function("consumer"), json.dumps({"Records": [one]}), {}, {})
+        release.set()
+        assert dispatcher.drain(timeout=10)
+        assert [r for batch in batches for r in batch] == sent  # each once, in order, as sent
+        assert all(len(batch) <= 3 for batch in batches)
+        assert dispatcher.stats.duplicates == 1
+    finally:
+        release.set()
         dispatcher.uninstall(drain_timeout=10)
