@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+import boto3
 import pytest
 from jsonpath_ng.exceptions import JSONPathError
 
@@ -92,6 +93,33 @@ def test_the_interpreter_extracts_paths_as_with_a_fresh_parse(installed: None, m
     assert outcomes() == cached  # a second round reuses every parse
     monkeypatch.setattr(json_path, "parse", fresh_parse)
     assert outcomes() == cached
+
+
+def test_eventbridge_sends_a_target_the_same_message_with_a_cached_parse(
+        installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jsonpath_ng.ext
+    from moto import mock_aws
+
+    def delivered() -> list[dict[str, Any]]:
+        with mock_aws():
+            sqs, events = boto3.client("sqs", "us-east-1"), boto3.client("events", "us-east-1")
+            url = sqs.create_queue(QueueName="target")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_rule(Name="all", EventPattern=json.dumps({"source": ["cms"]}))
+            events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": arn}])
+            events.put_events(Entries=[{"Source": "cms", "DetailType": f"case.{n}", "Resources": [f"r{n}"],
+                                        "Detail": json.dumps({"caseId": f"C-{n}", "nested": {"n": n}})}
+                                       for n in range(3)])
+            bodies = [json.loads(m["Body"]) for m in
+                      sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+            return sorted(({k: v for k, v in body.items() if k not in ("id", "time")} for body in bodies),
+                          key=lambda body: body["detail-type"])
+
+    assert jsonpath_ng.ext.parse is not jsonpath_ng.ext.parser.parse  # the cached parser is in place
+    cached = delivered()
+    assert [body["detail"]["caseId"] for body in cached] == ["C-0", "C-1", "C-2"]
+    monkeypatch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parser.parse)
+    assert delivered() == cached
 
 
 def test_the_module_list_and_method_names_are_moto_s(installed: None) -> None:
