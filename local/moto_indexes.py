@@ -81,12 +81,19 @@ class KeyOrder:
             run.remove(old[1])
             if not run.keys:
                 del self.partitions[old[0]]
-        if item is None or any(name not in item.attrs for name in self.required):
+        position = self._position(item) if item is not None else None
+        if position is None:
             return  # deleted, or not in this (sparse) index
-        partition = _frozen(item.attrs[self.hash_attr]) if self.hash_attr else None
-        key = tuple(_frozen(item.attrs[name]) for name in self.sort_attrs)
+        partition, key = position
         self.partitions.setdefault(partition, SortedRun()).insert(key, item)
-        self.placed[table_key] = (partition, key)
+        self.placed[table_key] = position
+
+    def _position(self, item: Item) -> Optional[tuple[Optional[DynamoType], SortKey]]:
+        """The item's partition and sort key in this order; None when it lacks a key attribute (a sparse index)."""
+        if any(name not in item.attrs for name in self.required):
+            return None
+        partition = _frozen(item.attrs[self.hash_attr]) if self.hash_attr else None
+        return partition, tuple(_frozen(item.attrs[name]) for name in self.sort_attrs)
 
     def fill(self, items: Iterable[Item]) -> None:
         """A new order's items all at once: each partition sorted once, by its key values as moto compares them
@@ -94,12 +101,12 @@ class KeyOrder:
         insertions (each a Python comparison per bisection step and a shift of the run) took seconds per order."""
         grouped: dict[Optional[DynamoType], list[tuple[tuple[Any, ...], SortKey, Item]]] = {}
         for item in items:
-            if any(name not in item.attrs for name in self.required):
-                continue  # not in this (sparse) index
-            partition = _frozen(item.attrs[self.hash_attr]) if self.hash_attr else None
-            key = tuple(_frozen(item.attrs[name]) for name in self.sort_attrs)
+            position = self._position(item)
+            if position is None:
+                continue
+            partition, key = position
             grouped.setdefault(partition, []).append((tuple(map(_sortable, key)), key, item))
-            self.placed[(item.hash_key, item.range_key)] = (partition, key)
+            self.placed[(item.hash_key, item.range_key)] = position
         for partition, entries in grouped.items():
             entries.sort(key=itemgetter(0))
             run = self.partitions[partition] = SortedRun()
