@@ -9,6 +9,7 @@ is a new table, with an empty stream) and restored rows no bucket notifications.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from datetime import datetime
@@ -26,7 +27,7 @@ def dump_table(table: Any, path: Path) -> int:
     # moto's DynamoType is {type: value} already (the wire form): the encoder writes each as it meets it, with no
     # copy of the table as dicts first (converting value by value took ~11 s for 5,000 cases' 85,000 items).
     with no_collection():
-        _write(path, {"version": SNAPSHOT_VERSION, "tables": {table.name: [item.attrs for item in items]}}, _wire)
+        write_json(path, {"version": SNAPSHOT_VERSION, "tables": {table.name: [item.attrs for item in items]}}, _wire)
     return len(items)
 
 
@@ -59,29 +60,97 @@ def _put_items(table: Any, items: list[dict[str, Any]]) -> int:
     return len(items)
 
 
-def dump_objects(bucket: Any, prefix: str, path: Path) -> int:
-    """Write the objects under `prefix` of a moto S3 bucket (not versioned) to `path`; return the count."""
-    objects = [
-        {"key": key.name, "body": key.value.decode(), "contentType": key.metadata.get("Content-Type"),
-         "lastModified": key.last_modified.isoformat()}
-        for key in bucket.keys.values() if key.name.startswith(prefix)
-    ]
-    _write(path, {"version": SNAPSHOT_VERSION, "bucket": bucket.name, "objects": objects})
-    return len(objects)
+def dump_objects(bucket: Any, prefix: str, path: Path, bodies: Optional[Path] = None) -> int:
+    """Write every version of the objects under `prefix` of a moto S3 bucket to `path`, oldest first, with what
+    the app reads back (version id: the table names document versions by it; metadata, time of writing, ETag,
+    checksum, Object Lock state); return the count. Bodies are inline text (the case data product's JSON rows),
+    or, given `bodies`, one file each in that folder (documents: any bytes and size, with no base64 and no copy
+    in the JSON). A body file is named by its version's key, id and ETag, so a version written at an earlier
+    stop is not written again; the files no version names any more are removed."""
+    from moto.s3.models import FakeDeleteMarker
+
+    saved: list[dict[str, Any]] = []
+    files: set[str] = set()
+    for name, versions in bucket.keys.lists():
+        if not name.startswith(prefix):
+            continue
+        for version in versions:
+            if isinstance(version, FakeDeleteMarker):
+                saved.append({"key": name, "versionId": version.version_id, "deleteMarker": True,
+                              "lastModified": version.last_modified.isoformat()})
+                continue
+            entry = _version_entry(version)
+            if bodies is None:
+                entry["body"] = version.value.decode()
+            else:
+                entry["bodyFile"] = _body_file(name, version)
+                files.add(entry["bodyFile"])
+                if not (bodies / entry["bodyFile"]).is_file():
+                    _write_bytes(bodies / entry["bodyFile"], version.value)
+            saved.append(entry)
+    write_json(path, {"version": SNAPSHOT_VERSION, "bucket": bucket.name, "objects": saved})
+    if bodies is not None and bodies.is_dir():
+        for stale in set(os.listdir(bodies)) - files:
+            (bodies / stale).unlink()
+    return len(saved)
 
 
-def restore_objects(s3_backend: Any, bucket_name: str, path: Path) -> int:
-    """Put the snapshot's objects back into the bucket, with their content type and time of writing."""
+def restore_objects(s3_backend: Any, bucket_name: str, path: Path, bodies: Optional[Path] = None) -> int:
+    """Put the snapshot's object versions back into the bucket, in order, under their version ids and with
+    what `dump_objects` kept of them; return the count. Restored objects send no notifications."""
+    from moto.s3.models import FakeDeleteMarker
+
     if not path.is_file():
         return 0
     objects = json.loads(path.read_text()).get("objects", [])
+    bucket = s3_backend.get_bucket(bucket_name)
     with no_collection():
         for saved in objects:
-            key = s3_backend.put_object(bucket_name, saved["key"], saved["body"].encode(), disable_notification=True)
-            if saved.get("contentType"):
-                key.set_metadata({"Content-Type": saved["contentType"]})
-            key.last_modified = datetime.fromisoformat(saved["lastModified"])
+            if saved.get("deleteMarker"):
+                marker = FakeDeleteMarker(bucket.keys.get(saved["key"]))
+                marker._version_id = saved["versionId"]
+                marker.last_modified = datetime.fromisoformat(saved["lastModified"])
+                bucket.keys.setlist(saved["key"], bucket.keys.getlist(saved["key"], []) + [marker])
+                continue
+            body = (bodies / saved["bodyFile"]).read_bytes() if "bodyFile" in saved else saved["body"].encode()
+            key = s3_backend.put_object(bucket_name, saved["key"], body, disable_notification=True)
+            _restore_version(key, saved)
     return len(objects)
+
+
+def _version_entry(version: Any) -> dict[str, Any]:
+    entry = {"key": version.name, "versionId": version.version_id, "metadata": dict(version.metadata),
+             "lastModified": version.last_modified.isoformat(), "etag": version.etag.strip('"')}
+    for field, attribute in _VERSION_ATTRIBUTES.items():
+        value = getattr(version, attribute, None)
+        if value is not None:
+            entry[field] = value.decode() if isinstance(value, bytes) else value  # moto's computed checksums
+    return entry
+
+
+def _restore_version(key: Any, saved: dict[str, Any]) -> None:
+    if saved.get("versionId", "null") != "null":
+        key._version_id = saved["versionId"]
+    # A snapshot from before versions were kept has only the content type.
+    metadata = saved.get("metadata") or ({"Content-Type": saved["contentType"]} if saved.get("contentType") else {})
+    key.set_metadata(metadata)
+    key.last_modified = datetime.fromisoformat(saved["lastModified"])
+    if saved.get("etag"):
+        key._etag = saved["etag"]  # S3's ETag of the upload (a multipart one is not the body's MD5)
+    for field, attribute in _VERSION_ATTRIBUTES.items():
+        if field in saved:
+            setattr(key, attribute, saved[field])
+
+
+# What a version carries besides its body and metadata, by the snapshot's name for it (moto's FakeKey attribute).
+_VERSION_ATTRIBUTES = {
+    "legalHold": "lock_legal_status", "lockMode": "lock_mode", "lockUntil": "lock_until",
+    "checksumAlgorithm": "checksum_algorithm", "checksumValue": "checksum_value",
+}
+
+
+def _body_file(name: str, version: Any) -> str:
+    return hashlib.sha256(f"{name}\0{version.version_id}\0{version.etag}".encode()).hexdigest()
 
 
 # Binary values are bytes in moto (base64 text when an item came straight from a request) and base64 text in
@@ -90,9 +159,9 @@ def _wire(value: Any) -> dict[str, Any]:
     """A moto DynamoType as DynamoDB JSON, for json's encoder (which calls it for each DynamoType it meets)."""
     kind = value.type
     if kind == "B":
-        return {kind: _b64(value.value)}
+        return {kind: b64_text(value.value)}
     if kind == "BS":
-        return {kind: [_b64(v) for v in value.value]}
+        return {kind: [b64_text(v) for v in value.value]}
     return {kind: value.value}  # lists' and maps' members are DynamoTypes: the encoder comes back here for each
 
 
@@ -115,7 +184,7 @@ def _dynamo(value: dict[str, Any]) -> Any:
     return built
 
 
-def _b64(value: Any) -> str:
+def b64_text(value: Any) -> str:
     return base64.b64encode(value).decode() if isinstance(value, bytes) else str(value)
 
 
@@ -125,7 +194,14 @@ def _items_of(table: Any) -> list[Any]:
     return [item for partition in table.items.values() for item in partition.values()]
 
 
-def _write(path: Path, content: dict[str, Any], default: Optional[Callable[[Any], Any]] = None) -> None:
+def _write_bytes(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(body)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, content: dict[str, Any], default: Optional[Callable[[Any], Any]] = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(content, default=default))
@@ -149,7 +225,7 @@ def dump_backlog(backlog: dict[str, list[dict[str, Any]]], path: Path) -> int:
     stream gets the same ones) to `path`, an empty backlog too (the last one was replayed); return the count."""
     records = {str(r.get("eventID")): r for pending in backlog.values() for r in pending}
     functions = {name: [str(r.get("eventID")) for r in pending] for name, pending in backlog.items()}
-    _write(path, {"version": SNAPSHOT_VERSION, "records": records, "functions": functions})
+    write_json(path, {"version": SNAPSHOT_VERSION, "records": records, "functions": functions})
     return sum(len(ids) for ids in functions.values())
 
 

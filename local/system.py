@@ -47,6 +47,7 @@ from .server_thread import POLL_INTERVAL
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
 )
+from .queue_snapshot import dump_queues, restore_queues
 from .snapshot import (
     dump_backlog, dump_objects, dump_table, moto_s3, moto_table, read_backlog, restore_objects, restore_table,
 )
@@ -135,6 +136,20 @@ class LocalSystem:
         """The case data product's rows (S3 objects), saved beside the table."""
         return self.state_dir / "snapshot" / "case-data-product.json"
 
+    @property
+    def documents_snapshot_file(self) -> Path:
+        """The documents bucket's object versions (bodies in `documents_snapshot_dir`, a file each)."""
+        return self.state_dir / "snapshot" / "documents.json"
+
+    @property
+    def documents_snapshot_dir(self) -> Path:
+        return self.state_dir / "snapshot" / "documents"
+
+    @property
+    def queues_snapshot_file(self) -> Path:
+        """The messages waiting in the SQS queues (webhook deliveries, their retries and dead letters)."""
+        return self.state_dir / "snapshot" / "sqs.json"
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> dict[str, Any]:
@@ -183,6 +198,8 @@ class LocalSystem:
         webhook_queues = provision_webhook_queues(
             client("sqs", endpoint, region), client("events", endpoint, region), event_bus_name,
         )
+        if self._moto is not None:
+            self._restore_queues(region)  # once the queues exist, before their pollers start
         cache = self._start_cache(resources.table_name)
         os.environ.update({
             "AWS_ENDPOINT_URL": endpoint,
@@ -431,7 +448,18 @@ class LocalSystem:
         rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
         if rows:
             log.info("re-published %d case data product rows from %s", rows, self.rows_snapshot_file)
+        documents = restore_objects(moto_s3(DEFAULT_ACCOUNT), resources.bucket_name, self.documents_snapshot_file,
+                                    self.documents_snapshot_dir)
+        if documents:
+            log.info("restored %d document object versions from %s", documents, self.documents_snapshot_file)
         self._backlog = read_backlog(self.backlog_snapshot_file)
+
+    def _restore_queues(self, region: str) -> None:
+        from moto.sqs.models import sqs_backends
+
+        messages = restore_queues(sqs_backends[DEFAULT_ACCOUNT][region], self.queues_snapshot_file)
+        if messages:
+            log.info("restored %d queued messages (webhook deliveries) from %s", messages, self.queues_snapshot_file)
 
     def _replay_backlog(self, skip: tuple[str, ...]) -> None:
         """The stream records the last stop left, to the functions they were for (mapped to the new stream)."""
@@ -464,6 +492,13 @@ class LocalSystem:
         bucket = moto_s3(DEFAULT_ACCOUNT).get_bucket(DATA_PRODUCT_BUCKET)
         rows = dump_objects(bucket, CASE_ROWS_PREFIX, self.rows_snapshot_file)
         log.info("saved %d case data product rows to %s", rows, self.rows_snapshot_file)
+        documents = dump_objects(moto_s3(DEFAULT_ACCOUNT).get_bucket(resources.bucket_name), "",
+                                 self.documents_snapshot_file, self.documents_snapshot_dir)
+        log.info("saved %d document object versions to %s", documents, self.documents_snapshot_file)
+        from moto.sqs.models import sqs_backends
+
+        messages = dump_queues(sqs_backends[DEFAULT_ACCOUNT][resources.region], self.queues_snapshot_file)
+        log.info("saved %d queued messages (webhook deliveries) to %s", messages, self.queues_snapshot_file)
 
     def _start_mesh(self, resources: Resources) -> MeshResources:
         """The sample customer data products (a CRM over HTTP on loopback, a risk dataset in S3), the data

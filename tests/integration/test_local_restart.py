@@ -1,6 +1,8 @@
-"""A restart of the local system keeps its data: the table's items and the case data product's rows (with their
-time of writing) are saved on stop and put back on the next start, into a moto that had forgotten them; the stream
-records the functions had not handled are saved too, and handled after the start."""
+"""A restart of the local system keeps its data: the table's items, the case data product's rows (with their
+time of writing), the documents bucket's object versions (under the same version ids, with their metadata and
+legal holds) and the messages waiting in the webhook queues are saved on stop and put back on the next start,
+into a moto that had forgotten them; the stream records the functions had not handled are saved too, and
+handled after the start."""
 from __future__ import annotations
 
 import socket
@@ -13,6 +15,7 @@ import boto3
 import pytest
 
 from local.mesh import DATA_PRODUCT_BUCKET
+from local.queues import DEAD_LETTER_QUEUE, WEBHOOK_QUEUE
 from local.system import LocalSystem
 from tests.integration.lambda_app import PLACEHOLDER_STREAM, build_app
 
@@ -67,6 +70,57 @@ def test_items_and_case_data_product_rows_survive_a_restart(tmp_path: Path, monk
         assert (row["ContentType"], row["LastModified"]) == ("application/x-ndjson", written)
     finally:
         second.stop()
+
+
+PDF = bytes(range(256)) * 40  # not UTF-8, larger than a row
+
+
+def test_document_versions_and_queued_messages_survive_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    first = start(tmp_path)
+    try:
+        s3, bucket, key = aws(first, "s3"), first.stack["bucketName"], "cases/c-1/documents/d-1"
+        old = s3.put_object(Bucket=bucket, Key=key, Body=b"first draft", ContentType="text/plain")["VersionId"]
+        new = s3.put_object(Bucket=bucket, Key=key, Body=PDF, ContentType="application/pdf",
+                            Metadata={"case-id": "c-1"}, ChecksumAlgorithm="SHA256")["VersionId"]
+        s3.put_object_legal_hold(Bucket=bucket, Key=key, VersionId=old, LegalHold={"Status": "ON"})
+        before = {v: s3.head_object(Bucket=bucket, Key=key, VersionId=v, ChecksumMode="ENABLED") for v in (old, new)}
+        sqs = aws(first, "sqs")
+        queue, dead = (sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in (WEBHOOK_QUEUE, DEAD_LETTER_QUEUE))
+        sqs.send_message(QueueUrl=queue, MessageBody='{"delivery": 1}')
+        in_flight = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"][0]  # invisible for 30 s
+        sqs.send_message(QueueUrl=queue, MessageBody='{"delivery": 2}', DelaySeconds=900)  # a retry, due later
+        sqs.send_message(QueueUrl=dead, MessageBody='{"delivery": 3}',
+                         MessageAttributes={"attempts": {"DataType": "Number", "StringValue": "4"}})
+    finally:
+        first.stop()
+    assert {path.name for path in (tmp_path / "snapshot" / "documents").iterdir()} and first.saved_items
+    moto_api_backend.reset()
+
+    second = start(tmp_path)
+    try:
+        s3 = aws(second, "s3")
+        for version, body in ((old, b"first draft"), (new, PDF)):
+            got = s3.get_object(Bucket=bucket, Key=key, VersionId=version, ChecksumMode="ENABLED")
+            assert got["Body"].read() == body and got["VersionId"] == version
+            for field in ("ContentType", "Metadata", "ETag", "LastModified", "ChecksumSHA256", "ObjectLockLegalHoldStatus"):
+                assert got.get(field) == before[version].get(field), field
+        assert s3.get_object(Bucket=bucket, Key=key)["VersionId"] == new  # still the latest
+        assert s3.get_object_legal_hold(Bucket=bucket, Key=key, VersionId=old)["LegalHold"]["Status"] == "ON"
+        sqs = aws(second, "sqs")
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+        assert [(m["MessageId"], m["Body"]) for m in received] == [(in_flight["MessageId"], '{"delivery": 1}')]
+        assert received[0]["Attributes"]["ApproximateReceiveCount"] == "2"  # received again: its count goes on
+        attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+        assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"  # the retry still waits
+        dead_letters = sqs.receive_message(QueueUrl=dead, MessageAttributeNames=["All"])["Messages"]
+        assert [m["Body"] for m in dead_letters] == ['{"delivery": 3}']
+        assert dead_letters[0]["MessageAttributes"]["attempts"]["StringValue"] == "4"
+    finally:
+        second.stop()
+    assert second.saved_items
 
 
 def held_app(release: threading.Event, entered: threading.Event, handled: list[str]) -> Any:
