@@ -73,9 +73,12 @@ def test_items_and_case_data_product_rows_survive_a_restart(tmp_path: Path, monk
 
 
 PDF = bytes(range(256)) * 40  # not UTF-8, larger than a row
+KEPT = ("ContentType", "Metadata", "ETag", "LastModified", "ChecksumSHA256", "ObjectLockLegalHoldStatus")
 
 
-def test_document_versions_and_queued_messages_survive_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_document_versions_and_queued_messages_survive_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -105,7 +108,7 @@ def test_document_versions_and_queued_messages_survive_a_restart(tmp_path: Path,
         for version, body in ((old, b"first draft"), (new, PDF)):
             got = s3.get_object(Bucket=bucket, Key=key, VersionId=version, ChecksumMode="ENABLED")
             assert got["Body"].read() == body and got["VersionId"] == version
-            for field in ("ContentType", "Metadata", "ETag", "LastModified", "ChecksumSHA256", "ObjectLockLegalHoldStatus"):
+            for field in KEPT:
                 assert got.get(field) == before[version].get(field), field
         assert s3.get_object(Bucket=bucket, Key=key)["VersionId"] == new  # still the latest
         assert s3.get_object_legal_hold(Bucket=bucket, Key=key, VersionId=old)["LegalHold"]["Status"] == "ON"
