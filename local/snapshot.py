@@ -1,11 +1,12 @@
 """Save and restore the local system's data across restarts: moto keeps state in memory only.
 
-Saved: the table's items (DynamoDB JSON; binary values base64, as in AWS's exports) and the case data
-product's rows (its S3 objects, with content type and time of writing: the product's freshness reads it).
+Saved: the table's items (DynamoDB JSON; binary values base64, as in AWS's exports), the case data
+product's rows (its S3 objects, with content type and time of writing: the product's freshness reads it) and the
+documents bucket's object versions (their bodies in files; local/queue_snapshot.py saves the SQS messages).
 Both are read from and written into moto's backends in this process (moto 5.2.5, the functions pinned by
 local/moto_speedups.py): through the API, a paginated Scan of 5,000 cases' items and a request per row took
 most of a minute, and Ctrl-C waited for it. Restored items make no stream records (a table restored on AWS
-is a new table, with an empty stream) and restored rows no bucket notifications."""
+is a new table, with an empty stream) and restored objects no bucket notifications."""
 from __future__ import annotations
 
 import base64
