@@ -45,6 +45,7 @@ import boto3
 import requests
 
 from harness import ROOT, free_port, keep_or_remove, log
+from chalicelib.domain.case_rows import ROWS_PREFIX
 from harness.local_system import login_all
 from harness.stats import percentile
 
@@ -229,10 +230,11 @@ def case_count(client: Client) -> tuple[int, int]:
 
 
 def data_product_rows(stack: dict[str, Any]) -> int:
-    """The case data product's rows (objects under cases/v1/ in its bucket)."""
+    """The case data product's rows of every contract version (each change writes a v1 and a v2 row), as the
+    snapshot saves them: counting cases/v1/ only found half the rows the stop had saved."""
     s3 = boto3.client("s3", endpoint_url=stack["awsEndpoint"], region_name=stack["region"],
                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack["dataProductBucket"], Prefix="cases/v1/")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack["dataProductBucket"], Prefix=ROWS_PREFIX)
     return sum(page.get("KeyCount", 0) for page in pages)
 
 

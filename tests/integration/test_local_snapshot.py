@@ -1,17 +1,23 @@
 """local/snapshot.py: a table written to a snapshot and put back into a new table of the same name answers as
 before, value for value (every attribute type, binary as bytes, sets, nested maps and lists, numbers exact), and
-the file is DynamoDB JSON (binary in base64, as AWS's exports). The stream records a stop left are kept in order."""
+the file is DynamoDB JSON (binary in base64, as AWS's exports). The stream records a stop left are kept in order.
+The case data product's rows the benchmarks list through S3 are the rows the snapshot saves."""
 from __future__ import annotations
 
 import base64
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from local.snapshot import dump_backlog, dump_table, moto_table, read_backlog, restore_table
+from chalicelib.domain.case_rows import ROWS_PREFIX, object_key
+from local.snapshot import dump_backlog, dump_objects, dump_table, moto_s3, moto_table, read_backlog, restore_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # the benchmarks' own modules
+from local_scale import data_product_rows
 
 REGION = "us-east-1"
 RAW = bytes(range(256))  # not UTF-8: must come back byte for byte
@@ -112,3 +118,17 @@ def test_the_backlog_keeps_each_functions_records_in_order_and_each_record_once(
     assert read_backlog(path) == backlog
     assert dump_backlog({}, path) == 0  # replayed once: an empty backlog replaces it
     assert read_backlog(path) == {} and read_backlog(tmp_path / "none.json") == {}
+
+
+def test_the_benchmarks_list_every_row_the_snapshot_saves(aws: Callable[[str], Any], moto_endpoint: str,
+                                                           tmp_path: Path) -> None:
+    """bench/stop_restart.py once listed cases/v1/ only and reported half of the saved rows as restored."""
+    bucket, s3 = f"rows-{uuid.uuid4().hex[:8]}", aws("s3")
+    s3.create_bucket(Bucket=bucket)
+    for n in range(1, 1201):  # more than a page of ListObjectsV2: a v1 and a v2 row per event, as the product
+        for version in ("1", "2"):
+            row = {"schemaVersion": version, "eventAt": "2026-12-06T10:00:00Z", "caseId": f"case{n % 7}", "auditSeq": n}
+            s3.put_object(Bucket=bucket, Key=object_key(row), Body=b"{}\n")
+    saved = dump_objects(moto_s3("123456789012").get_bucket(bucket), ROWS_PREFIX, tmp_path / "rows.json")
+    stack = {"awsEndpoint": moto_endpoint, "region": REGION, "dataProductBucket": bucket}
+    assert data_product_rows(stack) == saved == 2400
