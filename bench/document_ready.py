@@ -38,7 +38,7 @@ from harness.local_system import Api, LocalProcess, login_all
 from harness.stats import spread_row
 
 BURST_POLL = 0.25  # B pollers at --poll would load the one-process system more than the uploads do
-CASE = {"title": "Evidence upload benchmark", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-BENCH"}
+CASE = {"title": "Evidence upload benchmark", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-9018"}
 
 
 def pdf_bytes(pages: int = 3) -> bytes:

@@ -158,7 +158,7 @@ def delivery_latency(paced: int, burst: int) -> dict[str, dict[str, list[float]]
             def open_case(n: int) -> str:
                 response = alice.call("POST", "/cases", "create", json={
                     "title": f"Events benchmark {n}", "caseType": "GENERAL", "priority": "LOW",
-                    "customerId": "CUST-BENCH"})
+                    "customerId": "CUST-9018"})
                 response.raise_for_status()
                 return str(response.json()["id"])
 

@@ -81,8 +81,8 @@ ASL_FILE = ROOT / "stepfunctions" / "case_workflow.asl.json"
 COMPLAINT_WINDOW = 75.0  # the COMPLAINT batch (run first) starts no case later than this after the script started
 HARD_LIMIT_AFTER_LAST_START = 25.0  # a case still open this long after the last start time gives up
 
-GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-BENCH"}
-COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-BENCH",
+GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-9018"}
+COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-9018",
              "compensation": {"amount": "120.00", "currency": "EUR"}}
 
 

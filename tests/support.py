@@ -89,7 +89,7 @@ def new_case(case_id: str = "case-1", *, minute: int = 0, **overrides: Any) -> t
     created = iso_at(minute)
     values: dict[str, Any] = dict(
         id=case_id, number=f"CASE-2026-{case_id}", title="Boiler broken",
-        description="", case_type="GENERAL", priority="MEDIUM", customer_id="cust-1", status="NEW",
+        description="", case_type="GENERAL", priority="MEDIUM", customer_id="CUST-1", status="NEW",
         version=1, team="general", created_at=created, created_by="alice", updated_at=created,
         updated_by="alice", due_at="2026-03-06T12:00:00.000Z",
     )

@@ -10,13 +10,39 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Iterable, Optional
+from typing import Annotated, Any, Iterable, Optional
 
+from pydantic import AfterValidator, Field
+
+from ..errors import FieldIssue, InvalidInput
 from .base import ApiModel
 
-# The customer ids the data mesh knows (the CRM's key), e.g. CUST-1001.
-CUSTOMER_ID = re.compile(r"^CUST-\d{1,12}$")
+# The customer ids of the contract (the data mesh's key, the CRM's), e.g. CUST-1001: one rule wherever a
+# customer id comes in (a case's customerId, the customerId filter, GET /customers/{id}). ASCII digits only
+# (`\d` would take other scripts' digits too); matched with fullmatch (`$` alone lets a final newline through).
+CUSTOMER_ID = re.compile(r"^CUST-[0-9]{1,12}$")
 CUSTOMER_ID_RULE = "must look like CUST-1001 (CUST- and 1 to 12 digits)"
+
+
+def is_customer_id(value: str) -> bool:
+    return CUSTOMER_ID.fullmatch(value) is not None
+
+
+def check_customer_id(customer_id: str, field: str = "customerId") -> None:
+    """A 400 naming `field` unless `customer_id` is one."""
+    if not is_customer_id(customer_id or ""):
+        raise InvalidInput(f"invalid customer id {customer_id[:64]!r}", [FieldIssue(field, CUSTOMER_ID_RULE)])
+
+
+def _customer_id(value: str) -> str:
+    if not is_customer_id(value):
+        raise ValueError(CUSTOMER_ID_RULE)
+    return value
+
+
+# A request body's customer id: the rule's own words in the 400, its pattern in the OpenAPI document.
+CustomerId = Annotated[str, AfterValidator(_customer_id), Field(json_schema_extra={"pattern": CUSTOMER_ID.pattern})]
+
 # A product that failed is reported with this status only: its addresses and errors stay in the log.
 SOURCE_FAILED = "the product could not be read; the details are logged under this request's id"
 
@@ -38,7 +64,8 @@ class ViewStatus(str, Enum):
     PARTIAL = "PARTIAL"  # some fields are stale or some products unavailable
     UNAVAILABLE = "UNAVAILABLE"  # no product answered and nothing is known from before
     NOT_FOUND = "NOT_FOUND"  # every product answered: no such customer
-    NOT_LOOKED_UP = "NOT_LOOKED_UP"  # the id is not one the data mesh knows (snapshots of such cases)
+    # Snapshots of cases opened before every customer id had to be one (CUSTOMER_ID): never looked up.
+    NOT_LOOKED_UP = "NOT_LOOKED_UP"
 
 
 class FieldValue(ApiModel):
@@ -157,7 +184,3 @@ def _status(fields: dict[str, FieldValue], sources: list[SourceStatus]) -> ViewS
             return ViewStatus.NOT_FOUND
         return ViewStatus.UNAVAILABLE
     return ViewStatus.COMPLETE if states <= {SourceState.OK, SourceState.NOT_FOUND} else ViewStatus.PARTIAL
-
-
-def not_looked_up(customer_id: str, now: datetime) -> CustomerView:
-    return CustomerView(customer_id=customer_id, status=ViewStatus.NOT_LOOKED_UP, assembled_at=iso(now))

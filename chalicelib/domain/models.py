@@ -13,7 +13,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model
 
 from .base import NOT_BLANK, ApiModel, ApiPage, RequestModel
 from .clock import ISO_FORM
-from .customers import CustomerView
+from .customers import CustomerId, CustomerView
 
 
 class Priority(str, Enum):
@@ -74,7 +74,7 @@ class CaseCreate(RequestModel):
     description: Description = ""
     case_type: Identifier
     priority: Priority
-    customer_id: Identifier
+    customer_id: CustomerId
     compensation: Optional[Money] = None
     required_documents: Optional[Annotated[list[Label], Field(max_length=20)]] = None
     tags: Tags = []

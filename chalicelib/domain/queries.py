@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from .approvals import ApprovalStatus
 from .base import NOT_BLANK
 from .case_types import VERSION_NUMBER
+from .customers import CustomerId
 from .models import CaseStatus, Priority
 from .tasks import TaskStatus
 
@@ -49,7 +50,7 @@ class CaseListQuery(PageQuery):
     status: Optional[CaseStatus] = None
     assignee: Filter = Field(default=None, description="a username, or `me`")
     priority: Optional[Priority] = None
-    customer_id: Filter = None
+    customer_id: Optional[CustomerId] = None
     case_type: Filter = None
 
 

@@ -25,7 +25,7 @@ from ..domain.case_as_of import CaseAsOf, NotYetCreated, as_of, parse_instant
 from ..domain.changes import CaseChange
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.custom_fields import FILTER_PREFIX, FieldDefinition, parse_field_filters, validate_field_values
-from ..domain.customers import CustomerView
+from ..domain.customers import CustomerView, check_customer_id
 from ..domain.models import (
     Case, CaseCreate, CasePage, CasePatch, CaseStatus, Comment, CommentCreate, CommentList, History,
     HistoryVerification, Priority,
@@ -155,6 +155,8 @@ class CaseService:
                 raise InvalidInput(f"empty {name} filter", [FieldIssue(to_camel(name), "must not be empty")])
         _check_enum("status", filters.status, CaseStatus)
         _check_enum("priority", filters.priority, Priority)
+        if filters.customer_id is not None:
+            check_customer_id(filters.customer_id)  # as a case's: no other id can match
         fields = self._field_filters(filters.case_type, field_params)
         scope = visibility(principal)
         query = CaseQuery(visibility=scope, fields=fields, **filters.__dict__)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_console import sign_in
 
-CASE = {"title": "Bell rings for this", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-BELL"}
+CASE = {"title": "Bell rings for this", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-9001"}
 
 
 def test_the_bell_counts_an_assigned_task_and_the_page_opens_its_case(open_console, console_api):

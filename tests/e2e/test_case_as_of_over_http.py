@@ -30,7 +30,7 @@ def patched_twice(api):
     """alice's claim, moved by its workflow to the documents stage, then edited twice: (created, first, second).
     Its tasks are completed afterwards: alice's open work counts against her capacity in the later tests."""
     alice = api("alice")
-    created = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-ASOF", "title": "First title"}).json()
+    created = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-9011", "title": "First title"}).json()
     version = wait_for_stage(alice, created["id"], "DOCUMENTS")["version"]
     first = alice.patch(f"/cases/{created['id']}", json={"title": "Second title"}, headers={"If-Match": f'"{version}"'})
     assert first.status_code == 200, first.text

@@ -18,7 +18,7 @@ def test_an_admin_previews_then_migrates_running_cases(api):
     assert ada.post("/case-types", json={"id": type_id, **definition()}).status_code == 201
     opened = [
         alice.post("/cases", json={"title": f"Broken kettle {n}", "caseType": type_id, "priority": "HIGH",
-                                   "customerId": "CUST-MG"}).json()["id"]
+                                   "customerId": "CUST-9002"}).json()["id"]
         for n in range(2)
     ]
     for case_id in opened:

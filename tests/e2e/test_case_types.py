@@ -57,7 +57,7 @@ def test_an_admin_manages_case_types_and_cases_keep_their_version(api):
     assert {"CLAIM", "COMPLAINT", "GENERAL", type_id} <= {t["id"] for t in listed}
 
     first = alice.post("/cases", json={"title": "Broken kettle", "caseType": type_id, "priority": "HIGH",
-                                       "customerId": "CUST-CT"}).json()
+                                       "customerId": "CUST-9016"}).json()
     assert (first["caseTypeVersion"], first["team"]) == (1, "claims")
     assert sorted(t["type"] for t in tasks_of(ada, first["id"], 2)) == ["CHECK_RECEIPT", "REPAIR"]
 
@@ -70,7 +70,7 @@ def test_an_admin_manages_case_types_and_cases_keep_their_version(api):
 
     assert alice.get(f"/cases/{first['id']}").json()["caseTypeVersion"] == 1
     later = alice.post("/cases", json={"title": "Broken toaster", "caseType": type_id, "priority": "LOW",
-                                       "customerId": "CUST-CT"}).json()
+                                       "customerId": "CUST-9016"}).json()
     assert later["caseTypeVersion"] == 2
     current = alice.get(f"/case-types/{type_id}")
     assert current.headers["ETag"] == '"2"' and current.json()["name"] == "Warranty claim (2)"
@@ -82,12 +82,12 @@ def test_an_admin_manages_case_types_and_cases_keep_their_version(api):
     retired = ada.post(f"/case-types/{type_id}/retire")
     assert retired.status_code == 200 and retired.json()["retired"] is True
     refused = alice.post("/cases", json={"title": "Broken fan", "caseType": type_id, "priority": "LOW",
-                                         "customerId": "CUST-CT"})
+                                         "customerId": "CUST-9016"})
     assert refused.status_code == 400 and fields_of(refused) == {"caseType"}
     assert "retired" in refused.json()["error"]["details"][0]["issue"]
     assert alice.get(f"/cases/{first['id']}").status_code == 200
     unknown = alice.post("/cases", json={"title": "x", "caseType": "NO_SUCH_TYPE", "priority": "LOW",
-                                         "customerId": "CUST-CT"})
+                                         "customerId": "CUST-9016"})
     assert unknown.status_code == 400 and type_id not in unknown.json()["error"]["details"][0]["issue"]
 
     # Later tests assign by load: give the claims team back the capacity these cases took.

@@ -102,12 +102,12 @@ def test_a_caseworker_creates_lists_reads_updates_and_comments(api, case):
 def test_idempotent_create_over_http(api):
     alice = api("alice")
     headers = {"Idempotency-Key": "e2e-key-1"}
-    first = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-IDEM"}, headers=headers)
-    again = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-IDEM"}, headers=headers)
+    first = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-9008"}, headers=headers)
+    again = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-9008"}, headers=headers)
     assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
-    other = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-OTHER"}, headers=headers)
+    other = alice.post("/cases", json={**NEW_CASE, "customerId": "CUST-9009"}, headers=headers)
     assert other.status_code == 409
-    assert len(alice.get("/cases", params={"customerId": "CUST-IDEM"}).json()["items"]) == 1
+    assert len(alice.get("/cases", params={"customerId": "CUST-9008"}).json()["items"]) == 1
 
 
 def test_roles_and_record_level_access(api, case):
@@ -143,9 +143,9 @@ def test_bad_input_is_400_naming_the_field(api):
 
 def test_pagination_over_http_visits_each_case_once(api):
     bob = api("bob")
-    created = {bob.post("/cases", json={**NEW_CASE, "caseType": "COMPLAINT", "customerId": "CUST-PAGE",
+    created = {bob.post("/cases", json={**NEW_CASE, "caseType": "COMPLAINT", "customerId": "CUST-9010",
                                         "compensation": None, "title": f"page {i}"}).json()["id"] for i in range(5)}
-    seen, params = [], {"customerId": "CUST-PAGE", "limit": 2}
+    seen, params = [], {"customerId": "CUST-9010", "limit": 2}
     while True:
         page = bob.get("/cases", params=params).json()
         seen += [c["id"] for c in page["items"]]

@@ -12,7 +12,7 @@ import requests
 from tests.e2e.test_documents import post_form, upload_body
 from tests.e2e.test_workflow import complete_all_tasks, open_tasks, stage_is, wait_until
 
-CLAIM = {"title": "Burst pipe, kitchen", "caseType": "CLAIM", "priority": "LOW", "customerId": "CUST-PROC"}
+CLAIM = {"title": "Burst pipe, kitchen", "caseType": "CLAIM", "priority": "LOW", "customerId": "CUST-9014"}
 FORM = b"Claim form\nPolicy 12345\nDate of loss: 2 March\n"
 PROOF = b"Plumber invoice 0042\nReplace burst pipe under sink\nTotal 310.00 EUR\n"
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200

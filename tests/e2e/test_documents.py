@@ -12,7 +12,7 @@ import requests
 
 from tests.e2e.test_workflow import complete_all_tasks, open_tasks
 
-CLAIM = {"title": "Storm damage to roof", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-DOCS"}
+CLAIM = {"title": "Storm damage to roof", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-9017"}
 FIRST = "Roof inspection notes, 3 March.\nTiles missing on the north side.\n".encode()
 SECOND = "Roof inspection notes, revised.\nTiles and flashing missing on the north side.\n".encode()
 

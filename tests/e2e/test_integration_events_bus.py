@@ -48,7 +48,7 @@ def test_a_new_case_publishes_valid_events_with_ids_only(api, subscriber):
     title = f"Flooded cellar {uuid.uuid4().hex[:6]}"
     case = api("alice").post("/cases", json={
         "title": title, "description": "Mrs Example's cellar", "caseType": "GENERAL", "priority": "LOW",
-        "customerId": "CUST-EVENTS",
+        "customerId": "CUST-9004",
     }).json()
     events = subscriber(case["id"], "case.created", "task.assigned")
     created = next(e for e in events if e["type"] == "case.created")

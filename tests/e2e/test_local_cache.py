@@ -60,7 +60,7 @@ def test_the_system_says_it_uses_the_given_redis(system: Any, redis_server: Redi
 def test_reads_fill_redis_and_a_patch_empties_it(system: Any, redis_server: RedisServer) -> None:
     alice = system.api("alice")
     case = alice.post("/cases", json={"title": "Leak", "caseType": "GENERAL", "priority": "LOW",
-                                      "customerId": "C-1"}).json()
+                                      "customerId": "CUST-9019"}).json()
     _read_until_cached(alice, redis_server, system.stack, case["id"])
     assert _patch(alice, f"/cases/{case['id']}", {"title": "Leak fixed"}).status_code == 200
     assert not _cached(redis_server, system.stack, case["id"])  # held: reads do not refill it for a moment
@@ -70,7 +70,7 @@ def test_reads_fill_redis_and_a_patch_empties_it(system: Any, redis_server: Redi
 def test_redis_killed_mid_test_then_restarted(system: Any, redis_server: RedisServer) -> None:
     alice = system.api("alice")
     case = alice.post("/cases", json={"title": "Outage", "caseType": "GENERAL", "priority": "LOW",
-                                      "customerId": "C-2"}).json()
+                                      "customerId": "CUST-9020"}).json()
     path = f"/cases/{case['id']}"
     _read_until_cached(alice, redis_server, system.stack, case["id"])
 

@@ -6,8 +6,8 @@ import pytest
 
 from tests.e2e.test_workflow import approvals_of, complete_all_tasks, stage_is, wait_until
 
-CLAIM = {"title": "Hail damage to car", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-SEC"}
-COMPLAINT = {"title": "Damaged parcel", "caseType": "COMPLAINT", "priority": "MEDIUM", "customerId": "CUST-SEC",
+CLAIM = {"title": "Hail damage to car", "caseType": "CLAIM", "priority": "MEDIUM", "customerId": "CUST-9012"}
+COMPLAINT = {"title": "Damaged parcel", "caseType": "COMPLAINT", "priority": "MEDIUM", "customerId": "CUST-9012",
              "compensation": {"amount": "80.00", "currency": "EUR"}}
 
 

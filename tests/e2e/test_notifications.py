@@ -10,7 +10,7 @@ from typing import Any, Callable
 from local.mail import recipients, sent_messages
 from tests.e2e.test_workflow import complete_all_tasks, stage_is, wait_until
 
-GENERAL = {"title": "Notify me", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-NOTE"}
+GENERAL = {"title": "Notify me", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-9015"}
 
 
 def eventually(read: Callable[[], Any], what: str, timeout: float = 40) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.test_workflow import complete_all_tasks, stage_is, wait_until
 from tests.local_system import Api
 
-CASE = {"title": "A long story", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-PAGES"}
+CASE = {"title": "A long story", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-9007"}
 COMMENTS = 27
 
 

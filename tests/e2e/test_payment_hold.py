@@ -9,7 +9,8 @@ from tests.e2e.test_workflow import approvals_of, complete_all_tasks, stage_is, 
 from tests.e2e.test_workflow_failures import RETRIES_TAKE, events_of, poll
 
 COMPLAINT_AMOUNT = "80.00"  # COMPLAINT's compensation
-GENERAL_WITH_MONEY = {"title": "Goodwill refund", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-SEC",
+GENERAL_WITH_MONEY = {"title": "Goodwill refund", "caseType": "GENERAL", "priority": "MEDIUM",
+                      "customerId": "CUST-9012",
                       "compensation": {"amount": "60.00", "currency": "EUR"}}
 
 

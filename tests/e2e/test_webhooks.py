@@ -123,7 +123,7 @@ def webhooks(api) -> Iterator[Callable[[str, list[str]], dict[str, Any]]]:
 
 def open_case(api, title: str = "Water damage") -> dict[str, Any]:
     response = api("alice").post("/cases", json={"title": f"{title} {uuid.uuid4().hex[:6]}", "caseType": "GENERAL",
-                                                 "priority": "LOW", "customerId": "CUST-HOOKS"})
+                                                 "priority": "LOW", "customerId": "CUST-9006"})
     assert response.status_code == 201, response.text
     return response.json()
 

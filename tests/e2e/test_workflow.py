@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 
-GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-WF"}
-COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-WF",
+GENERAL = {"title": "Change of address", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-9005"}
+COMPLAINT = {"title": "Late delivery refund", "caseType": "COMPLAINT", "priority": "HIGH", "customerId": "CUST-9005",
              "compensation": {"amount": "120.00", "currency": "EUR"}}
 
 

@@ -64,7 +64,7 @@ def test_a_case_and_its_tasks_are_due_in_working_time_on_the_types_calendar(api)
         {"type": "CALL", "title": "Call the customer", "slaHours": {"HIGH": 1}},
     ])
     case = alice.post("/cases", json={"title": "Kettle", "caseType": type_id, "priority": "HIGH",
-                                      "customerId": "CUST-SLA"}).json()
+                                      "customerId": "CUST-9013"}).json()
     try:
         due = iso(due_after(instant(case["createdAt"]), SLA["HIGH"], calendar))
         assert case["dueAt"] == due != iso(due_after(instant(case["createdAt"]), SLA["HIGH"], None))
@@ -88,7 +88,7 @@ def test_waiting_for_documents_stops_the_sla_clock_and_the_documents_move_the_du
     calendar, type_id = define(ada, ALWAYS, requiredDocuments=["receipt"],
                                tasks=[{"type": "CHECK", "title": "Check the receipt"}])
     case = alice.post("/cases", json={"title": "Kettle", "caseType": type_id, "priority": "MEDIUM",
-                                      "customerId": "CUST-SLA"}).json()
+                                      "customerId": "CUST-9013"}).json()
     try:
         waiting = wait_until(alice, case["id"], lambda c: c["status"] == "PENDING_DOCUMENTS", "waited for documents")
         assert waiting["slaPausedAt"] and waiting["sla"]["paused"] is True

@@ -87,7 +87,7 @@ def service_over(repo, clock=None) -> CaseService:
 
 
 def case_body(**overrides):
-    return {"title": "Boiler broken", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "cust-1", **overrides}
+    return {"title": "Boiler broken", "caseType": "GENERAL", "priority": "MEDIUM", "customerId": "CUST-1", **overrides}
 
 
 # -- one request per change ----------------------------------------------------------------------

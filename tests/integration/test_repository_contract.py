@@ -71,15 +71,15 @@ class TestCaseRepositoryContract:
     def listed(self, repo):
         """Six cases, a minute apart: c6 is the newest."""
         specs = {
-            "c1": dict(team="general", created_by="alice", case_type="GENERAL", priority="LOW", customer_id="cust-1"),
-            "c2": dict(team="claims", created_by="bob", case_type="CLAIM", priority="HIGH", customer_id="cust-2",
+            "c1": dict(team="general", created_by="alice", case_type="GENERAL", priority="LOW", customer_id="CUST-1"),
+            "c2": dict(team="claims", created_by="bob", case_type="CLAIM", priority="HIGH", customer_id="CUST-2",
                        status="OPEN", assignee="carol"),
             "c3": dict(team="general", created_by="erin", case_type="COMPLAINT", priority="HIGH",
-                       customer_id="cust-1", participants=["ann", "dave"]),
-            "c4": dict(team="claims", created_by="bob", case_type="CLAIM", priority="CRITICAL", customer_id="cust-3",
+                       customer_id="CUST-1", participants=["ann", "dave"]),
+            "c4": dict(team="claims", created_by="bob", case_type="CLAIM", priority="CRITICAL", customer_id="CUST-3",
                        status="IN_PROGRESS", assignee="alice"),
-            "c5": dict(team=None, created_by="root", case_type="GENERAL", priority="MEDIUM", customer_id="cust-2"),
-            "c6": dict(team="general", created_by="alice", case_type="GENERAL", priority="HIGH", customer_id="cust-1",
+            "c5": dict(team=None, created_by="root", case_type="GENERAL", priority="MEDIUM", customer_id="CUST-2"),
+            "c6": dict(team="general", created_by="alice", case_type="GENERAL", priority="HIGH", customer_id="CUST-1",
                        assignee="alice"),
         }
         for minute, (case_id, spec) in enumerate(specs.items(), start=1):
@@ -94,7 +94,7 @@ class TestCaseRepositoryContract:
     def test_round_trip_of_every_field(self, repo):
         case, event = new_case(
             "case-full", title="Kessel defekt — Ölheizung 🔥", description="line one\nline two" + "x" * 5000,
-            case_type="CLAIM", priority="CRITICAL", customer_id="cust-9", status="PENDING_APPROVAL", version=1,
+            case_type="CLAIM", priority="CRITICAL", customer_id="CUST-9", status="PENDING_APPROVAL", version=1,
             compensation={"amount": "1250.00", "currency": "EUR"}, required_documents=["claim-form", "proof-of-loss"],
             tags=["water", "vip", "2nd floor"], team="claims", assignee="carol", participants=["dave", "erin"],
             due_at="2026-03-02T12:00:00.000Z", sla_paused_at="2026-03-01T12:30:00.000Z", case_type_version=3,
@@ -222,10 +222,10 @@ class TestCaseRepositoryContract:
 
     def test_listing_follows_saved_changes(self, repo, listed):
         current = repo.get_case("c1")
-        updated, event = changed(current, assignee="dave", priority="CRITICAL", customer_id="cust-7")
+        updated, event = changed(current, assignee="dave", priority="CRITICAL", customer_id="CUST-7")
         save_case(repo, updated, current.version, current.audit_seq, event)
         assert [c.id for c in repo.list_cases(query(assignee="dave"), 10, None)[0]] == ["c1"]
-        assert [c.id for c in repo.list_cases(query(customer_id="cust-7"), 10, None)[0]] == ["c1"]
+        assert [c.id for c in repo.list_cases(query(customer_id="CUST-7"), 10, None)[0]] == ["c1"]
         assert [c.id for c in repo.list_cases(query(priority="CRITICAL"), 10, None)[0]] == ["c4", "c1"]
         unassigned, event = changed(updated, assignee=None)
         save_case(repo, unassigned, updated.version, updated.audit_seq, event)
@@ -311,15 +311,15 @@ class TestCaseRepositoryContract:
             (dict(status="CLOSED"), []),
             (dict(priority="HIGH"), ["c6", "c3", "c2"]),
             (dict(case_type="CLAIM"), ["c4", "c2"]),
-            (dict(customer_id="cust-1"), ["c6", "c3", "c1"]),
+            (dict(customer_id="CUST-1"), ["c6", "c3", "c1"]),
             (dict(customer_id="nobody"), []),
             (dict(assignee="alice"), ["c6", "c4"]),
             (dict(assignee="carol"), ["c2"]),
             (dict(assignee="nobody"), []),
-            (dict(assignee="alice", customer_id="cust-3"), ["c4"]),
+            (dict(assignee="alice", customer_id="CUST-3"), ["c4"]),
             (dict(assignee="alice", status="NEW"), ["c6"]),
-            (dict(customer_id="cust-1", priority="HIGH"), ["c6", "c3"]),
-            (dict(customer_id="cust-2", case_type="GENERAL", status="NEW"), ["c5"]),
+            (dict(customer_id="CUST-1", priority="HIGH"), ["c6", "c3"]),
+            (dict(customer_id="CUST-2", case_type="GENERAL", status="NEW"), ["c5"]),
         ]
         got = {json.dumps(f): [c.id for c in repo.list_cases(query(**f), 100, None)[0]] for f, _ in cases}
         assert got == {json.dumps(f): expected for f, expected in cases}
@@ -370,7 +370,7 @@ class TestCaseRepositoryContract:
         scope = Visibility(False, "general", "alice")
         assert [c.id for c in repo.list_cases(query(scope, priority="HIGH"), 10, None)[0]] == ["c6", "c3"]
         assert [c.id for c in repo.list_cases(query(scope, assignee="carol"), 10, None)[0]] == []
-        assert [c.id for c in repo.list_cases(query(scope, customer_id="cust-3"), 10, None)[0]] == ["c4"]
+        assert [c.id for c in repo.list_cases(query(scope, customer_id="CUST-3"), 10, None)[0]] == ["c4"]
 
     def test_first_page_is_full_when_more_exist(self, repo, listed):
         items, key = repo.list_cases(query(), 2, None)
@@ -387,9 +387,9 @@ class TestCaseRepositoryContract:
             ("team general + alice by 1", query(Visibility(False, "general", "alice")), 1, ["c6", "c4", "c3", "c1"]),
             ("ann by 1", query(Visibility(False, None, "ann")), 1, ["c3"]),
             ("status NEW by 3", query(status="NEW"), 3, ["c6", "c5", "c3", "c1"]),
-            ("customer cust-1 by 2", query(customer_id="cust-1"), 2, ["c6", "c3", "c1"]),
+            ("customer CUST-1 by 2", query(customer_id="CUST-1"), 2, ["c6", "c3", "c1"]),
             ("assignee alice by 1", query(assignee="alice"), 1, ["c6", "c4"]),
-            ("claims/bob customer cust-2 by 1", query(Visibility(False, "claims", "bob"), customer_id="cust-2"), 1,
+            ("claims/bob customer CUST-2 by 1", query(Visibility(False, "claims", "bob"), customer_id="CUST-2"), 1,
              ["c2"]),
         ]
         got, full_pages = {}, {}

@@ -21,7 +21,7 @@ APPROVE, REJECT = {"decision": "APPROVE"}, {"decision": "REJECT"}
 
 
 def awaiting_approval(system, amount="500.00", priority="MEDIUM", case_type="CLAIM", creator=ALICE) -> str:
-    body = {"title": "Water damage", "caseType": case_type, "priority": priority, "customerId": "C1"}
+    body = {"title": "Water damage", "caseType": case_type, "priority": priority, "customerId": "CUST-1"}
     if amount:
         body["compensation"] = {"amount": amount, "currency": "EUR"}
     case = system.cases.create(creator, body)

@@ -26,7 +26,7 @@ def with_money(**compensation):
 def body(drop: tuple[str, ...] = (), **overrides):
     payload = {
         "title": "Boiler broken", "description": "No heating since Monday", "caseType": "GENERAL",
-        "priority": "MEDIUM", "customerId": "cust-1",
+        "priority": "MEDIUM", "customerId": "CUST-1",
     }
     payload.update(overrides)
     for name in drop:
@@ -64,7 +64,7 @@ class TestCreate:
         assert case.created_by == case.updated_by == "alice"
         assert case.assignee is None
         assert (case.title, case.description, case.priority, case.customer_id) == (
-            "Boiler broken", "No heating since Monday", Priority.MEDIUM, "cust-1"
+            "Boiler broken", "No heating since Monday", Priority.MEDIUM, "CUST-1"
         )
 
     def test_numbers_increase_per_case(self, service, alice):
@@ -223,6 +223,7 @@ class TestCreateValidation:
             pytest.param(body(tags=["ok", "<script>"]), "tags[1]", id="tag-bad-chars"),
             pytest.param(body(requiredDocuments=[f"d{i}" for i in range(21)]), "requiredDocuments", id="docs-21"),
             pytest.param(body(customerId="cust 1"), "customerId", id="customerId-pattern"),
+            pytest.param(body(customerId="C-1001"), "customerId", id="customerId-not-the-contracts"),
             pytest.param(body(caseType="NOPE"), "caseType", id="unknown-caseType"),
             pytest.param(body(caseType="bad type!"), "caseType", id="caseType-pattern"),
             pytest.param(with_money(amount="12.345", currency="EUR"), "compensation.amount", id="amount-3dp"),
@@ -385,12 +386,12 @@ class TestGet:
 def catalogue(service, repo, clock, alice):
     """Six cases created a minute apart by alice; ids case-0001..case-0006."""
     specs = [
-        dict(caseType="GENERAL", priority="LOW", customerId="cust-1"),
-        dict(caseType="GENERAL", priority="HIGH", customerId="cust-2"),
-        dict(caseType="COMPLAINT", priority="HIGH", customerId="cust-1"),
-        dict(caseType="CLAIM", priority="CRITICAL", customerId="cust-3"),
-        dict(caseType="GENERAL", priority="MEDIUM", customerId="cust-2"),
-        dict(caseType="GENERAL", priority="HIGH", customerId="cust-1"),
+        dict(caseType="GENERAL", priority="LOW", customerId="CUST-1"),
+        dict(caseType="GENERAL", priority="HIGH", customerId="CUST-2"),
+        dict(caseType="COMPLAINT", priority="HIGH", customerId="CUST-1"),
+        dict(caseType="CLAIM", priority="CRITICAL", customerId="CUST-3"),
+        dict(caseType="GENERAL", priority="MEDIUM", customerId="CUST-2"),
+        dict(caseType="GENERAL", priority="HIGH", customerId="CUST-1"),
     ]
     cases = []
     for spec in specs:
@@ -415,15 +416,21 @@ class TestList:
             (ListFilters(status="CLOSED"), []),
             (ListFilters(priority="HIGH"), ["case-0006", "case-0003", "case-0002"]),
             (ListFilters(case_type="COMPLAINT"), ["case-0003"]),
-            (ListFilters(customer_id="cust-1"), ["case-0006", "case-0003", "case-0001"]),
+            (ListFilters(customer_id="CUST-1"), ["case-0006", "case-0003", "case-0001"]),
             (ListFilters(assignee="me"), ["case-0005"]),
             (ListFilters(assignee="carol"), ["case-0006"]),
-            (ListFilters(priority="HIGH", customer_id="cust-1"), ["case-0006", "case-0003"]),
+            (ListFilters(priority="HIGH", customer_id="CUST-1"), ["case-0006", "case-0003"]),
             (ListFilters(case_type="GENERAL", status="NEW", priority="LOW"), ["case-0001"]),
         ],
     )
     def test_filters_newest_first(self, service, catalogue, alice, filters, expected):
         assert ids(service.list(alice, filters, 100, None)) == expected
+
+    @pytest.mark.parametrize("customer_id", ["C-1001", "cust-1", "CUST-1 "])
+    def test_a_customer_id_filter_of_another_form_is_a_400_naming_it(self, service, alice, customer_id):
+        with pytest.raises(InvalidInput) as raised:
+            service.list(alice, ListFilters(customer_id=customer_id), 100, None)
+        assert [d.field for d in raised.value.details] == ["customerId"]
 
     def test_assignee_me_is_the_caller(self, service, catalogue):
         carol = principal("carol", "caseworker", team="general")

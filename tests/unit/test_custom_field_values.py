@@ -64,7 +64,7 @@ class TestCreate:
 
     def test_a_type_without_fields_takes_none(self, cases):
         with pytest.raises(InvalidInput) as refused:
-            cases.create(ALICE, {"title": "Boiler", "caseType": "GENERAL", "priority": "LOW", "customerId": "C-1",
+            cases.create(ALICE, {"title": "Boiler", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-1",
                                  "fields": {"units": 1}})
         assert fields_of(refused.value) == ["fields.units"]
 

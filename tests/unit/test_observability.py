@@ -45,7 +45,8 @@ def log_lines(output: str) -> list[dict[str, Any]]:
 
 
 def test_creating_a_case_counts_it_once_per_request(api, capsys):  # noqa: F811
-    api.call("POST", "/cases", "alice", {"title": "Leak", "caseType": "GENERAL", "priority": "LOW", "customerId": "C1"})
+    api.call("POST", "/cases", "alice",
+             {"title": "Leak", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-1"})
     api.call("GET", "/cases", "alice")
     assert [{k: v for k, v in blob.items() if k != "_meta"} for blob in emitted(capsys.readouterr().out)] == [
         {business.CASES_CREATED: 1.0},

@@ -94,7 +94,8 @@ def test_path_parameters_and_headers_carry_their_patterns():
     assert {p["name"]: p["schema"].get("pattern") for p in patch} == {
         "case_id": r"^[A-Za-z0-9_-]{1,64}$", "If-Match": r'^[ \t]*(W/)?"*[0-9]+"*[ \t]*$',
     }
-    assert DOC["paths"]["/customers/{customer_id}"]["get"]["parameters"][0]["schema"]["pattern"] == r"^CUST-\d{1,12}$"
+    customer = DOC["paths"]["/customers/{customer_id}"]["get"]["parameters"][0]
+    assert customer["schema"]["pattern"] == r"^CUST-[0-9]{1,12}$"
     assert "404" in DOC["paths"]["/personnel/{username}"]["put"]["responses"]  # a username outside the pattern
 
 
@@ -108,3 +109,11 @@ def test_path_parameters_and_headers_carry_their_patterns():
 ])
 def test_a_case_type_definition_takes_json_types_as_the_document_states_them(changes):
     agree(CaseTypeCreate, "CaseTypeCreate", {"id": "WARRANTY", "name": "Warranty", "slaHours": {"LOW": 5}, **changes})
+
+
+@pytest.mark.parametrize("customer_id, accepted", [("CUST-1001", True), ("C-1001", False), ("CUST-", False)])
+def test_a_case_and_the_customer_route_take_one_form_of_customer_id(customer_id, accepted):
+    body = {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": customer_id}
+    assert agree(CaseCreate, "CaseCreate", body) is accepted
+    listing = {p["name"]: p["schema"] for p in DOC["paths"]["/cases"]["get"]["parameters"]}
+    assert listing["customerId"]["pattern"] == r"^CUST-[0-9]{1,12}$"

@@ -80,7 +80,7 @@ def test_a_calendar_with_too_little_working_time_falls_back_to_wall_clock_hours(
 def _case(**changes: Any) -> Case:
     values: dict[str, Any] = dict(
         id="c1", number="CASE-2026-000001", title="t", description="", case_type="OFFICE", priority="MEDIUM",
-        customer_id="C1",
+        customer_id="CUST-1",
         status="IN_PROGRESS", version=3, created_at=iso(FRIDAY_3PM), created_by="alice", updated_at=iso(FRIDAY_3PM),
         updated_by="alice", due_at="2026-12-07T15:00:00.000Z",
     )
@@ -150,7 +150,7 @@ def system():
 
 
 def _open(cases: CaseService, **changes: Any) -> Case:
-    return cases.create(ALICE, {"title": "t", "caseType": "OFFICE", "priority": "MEDIUM", "customerId": "C1",
+    return cases.create(ALICE, {"title": "t", "caseType": "OFFICE", "priority": "MEDIUM", "customerId": "CUST-1",
                                 **changes})
 
 
@@ -163,7 +163,7 @@ def test_a_case_is_due_in_working_time_on_its_types_calendar_and_a_new_priority_
 
 def test_a_type_without_a_calendar_keeps_wall_clock_due_dates(system):
     *_, cases, _work, _tasks, _workflow = system
-    case = cases.create(ALICE, {"title": "t", "caseType": "GENERAL", "priority": "HIGH", "customerId": "C1"})
+    case = cases.create(ALICE, {"title": "t", "caseType": "GENERAL", "priority": "HIGH", "customerId": "CUST-1"})
     assert case.due_at == iso(FRIDAY_3PM + timedelta(hours=48))  # GENERAL's HIGH: 48 hours, around the clock
 
 
@@ -238,7 +238,7 @@ def test_case_answers_carry_the_sla_view_and_the_openapi_document_states_it(clie
     from tests.api_support import POOL
 
     status, case, _ = POOL.call(client, "POST", "/cases", "alice", {
-        "title": "Kettle", "caseType": "GENERAL", "priority": "HIGH", "customerId": "C1",
+        "title": "Kettle", "caseType": "GENERAL", "priority": "HIGH", "customerId": "CUST-1",
     })
     assert status == 201 and case["sla"]["dueAt"] == case["dueAt"] and case["slaPausedAt"] is None
     assert (case["sla"]["paused"], case["sla"]["calendar"]) == (False, None)  # GENERAL names no calendar

@@ -54,7 +54,7 @@ def parts():
         repo, lambda: engine, tokens, work, case_types(), dict(DEFAULT_WAIT_SECONDS), clock,
     )
     case = cases.create(principal("alice", "caseworker", team="claims"),
-                        {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "C1"})
+                        {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-1"})
     return repo, workflow, engine, work, tokens, case
 
 
