@@ -59,6 +59,12 @@ def restore_queues(backend: Any, path: Path) -> int:
     return restored
 
 
+def moto_sqs(account: str, region: str) -> Any:
+    from moto.sqs.models import sqs_backends
+
+    return sqs_backends[account][region]
+
+
 def _message_entry(message: Any) -> dict[str, Any]:
     entry = {"id": message.id, "body": message.body, "systemAttributes": message.system_attributes}
     entry.update({field: getattr(message, attribute) for field, attribute in _FIELDS.items()})

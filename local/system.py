@@ -47,7 +47,7 @@ from .server_thread import POLL_INTERVAL
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
 )
-from .queue_snapshot import dump_queues, restore_queues
+from .queue_snapshot import dump_queues, moto_sqs, restore_queues
 from .snapshot import (
     dump_backlog, dump_objects, dump_table, moto_s3, moto_table, read_backlog, restore_objects, restore_table,
 )
@@ -455,9 +455,7 @@ class LocalSystem:
         self._backlog = read_backlog(self.backlog_snapshot_file)
 
     def _restore_queues(self, region: str) -> None:
-        from moto.sqs.models import sqs_backends
-
-        messages = restore_queues(sqs_backends[DEFAULT_ACCOUNT][region], self.queues_snapshot_file)
+        messages = restore_queues(moto_sqs(DEFAULT_ACCOUNT, region), self.queues_snapshot_file)
         if messages:
             log.info("restored %d queued messages (webhook deliveries) from %s", messages, self.queues_snapshot_file)
 
@@ -495,9 +493,7 @@ class LocalSystem:
         documents = dump_objects(moto_s3(DEFAULT_ACCOUNT).get_bucket(resources.bucket_name), "",
                                  self.documents_snapshot_file, self.documents_snapshot_dir)
         log.info("saved %d document object versions to %s", documents, self.documents_snapshot_file)
-        from moto.sqs.models import sqs_backends
-
-        messages = dump_queues(sqs_backends[DEFAULT_ACCOUNT][resources.region], self.queues_snapshot_file)
+        messages = dump_queues(moto_sqs(DEFAULT_ACCOUNT, resources.region), self.queues_snapshot_file)
         log.info("saved %d queued messages (webhook deliveries) to %s", messages, self.queues_snapshot_file)
 
     def _start_mesh(self, resources: Resources) -> MeshResources:
