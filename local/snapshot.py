@@ -63,11 +63,11 @@ def _put_items(table: Any, items: list[dict[str, Any]]) -> int:
 
 def dump_objects(bucket: Any, prefix: str, path: Path, bodies: Optional[Path] = None) -> int:
     """Write every version of the objects under `prefix` of a moto S3 bucket to `path`, oldest first, with what
-    the app reads back (version id: the table names document versions by it; metadata, time of writing, ETag,
-    checksum, Object Lock state); return the count. Bodies are inline text (the case data product's JSON rows),
-    or, given `bodies`, one file each in that folder (documents: any bytes and size, with no base64 and no copy
-    in the JSON). A body file is named by its version's key, id and ETag, so a version written at an earlier
-    stop is not written again; the files no version names any more are removed."""
+    the app reads back (version id: the table names document versions by it; metadata, time of writing, checksum,
+    Object Lock state; the ETag is the body's MD5, computed again); return the count. Bodies are inline text (the
+    case data product's JSON rows), or, given `bodies`, one file each in that folder (documents: any bytes and size,
+    with no base64 and no copy in the JSON). A body file is named by its version's key, id and ETag, so a version
+    written at an earlier stop is not written again; the files no version names any more are removed."""
     from moto.s3.models import FakeDeleteMarker
 
     saved: list[dict[str, Any]] = []
@@ -121,7 +121,7 @@ def restore_objects(s3_backend: Any, bucket_name: str, path: Path, bodies: Optio
 
 def _version_entry(version: Any) -> dict[str, Any]:
     entry = {"key": version.name, "versionId": version.version_id, "metadata": dict(version.metadata),
-             "lastModified": version.last_modified.isoformat(), "etag": version.etag.strip('"')}
+             "lastModified": version.last_modified.isoformat()}
     for field, attribute in _VERSION_ATTRIBUTES.items():
         value = getattr(version, attribute, None)
         if value is not None:
@@ -136,8 +136,6 @@ def _restore_version(key: Any, saved: dict[str, Any]) -> None:
     metadata = saved.get("metadata") or ({"Content-Type": saved["contentType"]} if saved.get("contentType") else {})
     key.set_metadata(metadata)
     key.last_modified = datetime.fromisoformat(saved["lastModified"])
-    if saved.get("etag"):
-        key._etag = saved["etag"]  # S3's ETag of the upload (a multipart one is not the body's MD5)
     for field, attribute in _VERSION_ATTRIBUTES.items():
         if field in saved:
             setattr(key, attribute, saved[field])
