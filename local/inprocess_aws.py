@@ -47,7 +47,7 @@ class InProcessAWS:
 
     def __init__(self, server: Any) -> None:
         """`server`: the started werkzeug server of a `ThreadedMotoServer` (pinned moto 5.2.5: `._server`)."""
-        self._server: Optional[Any] = server
+        self.server: Optional[Any] = server  # None once uninstalled
         host, port = server.server_address[:2]
         self._netlocs = frozenset({f"{host}:{port}", f"localhost:{port}"})  # moto's Step Functions: localhost
         self._server_name, self._server_port = str(host), str(port)
@@ -60,14 +60,14 @@ class InProcessAWS:
         return self
 
     def uninstall(self) -> None:
-        self._server = None
+        self.server = None
         remove_from_every_session(self._handlers())
 
     def _handlers(self) -> list[tuple[str, Callable[..., Any]]]:
         return [(EVENT, self.on_send)]
 
     def on_send(self, request: Any, **_: Any) -> Any:
-        server = self._server
+        server = self.server
         if server is None:
             return None
         url = urlsplit(request.url)

@@ -109,17 +109,19 @@ def both(server: Any, scenario: Callable[[Callable[[str], Any], str], list[Any]]
 _runs = itertools.count()
 
 
-def meta(response: dict[str, Any]) -> dict[str, Any]:
-    """Status and headers, volatile values replaced by their presence."""
+def meta(response: dict[str, Any], volatile_length: bool = False) -> dict[str, Any]:
+    """Status and headers, volatile values replaced by their presence (the length too when the body holds a
+    volatile value: a time's digits vary)."""
     metadata = response["ResponseMetadata"]
-    headers = {k: ("<present>" if k in VOLATILE_HEADERS else v) for k, v in metadata["HTTPHeaders"].items()}
+    volatile = VOLATILE_HEADERS | ({"content-length"} if volatile_length else set())
+    headers = {k: ("<present>" if k in volatile else v) for k, v in metadata["HTTPHeaders"].items()}
     return {"status": metadata["HTTPStatusCode"], "headers": headers}
 
 
 def result(response: dict[str, Any], *volatile: str) -> dict[str, Any]:
     """The response without its metadata, the named fields replaced by their presence, with `meta`."""
     body = {k: ("<present>" if k in volatile else v) for k, v in response.items() if k != "ResponseMetadata"}
-    return {"body": body, **meta(response)}
+    return {"body": body, **meta(response, volatile_length=bool(volatile))}
 
 
 def error(call: Callable[[], Any]) -> dict[str, Any]:
