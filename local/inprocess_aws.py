@@ -38,6 +38,14 @@ from .botocore_handlers import add_to_every_session, remove_from_every_session
 ENV_VAR = "CMS_LOCAL_AWS_OVER_HTTP"  # "1": the process's own AWS calls go over HTTP as well
 EVENT = "before-send"
 NO_BODY_STATUSES = frozenset({204, 304})  # with 1xx and HEAD: http.client reads no body
+SOURCE_PINS = {  # sha256 of inspect.getsource(): the code whose request and response this module reproduces
+    "WSGIRequestHandler.make_environ": "5aa026f5fa8ca3c20e7be737c7b2a8f6b9027896ea2140db2a935f323614eeb9",
+    "WSGIRequestHandler.run_wsgi": "774df60c75afd4396369c92537c0fa6644c846102bc4afe2b2017280db69872b",
+    "MotoRequestHandler.make_environ": "42a8722acc21894aaf24b1ecaba8830bd3ff658249f1157b454f1f0d13ecec63",
+    "URLLib3Session._path_url": "a8d01130524b65133280ce240cd9c9e4fe69ae2631a9da756098e0616306f2fb",
+    "URLLib3Session.send": "e9e5027655943f6932b4b1cba68422a8bbcfd3c7de1831e025255e997a43841d",
+    "HTTPConnection.request": "751c8aa0eb50e741d66f4a78eee02bbb20815e63b72a895b9e96f0d3f8446fa5",
+}
 log = logging.getLogger("werkzeug")  # where werkzeug's server logs an app's exception
 
 
@@ -147,10 +155,30 @@ class InProcessAWS:
 
 def install_for(server: Any) -> Optional[InProcessAWS]:
     """In-process calls to `server` (a started werkzeug server of a `ThreadedMotoServer`), unless ENV_VAR says
-    HTTP."""
+    HTTP or the code reproduced here has changed (then HTTP, with a warning)."""
     if os.environ.get(ENV_VAR) == "1":
         return None
+    changed = changed_sources()
+    if changed:
+        logging.getLogger("local").warning(
+            "%s changed: this process's AWS calls go over HTTP; re-read local/inprocess_aws.py against it, then "
+            "update its SOURCE_PINS", ", ".join(changed))
+        return None
     return InProcessAWS(server).install()
+
+
+def changed_sources() -> list[str]:
+    from botocore.httpsession import URLLib3Session
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from urllib3.connection import HTTPConnection
+    from werkzeug.serving import WSGIRequestHandler
+
+    from .moto_speedups import digest_of
+
+    owners = {"WSGIRequestHandler": WSGIRequestHandler, "MotoRequestHandler": MotoRequestHandler,
+              "URLLib3Session": URLLib3Session, "HTTPConnection": HTTPConnection}
+    return [name for name, digest in SOURCE_PINS.items()
+            if digest_of(getattr(owners[name.split(".")[0]], name.split(".")[1])) != digest]
 
 
 class _Answer:

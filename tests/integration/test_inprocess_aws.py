@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from local.inprocess_aws import ENV_VAR, InProcessAWS, install_for
+from local.inprocess_aws import ENV_VAR, SOURCE_PINS, InProcessAWS, changed_sources, install_for
 from local.moto_atomic import serialise_dynamodb
 
 REGION = "us-east-1"
@@ -349,12 +349,16 @@ def test_uninstalled_it_leaves_every_request_to_http(server: Any, recording: Rec
     assert threading.get_ident() not in recording.threads and len(recording.threads) == 2
 
 
-def test_the_switch_keeps_http(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_switch_or_a_changed_source_keeps_http(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore import handlers
 
     monkeypatch.setenv(ENV_VAR, "1")
     assert install_for(server) is None
     monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setitem(SOURCE_PINS, "URLLib3Session.send", "another version")
+    assert changed_sources() == ["URLLib3Session.send"] and install_for(server) is None
+    monkeypatch.undo()
+    assert changed_sources() == []
     handler = install_for(server)
     assert handler is not None
     assert [spec for spec in handlers.BUILTIN_HANDLERS if spec[1] == handler.on_send]
