@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from local.inprocess_aws import ENV_VAR, SOURCE_PINS, InProcessAWS, changed_sources, install_for
-from local.moto_atomic import serialise_dynamodb
+from local.moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 
 REGION = "us-east-1"
 KEYS = ["plain.txt", "with space.txt", "unicodé ü/ñame.txt", "a+b.txt", "a%2Fb.txt", "100%.txt", "?&=#;.txt"]
@@ -335,6 +335,33 @@ def test_an_exception_in_moto_is_werkzeugs_500_page(server: Any, caplog: pytest.
     logged_by_server = [r for r in caplog.records if "boom" in r.getMessage()]
     logged_here = [r for r in caplog.records if r.exc_info and "boom" in str(r.exc_info[1])]
     assert logged_here and len(logged_here) == len(logged_by_server)
+
+
+def test_a_dynamodb_call_inside_a_dynamodb_request_fails_instead_of_waiting_forever(
+    server: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The SerialisedDynamoDB lock is not re-entrant; in-process, a nested call would run on the thread holding it."""
+    serialised = server.app
+    assert isinstance(serialised, SerialisedDynamoDB)
+    inner = serialised._app
+    nested: list[dict[str, Any]] = []
+
+    def calls_dynamodb_again(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not nested:
+            with pytest.raises(ClientError) as raised:
+                aws("dynamodb").list_tables()
+            nested.append(raised.value.response)
+        return inner(environ, start_response)
+
+    with clients(server, True) as aws:
+        serialised._app = calls_dynamodb_again
+        try:
+            answered = aws("dynamodb").list_tables()  # the outer request goes on once the nested one failed
+        finally:
+            serialised._app = inner
+    assert nested[0]["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "while this thread serves one" in caplog.text
+    assert answered["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_uninstalled_it_leaves_every_request_to_http(server: Any, recording: Recording) -> None:
