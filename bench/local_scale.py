@@ -19,6 +19,10 @@ What it does
   (the process runs Python on one core at a time: it keeps pace with R creates/s only below 1000/R ms per case);
 - workflow lag per case: from its CREATED audit event to its WORKFLOW_STARTED event (the case leaves NEW),
   read from `GET /cases/{id}/history` after the creates (timestamps written by the system itself);
+- CPU per case with the consumers caught up: the subprocess's CPU from the first create until its stream and
+  asynchronous Lambda queues are empty (`lambdaDrainUrl`, asked after the 10 s the last workflows get to start),
+  over the cases: the whole of a case's work, which the buckets' figure leaves partly to later when the stream
+  consumers fall behind (two runs compare on this one);
 - stop time: SIGINT (Ctrl-C) until the process has exited (it writes its snapshot on the way);
   restart time: from starting the process again on the same state folder until GET /health answers,
   then the case count seen by ada is checked against N.
@@ -212,6 +216,17 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
     return buckets, [i for i in ids if i is not None]
 
 
+def drained(stack: dict[str, Any], timeout: float = 900.0) -> Optional[float]:
+    """Seconds until the system's Lambda queues were empty (None: not within `timeout`)."""
+    started = time.perf_counter()
+    with requests.Session() as http:
+        http.trust_env = False
+        while time.perf_counter() - started < timeout:
+            if http.get(stack["lambdaDrainUrl"], params={"timeout": 60}, timeout=HTTP_TIMEOUT).status_code == 200:
+                return time.perf_counter() - started
+    return None
+
+
 def case_count(client: Client) -> tuple[int, int]:
     """The cases the admin lists, and the failed requests (each page is asked again until it answers)."""
     count, failures, cursor = 0, 0, None
@@ -254,8 +269,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         stack, first_start = system.wait_ready()
         client = Client(stack["apiUrl"], login_all(stack))
+        cpu_start = system.cpu_seconds()
         buckets, ids = create_cases(client, args.n, args.rate, args.bucket, args.budget, system)
         time.sleep(10)  # the last workflows start
+        drain_s = drained(stack)
+        cpu_per_case = (system.cpu_seconds() - cpu_start) / max(len(ids), 1)
         lags = [workflow_lag(client, case_id) for case_id in ids]
         per_bucket_lags = [lags[i:i + args.bucket] for i in range(0, len(lags), args.bucket)]
         rows_before = data_product_rows(stack)
@@ -284,7 +302,10 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"({row['admin_items']}) | {row['list_caseworker_p50']:.0f} ({row['caseworker_items']}) | "
               f"{percentile(started, 0.5):.1f} / {percentile(started, 0.95):.1f} ({len(bucket_lags) - len(started)}) "
               f"| {row['rss_mb']:.0f} | {row['cpu_ms_per_case']:.0f} | {row['load']:.1f} |")
-    print(f"\nstop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
+    caught_up = "not within 900 s" if drain_s is None else f"{drain_s:.1f} s after the 10 s wait"
+    print(f"\nCPU per case, the consumers caught up (first create to empty Lambda queues, {caught_up}): "
+          f"{cpu_per_case * 1000:.0f} ms")
+    print(f"stop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
     print(f"restart on the snapshot until GET /health answers: {restart_s:.1f} s; cases listed by the admin "
           f"after it: {restored} (created {len(ids)}; {list_failures} page requests failed and were repeated)")
     print(f"case data product rows before the stop: {rows_before}; after the restart: {rows_after}")

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from .botocore_handlers import add_to_every_session, remove_from_every_session
 from .iam_actions import Permission, permissions
 
 ENV_VAR = "CMS_RECORD_IAM"  # the file to append the records to; unset: nothing is recorded
@@ -55,26 +56,12 @@ class ActionRecorder:
         self._lock = threading.Lock()
 
     def install(self) -> None:
-        from botocore import handlers
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch()
-        # Every botocore session registers the builtin handlers when it is created: this one too.
-        handlers.BUILTIN_HANDLERS.extend(self._handlers())
-        default = _default_session()
-        if default is not None:  # boto3.client() reuses a session that may exist already
-            for event, handler in self._handlers():
-                default.register(event, handler)
+        add_to_every_session(self._handlers())
 
     def uninstall(self) -> None:
-        from botocore import handlers
-
-        mine = self._handlers()
-        handlers.BUILTIN_HANDLERS[:] = [spec for spec in handlers.BUILTIN_HANDLERS if tuple(spec) not in mine]
-        default = _default_session()
-        if default is not None:
-            for event, handler in mine:
-                default.unregister(event, handler)
+        remove_from_every_session(self._handlers())
 
     def _handlers(self) -> list[tuple[str, Callable[..., Any]]]:
         return [(EVENT, self.on_call), (S3_CLASS_EVENT, self.on_s3_client_class)]
@@ -120,12 +107,6 @@ class ActionRecorder:
             if new:
                 with self.path.open("a") as out:
                     out.writelines(json.dumps(entry) + "\n" for entry in new)
-
-
-def _default_session() -> Any:
-    import boto3
-
-    return boto3.DEFAULT_SESSION._session if boto3.DEFAULT_SESSION is not None else None
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

@@ -21,13 +21,20 @@ from moto.core.model_instances import model_data
 class SerialisedDynamoDB:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app, self.lock = app, threading.Lock()  # also held by whoever reads moto's tables in-process
+        self._serving = threading.local()  # .request: this thread holds the lock for a request
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            if getattr(self._serving, "request", False):
+                # A request served in-process (local/inprocess_aws.py) that calls DynamoDB from inside a DynamoDB
+                # request: waiting for the lock this thread holds would never end. Over HTTP it hung as well.
+                raise RuntimeError("a DynamoDB request made while this thread serves one (it holds the lock)")
             with self.lock:
+                self._serving.request = True
                 try:
                     return list(self._app(environ, start_response))
                 finally:
+                    self._serving.request = False
                     forget_model_instances()
         try:
             return self._app(environ, start_response)  # type: ignore[return-value]

@@ -28,6 +28,7 @@ from .functions import (
     STATES_ROLE, UPLOAD_FUNCTION, map_streams, notify_uploads, register_functions, s3_version_filler, service_role,
 )
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
+from .inprocess_aws import InProcessAWS, install_for
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .queues import SqsPollers, provision_webhook_queues
 from chalicelib.domain.case_rows import ROWS_PREFIX as CASE_ROWS_PREFIX
@@ -104,6 +105,7 @@ class LocalSystem:
         self.stack: dict[str, Any] = {}
         self._moto: Any = None
         self._dynamodb: Optional[SerialisedDynamoDB] = None  # the embedded moto's DynamoDB (its lock)
+        self.inprocess_aws: Optional[InProcessAWS] = None  # serves this process's calls to the embedded moto
         self._recovery: Optional[RecoveryThread] = None  # resumes lost workflow runs after a start
         self._server: Any = None
         self._thread: Optional[threading.Thread] = None
@@ -315,6 +317,9 @@ class LocalSystem:
         if self.dispatcher is not None:
             self.dispatcher.uninstall(drain_timeout=0)  # halted: its workers have ended or end with their batch
             self.dispatcher = None
+        if self.inprocess_aws is not None:  # calls still made from here on meet the stopped server, as before
+            self.inprocess_aws.uninstall()
+            self.inprocess_aws = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -372,6 +377,7 @@ class LocalSystem:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         self._dynamodb = serialise_dynamodb(self._moto)
+        self.inprocess_aws = install_for(self._moto._server)  # before the first client: the provisioning's
         patch_cognito()  # RevokeToken and the app client's WriteAttributes, as Cognito
         endpoint = f"http://127.0.0.1:{self.moto_port}"
         _post_json(f"{endpoint}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})

@@ -35,6 +35,7 @@ def test_another_endpoint_is_provisioned_and_no_moto_is_started(
     try:
         assert system.stack["awsEndpoint"] == moto_endpoint
         assert system.dispatcher is None and system.fargate is None  # nothing runs the handlers here
+        assert system.inprocess_aws is None  # calls to the other endpoint go over HTTP
         assert "Lambda handlers are not run in-process" in caplog.text
         with socket.socket() as sock:  # no moto of its own: nothing listens on its port
             # (connecting, not binding: an outgoing connection may take the port as its own end meanwhile)

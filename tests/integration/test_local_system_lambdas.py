@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
+import botocore.handlers
 import pytest
 
 from local.system import LocalSystem
@@ -40,11 +42,14 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSys
             stepfunctions_dir=FIXTURES,
         )
         system.start()
+        in_process = system.inprocess_aws
         try:
             yield system, seen, original_invoke
         finally:
             system.stop()
     assert LambdaFunction.__dict__["invoke"] is original_invoke  # moto is itself again
+    assert in_process is not None and system.inprocess_aws is None  # the process's calls go over HTTP again
+    assert not [spec for spec in botocore.handlers.BUILTIN_HANDLERS if spec[1] == in_process.on_send]
     assert not system.stack_file.exists()
 
 
@@ -61,6 +66,23 @@ def test_state_machine_arns_are_in_the_environment_and_the_stack_file(running):
     definition = json.loads(aws(system, "stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"])
     assert definition["States"]["Mark"]["Parameters"]["FunctionName"].endswith(":function:wf_mark")
     assert definition["States"]["WaitForDecision"]["Parameters"]["FunctionName"].endswith(":function:wf_wait")
+
+
+def test_this_processs_calls_to_its_moto_are_served_on_the_calling_thread(running):
+    system, _, _ = running
+    server = system.inprocess_aws.server
+    app, threads = server.app, []
+
+    def recording(environ, start_response):
+        threads.append(threading.get_ident())
+        return app(environ, start_response)
+
+    server.app = recording
+    try:
+        aws(system, "sts").get_caller_identity()
+    finally:
+        server.app = app
+    assert threads == [threading.get_ident()]
 
 
 def test_a_table_write_starts_a_workflow_that_runs_the_apps_lambdas_and_resumes_on_its_token(running):
