@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from local.old_objects import OLDEST, OldObjects
+from local.old_objects import OLDEST, YOUNGEST_THRESHOLD, OldObjects
 
 
 class Clock:
@@ -19,13 +19,13 @@ class Clock:
 
 @pytest.fixture
 def watched():
-    clock = Clock()
+    clock, thresholds = Clock(), gc.get_threshold()
     old = OldObjects(clock, freeze_every=30, revisit_every=600).install()
     try:
         yield old, clock
     finally:
         old.uninstall()
-    assert gc.get_freeze_count() == 0 and old._on_gc not in gc.callbacks
+    assert gc.get_freeze_count() == 0 and old._on_gc not in gc.callbacks and gc.get_threshold() == thresholds
 
 
 def full_collection_ended(old: OldObjects) -> None:
@@ -34,7 +34,7 @@ def full_collection_ended(old: OldObjects) -> None:
 
 def test_the_start_is_frozen_and_full_collections_freeze_at_most_every_interval(watched):
     old, clock = watched
-    assert old.freezes == 1 and gc.get_freeze_count() > 0
+    assert old.freezes == 1 and gc.get_freeze_count() > 0 and gc.get_threshold()[0] == YOUNGEST_THRESHOLD
     full_collection_ended(old)
     old._on_gc("stop", {"generation": 1, "collected": 0, "uncollectable": 0})
     old._on_gc("start", {"generation": OLDEST})
