@@ -2,9 +2,9 @@
 
 Item: moto's `Item.__init__` puts each attribute into a `LimitedSizeDict`, whose `__setitem__` sums the sizes
 of every attribute already there to refuse an item over 405,000 bytes: O(attributes²) size walks per item
-(11 attributes an item on average here, maps recursed), ~29% of the local system's TransactWriteItems CPU. Sizes
-are not negative, so the last of those checks is the only one that can fail: here the attributes are
-converted as moto does, their sizes summed once, and the same ItemSizeTooLarge raised when the sum is over.
+(11 attributes an item on average here, maps recursed), ~29% of the local system's TransactWriteItems
+CPU. Sizes are not negative, so the last of those checks is the only one that can fail: here the attributes
+are converted as moto does, their sizes summed once, and the same ItemSizeTooLarge raised when the sum is over.
 Later writes to `item.attrs` (update expressions) still go through moto's `LimitedSizeDict.__setitem__`.
 
 Conditions: moto parses a ConditionExpression three times per transaction item (the request's validation,
