@@ -1,5 +1,5 @@
-"""Install local/moto_indexes.py, local/moto_transactions.py and local/moto_dynamodb_serializer.py into moto's
-DynamoDB, once per process.
+"""Install local/moto_indexes.py, local/moto_transactions.py, local/moto_items.py and
+local/moto_dynamodb_serializer.py into moto's DynamoDB, once per process.
 
 They replace moto internals or stand in for them, so they are pinned twice: to moto's version (as
 local/lambdas.py is) and to the source of every moto function they replace or rely on. Any change there
@@ -38,6 +38,8 @@ SOURCE_PINS = {
     "S3Backend.get_bucket": "f2a393d4b1bb024db5692f9367536592685ee2b420497df9e7e9037a0697fbe3",
     "FakeKey.set_metadata": "2e0d9b90a6e618483924790fac4be0adabcaf5b933aae5fa6f108ddda6b5efa9",
     "DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+    "LimitedSizeDict.__setitem__": "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
+    "ConditionExpressionParser.parse": "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453",
 }
 
 _lock = threading.Lock()
@@ -45,7 +47,8 @@ _lock = threading.Lock()
 
 def source_digest(qualified_name: str) -> str:
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
     from moto.dynamodb.models.table import StreamShard, Table
     from moto.s3.models import FakeKey, S3Backend
 
@@ -53,7 +56,8 @@ def source_digest(qualified_name: str) -> str:
 
     owner, name = qualified_name.split(".")
     cls = {"utilities": utilities, "Table": Table, "StreamShard": StreamShard, "DynamoDBBackend": DynamoDBBackend,
-           "Item": Item, "S3Backend": S3Backend, "FakeKey": FakeKey}[owner]
+           "Item": Item, "S3Backend": S3Backend, "FakeKey": FakeKey, "LimitedSizeDict": LimitedSizeDict,
+           "ConditionExpressionParser": ConditionExpressionParser}[owner]
     from .moto_indexes import ORIGINAL
 
     return digest_of(ORIGINAL.get(qualified_name) or vars(cls)[name])
@@ -81,12 +85,14 @@ def check_moto_dynamodb() -> None:
 
 def install_dynamodb_speedups() -> None:
     """Replace moto's DynamoDB hot paths in this process (idempotent)."""
-    from . import moto_indexes, moto_transactions
+    from . import moto_indexes, moto_items, moto_transactions
     from .moto_dynamodb_serializer import install_dynamodb_serializer
 
     with _lock:
         check_moto_dynamodb()
-        patches: dict[str, tuple[Any, str, Any]] = {**moto_indexes.PATCHES, **moto_transactions.PATCHES}
+        patches: dict[str, tuple[Any, str, Any]] = {
+            **moto_indexes.PATCHES, **moto_transactions.PATCHES, **moto_items.PATCHES,
+        }
         for qualified_name, (cls, name, replacement) in patches.items():
             if qualified_name not in moto_indexes.ORIGINAL:
                 moto_indexes.ORIGINAL[qualified_name] = cls.__dict__[name]

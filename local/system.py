@@ -42,6 +42,7 @@ from .moto_request_speedups import install_request_speedups
 from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
+from .old_objects import OldObjects
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
 from .server_thread import POLL_INTERVAL
@@ -117,6 +118,7 @@ class LocalSystem:
         self._backlog: dict[str, list[dict[str, Any]]] = {}  # read from the snapshot, replayed once wired
         self.recorder: Optional[ActionRecorder] = None  # with CMS_RECORD_IAM: each function's AWS calls
         self.costs: Optional[CostAccounting] = None  # with CMS_LOCAL_COSTS: CPU by what was served
+        self._old_objects: Optional[OldObjects] = None  # long-lived objects frozen out of full collections
         self.use_redis = redis
         self._redis: Optional[RedisServer] = None  # the redis-server this system started, if any
 
@@ -270,6 +272,7 @@ class LocalSystem:
         self._serve(app, chalice_config)
         if project_app and machine_arns:  # the project's own app, with its workflow
             self._recovery = RecoveryThread().start()
+        self._old_objects = OldObjects().install()  # full collections walk what came since, not all of moto
         return self.stack
 
     def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
@@ -308,6 +311,9 @@ class LocalSystem:
         if self._redis is not None:
             self._redis.kill()
             self._redis = None
+        if self._old_objects is not None:
+            self._old_objects.uninstall()
+            self._old_objects = None
         if self._moto is not None:
             if snapshot and self._resources is not None:
                 try:

@@ -21,6 +21,11 @@ from .notifications import Notification, NotificationKind, case_label, mentions,
 from .tasks import ESCALATION, Task
 
 Kind = NotificationKind
+# The event types a rule below handles; any other notifies nobody, so the fan-out need not read its case.
+NOTIFYING_EVENTS = frozenset({
+    "TASK_CREATED", "TASK_REASSIGNED", "TASK_SLA_WARNING", "TASK_ESCALATED", "APPROVAL_REQUESTED",
+    "APPROVAL_DECIDED", "COMMENT_ADDED", "DOCUMENT_QUARANTINED",
+})
 
 
 class Facts(Protocol):
@@ -65,6 +70,8 @@ def notifications_for(event: AuditEvent, case: Case, facts: Facts) -> list[Notif
 
 def _drafts(event: AuditEvent, case: Case, facts: Facts) -> Iterable[_Draft]:
     data = event.data
+    if event.type not in NOTIFYING_EVENTS:
+        return []
     if event.type == "TASK_CREATED":
         created = Task.model_validate(data["task"])
         return _assigned(created, created.assignee, case)

@@ -16,7 +16,7 @@ from ..domain.access import Principal, Role
 from ..domain.case_rows import image
 from ..domain.clock import Clock, iso, utc_now
 from ..domain.models import AuditEvent
-from ..domain.notification_rules import notifications_for
+from ..domain.notification_rules import NOTIFYING_EVENTS, notifications_for
 from ..domain.notifications import (
     UNREAD_COUNTED, Notification, NotificationPage, Preferences, PreferencesUpdate, ReadAllResult, UnreadCount,
 )
@@ -118,6 +118,8 @@ class NotificationFanOut:
 
     def notify(self, event: AuditEvent, facts: Optional["_Facts"] = None) -> list[Notification]:
         """Store the event's notifications; the ones stored now (not before)."""
+        if event.type not in NOTIFYING_EVENTS:
+            return []  # most of a case's events (created, workflow steps): no case read for nothing
         case = self._cases.get_case(event.case_id)
         if case is None:
             return []

@@ -35,11 +35,15 @@ def retrying(
     decide: Callable[[State], Decided[Result]],
     conflict: str,
     count: int = ATTEMPTS,
+    first: Optional[State] = None,
 ) -> Result:
     """`decide(read())` until its change applies (or it has nothing to write); `conflict` is the message of
-    the Conflict raised when every attempt lost a race. `decide` may raise (a refusal ends the attempts)."""
-    for _ in attempts(count):
-        change, result = decide(read())
+    the Conflict raised when every attempt lost a race. `decide` may raise (a refusal ends the attempts).
+    `first`: the state as the caller has just read (or written) it, decided on by the first attempt instead of
+    reading it again (a read costs a request; deciding on it is the same race as on a read made a moment later),
+    while a lost race reads again."""
+    for attempt in attempts(count):
+        change, result = decide(first if attempt == 0 and first is not None else read())
         if change is None:
             return result
         try:

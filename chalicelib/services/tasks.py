@@ -125,12 +125,13 @@ class TaskService:
         type's rules. Idempotent: only the types the run has no task of are created (retries are safe; a case
         migrated to a version with more tasks gets the new ones). A task nobody is eligible for waits in the
         team queue, with an escalation to the supervisor. Returns the run's template tasks (escalations are not
-        included)."""
+        included). `case`: as the caller has just read or written it; the first attempt decides on it (see
+        `retrying`), a lost race reads it again."""
         case_type = self._case_type(case)
         calendar = calendar_for(case_type, self._calendars)
 
         def decide(current: Case) -> Decided[list[Task]]:
-            # `current`: the audit head (and run) as stored now, not as the caller read them
+            # `current`: the audit head (and run) as stored now (after a lost race: read again)
             run = current.workflow.run if current.workflow else 1
             existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
             templates = [t for t in case_type.tasks if t.type not in {task.type for task in existing}]
@@ -170,7 +171,7 @@ class TaskService:
         # A lost race (the chain, a counter or the cursor moved) is read and decided again.
         return retrying(
             self._cases.apply, lambda: self._case(case.id), decide,
-            f"the tasks of case {case.id} are changing too fast; retry",
+            f"the tasks of case {case.id} are changing too fast; retry", first=case,
         )
 
     def case_tasks(self, case_id: str) -> list[Task]:

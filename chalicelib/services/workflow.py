@@ -142,6 +142,7 @@ class WorkflowService:
         target = CaseStatus.OPEN if case.status in restart else None
         case = self._move(
             case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id},
+            seen=case,
         )
         case_type = self._case_types.of_case(case)
         return {
@@ -214,16 +215,19 @@ class WorkflowService:
             raise ValueError(f"unknown wait stage {stage}")
         self._tokens.put(case_id, stage, token, execution_id)
         # Only from a working status: a wait re-entered after an escalation may find the decision made.
-        self._move(
+        moved = self._move(
             case_id, status=_WAIT_STATUS.get(stage, CaseStatus.IN_PROGRESS), stage=stage, event="WORKFLOW_WAITING",
             data={"stage": stage},
             only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS),
         )
-        self.resume_if_ready(case_id, stage)
+        self._resume_if_ready(moved, stage)  # the case as the move stored it (or found it): no second read
 
     def resume_if_ready(self, case_id: str, stage: str) -> bool:
         """Resume the waiting stage when its condition holds; only one caller ever resumes it."""
-        case = self._case(case_id)
+        return self._resume_if_ready(self._case(case_id), stage)
+
+    def _resume_if_ready(self, case: Case, stage: str) -> bool:
+        case_id = case.id
         if case.workflow is None or case.workflow.stage != stage:
             return False
         output = self._conditions[stage](case)
@@ -300,10 +304,11 @@ class WorkflowService:
     def _move(
         self, case_id: str, *, event: str, data: dict[str, Any], status: Optional[CaseStatus] = None,
         stage: Optional[str] = None, workflow: Optional[WorkflowState] = None,
-        only_from: Optional[tuple[CaseStatus, ...]] = None,
+        only_from: Optional[tuple[CaseStatus, ...]] = None, seen: Optional[Case] = None,
     ) -> Case:
         """Change status and/or workflow state with an audit event, re-reading on a lost race.
-        A step repeated by a retry finds nothing left to change and writes nothing."""
+        A step repeated by a retry finds nothing left to change and writes nothing. `seen`: the case as the
+        caller has just read it, for the first attempt (one read fewer: see `retrying`)."""
 
         def decide(case: Case) -> Decided[Case]:
             updates: dict[str, Any] = {}
@@ -339,4 +344,5 @@ class WorkflowService:
 
         return retrying(
             self._repo.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+            first=seen,
         )

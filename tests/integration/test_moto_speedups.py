@@ -350,9 +350,9 @@ def test_another_moto_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_pins_cover_every_replaced_function() -> None:
-    from local import moto_indexes, moto_transactions
+    from local import moto_indexes, moto_items, moto_transactions
 
-    replaced = {**moto_indexes.PATCHES, **moto_transactions.PATCHES}
+    replaced = {**moto_indexes.PATCHES, **moto_transactions.PATCHES, **moto_items.PATCHES}
     assert set(replaced) <= set(SOURCE_PINS)
     assert all(len(source_digest(name)) == 64 for name in SOURCE_PINS)
     assert inspect.isfunction(moto_indexes.ORIGINAL.get("Table.query", moto_indexes._query))

@@ -80,6 +80,23 @@ def test_records_that_are_not_audit_events_are_ignored(world: World):
     assert world.fan_out(None).on_records([note]) == []
 
 
+def test_the_case_is_read_only_for_events_a_rule_handles(world: World):
+    reads: list[str] = []
+    get_case = world.cases.get_case
+
+    def counted(case_id: str) -> Any:
+        reads.append(case_id)
+        return get_case(case_id)
+
+    world.cases.get_case = counted  # type: ignore[method-assign]
+    started = audit.next_event(case_id="case-1", prev_seq=2, prev_hash="", type="WORKFLOW_STARTED", actor="workflow",
+                               at="2026-03-01T12:02:00.000Z", data={"executionId": "x"})
+    fan_out = world.fan_out(None)
+    assert fan_out.on_records([stream_record(started)]) == [] and reads == []
+    assert fan_out.on_records([stream_record(task_event(3))]) == [] and reads == ["case-1"]
+    assert len(world.service.list(principal("carol", "caseworker"), None, 25, None).items) == 1
+
+
 def test_email_only_for_opted_in_kinds_and_once(world: World):
     mailer = InMemoryMailer()
     fan_out = world.fan_out(mailer)

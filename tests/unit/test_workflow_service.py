@@ -217,3 +217,20 @@ def test_recover_starts_only_runs_the_engine_lost(parts):
     workflow.complete(case.id)
     engine.started.clear()
     assert workflow.recover(repo.get_case(case.id)) is None and not engine.started  # closed
+
+
+def test_each_step_reads_the_case_once_when_no_race_is_lost(parts):
+    repo, workflow, engine, work, tokens, case = parts
+    reads: list[str] = []
+    get_case = repo.get_case
+    repo.get_case = lambda case_id: reads.append(case_id) or get_case(case_id)
+    workflow.initiate(case.id, "exec-1")
+    assert len(reads) == 1
+    workflow.assign(case.id)  # its read, then the move's after the tasks were written
+    assert len(reads) == 3
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # the move's read; the resume check uses its result
+    assert len(reads) == 4 and engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"
+    work.open = 0
+    workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # a redelivered wait: nothing to move, resumes
+    assert len(reads) == 5 and engine.resumed == [("token-1", {})]
+    assert repo.get_case(case.id).status == CaseStatus.IN_PROGRESS
