@@ -266,7 +266,8 @@ class TokenStore(Protocol):
 class CaseWork(Protocol):
     """What the workflow needs of the tasks service."""
 
-    def create_for_case(self, case: Case) -> list[Task]: ...
+    def create_tasks(self, case: Case) -> tuple[list[Task], Case]:
+        """Create the run's tasks (idempotent); returns them and the case as the write left it."""
 
     def open_required_tasks(self, case_id: str) -> int: ...
 

@@ -127,16 +127,21 @@ class TaskService:
         team queue, with an escalation to the supervisor. Returns the run's template tasks (escalations are not
         included). `case`: as the caller has just read or written it; the first attempt decides on it (see
         `retrying`), a lost race reads it again."""
+        return self.create_tasks(case)[0]
+
+    def create_tasks(self, case: Case) -> tuple[list[Task], Case]:
+        """`create_for_case`, and the case as this call left it (its audit head moved by the tasks' events), so
+        the caller's next change of the case can start from it instead of reading it again."""
         case_type = self._case_type(case)
         calendar = calendar_for(case_type, self._calendars)
 
-        def decide(current: Case) -> Decided[list[Task]]:
+        def decide(current: Case) -> Decided[tuple[list[Task], Case]]:
             # `current`: the audit head (and run) as stored now (after a lost race: read again)
             run = current.workflow.run if current.workflow else 1
             existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
             templates = [t for t in case_type.tasks if t.type not in {task.type for task in existing}]
             if not templates:
-                return None, existing
+                return None, (existing, current)
             now = self._clock()
             change = CaseChange(current, SYSTEM, iso(now))
             rule = rule_for(case_type.assignment, current.priority)
@@ -166,7 +171,7 @@ class TaskService:
                 # the cursor moves only from the position read: a lost race assigns again
                 moved = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
                 change.put(moved, expected=cursor.version or None)
-            return change, created
+            return change, (created, change.case)
 
         # A lost race (the chain, a counter or the cursor moved) is read and decided again.
         return retrying(

@@ -203,10 +203,9 @@ class WorkflowService:
         return self._engine().start(name, {"caseId": case.id})
 
     def assign(self, case_id: str) -> dict[str, Any]:
-        case = self._case(case_id)
-        tasks = self._work.create_for_case(case)
+        tasks, case = self._work.create_tasks(self._case(case_id))
         self._move(case_id, status=CaseStatus.IN_PROGRESS, stage=Stage.ASSIGNED, event="TASKS_ASSIGNED",
-                   data={"tasks": len(tasks)}, only_from=(CaseStatus.OPEN,))
+                   data={"tasks": len(tasks)}, only_from=(CaseStatus.OPEN,), seen=case)
         return {"tasks": len(tasks)}
 
     def wait(self, case_id: str, stage: str, token: str, execution_id: str) -> None:

@@ -80,8 +80,8 @@ def client(container: Any) -> Iterator[Client]:
 class NoWork:
     """A case without tasks: the workflow finds nothing to create, wait for or cancel."""
 
-    def create_for_case(self, case):
-        return []
+    def create_tasks(self, case):
+        return [], case
 
     def open_required_tasks(self, case_id):
         return 0

@@ -23,11 +23,11 @@ class FakeWork:
         self.cancelled: list[str] = []
         self.escalations: list[tuple] = []
 
-    def create_for_case(self, case):
+    def create_tasks(self, case):
         if case.id not in self.created:
             self.created.append(case.id)
             self.open += 1
-        return ["t1"]
+        return ["t1"], case
 
     def open_required_tasks(self, case_id):
         return self.open
@@ -226,11 +226,11 @@ def test_each_step_reads_the_case_once_when_no_race_is_lost(parts):
     repo.get_case = lambda case_id: reads.append(case_id) or get_case(case_id)
     workflow.initiate(case.id, "exec-1")
     assert len(reads) == 1
-    workflow.assign(case.id)  # its read, then the move's after the tasks were written
-    assert len(reads) == 3
+    workflow.assign(case.id)  # its read; the move starts from the case as the tasks' write left it
+    assert len(reads) == 2
     workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # the move's read; the resume check uses its result
-    assert len(reads) == 4 and engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"
+    assert len(reads) == 3 and engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"
     work.open = 0
     workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # a redelivered wait: nothing to move, resumes
-    assert len(reads) == 5 and engine.resumed == [("token-1", {})]
+    assert len(reads) == 4 and engine.resumed == [("token-1", {})]
     assert repo.get_case(case.id).status == CaseStatus.IN_PROGRESS
