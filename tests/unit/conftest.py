@@ -80,8 +80,8 @@ def client(container: Any) -> Iterator[Client]:
 class NoWork:
     """A case without tasks: the workflow finds nothing to create, wait for or cancel."""
 
-    def create_tasks(self, case):
-        return [], case
+    def create_within(self, change, now):
+        return []
 
     def open_required_tasks(self, case_id):
         return 0

@@ -102,14 +102,6 @@ def test_claim_tasks_go_to_the_least_loaded_skilled_member_with_an_audit_event_e
     assert [t.id for t in work.list_inbox("USER#amy")] == ["case-1-t2", "case-1-t3"]
 
 
-def test_create_tasks_returns_the_case_as_stored_after_its_write(service, cases, work, staff):
-    """The workflow's next change of the case starts from it instead of reading it again."""
-    case = open_case(cases)
-    tasks, written = service.create_tasks(case)
-    assert len(tasks) == 2 and written == cases.get_case(case.id) and written.audit_seq == case.audit_seq + 2
-    assert service.create_tasks(written) == (tasks, written)  # nothing left to create: the case as given
-
-
 def test_high_priority_claims_need_the_claims_skill(service, cases, work, staff):
     file(work, "amy", "claims", skills=[])
     tasks = service.create_for_case(open_case(cases, priority="HIGH"))
