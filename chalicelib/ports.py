@@ -266,7 +266,8 @@ class TokenStore(Protocol):
 class CaseWork(Protocol):
     """What the workflow needs of the tasks service."""
 
-    def create_for_case(self, case: Case) -> list[Task]: ...
+    def create_within(self, change: CaseChange, now: datetime) -> list[Task]:
+        """Within `change`, create the run's tasks it has none of yet; returns the run's tasks."""
 
     def open_required_tasks(self, case_id: str) -> int: ...
 

@@ -117,10 +117,11 @@ class CaseChange:
         """The whole case item is written (new or moved); otherwise only its audit head moves."""
         return self.new or self.moved
 
-    def append(self, type: str, data: dict[str, Any]) -> AuditEvent:
+    def append(self, type: str, data: dict[str, Any], actor: Optional[str] = None) -> AuditEvent:
+        """`actor`: the event's, when not the change's (the system's task events within the workflow's move)."""
         return audit.append_to_chain(
             self.events, case_id=self.read.id, head_seq=self.read.audit_seq, head_hash=self.read.audit_hash,
-            type=type, actor=self.actor, at=self.at, data=data,
+            type=type, actor=actor or self.actor, at=self.at, data=data,
         )
 
     def move(self, **updates: Any) -> None:

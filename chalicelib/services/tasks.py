@@ -58,9 +58,10 @@ class TaskFilters:
     case_id: Optional[str] = None
 
 
-def _create(change: CaseChange, task: Task, capacity: Optional[int] = None) -> None:
-    """A new task: `capacity` is its assignee's, when the assignment must respect it."""
-    change.append("TASK_CREATED", {"task": task.to_api()})
+def _create(change: CaseChange, task: Task, capacity: Optional[int] = None, actor: Optional[str] = None) -> None:
+    """A new task: `capacity` is its assignee's, when the assignment must respect it; `actor`: the event's, when
+    not the change's."""
+    change.append("TASK_CREATED", {"task": task.to_api()}, actor=actor)
     change.put(task)
     if task.assignee:
         change.add_load(task.assignee, +1, capacity)
@@ -127,52 +128,59 @@ class TaskService:
         team queue, with an escalation to the supervisor. Returns the run's template tasks (escalations are not
         included). `case`: as the caller has just read or written it; the first attempt decides on it (see
         `retrying`), a lost race reads it again."""
-        case_type = self._case_type(case)
-        calendar = calendar_for(case_type, self._calendars)
 
         def decide(current: Case) -> Decided[list[Task]]:
             # `current`: the audit head (and run) as stored now (after a lost race: read again)
-            run = current.workflow.run if current.workflow else 1
-            existing = [t for t in self._tasks.list_case_tasks(case.id) if t.type != ESCALATION and t.run == run]
-            templates = [t for t in case_type.tasks if t.type not in {task.type for task in existing}]
-            if not templates:
-                return None, existing
             now = self._clock()
             change = CaseChange(current, SYSTEM, iso(now))
-            rule = rule_for(case_type.assignment, current.priority)
-            team = rule.team or current.team or DEFAULT_TEAM
-            people = self._people.list_people(team)
-            cursor = self._tasks.get_cursor(team) if rule.policy == AssignmentPolicy.ROUND_ROBIN else None
-            plan = plan_assignments(
-                rule, people, len(templates), team=team, today=now.date(),
-                after=cursor.last if cursor else None, wanted=current.tags,
-            )
-            capacity = {p.username: p.capacity for p in people}
-            created: list[Task] = list(existing)
-            for template, assignee in zip(templates, plan.assignees):
-                due = due_after(now, due_hours(template, case_type.sla_hours, current.priority), calendar)
-                task = Task(
-                    id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
-                    title=template.title, assignee=assignee, team=team, status=TaskStatus.OPEN,
-                    required=template.required, due_at=iso(due), created_at=change.at, version=1,
-                    run=run, warn_at=iso(warning_at(now, due, calendar)),
-                )
-                _create(change, task, capacity.get(assignee or ""))
-                created.append(task)
-                if assignee is None:
-                    reason = f"no one in team {team} can take task {task.id}"
-                    self._add_escalation(change, team, reason, people, now, task.id)
-            if cursor is not None and plan.cursor is not None:
-                # the cursor moves only from the position read: a lost race assigns again
-                moved = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
-                change.put(moved, expected=cursor.version or None)
-            return change, created
+            created = self.create_within(change, now)
+            return (change if change.events else None), created
 
         # A lost race (the chain, a counter or the cursor moved) is read and decided again.
         return retrying(
             self._cases.apply, lambda: self._case(case.id), decide,
             f"the tasks of case {case.id} are changing too fast; retry", first=case,
         )
+
+    def create_within(self, change: CaseChange, now: datetime) -> builtins.list[Task]:
+        """`create_for_case` within `change` (the workflow's assignment, which moves the case in the same write):
+        its TASK_CREATED events are the system's whoever makes the change. Returns the run's template tasks."""
+        current = change.read
+        case_type = self._case_type(current)
+        calendar = calendar_for(case_type, self._calendars)
+        run = current.workflow.run if current.workflow else 1
+        existing = [t for t in self._tasks.list_case_tasks(current.id) if t.type != ESCALATION and t.run == run]
+        templates = [t for t in case_type.tasks if t.type not in {task.type for task in existing}]
+        if not templates:
+            return existing
+        rule = rule_for(case_type.assignment, current.priority)
+        team = rule.team or current.team or DEFAULT_TEAM
+        people = self._people.list_people(team)
+        cursor = self._tasks.get_cursor(team) if rule.policy == AssignmentPolicy.ROUND_ROBIN else None
+        plan = plan_assignments(
+            rule, people, len(templates), team=team, today=now.date(),
+            after=cursor.last if cursor else None, wanted=current.tags,
+        )
+        capacity = {p.username: p.capacity for p in people}
+        created: builtins.list[Task] = list(existing)
+        for template, assignee in zip(templates, plan.assignees):
+            due = due_after(now, due_hours(template, case_type.sla_hours, current.priority), calendar)
+            task = Task(
+                id=task_id(current.id, change.next_seq), case_id=current.id, type=template.type,
+                title=template.title, assignee=assignee, team=team, status=TaskStatus.OPEN,
+                required=template.required, due_at=iso(due), created_at=change.at, version=1,
+                run=run, warn_at=iso(warning_at(now, due, calendar)),
+            )
+            _create(change, task, capacity.get(assignee or ""), actor=SYSTEM)
+            created.append(task)
+            if assignee is None:
+                reason = f"no one in team {team} can take task {task.id}"
+                self._add_escalation(change, team, reason, people, now, task.id, actor=SYSTEM)
+        if cursor is not None and plan.cursor is not None:
+            # the cursor moves only from the position read: a lost race assigns again
+            moved = RoundRobinCursor(team=team, last=plan.cursor, version=cursor.version + 1)
+            change.put(moved, expected=cursor.version or None)
+        return created
 
     def case_tasks(self, case_id: str) -> list[Task]:
         """All the case's tasks, oldest first, for other services (no principal: callers authorise)."""
@@ -462,7 +470,7 @@ class TaskService:
 
     def _add_escalation(
         self, change: CaseChange, team: str, reason: str, people: builtins.list[Person], now: datetime,
-        escalates: Optional[str] = None,
+        escalates: Optional[str] = None, actor: Optional[str] = None,
     ) -> Task:
         supervisor = pick_supervisor(people, team=team, today=now.date())
         escalation = Task(
@@ -471,7 +479,7 @@ class TaskService:
             status=TaskStatus.OPEN, required=False, due_at=iso(now + timedelta(hours=ESCALATION_DUE_HOURS)),
             created_at=change.at, version=1, reason=reason, escalates=escalates,
         )
-        _create(change, escalation)
+        _create(change, escalation, actor=actor)
         return escalation
 
     def _escalate_overdue_task(self, marker: DueMarker, now: datetime) -> Optional[Task]:

@@ -203,11 +203,23 @@ class WorkflowService:
         return self._engine().start(name, {"caseId": case.id})
 
     def assign(self, case_id: str) -> dict[str, Any]:
-        case = self._case(case_id)
-        tasks = self._work.create_for_case(case)
-        self._move(case_id, status=CaseStatus.IN_PROGRESS, stage=Stage.ASSIGNED, event="TASKS_ASSIGNED",
-                   data={"tasks": len(tasks)}, only_from=(CaseStatus.OPEN,))
-        return {"tasks": len(tasks)}
+        """The run's tasks and the case's move to IN_PROGRESS: one write (one request, one new version of the
+        case). Idempotent: a retry finds the tasks there and the case moved."""
+
+        def decide(case: Case) -> Decided[dict[str, Any]]:
+            now = self._clock()
+            change = CaseChange(case, ACTOR, iso(now))
+            tasks = self._work.create_within(change, now)  # their TASK_CREATED events come first, as the system's
+            assigned = {"tasks": len(tasks)}
+            moved = self._moved(
+                change, now, event="TASKS_ASSIGNED", data=assigned, status=CaseStatus.IN_PROGRESS,
+                stage=Stage.ASSIGNED, only_from=(CaseStatus.OPEN,),
+            )
+            return (change if moved or change.events else None), assigned
+
+        return retrying(
+            self._repo.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
+        )
 
     def wait(self, case_id: str, stage: str, token: str, execution_id: str) -> None:
         """A wait stage began: keep its token, show the waiting status, resume at once if already satisfied."""
@@ -311,38 +323,50 @@ class WorkflowService:
         caller has just read it, for the first attempt (one read fewer: see `retrying`)."""
 
         def decide(case: Case) -> Decided[Case]:
-            updates: dict[str, Any] = {}
             now = self._clock()
-            clock: dict[str, Any] = {}  # what the move does to the SLA clock, for the audit event
-            if status is not None and case.status != status and (only_from is None or case.status in only_from):
-                check_move(case.status, status)
-                updates["status"] = status
-                calendar = self._calendar(case)
-                sla_updates, clock = clock_move(case, status, now, calendar)
-                updates.update(sla_updates)
             change = CaseChange(case, ACTOR, iso(now))
-            pause = clock.get("slaPaused")
-            if pause is not None:  # the clock runs again: the case's open tasks wait no longer either
-                pause["tasks"] = self._work.postpone_open_tasks(
-                    change, datetime.fromisoformat(pause["from"]), datetime.fromisoformat(pause["to"]), calendar,
-                )
-            new_state = workflow or (
-                case.workflow.model_copy(update={"stage": stage, "updated_at": change.at})
-                if stage and case.workflow and case.workflow.stage != stage else None
-            )
-            if new_state is not None and new_state != case.workflow:
-                updates["workflow"] = new_state
-            if not updates and event not in ("WORKFLOW_ESCALATED",):
+            if not self._moved(change, now, event=event, data=data, status=status, stage=stage, workflow=workflow,
+                               only_from=only_from):
                 return None, case
-            moved = {"from": case.status.value, "to": updates["status"].value} if "status" in updates else {}
-            body = {**data, **moved, **clock}
-            if "workflow" in updates:
-                body["stage"] = updates["workflow"].stage
-            change.append(event, body)
-            change.move(**updates)
             return change, change.case
 
         return retrying(
             self._repo.apply, lambda: self._case(case_id), decide, f"case {case_id} is changing too fast; retry",
             first=seen,
         )
+
+    def _moved(
+        self, change: CaseChange, now: datetime, *, event: str, data: dict[str, Any],
+        status: Optional[CaseStatus] = None, stage: Optional[str] = None, workflow: Optional[WorkflowState] = None,
+        only_from: Optional[tuple[CaseStatus, ...]] = None,
+    ) -> bool:
+        """Within `change`, the move `_move` makes, with its audit event; False when there is nothing to change."""
+        case = change.read
+        updates: dict[str, Any] = {}
+        clock: dict[str, Any] = {}  # what the move does to the SLA clock, for the audit event
+        if status is not None and case.status != status and (only_from is None or case.status in only_from):
+            check_move(case.status, status)
+            updates["status"] = status
+            calendar = self._calendar(case)
+            sla_updates, clock = clock_move(case, status, now, calendar)
+            updates.update(sla_updates)
+        pause = clock.get("slaPaused")
+        if pause is not None:  # the clock runs again: the case's open tasks wait no longer either
+            pause["tasks"] = self._work.postpone_open_tasks(
+                change, datetime.fromisoformat(pause["from"]), datetime.fromisoformat(pause["to"]), calendar,
+            )
+        new_state = workflow or (
+            case.workflow.model_copy(update={"stage": stage, "updated_at": change.at})
+            if stage and case.workflow and case.workflow.stage != stage else None
+        )
+        if new_state is not None and new_state != case.workflow:
+            updates["workflow"] = new_state
+        if not updates and event not in ("WORKFLOW_ESCALATED",):
+            return False
+        moved = {"from": case.status.value, "to": updates["status"].value} if "status" in updates else {}
+        body = {**data, **moved, **clock}
+        if "workflow" in updates:
+            body["stage"] = updates["workflow"].stage
+        change.append(event, body)
+        change.move(**updates)
+        return True

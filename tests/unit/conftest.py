@@ -80,7 +80,7 @@ def client(container: Any) -> Iterator[Client]:
 class NoWork:
     """A case without tasks: the workflow finds nothing to create, wait for or cancel."""
 
-    def create_for_case(self, case):
+    def create_within(self, change, now):
         return []
 
     def open_required_tasks(self, case_id):

@@ -8,9 +8,12 @@ import pytest
 
 from chalicelib.adapters.memory.cases import InMemoryCaseRepository
 from chalicelib.adapters.memory.tokens import InMemoryTokenStore
+from chalicelib.adapters.memory.work import InMemoryWorkRepository
 from chalicelib.domain.models import CaseStatus
+from chalicelib.domain.personnel import Person
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.services.cases import CaseNumbers, CaseService
+from chalicelib.services.tasks import TaskService
 from chalicelib.services.workflow import Stage, WorkflowService
 from chalicelib.settings import DEFAULT_WAIT_SECONDS
 from tests.support import FakeEngine, FixedClock, SequentialIds, principal, case_types
@@ -23,9 +26,9 @@ class FakeWork:
         self.cancelled: list[str] = []
         self.escalations: list[tuple] = []
 
-    def create_for_case(self, case):
-        if case.id not in self.created:
-            self.created.append(case.id)
+    def create_within(self, change, now):
+        if change.case_id not in self.created:
+            self.created.append(change.case_id)
             self.open += 1
         return ["t1"]
 
@@ -226,11 +229,41 @@ def test_each_step_reads_the_case_once_when_no_race_is_lost(parts):
     repo.get_case = lambda case_id: reads.append(case_id) or get_case(case_id)
     workflow.initiate(case.id, "exec-1")
     assert len(reads) == 1
-    workflow.assign(case.id)  # its read, then the move's after the tasks were written
-    assert len(reads) == 3
+    workflow.assign(case.id)  # its read: the tasks and the move are one write
+    assert len(reads) == 2
     workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # the move's read; the resume check uses its result
-    assert len(reads) == 4 and engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"
+    assert len(reads) == 3 and engine.resumed == [] and tokens.peek(case.id, Stage.TASKS) == "token-1"
     work.open = 0
     workflow.wait(case.id, Stage.TASKS, "token-1", "exec-1")  # a redelivered wait: nothing to move, resumes
-    assert len(reads) == 5 and engine.resumed == [("token-1", {})]
+    assert len(reads) == 4 and engine.resumed == [("token-1", {})]
     assert repo.get_case(case.id).status == CaseStatus.IN_PROGRESS
+
+
+def test_assignment_writes_the_tasks_and_the_move_at_once_each_event_by_its_actor():
+    """One write (on DynamoDB: one TransactWriteItems, one new version of the case); the tasks' events stay the
+    system's and the assignment the workflow's, in that order. A retried assignment writes nothing."""
+    repo, clock, catalog = InMemoryCaseRepository(), FixedClock(), case_types()
+    cases = CaseService(repo, catalog, CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    people = InMemoryWorkRepository(repo)
+    people.save_person(Person(username="amy", team="claims", skills=("claims",), capacity=5))
+    tasks = TaskService(repo, people, people, catalog, clock=clock)
+    workflow = WorkflowService(
+        repo, FakeEngine, InMemoryTokenStore(), tasks, catalog, dict(DEFAULT_WAIT_SECONDS), clock,
+    )
+    case = cases.create(principal("amy", "caseworker", team="claims"),
+                        {"title": "t", "caseType": "CLAIM", "priority": "LOW", "customerId": "CUST-1"})
+    workflow.initiate(case.id, "exec-1")
+    writes = []
+    apply = repo.apply
+    repo.apply = lambda change: writes.append(change) or apply(change)
+    assert workflow.assign(case.id) == {"tasks": 2}
+    assert len(writes) == 1
+    events = repo.list_events(case.id)[-3:]
+    assert [(e.type, e.actor) for e in events] == [
+        ("TASK_CREATED", "system"), ("TASK_CREATED", "system"), ("TASKS_ASSIGNED", "workflow"),
+    ]
+    stored = repo.get_case(case.id)
+    assert (stored.status, stored.workflow.stage, stored.updated_by) == (CaseStatus.IN_PROGRESS, Stage.ASSIGNED,
+                                                                         "workflow")
+    assert people.get_person("amy").open_tasks == 2
+    assert workflow.assign(case.id) == {"tasks": 2} and len(writes) == 1
