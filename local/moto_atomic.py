@@ -4,18 +4,27 @@ put). Serialising DynamoDB requests at the server restores per-request atomicity
 stay concurrent. Only DynamoDB is serialised: other services (S3 notifications, Step Functions)
 may call back into moto from inside a request, and a global lock would deadlock them.
 
-After each request the model objects it created are forgotten by moto's instance tracking: moto appends every
-model object it creates to its class's `instances_tracked` list (for its dashboard), and TransactWriteItems
-deep-copies the table for every item, so that list kept every copy alive (~1.9 GB after 100 cases, and
-Ctrl-C then spent half a minute collecting it). Other services' objects pile up the same way (every S3 object
-version put, overwritten or not, with its buffer; every stream record). Nothing here reads the dashboard
-(nor resets the backends, which walk those lists to close S3 buffers: a dropped buffer closes when collected)."""
+moto's instance tracking is switched off: moto appends every model object it creates to its class's
+`instances_tracked` list (for its dashboard), and TransactWriteItems deep-copies the table for every item, so that
+list kept every copy alive (~1.9 GB after 100 cases, and Ctrl-C then spent half a minute collecting it). Other
+services' objects pile up the same way (every S3 object version put, overwritten or not, with its buffer; every
+stream record). Nothing here reads the dashboard (nor resets the backends, which walk those lists to close S3
+buffers: a dropped buffer closes when collected). Emptying every model class's list after each request (~200
+classes, ~0.1 ms on each of ~50 requests per created case) cost more than never filling them."""
 from __future__ import annotations
 
 import threading
 from typing import Any, Callable, Iterable
 
+from moto.core.common_models import BaseModel
 from moto.core.model_instances import model_data
+
+from .lambdas import MotoPinError
+
+# sha256 of inspect.getsource() in moto 5.2.5: the method replaced (it appends the instance to the class's list)
+SOURCE_PINS = {"BaseModel.__new__": "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec"}
+_ORIGINAL_NEW = BaseModel.__dict__["__new__"]
+_install_lock = threading.Lock()
 
 
 class SerialisedDynamoDB:
@@ -35,20 +44,31 @@ class SerialisedDynamoDB:
                     return list(self._app(environ, start_response))
                 finally:
                     self._serving.request = False
-                    forget_model_instances()
-        try:
-            return self._app(environ, start_response)  # type: ignore[return-value]
-        finally:
-            forget_model_instances()
+        return self._app(environ, start_response)  # type: ignore[return-value]
 
 
-def forget_model_instances() -> None:
-    for models in list(model_data.values()):  # a service loaded meanwhile adds a key
-        for model in list(models.values()):
-            model.instances_tracked = []
+def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """moto's `BaseModel.__new__` without appending the instance to `cls.instances_tracked`."""
+    return super(BaseModel, cls).__new__(cls)
+
+
+def stop_instance_tracking() -> None:
+    """Replace `BaseModel.__new__` (every moto model class inherits it) and empty the lists filled before."""
+    from .moto_speedups import digest_of
+
+    with _install_lock:
+        if digest_of(_ORIGINAL_NEW.__func__) != SOURCE_PINS["BaseModel.__new__"]:
+            raise MotoPinError("moto's BaseModel.__new__ changed: re-read local/moto_atomic.py against it, then "
+                               "update its SOURCE_PINS")
+        BaseModel.__new__ = staticmethod(untracked_new)
+        for models in list(model_data.values()):
+            for model in list(models.values()):
+                model.instances_tracked = []
 
 
 def serialise_dynamodb(server: Any) -> SerialisedDynamoDB:
-    """Wrap a started `moto.server.ThreadedMotoServer` (pinned moto 5.2.5: `server._server.app`)."""
+    """Wrap a started `moto.server.ThreadedMotoServer` (pinned moto 5.2.5: `server._server.app`); moto's
+    instance tracking stops in this process."""
+    stop_instance_tracking()
     server._server.app = wrapper = SerialisedDynamoDB(server._server.app)
     return wrapper

@@ -68,8 +68,15 @@ class SqsPollers:
     """`POLLERS` threads per SQS-triggered handler of `app`, polling its queue (by the name the decorator gives,
     or the last part of its ARN); batches of one queue run concurrently, as on AWS."""
 
-    def __init__(self, app: Any, sqs_factory: Callable[[], Any], region: str, function_arns: dict[str, str]) -> None:
+    def __init__(
+        self, app: Any, sqs_factory: Callable[[], Any], region: str, function_arns: dict[str, str],
+        backend: Any = None,
+    ) -> None:
+        """`backend`: the embedded moto's SQS backend of `region`, whose queues a poller waits on before it
+        asks for messages: an idle long poll is a request (a few ms of CPU, the poller's and moto's) each
+        POLL_WAIT_SECONDS per poller, waiting on the queue's condition is not, and a message sent wakes it."""
         self.app, self._sqs_factory, self._region, self._arns = app, sqs_factory, region, function_arns
+        self._backend = backend
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.failures = 0  # handler calls that raised (the batch is received again)
@@ -99,6 +106,8 @@ class SqsPollers:
         queue_arn = _arn(sqs, queue_url)
         while not self._stop.is_set():
             try:
+                if not self._visible_messages(queue_url):
+                    continue
                 messages = sqs.receive_message(
                     QueueUrl=queue_url, MaxNumberOfMessages=min(10, source.batch_size or 10),
                     WaitTimeSeconds=POLL_WAIT_SECONDS, AttributeNames=["All"], MessageAttributeNames=["All"],
@@ -109,6 +118,15 @@ class SqsPollers:
                 if not self._stop.is_set():
                     log.exception("polling the queue of %s failed", source.name)
                     self._stop.wait(1)
+
+    def _visible_messages(self, queue_url: str) -> bool:
+        """Whether a message is visible, waiting up to POLL_WAIT_SECONDS for one (always True without a backend:
+        the long poll waits)."""
+        if self._backend is None:
+            return True
+        queue = self._backend.get_queue(queue_url.rsplit("/", 1)[-1])
+        queue.wait_for_messages(POLL_WAIT_SECONDS)  # moto's own wait in its ReceiveMessage (notified on a send)
+        return bool(queue.messages)
 
     def _deliver(self, sqs: Any, name: str, queue_url: str, queue_arn: str, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [_record(message, queue_arn, self._region) for message in messages]}

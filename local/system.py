@@ -441,7 +441,9 @@ class LocalSystem:
         if self.dispatcher is not None:
             streams = aws("dynamodbstreams")
             map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
-            self.sqs_pollers = SqsPollers(app, lambda: aws("sqs"), resources.region, function_arns).start()
+            self.sqs_pollers = SqsPollers(
+                app, lambda: aws("sqs"), resources.region, function_arns, moto_sqs(DEFAULT_ACCOUNT, resources.region),
+            ).start()
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])

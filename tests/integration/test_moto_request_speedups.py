@@ -290,3 +290,19 @@ def test_moto_keeps_no_object_versions_or_copies_after_requests(aws: Any) -> Non
     assert s3.get_object(Bucket=bucket, Key="row.json")["Body"].read().endswith(b"9")  # the latest is served
     # Only this test's objects: executions left running by earlier tests may be mid-request in other threads.
     assert not [key for key in model_data["s3"]["FakeKey"].instances_tracked if key.bucket_name == bucket]
+
+
+def test_moto_models_are_built_as_moto_builds_them_but_not_tracked(aws: Any) -> None:
+    # local/moto_atomic.py replaces BaseModel.__new__ (pinned): the same instance, minus the tracking list.
+    from moto.core.model_instances import model_data
+    from moto.sqs.models import Message
+
+    from local.moto_atomic import _ORIGINAL_NEW, SOURCE_PINS, untracked_new
+    from local.moto_speedups import digest_of
+
+    assert digest_of(_ORIGINAL_NEW.__func__) == SOURCE_PINS["BaseModel.__new__"]
+    tracked = model_data["sqs"]["Message"].instances_tracked
+    theirs, ours = _ORIGINAL_NEW.__func__(Message, "id", "body"), untracked_new(Message, "id", "body")
+    assert type(theirs) is type(ours) is Message and vars(theirs) == vars(ours) == {}
+    assert tracked[-1] is theirs and ours not in tracked
+    tracked.remove(theirs)

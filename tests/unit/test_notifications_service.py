@@ -95,6 +95,10 @@ def test_the_case_is_read_only_for_events_a_rule_handles(world: World):
     assert fan_out.on_records([stream_record(started)]) == [] and reads == []
     assert fan_out.on_records([stream_record(task_event(3))]) == [] and reads == ["case-1"]
     assert len(world.service.list(principal("carol", "caseworker"), None, 25, None).items) == 1
+    # A batch reads each case once, however many of its events it holds.
+    assert fan_out.on_records([stream_record(task_event(4)), stream_record(task_event(5, "dave"))]) == []
+    assert reads == ["case-1", "case-1"]
+    assert len(world.service.list(principal("dave", "caseworker"), None, 25, None).items) == 1
 
 
 def test_email_only_for_opted_in_kinds_and_once(world: World):
