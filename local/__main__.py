@@ -47,7 +47,10 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("botocore", "pynamodb"):  # start-up notices nobody acts on
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    from .malloc_arenas import limit_malloc_arenas
     from .system import LocalSystem, StartupError
+
+    limit_malloc_arenas()  # before any thread starts: each would otherwise get an arena of its own
 
     stop = threading.Event()
     # Both stop the same way, so `kill` and Ctrl-C leave a snapshot behind.
