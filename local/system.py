@@ -127,32 +127,37 @@ class LocalSystem:
         return self.state_dir / "stack.json"
 
     @property
+    def snapshot_dir(self) -> Path:
+        """Where a stop saves what moto held and a start restores it from."""
+        return self.state_dir / "snapshot"
+
+    @property
     def snapshot_file(self) -> Path:
-        return self.state_dir / "snapshot" / "dynamodb.json"
+        return self.snapshot_dir / "dynamodb.json"
 
     @property
     def backlog_snapshot_file(self) -> Path:
         """The stream records the functions had not handled at the stop: replayed on the next start."""
-        return self.state_dir / "snapshot" / "stream-backlog.json"
+        return self.snapshot_dir / "stream-backlog.json"
 
     @property
     def rows_snapshot_file(self) -> Path:
         """The case data product's rows (S3 objects), saved beside the table."""
-        return self.state_dir / "snapshot" / "case-data-product.json"
+        return self.snapshot_dir / "case-data-product.json"
 
     @property
     def documents_snapshot_file(self) -> Path:
         """The documents bucket's object versions (bodies in `documents_snapshot_dir`, a file each)."""
-        return self.state_dir / "snapshot" / "documents.json"
+        return self.snapshot_dir / "documents.json"
 
     @property
     def documents_snapshot_dir(self) -> Path:
-        return self.state_dir / "snapshot" / "documents"
+        return self.snapshot_dir / "documents"
 
     @property
     def queues_snapshot_file(self) -> Path:
         """The messages waiting in the SQS queues (webhook deliveries, their retries and dead letters)."""
-        return self.state_dir / "snapshot" / "sqs.json"
+        return self.snapshot_dir / "sqs.json"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
