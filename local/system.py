@@ -39,6 +39,7 @@ from .botocore_models import share_botocore_models
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
+from .moto_sfn_names import install_sfn_names
 from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
@@ -379,6 +380,7 @@ class LocalSystem:
             install_asl_cache()  # one ANTLR parse per state machine definition, not one per execution
             install_request_speedups()  # no per-request boto3 clients, JSONPath parsers, folder listings
             install_sfn_threads()  # one thread per execution waiting for a task token, O(1) token look-ups
+            install_sfn_names()  # StartExecution finds a name in an index, not by reading every execution
             install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
