@@ -43,6 +43,7 @@ from .moto_sfn_names import install_sfn_names
 from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
+from .moto_stream_fanout import install_stream_fanout
 from .old_objects import OldObjects
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
@@ -382,6 +383,7 @@ class LocalSystem:
             install_sfn_threads()  # one thread per execution waiting for a task token, O(1) token look-ups
             install_sfn_names()  # StartExecution finds a name in an index, not by reading every execution
             install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
+            install_stream_fanout()  # a write's stream records dumped to JSON once, not once per mapped function
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port
