@@ -116,9 +116,10 @@ class LambdaDispatcher:
         self._original: Optional[Callable[..., Any]] = None
         # Per function: fills in what moto leaves out of an event (e.g. an S3 record's versionId) before it is queued.
         self.event_fillers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-        # Per thread: the last stream batch's text and its parse. moto sends one write's records to every mapped
-        # function as the very same text (local/moto_stream_fanout.py): parsed once, read by each (never changed).
-        self._last_batch = threading.local()
+        # The last stream batch's text and its parse (one slot, replaced whole: compared by identity). moto sends one
+        # write's records to every mapped function as the very same text (local/moto_stream_fanout.py): parsed
+        # once, read by each (never changed).
+        self._last_batch: Optional[tuple[Any, list[dict[str, Any]]]] = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -232,7 +233,7 @@ class LambdaDispatcher:
 
     def invoke(self, function: Any, body: Any, request_headers: Any, response_headers: dict[str, Any]) -> bytes:
         name = function.function_name
-        last = getattr(self._last_batch, "parsed", None)
+        last = self._last_batch
         if name in self._batch_sizes and last is not None and last[0] is body:
             return self._enqueue_records(function, last[1], body)  # the records another function was just given
         try:
@@ -240,7 +241,7 @@ class LambdaDispatcher:
         except ValueError as exc:
             return _error(response_headers, "Runtime.InvalidPayload", str(exc))
         if name in self._batch_sizes and _is_stream_batch(event):
-            self._last_batch.parsed = (body, event["Records"])
+            self._last_batch = (body, event["Records"])
             return self._enqueue_records(function, event["Records"], body)  # never raises: see the module doc
         if (fill := self.event_fillers.get(name)) is not None:
             try:

@@ -5,9 +5,12 @@ moto's `StreamShard.add` hands each write's records to every event source mappin
 `LambdaBackend.send_dynamodb_items` builds the event and dumps it to JSON for each of them: the case table has
 four mapped functions, so every write was dumped four times (and parsed four times by local/lambdas.py's
 dispatcher) inside the write's request, ~a third of a TransactWriteItems' CPU (cProfile of the running system,
-issue 13). Here the text of the last records sent from a thread is kept: the next mapping given the very same
-records (the same objects, in the same order, from the same backend and stream) gets the same text object,
-and the dispatcher parses a text it has just parsed only once. Building the event is moto's code, restated;
+issue 13). Here the text of the last records sent is kept (one slot for the process: a thread per waiting
+execution would otherwise each keep its last write's records): the next mapping given the very same records (the
+same objects, in the same order, from the same backend and stream) gets the same text object, and the
+dispatcher parses a text it has just parsed only once. Writes take moto_atomic's one lock, so the mappings of
+one write follow each other; a slot read by one thread and replaced by another only misses, never mixes: the
+slot is one tuple, compared by identity. Building the event is moto's code, restated;
 tests/integration/test_moto_stream_fanout.py compares the texts with moto's own."""
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ SOURCE_PINS = {  # sha256 of inspect.getsource() in moto 5.2.5: the replaced fun
 }
 _lock = threading.Lock()
 _installed: dict[str, Callable[..., Any]] = {}
-_last = threading.local()  # .sent: (backend, source, records, text) of this thread's last event
+_last_sent: tuple[Any, str, tuple[Any, ...], str] | None = None  # backend, source, records, their event's text
 
 
 def _classes() -> dict[str, Any]:
@@ -49,7 +52,8 @@ def check_stream_fanout() -> None:
 
 def event_text(backend: Any, items: list[Any], source: str) -> str:
     """moto's event for `items`, as JSON text; the same text object again for the same records."""
-    sent = getattr(_last, "sent", None)
+    global _last_sent
+    sent = _last_sent
     if (sent is not None and sent[0] is backend and sent[1] == source and len(sent[2]) == len(items)
             and all(kept is item for kept, item in zip(sent[2], items))):
         return sent[3]
@@ -71,7 +75,7 @@ def event_text(backend: Any, items: list[Any], source: str) -> str:
             "eventSourceARN": source,
         })
     text = json.dumps({"Records": records})
-    _last.sent = (backend, source, tuple(items), text)
+    _last_sent = (backend, source, tuple(items), text)
     return text
 
 
