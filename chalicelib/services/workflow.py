@@ -168,7 +168,7 @@ class WorkflowService:
             workflow=state.model_copy(update={"run": state.run + 1, "stage": Stage.INITIATED}),
         )
         self._start_run(reopened)
-        return self._case(case.id)
+        return reopened  # as the reopen wrote it: a re-read could already find the new run's first move
 
     def resume(self, principal: Principal, case: Case) -> Case:
         """Start a new run for a case whose run failed or was lost (supervisors, admins). After a failure
