@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
 
@@ -23,6 +23,7 @@ from chalice.app import DynamoDBEventConfig
 
 from .faults import FaultRegistry, fault_message
 from .iam_recorder import running
+from .recent_event_ids import RecentEventIds
 
 # The patched method and the stream delivery it relies on are moto internals of exactly this version.
 MOTO_PIN = "5.2.5"
@@ -100,7 +101,7 @@ class LambdaDispatcher:
         self.stats = DispatchStats()
         self.faults = FaultRegistry()  # tests make functions fail through it (local/faults.py)
         self._batch_sizes = {s.name: s.batch_size or DEFAULT_BATCH_SIZE for s in stream_sources(app)}
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = RecentEventIds(_SEEN_LIMIT)
         self._seen_lock = threading.Lock()
         # One queue and worker per function, started on its first job: a slow consumer (e.g. the data product's
         # publisher) never holds back another's records (e.g. the workflow's start).
@@ -292,13 +293,7 @@ class LambdaDispatcher:
     def _remember(self, function_name: str, event_id: str) -> bool:
         """True when `event_id` is new to the function (each function mapped to a stream gets every record).
         Caller holds `_seen_lock`."""
-        key = f"{function_name}/{event_id}"
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > _SEEN_LIMIT:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.remember(function_name, event_id)
 
     def _enqueue(self, job: _Job) -> None:
         name = job.function.function_name

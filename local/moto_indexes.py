@@ -115,9 +115,12 @@ class KeyOrder:
 
 
 def _frozen(value: DynamoType) -> DynamoType:
-    """A copy of a key value (strings, numbers, binary: immutable values, so a shallow copy)."""
+    """A copy of a key value (strings, numbers, binary: immutable values, so a shallow copy). Attribute by
+    attribute, in DynamoType.__init__'s order: reading or writing `__dict__` would give this copy and the table's
+    value a dict of their own (~100 B each) instead of CPython's shared-key attribute storage."""
     copy = DynamoType.__new__(DynamoType)
-    copy.__dict__.update(value.__dict__)
+    copy.type = value.type
+    copy.value = value.value
     return copy
 
 

@@ -15,7 +15,8 @@ for each (~91 KB of resident stack apiece: 1.3 GB at 4,600 cases, issue 13):
 Also: `TMP_THREADS` (moto keeps every thread it starts in that list, forever, and never reads it) becomes a
 sink; and `SendTaskSuccess`/`Failure`/`Heartbeat`, which tried the token on every execution of the region,
 ask only the execution that issued it (an index token -> its execution's callback pool), falling back to
-moto's scan for a token the index does not know. tests/integration/test_moto_sfn_threads.py runs small
+moto's scan for a token the index does not know. A thread about to wait for a token first gives back the stack
+pages it no longer uses (local/thread_stacks.py). tests/integration/test_moto_sfn_threads.py runs small
 machines with and without these patches and compares statuses, outputs and histories."""
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from typing import Any, Callable
 
 from .lambdas import MotoPinError
 from .moto_speedups import digest_of
+from .thread_stacks import release_unused_stack
 
 LOG = logging.getLogger(__name__)
 PARSER = "moto.stepfunctions.parser"
@@ -184,7 +186,9 @@ def evaluate_with_timeout(self: Any, env: Any) -> None:
 def eval_wait_for_task_token(
     self: Any, env: Any, timeout_seconds: Any, callback_endpoint: Any, heartbeat_endpoint: Any,
 ) -> Any:
-    """moto's wait, ending with the state's timeout when the state runs in this thread (not that long after)."""
+    """moto's wait, ending with the state's timeout when the state runs in this thread (not that long after), and
+    without the stack pages the thread touched before it (local/thread_stacks.py)."""
+    release_unused_stack()
     deadline = getattr(env, _DEADLINE, None)
     if deadline is not None:
         timeout_seconds = max(0.0, deadline - time.monotonic())

@@ -39,6 +39,7 @@ from .botocore_models import share_botocore_models
 from .moto_atomic import SerialisedDynamoDB, serialise_dynamodb
 from .moto_asl_cache import install_asl_cache
 from .moto_request_speedups import install_request_speedups
+from .moto_s3_keys import install_s3_keys
 from .moto_sfn_names import install_sfn_names
 from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
@@ -384,6 +385,7 @@ class LocalSystem:
             install_sfn_names()  # StartExecution finds a name in an index, not by reading every execution
             install_sqs_speedups()  # SQS requests that cost what they touch, not the queue's backlog
             install_stream_fanout()  # a write's stream records dumped to JSON once, not once per mapped function
+            install_s3_keys()  # S3 object versions without a dict each: before the first one is made
         except MotoPinError as exc:
             raise StartupError(str(exc)) from None
         _ensure_free("127.0.0.1", self.moto_port)  # ThreadedMotoServer.start() would hang on a taken port

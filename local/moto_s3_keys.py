@@ -1,0 +1,128 @@
+"""moto's S3 objects without a hash table each for their attributes (moto 5.2.5, pinned).
+
+moto's `FakeKey.__init__` sets 35 attributes on every object version. CPython 3.11 keeps an instance's attributes in
+a values array against its class's shared key table, but that table holds at most 30 names: the 31st makes each
+FakeKey a dict of its own, 1,584 bytes, ~40% of what a 700-byte object costs in memory (8 per case here: ~13 KB a
+case, issue 13). 16 of the 35 are None unless the request says otherwise (lock, checksum, encryption, redirect,
+expiry and so on); here they are set only when they are not None, and the class answers None for the others, so
+every read sees what moto's instance held. moto's own later writes (an Object Lock update, a checksum) set them on
+the instance as before. Everything else is moto's code, in moto's order. Installed before the process makes its
+first FakeKey: the class's shared key table then holds the names in this order, with room for the ones set later.
+tests/integration/test_moto_s3_keys.py puts, copies, versions and reads objects with and without this and compares
+what S3 answers."""
+from __future__ import annotations
+
+import tempfile
+import threading
+from typing import Any, Callable
+
+from .lambdas import MotoPinError
+from .moto_speedups import digest_of
+
+# sha256 of inspect.getsource() in moto 5.2.5: the function replaced
+SOURCE_PINS = {"FakeKey.__init__": "cd9d1347667a9ccf2179874051aebed2261ecb260ca12e048f20b9140a325383"}
+NONE_BY_DEFAULT = (  # the attributes moto's __init__ may set to None, answered by the class when they are
+    "website_redirect_location", "checksum_algorithm", "_expiry", "_etag", "_version_id", "multipart",
+    "bucket_name", "encryption", "kms_key_id", "bucket_key_enabled", "lock_mode", "lock_legal_status",
+    "lock_until", "checksum_value", "checksum_type", "checksum_parts",
+)
+_lock = threading.Lock()
+_installed: dict[str, Callable[..., Any]] = {}  # "FakeKey.__init__" -> moto's (also marks the patch as done)
+
+
+def _fake_key() -> Any:
+    from moto.s3.models import FakeKey
+
+    return FakeKey
+
+
+def check_s3_keys() -> None:
+    moto_init = _installed.get("FakeKey.__init__") or vars(_fake_key())["__init__"]
+    if digest_of(moto_init) != SOURCE_PINS["FakeKey.__init__"]:
+        raise MotoPinError("moto's FakeKey.__init__ changed: re-read local/moto_s3_keys.py against it, then update "
+                           "its SOURCE_PINS")
+
+
+def _set_unless_none(key: Any, **attributes: Any) -> None:
+    for name, value in attributes.items():
+        if value is not None:
+            setattr(key, name, value)
+
+
+def key_init(  # moto's FakeKey.__init__, the same steps in the same order; None-valued attributes left unset
+    self: Any,
+    name: str,
+    value: bytes,
+    account_id: str,
+    region_name: str,
+    storage: str | None = "STANDARD",
+    etag: str | None = None,
+    is_versioned: bool = False,
+    version_id: str | None = None,
+    max_buffer_size: int | None = None,
+    multipart: Any = None,
+    bucket_name: str | None = None,
+    encryption: str | None = None,
+    kms_key_id: str | None = None,
+    bucket_key_enabled: Any = None,
+    lock_mode: str | None = None,
+    lock_legal_status: str | None = None,
+    lock_until: str | None = None,
+    checksum_value: str | None = None,
+    checksum_type: str | None = None,
+    checksum_parts: int | None = None,
+) -> None:
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal.managed_state_model import ManagedState
+    from moto.s3.models import get_canned_acl, get_s3_default_key_buffer_size
+    from moto.utilities.utils import LowercaseDict, get_partition
+
+    ManagedState.__init__(self, "s3::keyrestore", transitions=[(None, "IN_PROGRESS"), ("IN_PROGRESS", "RESTORED")])
+    self.name = name
+    self.account_id = account_id
+    self.region_name = region_name
+    self.partition = get_partition(region_name)
+    self.last_modified = utcnow()
+    self.acl = get_canned_acl("private")
+    self._storage_class = storage if storage else "STANDARD"
+    self._metadata = LowercaseDict()
+    _set_unless_none(self, _etag=etag, _version_id=version_id)
+    self._is_versioned = is_versioned
+    _set_unless_none(self, multipart=multipart, bucket_name=bucket_name)
+
+    self._max_buffer_size = max_buffer_size if max_buffer_size else get_s3_default_key_buffer_size()
+    self._value_buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)
+    self.disposed = False
+    self.value = value
+    self.lock = threading.Lock()
+
+    _set_unless_none(
+        self, encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled,
+        lock_mode=lock_mode, lock_legal_status=lock_legal_status, lock_until=lock_until,
+        checksum_value=checksum_value, checksum_type=checksum_type, checksum_parts=checksum_parts,
+    )
+    self._metadata["Content-Type"] = "binary/octet-stream"
+
+
+def install_s3_keys() -> None:
+    """Replace `FakeKey.__init__` in this process (idempotent)."""
+    with _lock:
+        check_s3_keys()
+        if _installed:
+            return
+        fake_key = _fake_key()
+        _installed["FakeKey.__init__"] = vars(fake_key)["__init__"]
+        for name in NONE_BY_DEFAULT:
+            setattr(fake_key, name, None)
+        fake_key.__init__ = key_init
+
+
+def uninstall_s3_keys() -> None:
+    """moto's own `FakeKey.__init__` again (for tests that compare the two)."""
+    with _lock:
+        if not _installed:
+            return
+        fake_key = _fake_key()
+        fake_key.__init__ = _installed.pop("FakeKey.__init__")
+        for name in NONE_BY_DEFAULT:
+            delattr(fake_key, name)
