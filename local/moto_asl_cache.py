@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 SOURCE_PINS = {
     "ExecutionWorker._get_evaluation_entrypoint": "2b25949ae855da8035b347b28ac72f90d7d6542bf26ef7e1f03a50ce6a981fde",
@@ -37,10 +36,7 @@ def _pinned() -> dict[str, Any]:
 
 
 def check_asl_cache() -> None:
-    changed = [name for name, function in _pinned().items() if digest_of(function) != SOURCE_PINS[name]]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_asl_cache.py against it, "
-                           "then update its SOURCE_PINS")
+    refuse_changed([name for name, function in _pinned().items() if digest_of(function) != SOURCE_PINS[name]], __name__)
 
 
 def program_for(definition: str) -> Any:

@@ -25,7 +25,7 @@ from moto.core.serialize import (
 )
 
 from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 ATTRIBUTE_VALUE = "AttributeValue"
 # sha256 of inspect.getsource() in moto 5.2.5: what the shortcut stands in for
@@ -54,10 +54,7 @@ def _pinned() -> dict[str, Any]:
 
 
 def check_dynamodb_serializer() -> None:
-    changed = [name for name, function in _pinned().items() if digest_of(function) != SOURCE_PINS[name]]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_dynamodb_serializer.py "
-                           "against it, then update its SOURCE_PINS")
+    refuse_changed([name for name, function in _pinned().items() if digest_of(function) != SOURCE_PINS[name]], __name__)
 
 
 class DynamoDBSerializer(JSONSerializer):

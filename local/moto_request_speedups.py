@@ -23,7 +23,7 @@ import threading
 from typing import Any, Callable
 
 from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 BOTO_CLIENT_USERS = (  # every moto module that imported boto_client_for by name
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
@@ -78,9 +78,7 @@ def _originals() -> dict[str, Callable[..., Any]]:
 
 def check_request_speedups() -> None:
     changed = [name for name, function in _originals().items() if digest_of(function) != SOURCE_PINS[name]]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_request_speedups.py against "
-                           "it, then update its SOURCE_PINS")
+    refuse_changed(changed, __name__)
 
 
 class SharedClients:

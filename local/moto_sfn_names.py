@@ -17,8 +17,7 @@ import threading
 import weakref
 from typing import Any, Callable, Optional
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 SOURCE_PINS = {  # sha256 of inspect.getsource() in moto 5.2.5: the replaced function and the only appenders
     "StateMachine._handle_name_input_idempotency": "9a117fdd6df2c99b371e4bce8953c599f597309dd9bae0774456298c051dc6f2",
@@ -42,10 +41,7 @@ def _moto(qualified_name: str) -> Callable[..., Any]:
 
 
 def check_sfn_names() -> None:
-    changed = [name for name, digest in SOURCE_PINS.items() if digest_of(_moto(name)) != digest]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_sfn_names.py against it, "
-                           "then update its SOURCE_PINS")
+    refuse_changed([name for name, digest in SOURCE_PINS.items() if digest_of(_moto(name)) != digest], __name__)
 
 
 class NameIndex:

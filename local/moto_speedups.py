@@ -67,6 +67,13 @@ def digest_of(function: Any) -> str:
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
 
 
+def refuse_changed(changed: list[str], module: str) -> None:
+    """Raise MotoPinError naming the moto functions whose source changed and the patch (`module`) to re-read."""
+    if changed:
+        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/{module.rsplit('.', 1)[-1]}.py "
+                           "against it, then update its SOURCE_PINS")
+
+
 def check_moto_dynamodb() -> None:
     """Raise MotoPinError unless moto and every function the speed-ups touch are as they were written for."""
     import moto

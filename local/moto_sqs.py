@@ -16,8 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 SOURCE_PINS = {  # sha256 of inspect.getsource() in moto 5.2.5: the replaced functions and what they imitate
     "Message.visible": "5129b573308de62a700c40541df76673710ff2303258839ac66990eb56f27f27",
@@ -52,9 +51,7 @@ def _source_of(member: Any) -> Any:
 
 def check_sqs_speedups() -> None:
     changed = [name for name, member in _originals().items() if digest_of(_source_of(member)) != SOURCE_PINS[name]]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_sqs.py against it, then "
-                           "update its SOURCE_PINS")
+    refuse_changed(changed, __name__)
 
 
 def messages(queue: Any) -> list[Any]:

@@ -19,8 +19,7 @@ import threading
 from datetime import datetime
 from typing import Any, Callable
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 SOURCE_PINS = {  # sha256 of inspect.getsource() in moto 5.2.5: the replaced function and the loop that calls it
     "LambdaBackend.send_dynamodb_items": "110b6aaa90f83e444de0a00aed3b624ae407e2de3a6dfc9c319b47fe16d10f32",
@@ -44,10 +43,7 @@ def _moto(qualified_name: str) -> Callable[..., Any]:
 
 
 def check_stream_fanout() -> None:
-    changed = [name for name, digest in SOURCE_PINS.items() if digest_of(_moto(name)) != digest]
-    if changed:
-        raise MotoPinError(f"moto's {', '.join(changed)} changed: re-read local/moto_stream_fanout.py against it, "
-                           "then update its SOURCE_PINS")
+    refuse_changed([name for name, digest in SOURCE_PINS.items() if digest_of(_moto(name)) != digest], __name__)
 
 
 def event_text(backend: Any, items: list[Any], source: str) -> str:
