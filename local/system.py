@@ -49,6 +49,7 @@ from .old_objects import OldObjects
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
 from .server_thread import POLL_INTERVAL
+from .step_timer import StepTimer
 from .provision import (
     DEFAULT_BUCKET, DEFAULT_EVENT_BUS, Resources, client, list_restored_cases, provision, seed_demo_cases,
 )
@@ -286,46 +287,56 @@ class LocalSystem:
     def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
         """`drain_timeout`: how long queued stream batches may still run (tests wait for them; Ctrl-C does not:
         the records left are saved with the snapshot and replayed on the next start)."""
+        timer = StepTimer()
         if self.sqs_pollers is not None:
             self.sqs_pollers.request_stop()  # their long polls end while the rest stops, not one after the other
         if self._recovery is not None:
-            self._recovery.stop()  # stops between two cases: the rest resume on the next start
+            with timer.step("recovery"):
+                self._recovery.stop()  # stops between two cases: the rest resume on the next start
             self._recovery = None
         if self._console is not None:
-            self._console.stop()
+            with timer.step("console"):
+                self._console.stop()
             self._console = None
         if self._server is not None:
-            if self._thread is not None and self._thread.is_alive():
-                self._server.shutdown()  # waits for serve_forever to return: only when it is running
-                self._thread.join(timeout=10)
-            self._server.server.server_close()
+            with timer.step("api"):
+                if self._thread is not None and self._thread.is_alive():
+                    self._server.shutdown()  # waits for serve_forever to return: only when it is running
+                    self._thread.join(timeout=10)
+                self._server.server.server_close()
             self._server, self._thread = None, None
         if self.sqs_pollers is not None:
-            self.sqs_pollers.stop()
+            with timer.step("sqs pollers"):
+                self.sqs_pollers.stop()
             self.sqs_pollers = None
         if self.fargate is not None:
-            self.fargate.stop()
+            with timer.step("fargate"):
+                self.fargate.stop()
             self.fargate = None
         if self._crm is not None:
-            self._crm.stop()
+            with timer.step("crm"):
+                self._crm.stop()
             self._crm = None
         if self.dispatcher is not None:
-            if drain_timeout and not self.dispatcher.drain(drain_timeout):  # while moto still answers them
-                log.warning("stopping with %d Lambda jobs still queued", self.dispatcher.pending)
-            self.dispatcher.halt()  # what is left is saved below and replayed on the next start
+            with timer.step("lambda drain"):
+                if drain_timeout and not self.dispatcher.drain(drain_timeout):  # while moto still answers them
+                    log.warning("stopping with %d Lambda jobs still queued", self.dispatcher.pending)
+                self.dispatcher.halt()  # what is left is saved below and replayed on the next start
         if self.costs is not None:
             self.costs.uninstall()
             self.costs = None
         if self._redis is not None:
-            self._redis.kill()
+            with timer.step("redis"):
+                self._redis.kill()
             self._redis = None
         if self._old_objects is not None:
-            self._old_objects.uninstall()
+            with timer.step("old objects"):
+                self._old_objects.uninstall()
             self._old_objects = None
         if self._moto is not None:
             if snapshot and self._resources is not None:
                 try:
-                    self._save(self._resources)
+                    self._save(self._resources, timer)
                 except Exception:  # a failed snapshot must not keep moto running
                     log.exception("could not write the snapshot")
         if self.dispatcher is not None:
@@ -335,7 +346,8 @@ class LocalSystem:
             self.inprocess_aws.uninstall()
             self.inprocess_aws = None
         if self._moto is not None:
-            self._moto.stop()
+            with timer.step("moto"):
+                self._moto.stop()
             self._moto = None
         if self.recorder is not None:
             self.recorder.uninstall()
@@ -344,6 +356,8 @@ class LocalSystem:
         if self.stack:
             self.stack_file.unlink(missing_ok=True)
             self.stack = {}
+        if timer.steps:
+            log.info("stopped in %s", timer)
         if self._saved_env is not None:
             os.environ.clear()
             os.environ.update(self._saved_env)
@@ -501,24 +515,28 @@ class LocalSystem:
         log.info("replaying %d stream records the last stop left unhandled (%s)", replayed,
                  ", ".join(f"{name}: {len(records)}" for name, records in backlog.items()))
 
-    def _save(self, resources: Resources) -> None:
+    def _save(self, resources: Resources, timer: StepTimer) -> None:
         assert self._dynamodb is not None
-        with self._dynamodb.lock:  # Step Functions may still be writing through moto's API
+        with timer.step("table"), self._dynamodb.lock:  # Step Functions may still be writing through moto's API
             table = moto_table(DEFAULT_ACCOUNT, resources.region, resources.table_name)
             self.saved_items = dump_table(table, self.snapshot_file)
             # Under the same lock: a write's stream records are queued inside it, so each saved item's records
             # are either handled or in the backlog.
             backlog = self.dispatcher.backlog() if self.dispatcher is not None else {}
         log.info("saved %d items to %s", self.saved_items, self.snapshot_file)
-        self.saved_records = dump_backlog(backlog, self.backlog_snapshot_file)
+        with timer.step("stream backlog"):
+            self.saved_records = dump_backlog(backlog, self.backlog_snapshot_file)
         log.info("saved %d stream records not yet handled to %s", self.saved_records, self.backlog_snapshot_file)
-        bucket = moto_s3(DEFAULT_ACCOUNT).get_bucket(DATA_PRODUCT_BUCKET)
-        rows = dump_objects(bucket, CASE_ROWS_PREFIX, self.rows_snapshot_file)
+        with timer.step("rows"):
+            bucket = moto_s3(DEFAULT_ACCOUNT).get_bucket(DATA_PRODUCT_BUCKET)
+            rows = dump_objects(bucket, CASE_ROWS_PREFIX, self.rows_snapshot_file)
         log.info("saved %d case data product rows to %s", rows, self.rows_snapshot_file)
-        documents = dump_objects(moto_s3(DEFAULT_ACCOUNT).get_bucket(resources.bucket_name), "",
-                                 self.documents_snapshot_file, self.documents_snapshot_dir)
+        with timer.step("documents"):
+            documents = dump_objects(moto_s3(DEFAULT_ACCOUNT).get_bucket(resources.bucket_name), "",
+                                     self.documents_snapshot_file, self.documents_snapshot_dir)
         log.info("saved %d document object versions to %s", documents, self.documents_snapshot_file)
-        messages = dump_queues(moto_sqs(DEFAULT_ACCOUNT, resources.region), self.queues_snapshot_file)
+        with timer.step("queues"):
+            messages = dump_queues(moto_sqs(DEFAULT_ACCOUNT, resources.region), self.queues_snapshot_file)
         log.info("saved %d queued messages (webhook deliveries) to %s", messages, self.queues_snapshot_file)
 
     def _start_mesh(self, resources: Resources) -> MeshResources:
