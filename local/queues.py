@@ -91,11 +91,16 @@ class SqsPollers:
         return self
 
     def request_stop(self) -> None:
-        """No further poll; a long poll under way ends within POLL_WAIT_SECONDS (stop() waits for it)."""
+        """No further poll: pollers waiting on a queue wake now (a long poll under way ends within
+        POLL_WAIT_SECONDS, a batch under way is finished; stop() waits for them)."""
         self._stop.set()
+        if self._backend is not None:
+            for queue in list(self._backend.queues.values()):
+                with queue._messages_lock:
+                    queue._messages_lock.notify_all()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
+        self.request_stop()
         for thread in self._threads:
             thread.join(timeout=timeout)
         self._threads = []
@@ -125,8 +130,11 @@ class SqsPollers:
         if self._backend is None:
             return True
         queue = self._backend.get_queue(queue_url.rsplit("/", 1)[-1])
-        queue.wait_for_messages(POLL_WAIT_SECONDS)  # moto's own wait in its ReceiveMessage (notified on a send)
-        return bool(queue.messages)
+        # moto's own wait in its ReceiveMessage (Queue.wait_for_messages: its condition, notified on a send), which
+        # request_stop also wakes: Ctrl-C does not wait out an idle poll.
+        with queue._messages_lock:
+            queue._messages_lock.wait_for(lambda: self._stop.is_set() or queue.messages, timeout=POLL_WAIT_SECONDS)
+        return not self._stop.is_set() and bool(queue.messages)
 
     def _deliver(self, sqs: Any, name: str, queue_url: str, queue_arn: str, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [_record(message, queue_arn, self._region) for message in messages]}

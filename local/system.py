@@ -45,6 +45,7 @@ from .moto_sfn_threads import install_sfn_threads
 from .moto_speedups import install_dynamodb_speedups
 from .moto_sqs import install_sqs_speedups
 from .moto_stream_fanout import install_stream_fanout
+from .bulk import no_collection
 from .old_objects import OldObjects
 from .recovery import RecoveryThread
 from .redis_server import RedisServer, redis_server_binary
@@ -329,25 +330,33 @@ class LocalSystem:
             with timer.step("redis"):
                 self._redis.kill()
             self._redis = None
+        moto_stopped: Optional[threading.Thread] = None
+        if self._moto is not None:
+            # Its HTTP server's loop notices a shutdown within half a second: that wait overlaps the snapshot, which
+            # reads moto's backends in this process (and this process's calls to moto do not go through the server).
+            moto_stopped = threading.Thread(target=self._moto.stop, name="moto-stop", daemon=True)
+            moto_stopped.start()
+            if snapshot and self._resources is not None:
+                try:
+                    # Before the old objects go back to the collector: a full collection set off by the snapshot's
+                    # allocations would walk all of moto's.
+                    with no_collection():
+                        self._save(self._resources, timer)
+                except Exception:  # a failed snapshot must not keep moto running
+                    log.exception("could not write the snapshot")
         if self._old_objects is not None:
             with timer.step("old objects"):
                 self._old_objects.uninstall()
             self._old_objects = None
-        if self._moto is not None:
-            if snapshot and self._resources is not None:
-                try:
-                    self._save(self._resources, timer)
-                except Exception:  # a failed snapshot must not keep moto running
-                    log.exception("could not write the snapshot")
         if self.dispatcher is not None:
             self.dispatcher.uninstall(drain_timeout=0)  # halted: its workers have ended or end with their batch
             self.dispatcher = None
         if self.inprocess_aws is not None:  # calls still made from here on meet the stopped server, as before
             self.inprocess_aws.uninstall()
             self.inprocess_aws = None
-        if self._moto is not None:
+        if moto_stopped is not None:
             with timer.step("moto"):
-                self._moto.stop()
+                moto_stopped.join()
             self._moto = None
         if self.recorder is not None:
             self.recorder.uninstall()
