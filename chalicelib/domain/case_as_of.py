@@ -7,8 +7,8 @@ instead of being filled in: the customer snapshot's personal fields (kept off th
 purpose) and a workflow's `updatedAt` set by WORKFLOW_STARTED (the step reads its clock apart from the
 event's). Nor does it state an execution that carried a run on after the run's execution was lost (the local
 system restarted): it is noted on the case with no event and no new version (services/workflow.py `_carry_on`),
-so the rebuilt workflow names the execution that started the run. An event type the fold does not know is named in `unknown_events`: the case rebuilt past it may
-lack whatever that event changed.
+so the rebuilt workflow names the execution that started the run. An event type the fold does not know is
+named in `unknown_events`: the case rebuilt past it may lack whatever that event changed.
 """
 from __future__ import annotations
 

@@ -269,17 +269,16 @@ class WorkflowService:
 
     def wait(self, case_id: str, stage: str, token: str, execution_id: str) -> None:
         """A wait stage began: keep its token, show the waiting status, resume at once if already satisfied.
-        A resumed run (see `initiate`) passes a stage its case went past with no write, when what the stage
-        waited for still holds (an approval's decision is the run's output); else the run waits there again."""
+        An execution carrying a lost run on (see `initiate`) passes a stage the run went past at once and with
+        no write, whatever happened since (a document deleted later did not send the run back either): with
+        the condition's output, which the approval's choice reads (a decision, once made, stays final)."""
         if stage not in WAIT_STAGES:
             raise ValueError(f"unknown wait stage {stage}")
         case = self._case(case_id)
         if run_is_past(case.workflow, stage):
-            output = self._conditions[stage](case)
-            if output is not None:
-                # No one else resumes this token: people's actions resume the stage the case shows, a later one.
-                self._engine().resume(token, output)
-                return
+            # No one else resumes this token: people's actions resume the stage the case shows, a later one.
+            self._engine().resume(token, self._conditions[stage](case) or {})
+            return
         self._tokens.put(case_id, stage, token, execution_id)
         # Only from a working status: a wait re-entered after an escalation may find the decision made. The case
         # as read before the token was kept will do: a decision that lands meanwhile resumes through the token or

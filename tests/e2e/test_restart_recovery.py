@@ -75,7 +75,9 @@ def test_a_case_created_just_before_ctrl_c_gets_its_workflow_and_its_rows_after_
 
 
 # The state each waiting stage's execution rests in (stepfunctions/case_workflow.asl.json).
-RESTS_IN = {"DOCUMENTS": "AwaitDocuments", "APPROVAL": "AwaitApproval", "PAYMENT": "AwaitPayment", "TASKS": "AwaitTasks"}
+RESTS_IN = {
+    "DOCUMENTS": "AwaitDocuments", "APPROVAL": "AwaitApproval", "PAYMENT": "AwaitPayment", "TASKS": "AwaitTasks",
+}
 
 
 def _case_record(ada, stack, case_id):

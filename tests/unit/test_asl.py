@@ -68,7 +68,7 @@ _STEP_STAGES = {"${WfInitiateFunctionArn}": "INITIATED", "${WfAssignFunctionArn}
 
 def _stage_of(state: dict):
     parameters = state.get("Parameters") or {}
-    return (parameters.get("Payload") or {}).get("stage") or _STEP_STAGES.get(parameters.get("FunctionName"))
+    return (parameters.get("Payload") or {}).get("stage") or _STEP_STAGES.get(str(parameters.get("FunctionName")))
 
 
 def test_no_step_of_the_case_workflow_leads_back_to_an_earlier_stage():
