@@ -84,7 +84,7 @@ def _case_record(ada, stack, case_id):
     """What a person or a consumer sees of a case: its version, status and stage, its history, its data product
     rows (every contract version)."""
     case = ada.get(f"/cases/{case_id}").json()
-    history = ada.get(f"/cases/{case_id}/history", params={"limit": 200}).json()["items"]
+    history = ada.get(f"/cases/{case_id}/history", params={"limit": 100}).json()["items"]
     s3 = aws_client(stack, "s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack["dataProductBucket"], Prefix="cases/")
     rows = sorted(o["Key"] for page in pages for o in page.get("Contents", []) if case_id in o["Key"])
