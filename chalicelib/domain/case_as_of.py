@@ -5,8 +5,10 @@ them); the fold below applies each event type as its writer moved the case: a mo
 new version, updated at the event's time by its actor. What the chain cannot state is named in `missing`
 instead of being filled in: the customer snapshot's personal fields (kept off the permanent trail on
 purpose) and a workflow's `updatedAt` set by WORKFLOW_STARTED (the step reads its clock apart from the
-event's). An event type the fold does not know is named in `unknown_events`: the case rebuilt past it may
-lack whatever that event changed.
+event's). Nor does it state an execution that carried a run on after the run's execution was lost (the local
+system restarted): it is noted on the case with no event and no new version (services/workflow.py `_carry_on`),
+so the rebuilt workflow names the execution that started the run. An event type the fold does not know is
+named in `unknown_events`: the case rebuilt past it may lack whatever that event changed.
 """
 from __future__ import annotations
 

@@ -81,6 +81,7 @@ class CaseChange:
     events: list[AuditEvent] = field(default_factory=list)
     updates: dict[str, Any] = field(default_factory=dict)
     moved: bool = False  # the case gets a new version (written only if it is still at the version read)
+    noted: bool = False  # only the system's bookkeeping on the case changes: no new version (see `note`)
     writes: list[Write] = field(default_factory=list)
     loads: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # username -> (delta, capped, capacity)
 
@@ -114,8 +115,8 @@ class CaseChange:
 
     @property
     def writes_case(self) -> bool:
-        """The whole case item is written (new or moved); otherwise only its audit head moves."""
-        return self.new or self.moved
+        """The whole case item is written (new, moved or noted); otherwise only its audit head moves."""
+        return self.new or self.moved or self.noted
 
     def append(self, type: str, data: dict[str, Any], actor: Optional[str] = None) -> AuditEvent:
         """`actor`: the event's, when not the change's (the system's task events within the workflow's move)."""
@@ -128,6 +129,13 @@ class CaseChange:
         """Change the case's fields: it gets a new version, updated at this change's time by its actor."""
         self.updates.update(updates)
         self.moved = True
+
+    def note(self, **updates: Any) -> None:
+        """Change fields that record how the system carries the case, not the case itself (which workflow
+        execution carries its run): stored with the case, still only if it is at the version read, but with no
+        new version and, without an appended event, nothing on its history, its data product or its feeds."""
+        self.updates.update(updates)
+        self.noted = True
 
     def put(self, record: Record, expected: Optional[int] = None, status: Optional[str] = None) -> None:
         self.writes.append(Put(record, expected, status))

@@ -23,7 +23,7 @@ from ..domain.clock import Clock, iso, utc_now
 from ..ports import CaseRepository, CompensationStore
 from .case_types import CaseTypeCatalog
 from .validation import parse
-from .workflow import Stage
+from .workflow import Stage, run_is_past
 from .retry import Decided, retrying
 from .. import metrics
 
@@ -66,6 +66,8 @@ class CompensationService:
             if case.compensation is None:
                 return None, None
             record = self._store.get_compensation(case_id)
+            if record is not None and run_is_past(case.workflow, Stage.COMPENSATION):
+                return None, record  # a resumed run (services/workflow.py `initiate`): compensated before
             now = iso(self._clock())
             if record is None:
                 return self._create(case, now)

@@ -40,9 +40,26 @@ class Stage:
 
 
 WAIT_STAGES = (Stage.DOCUMENTS, Stage.APPROVAL, Stage.PAYMENT, Stage.TASKS)
+# The stages of one run in the order the state machine goes through them (stepfunctions/case_workflow.asl.json);
+# a run that failed (FAILED) is past none of them: only a new run goes on from there.
+RUN_ORDER = (
+    Stage.INITIATED, Stage.ASSIGNED, Stage.DOCUMENTS, Stage.APPROVAL, Stage.COMPENSATION, Stage.PAYMENT, Stage.TASKS,
+    Stage.COMPLETED,
+)
 # While a stage waits, the case shows this status; any other wait shows the case at work (IN_PROGRESS), so a case
 # whose documents came in leaves PENDING_DOCUMENTS (and its SLA clock runs again) even when no approval follows.
 _WAIT_STATUS = {Stage.DOCUMENTS: CaseStatus.PENDING_DOCUMENTS, Stage.APPROVAL: CaseStatus.PENDING_APPROVAL}
+# A case in one of these starts a run (new, reopened, or resumed after a failed run): it opens again. In any other
+# status a case whose run has not ended is under way, and a new execution of its run carries it on.
+_RUN_STARTS_FROM = (CaseStatus.NEW, CaseStatus.REOPENED, CaseStatus.NEEDS_ATTENTION)
+
+
+def run_is_past(state: Optional[WorkflowState], stage: str) -> bool:
+    """The case's run has gone past `stage`: a new execution resuming the run (its first was lost) passes the
+    stage without writing, since the case is already where the stage would leave it."""
+    if state is None or state.stage not in RUN_ORDER:
+        return False
+    return RUN_ORDER.index(state.stage) > RUN_ORDER.index(stage)
 
 
 # A wait stage's condition: the output to resume it with, or None while it must wait.
@@ -132,18 +149,26 @@ class WorkflowService:
     # -- steps (Lambda tasks) ----------------------------------------------------------------
 
     def initiate(self, case_id: str, execution_id: str) -> dict[str, Any]:
+        """The run starts: the case opens at stage INITIATED. A retry of this step finds it started by this
+        execution and writes nothing; an execution resuming a run that was lost (the local system restarted)
+        finds the run under way and only notes itself as the run's execution (see `_carry_on`)."""
         case = self._case(case_id)
-        runs = case.workflow.executions if case.workflow else []
-        state = WorkflowState(
-            stage=Stage.INITIATED, execution_id=execution_id, run=case.workflow.run if case.workflow else 1,
-            executions=runs if execution_id in runs else [*runs, execution_id], updated_at=iso(self._clock()),
-        )
-        restart = (CaseStatus.NEW, CaseStatus.REOPENED, CaseStatus.NEEDS_ATTENTION)
-        target = CaseStatus.OPEN if case.status in restart else None
-        case = self._move(
-            case_id, status=target, workflow=state, event="WORKFLOW_STARTED", data={"executionId": execution_id},
-            seen=case,
-        )
+        state = case.workflow
+        if state is not None and state.execution_id == execution_id:
+            pass  # a retry: this execution started the run already
+        elif state is not None and case.status not in _RUN_STARTS_FROM and state.stage in RUN_ORDER[:-1]:
+            case = self._carry_on(case, execution_id)
+        else:
+            runs = state.executions if state else []
+            started = WorkflowState(
+                stage=Stage.INITIATED, execution_id=execution_id, run=state.run if state else 1,
+                executions=runs if execution_id in runs else [*runs, execution_id], updated_at=iso(self._clock()),
+            )
+            target = CaseStatus.OPEN if case.status in _RUN_STARTS_FROM else None
+            case = self._move(
+                case_id, status=target, workflow=started, event="WORKFLOW_STARTED",
+                data={"executionId": execution_id}, seen=case,
+            )
         case_type = self._case_types.of_case(case)
         return {
             "needsDocuments": bool(case.required_documents),
@@ -151,6 +176,25 @@ class WorkflowService:
             "hasCompensation": case.compensation is not None,
             "timeouts": {stage.lower(): self._wait_seconds[stage] for stage in WAIT_STAGES},
         }
+
+    def _carry_on(self, case: Case, execution_id: str) -> Case:
+        """A new execution carries on the case's run from its recorded stage: the case keeps its stage, status,
+        version and history; only the execution is noted on it, so that a restart, a resume and the workflow
+        view find the run's live execution."""
+
+        def decide(current: Case) -> Decided[Case]:
+            state = current.workflow
+            if state is None or state.execution_id == execution_id:
+                return None, current
+            executions = state.executions if execution_id in state.executions else [*state.executions, execution_id]
+            change = CaseChange(current, ACTOR, iso(self._clock()))
+            change.note(workflow=state.model_copy(update={"execution_id": execution_id, "executions": executions}))
+            return change, change.case
+
+        return retrying(
+            self._repo.apply, lambda: self._case(case.id), decide, f"case {case.id} is changing too fast; retry",
+            first=case,
+        )
 
     def reopen(self, principal: Principal, case: Case, payload: Any = None) -> Case:
         """A closed case opens again: a new run with fresh work (tasks, approvals) for it. A case closed after
@@ -207,6 +251,8 @@ class WorkflowService:
         case). Idempotent: a retry finds the tasks there and the case moved."""
 
         def decide(case: Case) -> Decided[dict[str, Any]]:
+            if run_is_past(case.workflow, Stage.ASSIGNED):
+                return None, {"tasks": None}  # a resumed run: assigned before, its tasks are there
             now = self._clock()
             change = CaseChange(case, ACTOR, iso(now))
             tasks = self._work.create_within(change, now)  # their TASK_CREATED events come first, as the system's
@@ -222,15 +268,25 @@ class WorkflowService:
         )
 
     def wait(self, case_id: str, stage: str, token: str, execution_id: str) -> None:
-        """A wait stage began: keep its token, show the waiting status, resume at once if already satisfied."""
+        """A wait stage began: keep its token, show the waiting status, resume at once if already satisfied.
+        An execution carrying a lost run on (see `initiate`) passes a stage the run went past at once and with
+        no write, whatever happened since (a document deleted later did not send the run back either): with
+        the condition's output, which the approval's choice reads (a decision, once made, stays final)."""
         if stage not in WAIT_STAGES:
             raise ValueError(f"unknown wait stage {stage}")
+        case = self._case(case_id)
+        if run_is_past(case.workflow, stage):
+            # No one else resumes this token: people's actions resume the stage the case shows, a later one.
+            self._engine().resume(token, self._conditions[stage](case) or {})
+            return
         self._tokens.put(case_id, stage, token, execution_id)
-        # Only from a working status: a wait re-entered after an escalation may find the decision made.
+        # Only from a working status: a wait re-entered after an escalation may find the decision made. The case
+        # as read before the token was kept will do: a decision that lands meanwhile resumes through the token or
+        # is seen by the condition, which reads its own store after the token is kept.
         moved = self._move(
             case_id, status=_WAIT_STATUS.get(stage, CaseStatus.IN_PROGRESS), stage=stage, event="WORKFLOW_WAITING",
             data={"stage": stage},
-            only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS),
+            only_from=(CaseStatus.IN_PROGRESS, CaseStatus.PENDING_DOCUMENTS), seen=case,
         )
         self._resume_if_ready(moved, stage)  # the case as the move stored it (or found it): no second read
 

@@ -13,7 +13,7 @@ from pynamodb.signals import pre_dynamodb_send
 from chalicelib.adapters.dynamo.changes import case_item, viewer_item
 from chalicelib.domain.access import Visibility, participants_of
 from chalicelib.domain.changes import CaseChange
-from chalicelib.domain.models import CaseStatus
+from chalicelib.domain.models import CaseStatus, WorkflowState
 from chalicelib.ports import CaseQuery, IdempotencyKeyTaken, IdempotencyRecord, InvalidStartKey, StaleWrite
 from tests.support import add_comment, changed, comment_on, concurrently, create_case, new_case, save_case
 
@@ -219,6 +219,25 @@ class TestCaseRepositoryContract:
             save_case(repo, updated, 1, 1, event)
         assert repo.get_case("ghost") is None
         assert repo.list_events("ghost") == []
+
+    # -- a noted change: the system's bookkeeping on the case (which execution carries its run) -------
+
+    def test_a_noted_change_is_stored_with_no_new_version_and_no_event(self, repo, stored):
+        carried_on = WorkflowState(stage="TASKS", execution_id="exec-2", executions=["exec-1", "exec-2"])
+        change = CaseChange(stored, "workflow", "2026-03-02T09:00:00.000Z")
+        change.note(workflow=carried_on)
+        repo.apply(change)
+        assert repo.get_case(stored.id) == stored.model_copy(update={"workflow": carried_on})
+        assert len(repo.list_events(stored.id)) == 1
+
+    def test_a_noted_change_over_a_stale_read_changes_nothing(self, repo, stored):
+        updated, event = changed(stored, title="Moved meanwhile")
+        save_case(repo, updated, 1, 1, event)
+        change = CaseChange(stored, "workflow", "2026-03-02T09:00:00.000Z")
+        change.note(workflow=WorkflowState(stage="TASKS", execution_id="exec-2"))
+        with pytest.raises(StaleWrite):
+            repo.apply(change)
+        assert repo.get_case(stored.id) == updated
 
     def test_listing_follows_saved_changes(self, repo, listed):
         current = repo.get_case("c1")

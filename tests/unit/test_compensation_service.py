@@ -272,3 +272,30 @@ def test_a_case_without_compensation(system):
     assert system.compensation.compensate(case_id) == {"caseId": case_id, "compensation": None}
     with pytest.raises(NotFound, match="no compensation"):
         system.compensation.get(FAY, case_id)
+
+
+def test_a_run_carried_on_past_its_payment_passes_approval_compensation_and_payment_without_writing(system):
+    """The local system restarted and moto forgot exec-1: a new execution carries the run on. Its decision, its
+    payment instruction and the payment are facts of the run: each stage passes with the run's output and no write."""
+    case_id = compensated(system)
+    system.compensation.confirm_payment(FAY, case_id, PAY)
+    system.workflow.wait(case_id, Stage.TASKS, "tasks-token", "exec-1")
+    before, events = system.repo.get_case(case_id), event_types(system, case_id)
+    system.clock.advance(minutes=5)
+    workflow = system.workflow
+    workflow.initiate(case_id, "exec-2")
+    workflow.assign(case_id)
+    workflow.wait(case_id, Stage.APPROVAL, "approval-token-2", "exec-2")
+    assert system.compensation.compensate(case_id)["instructionStatus"] == "PAID"
+    workflow.wait(case_id, Stage.PAYMENT, "payment-token-2", "exec-2")
+    workflow.wait(case_id, Stage.TASKS, "tasks-token-2", "exec-2")
+    assert event_types(system, case_id) == events
+    carried_on = before.workflow.model_copy(update={"execution_id": "exec-2", "executions": ["exec-1", "exec-2"]})
+    assert system.repo.get_case(case_id) == before.model_copy(update={"workflow": carried_on})
+    assert system.engine.resumed[-3:] == [
+        ("approval-token-2", {"decision": "APPROVED", "approvedAmount": "500.00"}), ("payment-token-2", {}),
+        ("tasks-token-2", {}),
+    ]
+    assert [e.type for e in system.store.get_compensation(case_id).ledger] == [
+        LedgerType.REQUESTED, LedgerType.APPROVED, LedgerType.INSTRUCTED, LedgerType.PAID,
+    ]

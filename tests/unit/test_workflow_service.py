@@ -267,3 +267,122 @@ def test_assignment_writes_the_tasks_and_the_move_at_once_each_event_by_its_acto
                                                                          "workflow")
     assert people.get_person("amy").open_tasks == 2
     assert workflow.assign(case.id) == {"tasks": 2} and len(writes) == 1
+
+
+# -- a run carried on by a new execution (the local system restarted and moto forgot the first) -----------
+
+
+def _workflow_on(repo, clock, engine, work, tokens, ready=None):
+    """The workflow with the documents and approval stages waiting on `ready`'s flags."""
+    ready = ready if ready is not None else {}
+    return WorkflowService(
+        repo, lambda: engine, tokens, work, case_types(), dict(DEFAULT_WAIT_SECONDS), clock,
+        conditions={
+            Stage.DOCUMENTS: lambda case: {} if ready.get("documents") else None,
+            Stage.APPROVAL: lambda case: {"decision": "APPROVED"} if ready.get("approval") else None,
+        },
+    )
+
+
+@pytest.fixture
+def claim():
+    """A claim (documents, then approval) whose run waits for its approval, its documents in."""
+    repo, clock, engine, tokens = InMemoryCaseRepository(), FixedClock(), FakeEngine(), InMemoryTokenStore()
+    ready = {"documents": False, "approval": False}
+    workflow = _workflow_on(repo, clock, engine, FakeWork(), tokens, ready)
+    cases = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    case = cases.create(principal("alice", "caseworker", team="claims"),
+                        {"title": "t", "caseType": "CLAIM", "priority": "LOW", "customerId": "CUST-1"})
+    facts = workflow.initiate(case.id, "exec-1")
+    assert facts["needsDocuments"] and facts["needsApproval"]
+    workflow.assign(case.id)
+    workflow.wait(case.id, Stage.DOCUMENTS, "documents-1", "exec-1")
+    ready["documents"] = True
+    assert workflow.resume_if_ready(case.id, Stage.DOCUMENTS) is True
+    workflow.wait(case.id, Stage.APPROVAL, "approval-1", "exec-1")
+    waiting = repo.get_case(case.id)
+    assert (waiting.status, waiting.workflow.stage) == (CaseStatus.PENDING_APPROVAL, Stage.APPROVAL)
+    clock.advance(minutes=5)
+    return repo, workflow, engine, tokens, ready, waiting
+
+
+def _carried_on_by(case, *executions):
+    return case.model_copy(update={"workflow": case.workflow.model_copy(update={
+        "execution_id": executions[-1], "executions": list(executions)})})
+
+
+def test_a_new_execution_carries_the_run_on_without_writing_to_the_case(claim):
+    """Its steps find the case where they would leave it: no event, no new version, the same status and stage;
+    the documents stage it went past resumes at once, the approval it waits for keeps the new token."""
+    repo, workflow, engine, tokens, ready, waiting = claim
+    events = repo.list_events(waiting.id)
+    engine.status_of["exec-1"] = None  # the engine forgot it
+    assert workflow.recover(waiting) == f"arn:exec:{waiting.id}-2"
+    facts = workflow.initiate(waiting.id, "exec-2")
+    assert facts["needsDocuments"] and facts["needsApproval"]
+    workflow.assign(waiting.id)
+    workflow.wait(waiting.id, Stage.DOCUMENTS, "documents-2", "exec-2")
+    workflow.wait(waiting.id, Stage.APPROVAL, "approval-2", "exec-2")
+    assert repo.list_events(waiting.id) == events
+    assert repo.get_case(waiting.id) == _carried_on_by(waiting, "exec-1", "exec-2")
+    assert engine.resumed[-1] == ("documents-2", {}) and tokens.peek(waiting.id, Stage.DOCUMENTS) is None
+    assert tokens.peek(waiting.id, Stage.APPROVAL) == "approval-2"
+    ready["approval"] = True  # the decision resumes the new execution
+    assert workflow.resume_if_ready(waiting.id, Stage.APPROVAL) is True
+    assert engine.resumed[-1] == ("approval-2", {"decision": "APPROVED"})
+
+
+def test_each_lost_execution_is_carried_on_by_the_next(claim):
+    repo, workflow, engine, tokens, ready, waiting = claim
+    for execution in ("exec-2", "exec-3"):
+        engine.status_of[repo.get_case(waiting.id).workflow.execution_id] = None
+        workflow.recover(repo.get_case(waiting.id))
+        workflow.initiate(waiting.id, execution)
+        workflow.initiate(waiting.id, execution)  # a retry of the step
+    assert f"{waiting.id}-3" in engine.started
+    assert repo.get_case(waiting.id) == _carried_on_by(waiting, "exec-1", "exec-2", "exec-3")
+
+
+def test_a_carried_on_run_passes_a_stage_it_went_past_whatever_happened_since(claim):
+    """A required document was deleted after the documents stage: the lost run had gone past it and would not
+    have gone back, so neither does the new execution (the stage's output, {}, is not read by the run)."""
+    repo, workflow, engine, tokens, ready, waiting = claim
+    ready["documents"] = False
+    workflow.initiate(waiting.id, "exec-2")
+    workflow.assign(waiting.id)
+    workflow.wait(waiting.id, Stage.DOCUMENTS, "documents-2", "exec-2")
+    assert engine.resumed[-1] == ("documents-2", {}) and tokens.peek(waiting.id, Stage.DOCUMENTS) is None
+    assert repo.get_case(waiting.id) == _carried_on_by(waiting, "exec-1", "exec-2")
+
+
+def test_a_retried_start_writes_once_whatever_the_clock_says():
+    """On AWS, Lambda's retry of the Initiate step runs it again a moment later: nothing new to write."""
+    repo, clock = InMemoryCaseRepository(), FixedClock()
+    workflow = _workflow_on(repo, clock, FakeEngine(), FakeWork(), InMemoryTokenStore())
+    cases = CaseService(repo, case_types(), CaseNumbers(repo), clock=clock, new_id=SequentialIds("case"))
+    case = cases.create(principal("alice", "caseworker", team="claims"),
+                        {"title": "t", "caseType": "GENERAL", "priority": "LOW", "customerId": "CUST-1"})
+    workflow.initiate(case.id, "exec-1")
+    started = repo.get_case(case.id)
+    clock.advance(seconds=2)
+    workflow.initiate(case.id, "exec-1")
+    assert repo.get_case(case.id) == started
+    assert [e.type for e in repo.list_events(case.id)] == ["CASE_CREATED", "WORKFLOW_STARTED"]
+
+
+def test_a_new_run_after_a_failure_or_a_reopening_still_starts_on_the_record(parts):
+    """Only an execution carrying on a run under way is silent: a new run opens the case again, with its event."""
+    repo, workflow, engine, work, tokens, case = parts
+    admin = principal("ada", "admin")
+    workflow.initiate(case.id, "exec-1")
+    workflow.rollback(case.id, {"Error": "Boom"})
+    engine.status_of["exec-1"] = "FAILED"
+    workflow.resume(admin, repo.get_case(case.id))
+    workflow.initiate(case.id, "exec-2")
+    workflow.assign(case.id)
+    workflow.wait(case.id, Stage.TASKS, "token-2", "exec-2")
+    workflow.complete(case.id)
+    workflow.reopen(principal("sam", "supervisor", team="claims"), repo.get_case(case.id))
+    workflow.initiate(case.id, "exec-3")
+    types = [e.type for e in repo.list_events(case.id)]
+    assert types.count("WORKFLOW_STARTED") == 3 and repo.get_case(case.id).status == CaseStatus.OPEN

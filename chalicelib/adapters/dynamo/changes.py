@@ -1,7 +1,7 @@
 """Applies a CaseChange as one TransactWriteItems: the case (put if new, or replaced if still at the version
-and audit head read, or its audit head moved if still at the head read), its new audit events (each put only
-if absent), the change's conditional writes, and the case's copies in the lists of the people who take part
-in it (moved with the case). All of it is written, or none of it."""
+and audit head read, be it moved or only noted, or its audit head moved if still at the head read), its new
+audit events (each put only if absent), the change's conditional writes, and the case's copies in the lists of
+the people who take part in it (moved with the case). All of it is written, or none of it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -38,7 +38,7 @@ def apply_change(m: TableModels, change: CaseChange, list_month: Optional[str] =
         with translated(), TransactWrite(connection=m.connection) as tx:
             if change.new:
                 tx.save(case_item(m, change.case), condition=m.case.pk.does_not_exist())
-            elif change.moved:
+            elif change.moved or change.noted:  # noted: the same version, still only over the one read
                 tx.save(
                     case_item(m, change.case),
                     condition=(m.case.version == change.expected_version)

@@ -67,9 +67,9 @@ class InMemoryTable:
         current = self.cases.get(change.case_id)
         if change.new:
             stale = current is not None
-        elif change.moved or change.events:
+        elif change.moved or change.noted or change.events:
             stale = current is None or current.audit_seq != change.expected_audit_seq or (
-                change.moved and current.version != change.expected_version
+                (change.moved or change.noted) and current.version != change.expected_version
             )
         else:
             stale = False
