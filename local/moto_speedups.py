@@ -93,10 +93,12 @@ def check_moto_dynamodb() -> None:
 def install_dynamodb_speedups() -> None:
     """Replace moto's DynamoDB hot paths in this process (idempotent)."""
     from . import moto_indexes, moto_items, moto_transactions
+    from .moto_dynamo_values import install_dynamo_values
     from .moto_dynamodb_serializer import install_dynamodb_serializer
 
     with _lock:
         check_moto_dynamodb()
+        install_dynamo_values()  # before the first item is made: values of moto's class would not be recognised
         patches: dict[str, tuple[Any, str, Any]] = {
             **moto_indexes.PATCHES, **moto_transactions.PATCHES, **moto_items.PATCHES,
         }
