@@ -1,5 +1,5 @@
-"""Install local/moto_indexes.py, local/moto_transactions.py, local/moto_items.py and
-local/moto_dynamodb_serializer.py into moto's DynamoDB, once per process.
+"""Install local/moto_indexes.py, local/moto_transactions.py, local/moto_items.py,
+local/moto_dynamodb_serializer.py and local/moto_dynamo_values.py into moto's DynamoDB, once per process.
 
 They replace moto internals or stand in for them, so they are pinned twice: to moto's version (as
 local/lambdas.py is) and to the source of every moto function they replace or rely on. Any change there
