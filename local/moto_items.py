@@ -6,6 +6,12 @@ of every attribute already there to refuse an item over 405,000 bytes: O(attribu
 CPU. Sizes are not negative, so the last of those checks is the only one that can fail: here the attributes
 are converted as moto does, their sizes summed once, and the same ItemSizeTooLarge raised when the sum is over.
 Later writes to `item.attrs` (update expressions) still go through moto's `LimitedSizeDict.__setitem__`.
+The attribute names, and the string and number values of up to SHARED_VALUE_LENGTH characters, are interned:
+each request's JSON gave every item its own copy of each (~60 bytes a string, kept for as long as the item). Here
+a case's 19 items hold ~150 names (56 distinct in the whole table) and ~140 such values, ~95 of them equal to a
+value already held (a status, a team, the case's own key): ~14 KB a case, less ~1.5 KB for the interned
+table's entries of the values held once (issue 13). Equal strings compare, hash and serialise the same
+whichever copy a value holds.
 
 Conditions: moto parses a ConditionExpression three times per transaction item (the request's validation,
 the transaction's check, `Table.put_item`'s check), each a lexer and seven passes in Python. The parse of an
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from sys import intern
 from typing import Any, Callable
 
 from moto.dynamodb.comparisons import ConditionExpressionParser
@@ -26,13 +33,18 @@ from moto.dynamodb.models.utilities import bytesize
 
 from .moto_indexes import MAX_ITEM_BYTES, ORIGINAL
 
+SHARED_TYPES = ("S", "N")
+SHARED_VALUE_LENGTH = 64  # longer values are rarely repeated and cost more to hash
 PARSES_KEPT = 2048  # distinct (expression, names, values) triples; the oldest is dropped first
 
 
 def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
     self.hash_key = hash_key
     self.range_key = range_key
-    converted = {key: DynamoType(value) for key, value in attrs.items()}
+    converted = {intern(key): DynamoType(value) for key, value in attrs.items()}
+    for value in converted.values():
+        if value.type in SHARED_TYPES and type(value.value) is str and len(value.value) <= SHARED_VALUE_LENGTH:
+            value.value = intern(value.value)
     if sum(bytesize(key) + value.size() for key, value in converted.items()) > MAX_ITEM_BYTES:
         raise ItemSizeTooLarge
     self.attrs = LimitedSizeDict(converted)  # its __init__ is dict.update: no check per attribute

@@ -8,6 +8,9 @@ expiry and so on); here they are set only when they are not None, and the class 
 every read sees what moto's instance held. moto's own later writes (an Object Lock update, a checksum) set them on
 the instance as before. Everything else is moto's code, in moto's order. Installed before the process makes its
 first FakeKey: the class's shared key table then holds the names in this order, with room for the ones set later.
+Two of a key's parts that never change are shared by every key (~450 bytes a version): the list of its restore
+states (`ManagedState` only reads it) and the arguments its body buffer (a `SpooledTemporaryFile`) would give a
+temporary file on rollover, an 8-entry dict per buffer that `rollover` only reads and then drops from the buffer.
 tests/integration/test_moto_s3_keys.py puts, copies, versions and reads objects with and without this and compares
 what S3 answers."""
 from __future__ import annotations
@@ -19,13 +22,30 @@ from typing import Any, Callable
 from .lambdas import MotoPinError
 from .moto_speedups import digest_of
 
-# sha256 of inspect.getsource() in moto 5.2.5: the function replaced
-SOURCE_PINS = {"FakeKey.__init__": "cd9d1347667a9ccf2179874051aebed2261ecb260ca12e048f20b9140a325383"}
+# sha256 of inspect.getsource() in moto 5.2.5 and Python 3.11: the function replaced, and the ones that must only
+# read what is now shared
+SOURCE_PINS = {
+    "FakeKey.__init__": "cd9d1347667a9ccf2179874051aebed2261ecb260ca12e048f20b9140a325383",
+    "ManagedState.__init__": "02c247c5f2dd99b6d7baca0734bac1eaa2b38340cf0ecf2d6cb28ec74a1da765",
+    "ManagedState._get_next_status": "f73b9e633f4410dbd1f41e4e7cbfa4599c609d545eab321d960c88ebcc71645f",
+    "SpooledTemporaryFile.__init__": "9607ff8c0bc007dafe3bfa0141bbf471f9699f1a330014cb7d88be81df67cd42",
+    "SpooledTemporaryFile.rollover": "44cd54a3dfa6e683aead3355ac88e6a35fbbe7f204be25e23cba884349530e2b",
+}
 NONE_BY_DEFAULT = (  # the attributes moto's __init__ may set to None, answered by the class when they are
     "website_redirect_location", "checksum_algorithm", "_expiry", "_etag", "_version_id", "multipart",
     "bucket_name", "encryption", "kms_key_id", "bucket_key_enabled", "lock_mode", "lock_legal_status",
     "lock_until", "checksum_value", "checksum_type", "checksum_parts",
 )
+RESTORE_TRANSITIONS = [(None, "IN_PROGRESS"), ("IN_PROGRESS", "RESTORED")]  # moto's, one list for every key
+
+
+def _buffer_file_args() -> dict[str, Any]:
+    """What `SpooledTemporaryFile(max_size)`, as moto makes it, keeps for a rollover (the same for any max_size)."""
+    with tempfile.SpooledTemporaryFile(0) as buffer:
+        return dict(vars(buffer)["_TemporaryFileArgs"])
+
+
+BUFFER_FILE_ARGS = _buffer_file_args()
 _lock = threading.Lock()
 _installed: dict[str, Callable[..., Any]] = {}  # "FakeKey.__init__" -> moto's (also marks the patch as done)
 
@@ -36,10 +56,22 @@ def _fake_key() -> Any:
     return FakeKey
 
 
+def pinned_functions() -> dict[str, Any]:
+    from moto.moto_api._internal.managed_state_model import ManagedState
+
+    return {
+        "FakeKey.__init__": _installed.get("FakeKey.__init__") or vars(_fake_key())["__init__"],
+        "ManagedState.__init__": ManagedState.__init__,
+        "ManagedState._get_next_status": ManagedState._get_next_status,
+        "SpooledTemporaryFile.__init__": tempfile.SpooledTemporaryFile.__init__,
+        "SpooledTemporaryFile.rollover": tempfile.SpooledTemporaryFile.rollover,
+    }
+
+
 def check_s3_keys() -> None:
-    moto_init = _installed.get("FakeKey.__init__") or vars(_fake_key())["__init__"]
-    if digest_of(moto_init) != SOURCE_PINS["FakeKey.__init__"]:
-        raise MotoPinError("moto's FakeKey.__init__ changed: re-read local/moto_s3_keys.py against it, then update "
+    changed = [name for name, function in pinned_functions().items() if digest_of(function) != SOURCE_PINS[name]]
+    if changed:
+        raise MotoPinError(f"{', '.join(changed)} changed: re-read local/moto_s3_keys.py against it, then update "
                            "its SOURCE_PINS")
 
 
@@ -77,7 +109,7 @@ def key_init(  # moto's FakeKey.__init__, the same steps in the same order; None
     from moto.s3.models import get_canned_acl, get_s3_default_key_buffer_size
     from moto.utilities.utils import LowercaseDict, get_partition
 
-    ManagedState.__init__(self, "s3::keyrestore", transitions=[(None, "IN_PROGRESS"), ("IN_PROGRESS", "RESTORED")])
+    ManagedState.__init__(self, "s3::keyrestore", transitions=RESTORE_TRANSITIONS)
     self.name = name
     self.account_id = account_id
     self.region_name = region_name
@@ -92,6 +124,7 @@ def key_init(  # moto's FakeKey.__init__, the same steps in the same order; None
 
     self._max_buffer_size = max_buffer_size if max_buffer_size else get_s3_default_key_buffer_size()
     self._value_buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)
+    self._value_buffer._TemporaryFileArgs = BUFFER_FILE_ARGS  # an equal dict: read by rollover only
     self.disposed = False
     self.value = value
     self.lock = threading.Lock()

@@ -1,5 +1,5 @@
-"""Install local/moto_indexes.py, local/moto_transactions.py, local/moto_items.py and
-local/moto_dynamodb_serializer.py into moto's DynamoDB, once per process.
+"""Install local/moto_indexes.py, local/moto_transactions.py, local/moto_items.py,
+local/moto_dynamodb_serializer.py and local/moto_dynamo_values.py into moto's DynamoDB, once per process.
 
 They replace moto internals or stand in for them, so they are pinned twice: to moto's version (as
 local/lambdas.py is) and to the source of every moto function they replace or rely on. Any change there
@@ -93,10 +93,12 @@ def check_moto_dynamodb() -> None:
 def install_dynamodb_speedups() -> None:
     """Replace moto's DynamoDB hot paths in this process (idempotent)."""
     from . import moto_indexes, moto_items, moto_transactions
+    from .moto_dynamo_values import install_dynamo_values
     from .moto_dynamodb_serializer import install_dynamodb_serializer
 
     with _lock:
         check_moto_dynamodb()
+        install_dynamo_values()  # before the first item is made: values of moto's class would not be recognised
         patches: dict[str, tuple[Any, str, Any]] = {
             **moto_indexes.PATCHES, **moto_transactions.PATCHES, **moto_items.PATCHES,
         }

@@ -15,9 +15,11 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from sys import intern
 from typing import Any, Callable, Optional
 
 from .bulk import no_collection
+from .moto_items import SHARED_TYPES, SHARED_VALUE_LENGTH
 
 SNAPSHOT_VERSION = 1
 
@@ -166,11 +168,15 @@ def _wire(value: Any) -> dict[str, Any]:
 
 def _dynamo(value: dict[str, Any]) -> Any:
     """DynamoDB JSON as moto's DynamoType, built as its __init__ would (binary as bytes, as moto parses it)
-    without its per-value type tests: half of a restore's time."""
+    without its per-value type tests: half of a restore's time. Short strings and numbers are interned, as
+    local/moto_items.py does for items written (json.loads already gives equal names one object)."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     (kind, inner), = value.items()
-    if kind == "M":
+    if kind in SHARED_TYPES:
+        if len(inner) <= SHARED_VALUE_LENGTH:
+            inner = intern(inner)
+    elif kind == "M":
         inner = {name: _dynamo(member) for name, member in inner.items()}
     elif kind == "L":
         inner = [_dynamo(member) for member in inner]

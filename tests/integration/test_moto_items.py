@@ -5,6 +5,7 @@ or their errors; random condition expressions are parsed by moto's parser and by
 trees evaluated on random items, with the names and values each parse reports found."""
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -57,6 +58,18 @@ def test_items_are_built_or_refused_as_moto_does(seed: int) -> None:
         assert ours == moto
         refused += ours[0] == "refused"
     assert 0 < refused < 60  # both sides of the limit were tried
+
+
+def test_items_from_separate_requests_share_their_names_and_short_values() -> None:
+    long = "x" * 65
+    first, second = (Item(DynamoType({"S": "p"}), None, json.loads(
+        f'{{"status": {{"S": "NEW"}}, "n": {{"N": "12"}}, "long": {{"S": "{long}"}}, "flag": {{"BOOL": true}}}}'))
+        for _ in range(2))
+    assert all(a is b for a, b in zip(first.attrs, second.attrs))
+    assert first.attrs["status"].value is second.attrs["status"].value
+    assert first.attrs["n"].value is second.attrs["n"].value
+    assert first.attrs["long"].value is not second.attrs["long"].value  # over the length: not interned
+    assert first.attrs == second.attrs
 
 
 CONDITIONS = [

@@ -133,3 +133,20 @@ def test_the_replaced_function_is_pinned(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(moto_s3_keys.SOURCE_PINS, "FakeKey.__init__", "0" * 64)
     with pytest.raises(MotoPinError, match="FakeKey.__init__"):
         moto_s3_keys.check_s3_keys()
+
+
+def test_keys_share_their_restore_states_and_buffer_file_arguments_and_still_roll_over() -> None:
+    from moto.s3.models import FakeKey
+
+    install_s3_keys()
+    small, large = (FakeKey(name, body, "123456789012", "us-east-1", max_buffer_size=64)
+                    for name, body in (("small", b"s" * 10), ("large", b"L" * 100)))
+    assert small._transitions is large._transitions == [(None, "IN_PROGRESS"), ("IN_PROGRESS", "RESTORED")]
+    assert small._get_last_status(None) == "RESTORED"  # as moto's state manager reads the list
+    assert vars(small._value_buffer)["_TemporaryFileArgs"] is moto_s3_keys.BUFFER_FILE_ARGS
+    assert large._value_buffer._rolled and not small._value_buffer._rolled  # over max_buffer_size: a file
+    assert (small.value, large.value) == (b"s" * 10, b"L" * 100)
+    assert moto_s3_keys.BUFFER_FILE_ARGS == {"mode": "w+b", "buffering": -1, "suffix": None, "prefix": None,
+                                             "encoding": None, "newline": None, "dir": None, "errors": None}
+    for key in (small, large):
+        key.dispose()
