@@ -10,7 +10,8 @@ the instance as before. Everything else is moto's code, in moto's order. Install
 first FakeKey: the class's shared key table then holds the names in this order, with room for the ones set later.
 Two of a key's parts that never change are shared by every key (~450 bytes a version): the list of its restore
 states (`ManagedState` only reads it) and the arguments its body buffer (a `SpooledTemporaryFile`) would give a
-temporary file on rollover, an 8-entry dict per buffer that `rollover` only reads and then drops from the buffer.
+temporary file on rollover, an 8-entry dict per buffer that `rollover` only reads and then drops from the buffer
+(shared only on the Python whose tempfile this was read against; another one keeps a dict per buffer).
 tests/integration/test_moto_s3_keys.py puts, copies, versions and reads objects with and without this and compares
 what S3 answers."""
 from __future__ import annotations
@@ -68,8 +69,18 @@ def pinned_functions() -> dict[str, Any]:
     }
 
 
+PYTHON_PINNED = ("SpooledTemporaryFile.__init__", "SpooledTemporaryFile.rollover")  # Python's, not moto's
+
+
+def _buffer_args_shareable() -> bool:
+    """Another Python's tempfile may keep or read the arguments otherwise: then each buffer keeps its own."""
+    functions = pinned_functions()
+    return all(digest_of(functions[name]) == SOURCE_PINS[name] for name in PYTHON_PINNED)
+
+
 def check_s3_keys() -> None:
-    changed = [name for name, function in pinned_functions().items() if digest_of(function) != SOURCE_PINS[name]]
+    changed = [name for name, function in pinned_functions().items()
+               if name not in PYTHON_PINNED and digest_of(function) != SOURCE_PINS[name]]
     if changed:
         raise MotoPinError(f"{', '.join(changed)} changed: re-read local/moto_s3_keys.py against it, then update "
                            "its SOURCE_PINS")
@@ -124,7 +135,8 @@ def key_init(  # moto's FakeKey.__init__, the same steps in the same order; None
 
     self._max_buffer_size = max_buffer_size if max_buffer_size else get_s3_default_key_buffer_size()
     self._value_buffer = tempfile.SpooledTemporaryFile(self._max_buffer_size)
-    self._value_buffer._TemporaryFileArgs = BUFFER_FILE_ARGS  # an equal dict: read by rollover only
+    if _SHARE_BUFFER_ARGS:
+        self._value_buffer._TemporaryFileArgs = BUFFER_FILE_ARGS  # an equal dict: read by rollover only
     self.disposed = False
     self.value = value
     self.lock = threading.Lock()
@@ -135,6 +147,9 @@ def key_init(  # moto's FakeKey.__init__, the same steps in the same order; None
         checksum_value=checksum_value, checksum_type=checksum_type, checksum_parts=checksum_parts,
     )
     self._metadata["Content-Type"] = "binary/octet-stream"
+
+
+_SHARE_BUFFER_ARGS = _buffer_args_shareable()
 
 
 def install_s3_keys() -> None:

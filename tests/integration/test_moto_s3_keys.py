@@ -135,6 +135,13 @@ def test_the_replaced_function_is_pinned(monkeypatch: pytest.MonkeyPatch) -> Non
         moto_s3_keys.check_s3_keys()
 
 
+def test_another_pythons_tempfile_keeps_each_buffers_arguments_and_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert moto_s3_keys._buffer_args_shareable()  # this Python's tempfile is the one read
+    monkeypatch.setitem(moto_s3_keys.SOURCE_PINS, "SpooledTemporaryFile.rollover", "0" * 64)
+    moto_s3_keys.check_s3_keys()  # not refused: only the sharing is left out
+    assert not moto_s3_keys._buffer_args_shareable()
+
+
 def test_keys_share_their_restore_states_and_buffer_file_arguments_and_still_roll_over() -> None:
     from moto.s3.models import FakeKey
 
