@@ -16,7 +16,9 @@ from local import moto_dynamo_values, moto_items
 from local.lambdas import MotoPinError
 from local.moto_dynamo_values import install_dynamo_values, uninstall_dynamo_values
 from local.moto_speedups import install_dynamodb_speedups
-from test_moto_speedups import REGION, STEPS, Workload, answer, backend_table, create  # type: ignore[import-not-found]
+from test_moto_speedups import (  # type: ignore[import-not-found]
+    REGION, STEPS, Workload, _with_table, answer, backend_table, create,
+)
 
 SEEDS = range(4)
 
@@ -58,20 +60,12 @@ def answers(dynamodb: Any, seed: int) -> tuple[list[Any], type]:
     moto_items._parses.clear()  # kept condition trees hold values of the class they were parsed under
     got = []
     for operation, request in requests(seed):
-        body = _named(request, name)
+        body = _with_table(request, name)
         got.append(answer(lambda: getattr(dynamodb, operation)(**body), {name: "<table>"}))
     table = backend_table(name)
     held = {type(value) for partition in table.items.values() for item in partition.values()
             for value in item.attrs.values()}
     return got, held.pop() if len(held) == 1 else type(None)
-
-
-def _named(request: Any, name: str) -> Any:
-    if isinstance(request, dict):
-        return {k: (name if k == "TableName" else _named(v, name)) for k, v in request.items()}
-    if isinstance(request, list):
-        return [_named(v, name) for v in request]
-    return request
 
 
 @pytest.mark.parametrize("seed", SEEDS)
