@@ -19,8 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 # sha256 of inspect.getsource() in moto 5.2.5: the class whose functions the slotted class shares
 SOURCE_PINS = {"DynamoType": "72b795ad49f18bffd1d62e62b946a83a824a66a4573e6364b372cabb4a7d85ae"}
@@ -37,9 +36,7 @@ def _module_class() -> type:
 
 def check_dynamo_values() -> None:
     moto_class = _installed.get("moto") or _module_class()
-    if digest_of(moto_class) != SOURCE_PINS["DynamoType"]:
-        raise MotoPinError("moto's DynamoType changed: re-read local/moto_dynamo_values.py against it, then update "
-                           "its SOURCE_PINS")
+    refuse_changed([name for name, digest in SOURCE_PINS.items() if digest_of(moto_class) != digest], __name__)
 
 
 def slotted(moto_class: type) -> type:

@@ -38,13 +38,19 @@ SHARED_VALUE_LENGTH = 64  # longer values are rarely repeated and cost more to h
 PARSES_KEPT = 2048  # distinct (expression, names, values) triples; the oldest is dropped first
 
 
+def shared(kind: str, value: Any) -> Any:
+    """One object for equal short strings and numbers (DynamoDB type `kind`), whichever item holds them."""
+    if kind in SHARED_TYPES and type(value) is str and len(value) <= SHARED_VALUE_LENGTH:
+        return intern(value)
+    return value
+
+
 def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
     self.hash_key = hash_key
     self.range_key = range_key
     converted = {intern(key): DynamoType(value) for key, value in attrs.items()}
     for value in converted.values():
-        if value.type in SHARED_TYPES and type(value.value) is str and len(value.value) <= SHARED_VALUE_LENGTH:
-            value.value = intern(value.value)
+        value.value = shared(value.type, value.value)
     if sum(bytesize(key) + value.size() for key, value in converted.items()) > MAX_ITEM_BYTES:
         raise ItemSizeTooLarge
     self.attrs = LimitedSizeDict(converted)  # its __init__ is dict.update: no check per attribute

@@ -20,8 +20,7 @@ import tempfile
 import threading
 from typing import Any, Callable
 
-from .lambdas import MotoPinError
-from .moto_speedups import digest_of
+from .moto_speedups import digest_of, refuse_changed
 
 # sha256 of inspect.getsource() in moto 5.2.5 and Python 3.11: the function replaced, and the ones that must only
 # read what is now shared
@@ -74,16 +73,13 @@ PYTHON_PINNED = ("SpooledTemporaryFile.__init__", "SpooledTemporaryFile.rollover
 
 def _buffer_args_shareable() -> bool:
     """Another Python's tempfile may keep or read the arguments otherwise: then each buffer keeps its own."""
-    functions = pinned_functions()
-    return all(digest_of(functions[name]) == SOURCE_PINS[name] for name in PYTHON_PINNED)
+    return all(digest_of(getattr(tempfile.SpooledTemporaryFile, name.split(".")[1])) == SOURCE_PINS[name]
+               for name in PYTHON_PINNED)
 
 
 def check_s3_keys() -> None:
-    changed = [name for name, function in pinned_functions().items()
-               if name not in PYTHON_PINNED and digest_of(function) != SOURCE_PINS[name]]
-    if changed:
-        raise MotoPinError(f"{', '.join(changed)} changed: re-read local/moto_s3_keys.py against it, then update "
-                           "its SOURCE_PINS")
+    refuse_changed([name for name, function in pinned_functions().items()
+                    if name not in PYTHON_PINNED and digest_of(function) != SOURCE_PINS[name]], __name__)
 
 
 def _set_unless_none(key: Any, **attributes: Any) -> None:

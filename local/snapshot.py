@@ -15,11 +15,10 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from sys import intern
 from typing import Any, Callable, Optional
 
 from .bulk import no_collection
-from .moto_items import SHARED_TYPES, SHARED_VALUE_LENGTH
+from .moto_items import SHARED_TYPES, shared
 
 SNAPSHOT_VERSION = 1
 
@@ -174,8 +173,7 @@ def _dynamo(value: dict[str, Any]) -> Any:
 
     (kind, inner), = value.items()
     if kind in SHARED_TYPES:
-        if len(inner) <= SHARED_VALUE_LENGTH:
-            inner = intern(inner)
+        inner = shared(kind, inner)
     elif kind == "M":
         inner = {name: _dynamo(member) for name, member in inner.items()}
     elif kind == "L":
