@@ -13,8 +13,10 @@ What it does
   is sent at start + i/R by one of 8 client threads, so a slow system queues requests rather than lowering
   the rate); each create's latency is recorded;
 - at the end of each bucket: 5 x `GET /cases?limit=25` as ada (admin, sees every case) and as alice
-  (caseworker, team claims: sees none of bob's cases), and the subprocess's RSS (/proc);
-- CPU per case: the CPU time (user + system) the subprocess used during the bucket, over the bucket's cases; with
+  (caseworker, team claims: sees none of bob's cases), and the subprocess's RSS (/proc) with its Lambda
+  process's (`lambdaProcessPid` in the stack: the app's handlers run there, local/lambda_process.py);
+- CPU per case: the CPU time (user + system) the subprocess used during the bucket, over the bucket's cases (and
+  apart, its Lambda process's); with
   the machine's load average, it tells a slow bucket on a busy machine from a system that costs more per case
   (the process runs Python on one core at a time: it keeps pace with R creates/s only below 1000/R ms per case);
 - workflow lag per case: from its CREATED audit event to its WORKFLOW_STARTED event (the case leaves NEW),
@@ -71,6 +73,7 @@ class LocalProcess:
                    str(free_port()), "--console-port", str(free_port()), "--state-dir", str(state_dir), "--no-seed"]
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(command, cwd=project_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.lambda_pid: Optional[int] = None  # the process the Lambda handlers run in, from the stack
 
     def wait_ready(self) -> tuple[dict[str, Any], float]:
         """The stack and the seconds from process start until GET /health answered."""
@@ -85,22 +88,20 @@ class LocalProcess:
                 try:
                     stack = json.loads(stack_file.read_text())
                     if http.get(f"{stack['apiUrl']}/health", timeout=2).status_code == 200:
+                        self.lambda_pid = stack.get("lambdaProcessPid")
                         return stack, time.perf_counter() - self.started
                 except (OSError, ValueError, KeyError, requests.RequestException):
                     pass  # not written yet, half-written, or the server is not listening yet
                 time.sleep(0.05)
         raise RuntimeError(f"the local system was not ready within {START_TIMEOUT:.0f}s; see {self.log_file}")
 
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+    def rss_mb(self) -> tuple[float, float]:
+        """RSS of the process and of its Lambda process (0 when it has none)."""
+        return _rss_mb(self.proc.pid), _rss_mb(self.lambda_pid) if self.lambda_pid else 0.0
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time the process and its Lambda process (0 when it has none) have used so far."""
+        return _cpu_seconds(self.proc.pid), _cpu_seconds(self.lambda_pid) if self.lambda_pid else 0.0
 
     def stop(self, timeout: float = 300.0) -> float:
         """SIGINT, as Ctrl-C; the seconds until the process exited."""
@@ -114,6 +115,19 @@ class LocalProcess:
             log(f"killed: not exited {timeout:.0f}s after SIGINT")
         self._log.close()
         return time.perf_counter() - sent
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Client:
@@ -198,7 +212,9 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
                 break
             list(pool.map(create, range(first, last)))
             cpu_now = system.cpu_seconds()
-            cpu_per_case, cpu_before = (cpu_now - cpu_before) / (last - first), cpu_now
+            main_ms, lambda_ms = ((now - before) * 1000 / (last - first) for now, before in zip(cpu_now, cpu_before))
+            cpu_before = cpu_now
+            rss_main, rss_lambda = system.rss_mb()
             done = [ms for ms in latencies[first:last] if ms is not None]
             admin_ms, admin_items = list_p50(client, ADMIN)
             blind_ms, blind_items = list_p50(client, BLIND_CASEWORKER)
@@ -207,8 +223,8 @@ def create_cases(client: Client, n: int, rate: float, bucket: int, budget: float
                 "create_p50": percentile(done, 0.5), "create_p95": percentile(done, 0.95),
                 "list_admin_p50": admin_ms, "admin_items": admin_items,
                 "list_caseworker_p50": blind_ms, "caseworker_items": blind_items,
-                "rss_mb": system.rss_mb(), "elapsed_s": time.perf_counter() - start,
-                "cpu_ms_per_case": cpu_per_case * 1000, "load": os.getloadavg()[0],
+                "rss_mb": rss_main + rss_lambda, "lambda_rss_mb": rss_lambda, "elapsed_s": time.perf_counter() - start,
+                "cpu_ms_per_case": main_ms, "lambda_cpu_ms_per_case": lambda_ms, "load": os.getloadavg()[0],
             })
             log(f"bucket {buckets[-1]}")
     for message in errors[:5]:
@@ -273,7 +289,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         buckets, ids = create_cases(client, args.n, args.rate, args.bucket, args.budget, system)
         time.sleep(10)  # the last workflows start
         drain_s = drained(stack)
-        cpu_per_case = (system.cpu_seconds() - cpu_start) / max(len(ids), 1)
+        main_cpu, lambda_cpu = ((now - start) / max(len(ids), 1) for now, start in zip(system.cpu_seconds(), cpu_start))
         lags = [workflow_lag(client, case_id) for case_id in ids]
         per_bucket_lags = [lags[i:i + args.bucket] for i in range(0, len(lags), args.bucket)]
         rows_before = data_product_rows(stack)
@@ -294,17 +310,19 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"project {args.project_dir.resolve()}")
     print(f"first start {first_start:.1f} s\n")
     print("| cases | create p50 / p95 ms | GET /cases p50 ms admin (items) | GET /cases p50 ms caseworker (items) "
-          "| workflow lag p50 / p95 s (not started) | RSS MB | CPU ms per case | load average |")
+          "| workflow lag p50 / p95 s (not started) | RSS MB (of it the Lambda process) "
+          "| CPU ms per case, process / Lambda process | load average |")
     print("|---|---|---|---|---|---|---|---|")
     for row, bucket_lags in zip(buckets, per_bucket_lags):
         started = [lag for lag in bucket_lags if lag is not None]
         print(f"| {row['cases']} | {row['create_p50']:.0f} / {row['create_p95']:.0f} | {row['list_admin_p50']:.0f} "
               f"({row['admin_items']}) | {row['list_caseworker_p50']:.0f} ({row['caseworker_items']}) | "
               f"{percentile(started, 0.5):.1f} / {percentile(started, 0.95):.1f} ({len(bucket_lags) - len(started)}) "
-              f"| {row['rss_mb']:.0f} | {row['cpu_ms_per_case']:.0f} | {row['load']:.1f} |")
+              f"| {row['rss_mb']:.0f} ({row['lambda_rss_mb']:.0f}) | {row['cpu_ms_per_case']:.0f} / "
+              f"{row['lambda_cpu_ms_per_case']:.0f} | {row['load']:.1f} |")
     caught_up = "not within 900 s" if drain_s is None else f"{drain_s:.1f} s after the 10 s wait"
     print(f"\nCPU per case, the consumers caught up (first create to empty Lambda queues, {caught_up}): "
-          f"{cpu_per_case * 1000:.0f} ms")
+          f"{main_cpu * 1000:.0f} ms in the process, {lambda_cpu * 1000:.0f} ms in its Lambda process")
     print(f"stop (SIGINT to exit, snapshot written): {stop_s:.1f} s")
     print(f"restart on the snapshot until GET /health answers: {restart_s:.1f} s; cases listed by the admin "
           f"after it: {restored} (created {len(ids)}; {list_failures} page requests failed and were repeated)")

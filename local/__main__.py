@@ -29,6 +29,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     run.add_argument("--state-dir", default=".local")
     run.add_argument("--no-seed", action="store_true", help="do not create demo cases in an empty table")
     run.add_argument("--no-redis", action="store_true", help="do not start a redis-server: an in-process cache")
+    run.add_argument("--lambdas-in-process", action="store_true",
+                     help="run the Lambda handlers in this process, not in a second one (slower; one process to debug)")
     token = commands.add_parser("token", help="print an ID token for a demo user")
     token.add_argument("username")
     token.add_argument("--state-dir", default=".local")
@@ -59,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     system = LocalSystem(
         host=args.host, port=args.port, moto_port=args.moto_port, state_dir=args.state_dir, seed=not args.no_seed,
         redis=not args.no_redis,
-        console_port=args.console_port,
+        console_port=args.console_port, lambda_process=not args.lambdas_in_process,
     )
     try:
         system.start()

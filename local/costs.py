@@ -1,13 +1,15 @@
 """Opt-in CPU accounting of the local system: `CMS_LOCAL_COSTS=costs.jsonl python -m local run`.
 
-Everything runs in one process, so a profile of "what costs CPU" must split the process's CPU by what it
+Most of the system runs in one process, so a profile of "what costs CPU" must split the process's CPU by what it
 served. Each moto action (service.Action), each Lambda handler, each API request and every other thread's
 own work is timed with `time.thread_time()` (the calling thread's CPU: waiting for the GIL or for another
 thread does not count), exclusive of what it called that is timed on its own (a Step Functions task's
 Lambda handler is not counted in moto's `lambda.Invoke` that ran it). Garbage collections are timed by
 generation (their time is also inside whatever triggered them). Every `INTERVAL` seconds one JSON line of
 cumulative figures is appended to the file, and a table is logged at stop: per-call CPU of two moments of a
-run, compared, shows which call's cost grows with the data held."""
+run, compared, shows which call's cost grows with the data held. Only this process is measured: with the
+Lambda process (local/lambda_process.py) the handlers' own CPU is that process's, and their AWS calls are served
+here on its connections' threads; `python -m local run --lambdas-in-process` times each handler here."""
 from __future__ import annotations
 
 import gc

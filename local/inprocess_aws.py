@@ -30,7 +30,7 @@ import sys
 import time
 from email.utils import formatdate
 from importlib.metadata import version
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import unquote, urlparse, urlsplit
 
 from .botocore_handlers import add_to_every_session, remove_from_every_session
@@ -47,6 +47,7 @@ SOURCE_PINS = {  # sha256 of inspect.getsource(): the code whose request and res
     "HTTPConnection.request": "751c8aa0eb50e741d66f4a78eee02bbb20815e63b72a895b9e96f0d3f8446fa5",
 }
 log = logging.getLogger("werkzeug")  # where werkzeug's server logs an app's exception
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 
 
 class InProcessAWS:
@@ -75,25 +76,23 @@ class InProcessAWS:
         return [(EVENT, self.on_send)]
 
     def on_send(self, request: Any, **_: Any) -> Any:
+        url = urlsplit(request.url)
+        if self.server is None or url.scheme != "http" or url.netloc not in self._netlocs:
+            return None  # another host (or the server has stopped): sent over HTTP by botocore
+        answer = self.answer(request.method, request.url, sent_headers(request, url.netloc), body_bytes(request.body))
+        return aws_response(request.url, *answer) if answer is not None else None
+
+    def answer(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Optional[Answer]:
+        """moto's (status, headers, body) for a request as it arrives at the server; None once uninstalled.
+        Also what the Lambda process's calls get (local/lambda_process.py)."""
         server = self.server
         if server is None:
             return None
-        url = urlsplit(request.url)
-        if url.scheme != "http" or url.netloc not in self._netlocs:
-            return None  # another host: sent over HTTP by botocore
-        from botocore.awsrequest import AWSResponse
-        from moto.core.botocore_stubber import MockRawResponse
-        from urllib3 import HTTPHeaderDict
-
-        body = _body_bytes(request.body)
-        environ = self.environ(request.method, request.url, _sent_headers(request, url.netloc), body)
-        status, headers, content = contextvars.Context().run(_call, server.app, environ, self._server_version)
-        if request.method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
+        environ = self.environ(method, url, headers, body)
+        status, answer_headers, content = contextvars.Context().run(_call, server.app, environ, self._server_version)
+        if method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
             content = b""
-        received = HTTPHeaderDict()
-        for name, value in headers:
-            received.add(name, value)
-        return AWSResponse(request.url, status, received, MockRawResponse(content))
+        return status, answer_headers, content
 
     def environ(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
         """What werkzeug's `WSGIRequestHandler.make_environ` and moto's `MotoRequestHandler.make_environ`
@@ -226,7 +225,29 @@ def _call(
     return code, headers, b"".join(answer.chunks)
 
 
-def _sent_headers(request: Any, netloc: str) -> list[tuple[str, str]]:
+def aws_response(url: str, status: int, headers: list[tuple[str, str]], content: bytes) -> Any:
+    """The response botocore gets for an answer, as if read from the server."""
+    from botocore.awsrequest import AWSResponse
+    from urllib3 import HTTPHeaderDict
+
+    received = HTTPHeaderDict()
+    for name, value in headers:
+        received.add(name, value)
+    return AWSResponse(url, status, received, _RawBody(content))
+
+
+class _RawBody(io.BytesIO):
+    """The body as botocore reads a raw response's (as moto's MockRawResponse, without importing moto: the Lambda
+    process does not need its ~12 MB)."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        contents = self.read()
+        while contents:
+            yield contents
+            contents = self.read()
+
+
+def sent_headers(request: Any, netloc: str) -> list[tuple[str, str]]:
     """The request's headers as the server reads them: http.client's `Host` and `Accept-Encoding`, then
     botocore's (urllib3 adds `User-Agent` and a length only when botocore has not), values in latin-1."""
     sent = [(name, value.decode("latin-1") if isinstance(value, bytes) else str(value))
@@ -250,7 +271,7 @@ def _sent_headers(request: Any, netloc: str) -> list[tuple[str, str]]:
     return added + sent
 
 
-def _body_bytes(body: Any) -> bytes:
+def body_bytes(body: Any) -> bytes:
     """The bytes urllib3 would send for botocore's body: bytes, text (UTF-8), a file object or an iterable."""
     if body is None:
         return b""

@@ -7,6 +7,8 @@ batches (and `InvocationType=Event` invokes) go to a worker thread per function 
 and independent of the others, as each event source mapping is on AWS), because moto delivers stream
 records synchronously inside the DynamoDB write — while local/moto_atomic.py holds its DynamoDB lock — and
 re-sends records until the invoke returns something truthy (facts in /work/shared/LOCAL_AWS.md).
+A handler runs where its `Run` says: in this process (`run_in_process`, the default) or in the local system's
+Lambda process (local/lambda_process.py), whose failures come back as `FunctionError`s.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from chalice.app import DynamoDBEventConfig
 
 from .faults import FaultRegistry, fault_message
 from .iam_recorder import running
+from .lambda_process import FunctionError
 from .recent_event_ids import RecentEventIds
 
 # The patched method and the stream delivery it relies on are moto internals of exactly this version.
@@ -34,6 +37,8 @@ _ERRORS_KEPT = 100  # a long-running local system must not grow without bound
 _QUEUED = b'{"queued": true}'  # truthy: moto clears the delivered records only after a truthy answer
 
 log = logging.getLogger("local.lambdas")
+# Runs function `name` on an event with its context's fields (`context_fields`) and returns its result.
+Run = Callable[[str, Any, dict[str, Any]], Any]
 
 
 class MotoPinError(RuntimeError):
@@ -63,6 +68,30 @@ def lambda_function_names(app: Any) -> list[str]:
 
 def stream_sources(app: Any) -> list[DynamoDBEventConfig]:
     return [source for source in app.event_sources if isinstance(source, DynamoDBEventConfig)]
+
+
+def run_in_process(app: Any) -> Run:
+    """Handlers called on the caller's thread: what tests that inject an app of their own use."""
+    def run(name: str, event: Any, context: dict[str, Any]) -> Any:
+        with running(name):  # its AWS calls are its own (local/iam_recorder.py)
+            return app.handler_map[name](event, _context(context))
+
+    return run
+
+
+def context_fields(function: Any) -> dict[str, Any]:
+    """What a handler's context object is built from, of moto's LambdaFunction."""
+    return {"function_name": function.function_name, "memory_size": int(function.memory_size),
+            "timeout": int(function.timeout), "function_arn": function.function_arn}
+
+
+def reported(name: str, exc: Exception, what: str = "") -> tuple[str, str]:
+    """Log a function's failure and return the (error type, message) Lambda reports for it."""
+    if isinstance(exc, FunctionError):  # its traceback is in the Lambda process's log
+        log.error("Lambda %s failed%s: %s", name, what, exc)
+        return exc.error_type, exc.message
+    log.exception("Lambda %s failed%s", name, what)
+    return type(exc).__name__, str(exc)
 
 
 @dataclass
@@ -96,8 +125,10 @@ _installed: Optional["LambdaDispatcher"] = None
 class LambdaDispatcher:
     """`with LambdaDispatcher(app): ...` — every moto Lambda invoke in this process runs `app`'s handler."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, run: Optional[Run] = None) -> None:
+        """`run`: where handlers run (default: on the dispatching thread, in this process)."""
         self.app = app
+        self.run = run or run_in_process(app)
         self.stats = DispatchStats()
         self.faults = FaultRegistry()  # tests make functions fail through it (local/faults.py)
         self._batch_sizes = {s.name: s.batch_size or DEFAULT_BATCH_SIZE for s in stream_sources(app)}
@@ -262,11 +293,9 @@ class LambdaDispatcher:
             log.warning("Lambda %s: injected %s before the handler", name, fault.error)
             return _error(response_headers, fault.error, fault_message(fault))
         try:
-            with running(name):  # its AWS calls are its own (local/iam_recorder.py)
-                result = handler(event, _context(function))
-        except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
-            log.exception("Lambda %s failed", name)
-            return _error(response_headers, type(exc).__name__, str(exc))
+            result = self.run(name, event, context_fields(function))
+        except Exception as exc:  # noqa: BLE001 - logged by reported(); the caller decides, as on Lambda
+            return _error(response_headers, *reported(name, exc))
         if (fault := self.faults.take(name, event, "after")) is not None:
             log.warning("Lambda %s: injected %s after the handler", name, fault.error)
             return _error(response_headers, fault.error, fault_message(fault))
@@ -345,13 +374,12 @@ class LambdaDispatcher:
                 raise LookupError(f"the app has no handler named {name!r}")
             if (fault := self.faults.take(name, event)) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
-            with running(name):
-                result = handler(event, _context(function))
+            result = self.run(name, event, context_fields(function))
             if (fault := self.faults.take(name, event, "after")) is not None:
                 raise InjectedFault(fault.error, fault_message(fault))
-        except Exception as exc:  # logged and counted; later records still run, as with a bisecting ESM
-            log.exception("Lambda %s failed on an asynchronous event", name)
-            self._failed(f"{name}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - logged by reported() and counted; later records still run
+            error_type, message = reported(name, exc, " on an asynchronous event")
+            self._failed(f"{name}: {error_type}: {message}")
             return
         if records is not None:
             with self._idle:
@@ -422,13 +450,12 @@ def _header(headers: Any, name: str) -> Optional[str]:
     return None
 
 
-def _context(function: Any) -> Any:
+def _context(fields: dict[str, Any]) -> Any:
+    """A handler's context object, as Chalice's local server builds one (`context_fields`)."""
     from chalice.local import LambdaContext
 
-    context = LambdaContext(
-        function.function_name, int(function.memory_size), max_runtime_ms=int(function.timeout) * 1000,
-    )
-    context.invoked_function_arn = function.function_arn
+    context = LambdaContext(fields["function_name"], fields["memory_size"], max_runtime_ms=fields["timeout"] * 1000)
+    context.invoked_function_arn = fields["function_arn"]
     return context
 
 

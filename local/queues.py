@@ -12,14 +12,13 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from chalice.app import SQSEventConfig
 
 from chalicelib.domain.integration_events import SOURCE
 
-from .iam_recorder import running
+from .lambdas import Run, reported, run_in_process
 
 VISIBILITY_TIMEOUT = 30  # seconds: a batch the handler failed as a whole is received again after it
 MAX_RECEIVES = 5  # then SQS dead-letters the message (the template's redrive policy)
@@ -70,11 +69,13 @@ class SqsPollers:
 
     def __init__(
         self, app: Any, sqs_factory: Callable[[], Any], region: str, function_arns: dict[str, str],
-        backend: Any = None,
+        backend: Any = None, run: Optional[Run] = None,
     ) -> None:
         """`backend`: the embedded moto's SQS backend of `region`, whose queues a poller waits on before it
         asks for messages: an idle long poll is a request (a few ms of CPU, the poller's and moto's) each
-        POLL_WAIT_SECONDS per poller, waiting on the queue's condition is not, and a message sent wakes it."""
+        POLL_WAIT_SECONDS per poller, waiting on the queue's condition is not, and a message sent wakes it.
+        `run`: where the handler runs (local/lambdas.py; default: on the poller's thread)."""
+        self.run = run or run_in_process(app)
         self.app, self._sqs_factory, self._region, self._arns = app, sqs_factory, region, function_arns
         self._backend = backend
         self._stop = threading.Event()
@@ -139,10 +140,9 @@ class SqsPollers:
     def _deliver(self, sqs: Any, name: str, queue_url: str, queue_arn: str, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [_record(message, queue_arn, self._region) for message in messages]}
         try:
-            with running(name):  # its AWS calls are its own (local/iam_recorder.py)
-                result = self.app.handler_map[name](event, self._context(name))
-        except Exception:
-            log.exception("Lambda %s failed on an SQS batch: it is received again", name)
+            result = self.run(name, event, self._context(name))
+        except Exception as exc:  # noqa: BLE001 - logged by reported()
+            reported(name, exc, " on an SQS batch: it is received again")
             with self._failures_lock:
                 self.failures += 1
             return
@@ -153,11 +153,8 @@ class SqsPollers:
                 {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done[start:start + 10])
             ])
 
-    def _context(self, name: str) -> Any:
-        from .lambdas import _context
-
-        function = SimpleNamespace(function_name=name, memory_size=512, timeout=60, function_arn=self._arns.get(name))
-        return _context(function)
+    def _context(self, name: str) -> dict[str, Any]:
+        return {"function_name": name, "memory_size": 512, "timeout": 60, "function_arn": self._arns.get(name)}
 
 
 def _record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""The whole local system in one process: moto as the AWS endpoint (or a given one, e.g. LocalStack),
-the provisioned resources, the app's Lambda handlers run in-process for Step Functions and the table's
-stream, and the Chalice app served by Chalice's own local server."""
+"""The whole local system: moto as the AWS endpoint (or a given one, e.g. LocalStack), the provisioned
+resources, the app's Lambda handlers run for Step Functions, the table's stream and the SQS queues (in a process
+of their own with `lambda_process=True`, as `python -m local run` starts it; else in this one), and the Chalice
+app served by Chalice's own local server."""
 from __future__ import annotations
 
 import importlib
@@ -29,6 +30,7 @@ from .functions import (
 )
 from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, http_middleware
 from .inprocess_aws import InProcessAWS, install_for
+from .lambda_process import LambdaProcess
 from .lambdas import LambdaDispatcher, MotoPinError, check_moto, lambda_function_names
 from .queues import SqsPollers, provision_webhook_queues
 from chalicelib.domain.case_rows import ROWS_PREFIX as CASE_ROWS_PREFIX
@@ -90,12 +92,15 @@ class LocalSystem:
         substitutions: Optional[Mapping[str, str]] = None,
         redis: bool = True,
         console_port: Optional[int] = None,
+        lambda_process: bool = False,
     ) -> None:
         """`app`: a Chalice app to run instead of importing `project_dir/app.py` (tests inject one);
         `stepfunctions_dir`: where the `*.asl.json` files are (default `project_dir/stepfunctions`);
         `substitutions`: extra or overriding DefinitionSubstitutions values for the ASL;
         `redis`: start a redis-server for the cache when REDIS_URL is unset and one is on PATH;
-        `console_port`: serve the web console there (None: no console)."""
+        `console_port`: serve the web console there (None: no console);
+        `lambda_process`: run the project's Lambda handlers in a process of their own (local/lambda_process.py),
+        on the embedded moto; else in this one (always so for an injected `app`)."""
         self.host, self.port, self.moto_port, self.seed = host, port, moto_port, seed
         self.console_port = console_port
         self._console: Optional[ConsoleServer] = None
@@ -105,6 +110,8 @@ class LocalSystem:
         self.extra_substitutions = dict(substitutions or {})
         self.app: Any = app
         self.dispatcher: Optional[LambdaDispatcher] = None  # while running on the embedded moto
+        self.use_lambda_process = lambda_process
+        self.lambda_process: Optional[LambdaProcess] = None  # runs the handlers when use_lambda_process
         self.sqs_pollers: Optional[SqsPollers] = None  # play Lambda's SQS event sources (embedded moto)
         self.fargate: Optional[FargateRunner] = None  # plays Fargate for the document processor (embedded moto)
         self._fargate_values: dict[str, str] = {}  # cluster, task definition, network: ASL substitutions
@@ -231,6 +238,9 @@ class LocalSystem:
         if self.recorder is not None:
             self.recorder.account = account
             app.register_middleware(http_middleware, "http")  # routes run as the API handler
+        if self.use_lambda_process and project_app and self._moto is not None:  # the environment is complete
+            answer_aws = self.inprocess_aws.answer if self.inprocess_aws is not None else None
+            self.lambda_process = LambdaProcess(self.project_dir, account, endpoint, answer_aws).start()
         if os.environ.get(RECORD_COSTS) and self._moto is not None:
             self.costs = CostAccounting(os.environ[RECORD_COSTS])
             self.costs.install(app)
@@ -270,6 +280,8 @@ class LocalSystem:
             self.stack["lambdaDrainUrl"] = endpoint + DRAIN_PATH
             self.stack["lambdaFaultsUrl"] = endpoint + FAULTS_PATH
             self.stack["mailUrl"] = endpoint + MAIL_PATH
+        if self.lambda_process is not None:
+            self.stack["lambdaProcessPid"] = self.lambda_process.pid  # its CPU and memory are the system's too
         if self.console_port is not None:
             self._console = ConsoleServer(
                 self.project_dir / "console", self.stepfunctions_dir, console_config(self.stack), self.host,
@@ -351,6 +363,10 @@ class LocalSystem:
         if self.dispatcher is not None:
             self.dispatcher.uninstall(drain_timeout=0)  # halted: its workers have ended or end with their batch
             self.dispatcher = None
+        if self.lambda_process is not None:  # after the snapshot: a batch it had in hand is in the saved backlog
+            with timer.step("lambda process"):
+                self.lambda_process.stop()
+            self.lambda_process = None
         if self.inprocess_aws is not None:  # calls still made from here on meet the stopped server, as before
             self.inprocess_aws.uninstall()
             self.inprocess_aws = None
@@ -444,7 +460,8 @@ class LocalSystem:
         aws = lambda service: client(service, resources.endpoint, resources.region)  # noqa: E731
         names = lambda_function_names(app)
         if self._moto is not None:
-            self.dispatcher = LambdaDispatcher(app)
+            run = self.lambda_process.run if self.lambda_process is not None else None
+            self.dispatcher = LambdaDispatcher(app, run)
             self.dispatcher.install()
             add_drain_route(self._moto, self.dispatcher)
             add_faults_route(self._moto, self.dispatcher)  # tests make Lambda functions fail through it
@@ -477,6 +494,7 @@ class LocalSystem:
             map_streams(aws("lambda"), aws("dynamodb"), streams, app, self.dispatcher, resources.table_name)
             self.sqs_pollers = SqsPollers(
                 app, lambda: aws("sqs"), resources.region, function_arns, moto_sqs(DEFAULT_ACCOUNT, resources.region),
+                self.dispatcher.run,
             ).start()
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))

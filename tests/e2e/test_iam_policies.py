@@ -36,8 +36,6 @@ NOT_EXERCISED_BY = {
     ("doc_process_failed", "states:SendTaskSuccess"): "resuming the documents stage from a failed version happens only "
     "when an earlier resume was lost (a failed version never makes the required documents ready by itself)",
     ("doc_process_failed", "dynamodb:DeleteItem"): "as its states:SendTaskSuccess: taking the stage's task token",
-    ("on_document_uploaded", "s3:GetBucketObjectLockConfiguration"): "asked once per process and kept: locally every "
-    "function shares one process and the API handler asks first; on AWS each function's container asks for itself",
     ("api_handler", "glue:GetTables"): "the local system reads the data catalog from a folder (DATA_CATALOG_DIR); "
     "on AWS it is a Glue database (DATA_CATALOG_DATABASE)",
     ("deliver_webhooks", "sqs:ReceiveMessage"): "Lambda's SQS event source mapping takes the queue's messages with "
