@@ -238,7 +238,7 @@ class LocalSystem:
         if self.recorder is not None:
             self.recorder.account = account
             app.register_middleware(http_middleware, "http")  # routes run as the API handler
-        if self.use_lambda_process and project_app and self._moto is not None:  # the environment is complete
+        if self._handlers_apart(project_app):  # the environment is complete
             answer_aws = self.inprocess_aws.answer if self.inprocess_aws is not None else None
             self.lambda_process = LambdaProcess(self.project_dir, account, endpoint, answer_aws).start()
         if os.environ.get(RECORD_COSTS) and self._moto is not None:
@@ -499,6 +499,17 @@ class LocalSystem:
             if UPLOAD_FUNCTION in function_arns:  # the documents bucket's notification, completed as AWS sends it
                 self.dispatcher.event_fillers[UPLOAD_FUNCTION] = s3_version_filler(aws("s3"))
                 notify_uploads(aws("s3"), resources.bucket_name, function_arns[UPLOAD_FUNCTION])
+
+    def _handlers_apart(self, project_app: bool) -> bool:
+        """Whether the Lambda handlers get a process of their own: asked for, the project's own app (an injected one
+        cannot be imported there), on the embedded moto, and the cache in Redis (an in-process cache of the API's
+        must see the writes the handlers make)."""
+        if not (self.use_lambda_process and project_app and self._moto is not None):
+            return False
+        if not os.environ.get("REDIS_URL"):
+            log.info("the Lambda handlers run in this process: the in-process cache must see their writes (no Redis)")
+            return False
+        return True
 
     def _restore(self, resources: Resources, mesh: MeshResources) -> None:
         """The snapshot's items into the fresh table, its rows into the case data product's bucket."""

@@ -45,3 +45,14 @@ def test_redis_url_wins_and_each_run_gets_its_own_keys(env: pytest.MonkeyPatch) 
         env.delenv("CACHE_KEY_PREFIX")
         LocalSystem()._start_cache("cms-local")
         assert os.environ["CACHE_KEY_PREFIX"] != first
+
+
+def test_the_lambda_handlers_get_a_process_of_their_own_only_with_the_cache_in_redis(env: pytest.MonkeyPatch) -> None:
+    system = LocalSystem(lambda_process=True)
+    system._moto = object()  # as once the embedded moto has started
+    assert not system._handlers_apart(project_app=True)  # an in-process cache must see the handlers' writes
+
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert system._handlers_apart(project_app=True)
+    assert not system._handlers_apart(project_app=False)  # a test's app cannot be imported in another process
+    assert not LocalSystem()._handlers_apart(project_app=True)  # not asked for
