@@ -249,6 +249,16 @@ def test_dynamodb_responses_are_serialised_as_moto_does(seed: int) -> None:
                 assert serialized(DynamoDBSerializer, operation, result, transformers) == expected, operation
 
 
+def test_values_moto_produced_are_written_in_one_pass() -> None:
+    from local.moto_dynamodb_serializer import _wire
+
+    rng = random.Random(7)
+    values = [random_value(rng) for _ in range(300)]  # compared with moto's serialisers above
+    assert all(_wire(value, lambda blob: "b64") is not None for value in values)
+    assert _wire({"M": {"": {"S": "x"}}}, str) is None  # moto writes an empty key's members into the map itself
+    assert _wire({"SS": ("a", "b")}, str) is None  # not the list moto makes: moto's serialisers decide
+
+
 def test_a_value_moto_did_not_produce_goes_through_moto_s_code() -> None:
     from moto.core.serialize import JSONSerializer
 
@@ -306,3 +316,87 @@ def test_moto_models_are_built_as_moto_builds_them_but_not_tracked(aws: Any) -> 
     assert type(theirs) is type(ours) is Message and vars(theirs) == vars(ours) == {}
     assert tracked[-1] is theirs and ours not in tracked
     tracked.remove(theirs)
+
+
+# -- response bodies and DynamoDB's plain values -------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    '{"Items": [{"pk": {"S": "CASE#1"}}], "Count": 1}', "", "<Response><RequestId>old</RequestId></Response>",
+    "<ErrorResponse><Error/><RequestId></RequestId></ErrorResponse>", "RequestId", b"<RequestId>x</RequestId>",
+    None, {"Items": []},
+])
+@pytest.mark.parametrize("status", [None, 200, "404"])
+def test_a_response_is_enriched_as_moto_does(installed: None, body: Any, status: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core import responses
+
+    from local.moto_request_speedups import enrich_response
+
+    monkeypatch.setattr(responses, "gen_amzn_requestid_long", lambda headers: headers.update(
+        {"x-amzn-requestid": "REQUEST-ID"}) or "REQUEST-ID")  # moto's are random: the same one for both
+    original = moto_request_speedups._installed["BaseResponse._enrich_response"]
+    headers = {"content-type": "text/xml"} | ({"status": status} if status is not None else {})
+
+    assert enrich_response(dict(headers), body) == original(dict(headers), body)
+
+
+def random_moto_value(rng: random.Random) -> Any:
+    """What a DynamoDB response of moto holds before `dynamo_to_dict`: its own values among plain ones."""
+    from datetime import datetime, timezone
+
+    from moto.dynamodb.models import dynamo_type
+
+    class Described:
+        def __init__(self) -> None:
+            self.value = random_value(rng)
+
+        def to_json(self) -> dict[str, Any]:
+            return {"Item": dynamo_type.DynamoType(self.value), "When": datetime(2026, 12, 7, tzinfo=timezone.utc)}
+
+    return rng.choice([
+        lambda: dynamo_type.DynamoType(random_value(rng)),
+        lambda: {f"a{i}": dynamo_type.DynamoType(random_value(rng)) for i in range(rng.randint(0, 5))},
+        lambda: [dynamo_type.DynamoType(random_value(rng)) for _ in range(rng.randint(0, 3))],
+        lambda: rng.choice(["text", 3, 2.5, True, None, b"\x00", datetime(2026, 1, 2)]),
+        lambda: Described(),
+    ])()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dynamodb_values_are_made_plain_as_moto_does(
+    installed: None, seed: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.models import utilities
+
+    from local.moto_request_speedups import dynamo_to_dict
+
+    original = moto_request_speedups._installed["utilities.dynamo_to_dict"]
+    rng = random.Random(seed)
+    results = [{"Items": [random_moto_value(rng) for _ in range(rng.randint(0, 6))], "Count": rng.randint(0, 9),
+                "LastEvaluatedKey": random_moto_value(rng)} for _ in range(40)]
+    ours = [dynamo_to_dict(result) for result in results]
+    monkeypatch.setattr(utilities, "dynamo_to_dict", original)  # moto's recursion, all the way down
+    assert ours == [original(result) for result in results]
+
+
+def test_plain_dynamodb_values_never_reach_moto_s_code(installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models import dynamo_type
+
+    from local.moto_request_speedups import dynamo_to_dict
+
+    calls: list[Any] = []
+    original = moto_request_speedups._installed["utilities.dynamo_to_dict"]
+
+    def counted(obj: Any) -> Any:
+        calls.append(obj)
+        return original(obj)
+
+    monkeypatch.setitem(moto_request_speedups._installed, "utilities.dynamo_to_dict", counted)
+    item = {"pk": {"S": "CASE#1"}, "n": {"N": "2"}, "m": {"M": {"l": {"L": [{"BOOL": True}, {"NULL": True}]}}},
+            "ss": {"SS": ["a"]}}
+    result = {"Items": [{name: dynamo_type.DynamoType(value) for name, value in item.items()}], "Count": 1}
+
+    assert dynamo_to_dict(result) == {"Items": [item], "Count": 1}
+    assert calls == []
+    assert dynamo_to_dict({"B": dynamo_type.DynamoType({"B": "aGk="})}) == {"B": {"B": b"hi"}}
+    assert len(calls) == 1  # binary values: moto decodes them
