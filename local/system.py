@@ -199,16 +199,19 @@ class LocalSystem:
         if os.environ.get(RECORD_IAM):  # before any AWS client exists: it watches sessions created later
             self.recorder = ActionRecorder(os.environ[RECORD_IAM], region)
             self.recorder.install()
-        endpoint = os.environ.get("AWS_ENDPOINT_URL") or self._start_moto()
+        timer = StepTimer()  # one log line at the end: where a (re)start's seconds went
+        with timer.step("moto"):
+            endpoint = os.environ.get("AWS_ENDPOINT_URL") or self._start_moto()
 
-        self._resources = resources = provision(
-            endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
-            event_bus_name=app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
-            mail_sender=app_env.get("NOTIFICATION_SENDER"),
-        )
-        mesh = self._start_mesh(resources)
+        with timer.step("provision"):
+            self._resources = resources = provision(
+                endpoint, region, table_name=app_env.get("TABLE_NAME", "cms-local"), bucket_name=DEFAULT_BUCKET,
+                event_bus_name=app_env.get("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
+                mail_sender=app_env.get("NOTIFICATION_SENDER"),
+            )
+            mesh = self._start_mesh(resources)
         if self._moto is not None:
-            self._restore(resources, mesh)
+            self._restore(resources, mesh, timer)
         # The state machines' ARNs are known before the machines exist: the app gets them with the local
         # stage's environment, which it must see from its first import on.
         asl = statemachines.asl_files(self.stepfunctions_dir)
@@ -234,7 +237,8 @@ class LocalSystem:
             **{statemachines.env_var(name): arn for name, arn in machine_arns.items()},
         })
         project_app = self.app is None  # not a test's injected app
-        app = self._load_app()
+        with timer.step("app"):
+            app = self._load_app()
         if self.recorder is not None:
             self.recorder.account = account
             app.register_middleware(http_middleware, "http")  # routes run as the API handler
@@ -244,8 +248,9 @@ class LocalSystem:
         if os.environ.get(RECORD_COSTS) and self._moto is not None:
             self.costs = CostAccounting(os.environ[RECORD_COSTS])
             self.costs.install(app)
-        self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
-        self._replay_backlog(skip=(WORKFLOW_STARTER,) if project_app and machine_arns else ())
+        with timer.step("functions"):
+            self._wire_lambdas(app, chalice_config, resources, account, asl, machine_arns)
+            self._replay_backlog(skip=(WORKFLOW_STARTER,) if project_app and machine_arns else ())
         # After the stream mapping: demo cases start their workflows like any new case (restored ones do not).
         if self.seed:
             snapshot = None
@@ -294,7 +299,9 @@ class LocalSystem:
         self._serve(app, chalice_config)
         if project_app and machine_arns:  # the project's own app, with its workflow
             self._recovery = RecoveryThread().start()
-        self._old_objects = OldObjects().install()  # full collections walk what came since, not all of moto
+        with timer.step("freeze"):
+            self._old_objects = OldObjects().install()  # full collections walk what came since, not all of moto
+        log.info("started in %s", timer)
         return self.stack
 
     def stop(self, snapshot: bool = True, drain_timeout: float = 10.0) -> None:
@@ -511,18 +518,20 @@ class LocalSystem:
             return False
         return True
 
-    def _restore(self, resources: Resources, mesh: MeshResources) -> None:
+    def _restore(self, resources: Resources, mesh: MeshResources, timer: StepTimer) -> None:
         """The snapshot's items into the fresh table, its rows into the case data product's bucket."""
         assert self._dynamodb is not None
-        with self._dynamodb.lock:
+        with timer.step("table"), self._dynamodb.lock:
             table = moto_table(DEFAULT_ACCOUNT, resources.region, resources.table_name)
             restored = restore_table(table, self.snapshot_file)
         if restored:
             log.info("restored %d items from %s", restored, self.snapshot_file)
-            listed = list_restored_cases(resources)  # a snapshot from before the case lists
+            with timer.step("case lists"):
+                listed = list_restored_cases(resources)  # a snapshot from before the case lists
             if listed:
                 log.info("moved %d restored cases into the case lists", listed)
-        rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
+        with timer.step("rows"):
+            rows = restore_objects(moto_s3(DEFAULT_ACCOUNT), mesh.data_product_bucket, self.rows_snapshot_file)
         if rows:
             log.info("re-published %d case data product rows from %s", rows, self.rows_snapshot_file)
         documents = restore_objects(moto_s3(DEFAULT_ACCOUNT), resources.bucket_name, self.documents_snapshot_file,
