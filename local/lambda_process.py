@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .inprocess_aws import Answer
-from .lambda_runtime import ACCOUNT_VAR, KEY_VAR
+from .lambda_runtime import ACCOUNT_VAR, KEY_VAR, PARENT_VAR
 
 # moto's answer to a request (method, URL, headers, body) as it arrives at its server; None: send it over HTTP
 AnswerAWS = Callable[[str, str, list[tuple[str, str]], bytes], Optional[Answer]]
@@ -82,7 +82,7 @@ class LambdaProcess:
 
     def _start(self) -> None:
         Path(self._address).unlink(missing_ok=True)
-        env = {**os.environ, KEY_VAR: self._key.hex(), ACCOUNT_VAR: self.account}
+        env = {**os.environ, KEY_VAR: self._key.hex(), ACCOUNT_VAR: self.account, PARENT_VAR: str(os.getpid())}
         aws = [self._aws_address, self.endpoint] if self._aws_listener is not None else []
         self._process = subprocess.Popen(
             [sys.executable, "-m", "local.lambda_runtime", str(self.project_dir), self._address, *aws],

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from .inprocess_aws import EVENT as BEFORE_SEND, aws_response, body_bytes, sent_
 
 KEY_VAR = "CMS_LAMBDA_KEY"  # the connections' key (hex), read and removed from the environment at start
 ACCOUNT_VAR = "CMS_LAMBDA_ACCOUNT"  # the account the IAM recorder names resources in
+PARENT_VAR = "CMS_LAMBDA_PARENT"  # the pid of the local system's process, which started this one
 Reply = tuple[Any, ...]  # ("ok", json text) or ("error", error type, message)
 log = logging.getLogger("local.lambdas")
 
@@ -89,8 +91,21 @@ class AwsOverSocket:
         return connection
 
 
+def end_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit once the local system's process `parent` is gone (killed, crashed; maybe before this one got here):
+    an orphan would hold its memory for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     project_dir, address, *aws = argv
+    end_with_parent(int(os.environ.pop(PARENT_VAR)))
     authkey = bytes.fromhex(os.environ.pop(KEY_VAR))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("botocore", "pynamodb"):

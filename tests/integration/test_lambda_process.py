@@ -185,3 +185,42 @@ def test_after_the_stop_calls_fail_and_nothing_is_left(project: Path) -> None:
     with pytest.raises(FunctionError) as raised:
         lambdas.run("echo", {}, context("echo"))
     assert raised.value.error_type == "Runtime.Unknown"
+
+
+def test_the_process_ends_when_the_system_s_process_is_gone(project: Path, tmp_path: Path) -> None:
+    """A system killed with SIGKILL (no stop), here even before its Lambda process is up, must not leave it behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "system.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from pathlib import Path
+        from local.lambda_process import LambdaProcess
+        process = LambdaProcess(Path({str(project)!r}), "123456789012", "http://127.0.0.1:1", None).start()
+        print(process.pid, flush=True)
+        time.sleep(60)
+    """))
+    system = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert system.stdout is not None
+    lambdas = int(system.stdout.readline())
+
+    os.kill(system.pid, signal.SIGKILL)
+    system.wait()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(lambdas, 0)  # still there (or a zombie not yet reaped by init)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{lambdas}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        time.sleep(0.1)
+    os.kill(lambdas, signal.SIGKILL)
+    pytest.fail("the Lambda process outlived the system's process")
