@@ -14,7 +14,7 @@ stderr. Its AWS calls to the embedded moto come back over a second socket and ar
 process's own are (local/inprocess_aws.py: moto's WSGI app, no HTTP): through moto's HTTP server they cost this
 process ~2 ms of CPU each in werkzeug's request handling, as much as the handlers' whole work saved it. If it
 dies, the calls in flight fail as a function's crash does ("Runtime.ExitError") and the next call starts it
-again."""
+again; it exits by itself once this process is gone, however it ended (local/lambda_runtime.py)."""
 from __future__ import annotations
 
 import json

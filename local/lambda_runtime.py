@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -125,7 +126,11 @@ def main(argv: list[str]) -> int:
     app = importlib.import_module("app").app
     with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
         while True:
-            connection = listener.accept()
+            try:
+                connection = listener.accept()
+            except (AuthenticationError, OSError):  # a caller without the key: not the local system's
+                log.warning("refused a connection to the Lambda process", exc_info=True)
+                continue
             threading.Thread(target=serve, args=(app, connection), name="invocations", daemon=True).start()
 
 
