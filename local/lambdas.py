@@ -71,7 +71,7 @@ def stream_sources(app: Any) -> list[DynamoDBEventConfig]:
 
 
 def run_in_process(app: Any) -> Run:
-    """Handlers called on the caller's thread: what tests that inject an app of their own use."""
+    """Handlers called on the caller's thread, in this process (an injected app, `--lambdas-in-process`, no Redis)."""
     def run(name: str, event: Any, context: dict[str, Any]) -> Any:
         with running(name):  # its AWS calls are its own (local/iam_recorder.py)
             return app.handler_map[name](event, _context(context))
