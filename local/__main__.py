@@ -46,13 +46,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for chatty in ("botocore", "pynamodb"):  # start-up notices nobody acts on
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    from .malloc_arenas import limit_malloc_arenas
+    from .process_setup import set_up_process
+
+    set_up_process()  # before any thread starts
     from .system import LocalSystem, StartupError
 
-    limit_malloc_arenas()  # before any thread starts: each would otherwise get an arena of its own
 
     stop = threading.Event()
     # Both stop the same way, so `kill` and Ctrl-C leave a snapshot behind.

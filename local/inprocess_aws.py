@@ -58,7 +58,7 @@ class InProcessAWS:
         """`server`: the started werkzeug server of a `ThreadedMotoServer` (pinned moto 5.2.5: `._server`)."""
         self.server: Optional[Any] = server  # None once uninstalled
         host, port = server.server_address[:2]
-        self._netlocs = frozenset({f"{host}:{port}", f"localhost:{port}"})  # moto's Step Functions: localhost
+        self._netlocs = moto_netlocs(f"{host}:{port}")
         self._server_name, self._server_port = str(host), str(port)
         # what the server's handler sends as SERVER_SOFTWARE, and as `Server` (BaseHTTPRequestHandler.version_string)
         self._software = f"Werkzeug/{version('werkzeug')}"
@@ -223,6 +223,11 @@ def _call(
         headers.append(("Transfer-Encoding", "chunked"))
     headers.append(("Connection", "close"))
     return code, headers, b"".join(answer.chunks)
+
+
+def moto_netlocs(netloc: str) -> frozenset[str]:
+    """The host:port forms a request for the embedded moto at `netloc` comes with (moto's Step Functions: localhost)."""
+    return frozenset({netloc, f"localhost:{netloc.rsplit(':', 1)[1]}"})
 
 
 def aws_response(url: str, status: int, headers: list[tuple[str, str]], content: bytes) -> Any:

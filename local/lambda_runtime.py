@@ -19,12 +19,15 @@ import threading
 import time
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from .botocore_handlers import add_to_every_session
-from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder, running
-from .inprocess_aws import EVENT as BEFORE_SEND, aws_response, body_bytes, sent_headers
+from .iam_recorder import ENV_VAR as RECORD_IAM, ActionRecorder
+from .inprocess_aws import EVENT as BEFORE_SEND, aws_response, body_bytes, moto_netlocs, sent_headers
+
+if TYPE_CHECKING:  # local/lambdas.py imports local/lambda_process.py, which imports this module's names
+    from .lambdas import Run
 
 KEY_VAR = "CMS_LAMBDA_KEY"  # the connections' key (hex), read and removed from the environment at start
 ACCOUNT_VAR = "CMS_LAMBDA_ACCOUNT"  # the account the IAM recorder names resources in
@@ -33,16 +36,13 @@ Reply = tuple[Any, ...]  # ("ok", json text) or ("error", error type, message)
 log = logging.getLogger("local.lambdas")
 
 
-def invoke(app: Any, name: str, event: Any, context: dict[str, Any]) -> Reply:
-    """Run `app`'s handler `name` as Lambda runs a function: its failure is reported, not raised."""
-    from .lambdas import _context
-
-    handler = app.handler_map.get(name)
-    if handler is None:
+def invoke(app: Any, run: Run, name: str, event: Any, context: dict[str, Any]) -> Reply:
+    """Run `app`'s handler `name` (with `run`, local/lambdas.py) as Lambda runs a function: its failure is reported,
+    not raised."""
+    if name not in app.handler_map:
         return ("error", "Runtime.HandlerNotFound", f"the app has no handler named {name!r}")
     try:
-        with running(name):  # its AWS calls are its own (local/iam_recorder.py)
-            result = handler(event, _context(context))
+        result = run(name, event, context)
     except Exception as exc:  # the function's failure, reported as Lambda does; the caller decides
         log.exception("Lambda %s failed", name)
         return ("error", type(exc).__name__, str(exc))
@@ -52,7 +52,7 @@ def invoke(app: Any, name: str, event: Any, context: dict[str, Any]) -> Reply:
         return ("error", "Runtime.MarshalError", f"Unable to marshal response: {exc}")
 
 
-def serve(app: Any, connection: Connection) -> None:
+def serve(app: Any, run: Run, connection: Connection) -> None:
     """One caller's invocations, one after the other, until it closes the connection."""
     with connection:
         while True:
@@ -60,16 +60,15 @@ def serve(app: Any, connection: Connection) -> None:
                 name, event, context = connection.recv()
             except (EOFError, OSError):
                 return
-            connection.send(invoke(app, name, event, context))
+            connection.send(invoke(app, run, name, event, context))
 
 
 class AwsOverSocket:
     """A botocore `before-send` handler: requests for the embedded moto are sent to the local system's process."""
 
     def __init__(self, address: str, authkey: bytes, endpoint: str) -> None:
-        port = urlsplit(endpoint).port
         self._address, self._authkey = address, authkey
-        self._netlocs = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})  # moto's Step Functions: localhost
+        self._netlocs = moto_netlocs(urlsplit(endpoint).netloc)
         self._local = threading.local()  # a connection per thread, closed with it
 
     def on_send(self, request: Any, **_: Any) -> Any:
@@ -106,15 +105,13 @@ def end_with_parent(parent: int, interval: float = 1.0) -> None:
 
 def main(argv: list[str]) -> int:
     project_dir, address, *aws = argv
-    end_with_parent(int(os.environ.pop(PARENT_VAR)))
+    parent = int(os.environ.pop(PARENT_VAR))
     authkey = bytes.fromhex(os.environ.pop(KEY_VAR))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for chatty in ("botocore", "pynamodb"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     from .botocore_models import share_botocore_models
-    from .malloc_arenas import limit_malloc_arenas
+    from .process_setup import set_up_process
 
-    limit_malloc_arenas()
+    set_up_process()  # before the watch's thread: the arena limit holds for threads started after it
+    end_with_parent(parent)
     share_botocore_models()  # before the first boto3 session, as in the local system's own process
     if aws:
         aws_address, endpoint = aws
@@ -123,7 +120,10 @@ def main(argv: list[str]) -> int:
         region = os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
         ActionRecorder(os.environ[RECORD_IAM], region, os.environ.get(ACCOUNT_VAR, "123456789012")).install()
     sys.path.insert(0, project_dir)
+    from .lambdas import run_in_process
+
     app = importlib.import_module("app").app
+    run = run_in_process(app)
     with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
         while True:
             try:
@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
             except (AuthenticationError, OSError):  # a caller without the key: not the local system's
                 log.warning("refused a connection to the Lambda process", exc_info=True)
                 continue
-            threading.Thread(target=serve, args=(app, connection), name="invocations", daemon=True).start()
+            threading.Thread(target=serve, args=(app, run, connection), name="invocations", daemon=True).start()
 
 
 if __name__ == "__main__":
